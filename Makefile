@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make run   - create .venv, install ckaflow, run the whole study on config/config.yaml
+#   make test  - create .venv, install ckaflow with its test tools, run the whole test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+
+test: $(STAMP)
+	$(BIN)/ruff check src workflow tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_similarity.py
+
+# Re-pin the whole environment after changing a direct pin in pyproject.toml.
+lock:
+	rm -rf /tmp/ckaflow-lock && $(PYTHON) -m venv /tmp/ckaflow-lock
+	/tmp/ckaflow-lock/bin/python -m pip install --quiet --upgrade pip
+	/tmp/ckaflow-lock/bin/python -m pip install --quiet -e '.[test]'
+	/tmp/ckaflow-lock/bin/python -m pip freeze --exclude-editable | grep -v '^ckaflow' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .snakemake
