@@ -1,0 +1,22 @@
+"""Salt-and-pepper noise, the denoising corruption of the study (training inputs only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def salt_and_pepper(
+    images: np.ndarray, rng: np.random.Generator, *, pepper: float = 0.05, salt: float = 0.05
+) -> np.ndarray:
+    """A copy of ``images`` (float, values in [0, 1]) with a fraction ``pepper`` of pixels set
+    to 0 and a fraction ``salt`` set to 1, independently per pixel.
+    """
+    if not (0.0 <= pepper and 0.0 <= salt and pepper + salt <= 1.0):
+        raise ValueError(
+            f"noise fractions must be >= 0 and sum to <= 1, got pepper={pepper}, salt={salt}"
+        )
+    u = rng.random(images.shape)
+    out = np.array(images, dtype=np.float32, copy=True)
+    out[u < pepper] = 0.0
+    out[(u >= pepper) & (u < pepper + salt)] = 1.0
+    return out

@@ -1,0 +1,151 @@
+"""The offline stand-in for SVHN: house numbers on crops of real photographs.
+
+Nothing can be downloaded at run time, so the default natural domain is built from photographs
+that installed packages ship (scikit-image, scikit-learn, matplotlib). Each image: a random crop
+of a photograph as background; a 1-4 digit number in a large font whose colour is a pixel of the
+photograph, chosen to differ from the background; a slight rotation and shear; blur; a JPEG
+round-trip at a random quality; greyscale 80 x 64. It has SVHN's character (large digits,
+moderate contrast, soft edges, JPEG artefacts) but it is *not* SVHN: use ``natural.source: svhn``
+for the real thing.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import string
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from .fonts import usable_fonts
+from .shapes import HEIGHT, WIDTH
+
+# (package, file) of the photographs used as backgrounds. All are real photographs that the
+# pinned packages carry in their wheels (no download on first use).
+PHOTOS = (
+    ("skimage.data", "astronaut.png"),
+    ("skimage.data", "brick.png"),
+    ("skimage.data", "camera.png"),
+    ("skimage.data", "chelsea.png"),
+    ("skimage.data", "clock_motion.png"),
+    ("skimage.data", "coffee.png"),
+    ("skimage.data", "coins.png"),
+    ("skimage.data", "grass.png"),
+    ("skimage.data", "gravel.png"),
+    ("skimage.data", "moon.png"),
+    ("skimage.data", "motorcycle_left.png"),
+    ("skimage.data", "motorcycle_right.png"),
+    ("skimage.data", "rocket.jpg"),
+    ("sklearn.datasets.images", "china.jpg"),
+    ("sklearn.datasets.images", "flower.jpg"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+)
+
+_SCALE = 2  # draw at twice the size, then downsample: soft, SVHN-like edges
+_MIN_CONTRAST = 0.25  # digit vs background luminance, on [0, 1]
+
+
+def photo_path(package: str, name: str) -> Path:
+    """Path of a photograph shipped inside an installed package."""
+    return Path(str(resources.files(package).joinpath(name)))
+
+
+@functools.cache
+def photos() -> tuple[np.ndarray, ...]:
+    """The background photographs as (h, w, 3) uint8 RGB arrays."""
+    out = []
+    for package, name in PHOTOS:
+        path = photo_path(package, name)
+        if not path.is_file():
+            raise FileNotFoundError(f"stand-in photograph {name} not found in {package} ({path})")
+        with Image.open(path) as im:
+            out.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+    return tuple(out)
+
+
+def standin_fonts() -> tuple[Path, ...]:
+    """Shipped fonts that draw the ten digits."""
+    return usable_fonts(string.digits)
+
+
+def render_house_number(rng: np.random.Generator) -> np.ndarray:
+    """One stand-in house-number image.
+
+    Returns
+    -------
+    image : (64, 80) uint8 greyscale.
+    """
+    w, h = WIDTH * _SCALE, HEIGHT * _SCALE
+    photo = photos()[rng.integers(len(photos()))]
+    background = _random_crop(rng, photo, w, h)
+    colour = _digit_colour(rng, photo, background)
+
+    n_digits = int(rng.choice([1, 2, 3, 4], p=[0.15, 0.35, 0.35, 0.15]))
+    first = str(rng.integers(1, 10)) if n_digits > 1 else str(rng.integers(0, 10))
+    number = first + "".join(str(d) for d in rng.integers(0, 10, size=n_digits - 1))
+    fonts = standin_fonts()
+    font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(h * rng.uniform(0.55, 0.9)))
+
+    # The number on a transparent layer, centred with jitter, then rotated and sheared.
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    left, top, right, bottom = draw.textbbox((0, 0), number, font=font)
+    x = (w - (right - left)) / 2 - left + rng.uniform(-0.15, 0.15) * w
+    y = (h - (bottom - top)) / 2 - top + rng.uniform(-0.1, 0.1) * h
+    opacity = int(255 * rng.uniform(0.7, 1.0))
+    draw.text((x, y), number, fill=(*colour, opacity), font=font)
+    layer = layer.transform(
+        (w, h), Image.Transform.AFFINE, _rotation_shear(rng, w, h), Image.Resampling.BICUBIC
+    )
+
+    image = Image.alpha_composite(Image.fromarray(background).convert("RGBA"), layer)
+    image = image.convert("RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.2)))
+    image = image.resize((WIDTH, HEIGHT), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=int(rng.integers(15, 61)))
+    with Image.open(buf) as jpeg:
+        return np.asarray(jpeg.convert("L"), dtype=np.uint8).copy()
+
+
+def _random_crop(rng: np.random.Generator, photo: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A crop of ``photo`` at a random position and zoom, resized to (h, w, 3)."""
+    ph, pw = photo.shape[:2]
+    zoom = rng.uniform(0.6, min(pw / w, ph / h, 3.0))
+    cw, ch = min(pw, int(w * zoom)), min(ph, int(h * zoom))
+    x0, y0 = int(rng.integers(0, pw - cw + 1)), int(rng.integers(0, ph - ch + 1))
+    crop = Image.fromarray(photo[y0 : y0 + ch, x0 : x0 + cw])
+    return np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., :3].astype(np.float64) @ [0.299, 0.587, 0.114]) / 255.0
+
+
+def _digit_colour(
+    rng: np.random.Generator, photo: np.ndarray, background: np.ndarray
+) -> tuple[int, int, int]:
+    """A colour from the photograph that stands out from the background's mean luminance."""
+    pixels = photo.reshape(-1, 3)
+    bg = float(_luminance(background).mean())
+    for _ in range(32):
+        c = pixels[rng.integers(len(pixels))]
+        if abs(float(_luminance(c)) - bg) >= _MIN_CONTRAST:
+            return tuple(int(v) for v in c)
+    # No pixel drawn stands out (a flat photo): take the photo's extreme opposite the background.
+    lum = _luminance(pixels)
+    return tuple(int(v) for v in pixels[np.argmin(lum) if bg > 0.5 else np.argmax(lum)])
+
+
+def _rotation_shear(rng: np.random.Generator, w: int, h: int) -> tuple[float, ...]:
+    """Inverse affine map (Pillow's convention) of a slight rotation and shear about the centre."""
+    a = math.radians(rng.uniform(-8.0, 8.0))
+    s = rng.uniform(-0.15, 0.15)
+    m = np.array([[math.cos(a), -math.sin(a) + s], [math.sin(a), math.cos(a)]])
+    inv = np.linalg.inv(m)
+    cx, cy = w / 2, h / 2
+    off = np.array([cx, cy]) - inv @ np.array([cx, cy])
+    return (inv[0, 0], inv[0, 1], off[0], inv[1, 0], inv[1, 1], off[1])

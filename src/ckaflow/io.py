@@ -1,0 +1,109 @@
+"""Atomic output files and provenance.
+
+Every file the workflow writes goes through :func:`atomic_path`: the content is written under a
+temporary name in the same directory and renamed into place only when complete, so an interrupted
+run never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+PROVENANCE_PACKAGES = ("ckaflow", "numpy", "pillow", "tensorflow-cpu", "pandas", "pyarrow")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary name keeps the suffix so that libraries which dispatch on it still work.
+    On error the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as ``.npy`` atomically (the format is byte-deterministic)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def save_json(path: str | os.PathLike, obj: object) -> None:
+    """Write ``obj`` as indented, key-sorted JSON atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def sha256_arrays(*arrays: np.ndarray) -> str:
+    """Content hash of arrays: dtype, shape and bytes of each, in order."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+def code_version() -> dict[str, str]:
+    """The package version and, when run from a git checkout, the commit and whether it is dirty."""
+    out = {"ckaflow": _version("ckaflow"), "git": "unknown"}
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        out["git"] = rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass  # not a checkout (installed wheel) or no git: the package version still identifies it
+    return out
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide the numbers, plus Python's."""
+    out = {name: _version(name) for name in PROVENANCE_PACKAGES}
+    out["python"] = platform.python_version()
+    return out
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"

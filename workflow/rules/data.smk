@@ -1,0 +1,21 @@
+# Stage 1: the two image domains, split into train / val / test.
+
+
+rule build_dataset:
+    input:
+        svhn_input,
+    output:
+        train="results/data/{domain}/train.npy",
+        val="results/data/{domain}/val.npy",
+        test="results/data/{domain}/test.npy",
+        provenance="results/data/{domain}/dataset.json",
+    log:
+        "logs/build_dataset/{domain}.log",
+    benchmark:
+        "benchmarks/results/build_dataset/{domain}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        dataset=dataset_params,
+    script:
+        "../scripts/build_dataset.py"

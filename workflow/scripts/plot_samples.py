@@ -1,0 +1,19 @@
+"""Sample grid of both domains, clean and noisy (snakemake rule plot_samples)."""
+
+from ckaflow.data import load_split
+from ckaflow.figures import sample_grid, save_figure
+from ckaflow.logs import log_to
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+domains = {
+    d: load_split(sm.input[d].rsplit("/", 1)[0], "test")[..., 0] for d in ("synth", "natural")
+}
+plot = sample_grid(
+    domains,
+    per_domain=sm.params.per_domain,
+    pepper=sm.params.pepper,
+    salt=sm.params.salt,
+    seed=sm.params.seed,
+)
+save_figure(plot, sm.output.png, sm.output.pdf, width=9, height=4.6)
