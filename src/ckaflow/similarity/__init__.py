@@ -1,0 +1,44 @@
+"""The similarity engine: exact, fast CKA between groups of units (filters, layers, models).
+
+High level: :func:`cka` for one pair, :func:`cka_matrix` for every pair of two lists.
+Low level (what the workflow shards on): :func:`filter_moments` / :func:`group_moments`
+(a group's Gram, once), :func:`packed_grams` (centred, packed), :func:`hsic_matrix`
+(all pairs, one product), :func:`cka_from_hsic` (normalisation). :func:`minibatch_cka_matrix`
+for n too large for n x n Grams.
+"""
+
+from .cka import (
+    CKAResult,
+    UndefinedCKAWarning,
+    cka,
+    cka_from_hsic,
+    cka_matrix,
+    packed_grams,
+    warn_undefined,
+)
+from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
+from .kernels import Moments, filter_moments, gram_matrices, group_moments
+from .minibatch import minibatch_cka_matrix
+from .validate import CENTERINGS, KERNELS
+
+__all__ = [
+    "CENTERINGS",
+    "KERNELS",
+    "CKAResult",
+    "Moments",
+    "UndefinedCKAWarning",
+    "centre_grams",
+    "cka",
+    "cka_from_hsic",
+    "cka_matrix",
+    "filter_moments",
+    "gram_matrices",
+    "group_moments",
+    "hsic_matrix",
+    "hsic_scale",
+    "minibatch_cka_matrix",
+    "pack",
+    "packed_grams",
+    "self_hsic",
+    "warn_undefined",
+]

@@ -1,0 +1,138 @@
+"""Gram matrices of groups of units, computed once and summed, never per pair.
+
+A *group* is a set of units observed on the same n examples: one filter of a layer (all its
+positions), a whole layer, or a whole model. Everything here starts from :class:`Moments`, an
+additive second-order summary of a group (Kornblith et al. 2019 use only its first field):
+
+    Kc = Xc Xc'       (n, n)  linear Gram of the unit-centred activations Xc = X - 1 mu'
+    s  = Xc mu        (n,)    needed only to re-centre globally (the thesis' convention)
+    t  = Xc 1         (n,)
+    mu_sum = 1' mu, mu_sq = mu' mu, p = number of units
+
+Every field is a sum over units, so the moments of a layer are the sums of its filters' moments
+and those of a model the sums of its layers'. The Gram matrix of any kernel follows from them:
+
+* linear, ``centering="unit"`` (standard):   K = Kc
+* linear, ``centering="global"``: with m = mu_sum / p the mean of all entries of X,
+  (X - m)(X - m)' = Kc + a 1' + 1 a' + (mu_sq - 2 m mu_sum + m^2 p) 1 1',  a = s - m t
+* RBF: K_ij = exp(-D_ij / (2 sigma^2)), D_ij = Kc_ii + Kc_jj - 2 Kc_ij (distances do not depend
+  on centring), sigma^2 = sigma_frac^2 * median(D) over all n^2 entries, as in Kornblith et al.'s
+  reference code.
+
+Centring units *before* the product keeps float32 products accurate (PITFALLS: the uncentred Gram
+of ReLU activations cancels catastrophically); every n^2-sized accumulator is float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Additive summaries of g groups of units on n examples (see the module docstring).
+
+    gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p : (g,) float64
+    """
+
+    gram: np.ndarray
+    s: np.ndarray
+    t: np.ndarray
+    mu_sum: np.ndarray
+    mu_sq: np.ndarray
+    p: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.gram.shape[1]
+
+    def __len__(self) -> int:
+        return self.gram.shape[0]
+
+    def total(self) -> Moments:
+        """The moments of the union of all g groups, as one group: (1, n, n)."""
+        return Moments(*(f.sum(axis=0, keepdims=True) for f in self._fields()))
+
+    def _fields(self) -> tuple[np.ndarray, ...]:
+        return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p)
+
+    @staticmethod
+    def concat(parts: list[Moments]) -> Moments:
+        """Stack the groups of several :class:`Moments` in order."""
+        return Moments(
+            *(np.concatenate(fs) for fs in zip(*(m._fields() for m in parts), strict=True))
+        )
+
+
+def filter_moments(
+    act: np.ndarray,
+    *,
+    precision: str = "float32",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> Moments:
+    """Moments of each channel of a layer: act (n, ..., c) channels-last, one group per channel.
+
+    The channels are processed in blocks sized to ``memory_budget``. ``precision`` is the dtype of
+    the Gram products (the centring, and all sums, are float64).
+    """
+    n, c = act.shape[0], act.shape[-1]
+    q = int(np.prod(act.shape[1:-1], dtype=np.int64))  # positions per channel
+    x = act.reshape(n, q, c)
+    dtype = np.dtype(precision)
+    per_channel = n * q * (8 + dtype.itemsize)  # float64 centring + product copy
+    block = max(1, min(c, memory_budget // max(per_channel, 1)))
+    parts = []
+    for c0 in range(0, c, block):
+        # A float64 copy (never a view: the input must not change), channels first: (b, n, q).
+        xb = np.moveaxis(x[:, :, c0 : c0 + block], 2, 0).astype(np.float64, copy=True)
+        mu = xb.mean(axis=1)  # (b, q) unit means
+        xb -= mu[:, None, :]
+        xc = xb.astype(dtype, copy=False)  # (b, n, q) unit-centred
+        gram = np.empty((xc.shape[0], n, n))
+        for i, xf in enumerate(xc):
+            gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
+        parts.append(
+            Moments(
+                gram=gram,
+                s=np.einsum("bnq,bq->bn", xb, mu),
+                t=xb.sum(axis=2),
+                mu_sum=mu.sum(axis=1),
+                mu_sq=(mu * mu).sum(axis=1),
+                p=np.full(xb.shape[0], float(q)),
+            )
+        )
+        del xb, xc
+    return Moments.concat(parts)
+
+
+def group_moments(x: np.ndarray, **kwargs) -> Moments:
+    """Moments of all units of x (n, ...) as a single group."""
+    return filter_moments(x.reshape(x.shape[0], -1, 1), **kwargs)
+
+
+def gram_matrices(
+    m: Moments, *, kernel: str = "linear", centering: str = "unit", sigma_frac: float = 1.0
+) -> np.ndarray:
+    """Kernel matrices (g, n, n) float64 of every group of ``m``, before any H-centring."""
+    if kernel == "rbf":
+        return _rbf(m.gram, sigma_frac)
+    if centering == "unit":
+        return m.gram
+    mean = np.divide(m.mu_sum, m.p)  # (g,) mean of all entries of each group's X
+    a = m.s - mean[:, None] * m.t  # (g, n)
+    c = m.mu_sq - 2.0 * mean * m.mu_sum + mean**2 * m.p  # (g,)
+    return m.gram + a[:, :, None] + a[:, None, :] + c[:, None, None]
+
+
+def _rbf(kc: np.ndarray, sigma_frac: float) -> np.ndarray:
+    """RBF kernels from unit-centred linear Grams kc (g, n, n)."""
+    diag = np.einsum("gii->gi", kc)
+    d = diag[:, :, None] + diag[:, None, :] - 2.0 * kc
+    np.maximum(d, 0.0, out=d)  # cancellation can leave tiny negative squared distances
+    med = np.median(d.reshape(len(d), -1), axis=1)  # Kornblith et al.: median over all n^2 entries
+    with np.errstate(divide="ignore", invalid="ignore"):  # median 0: a group that does not vary
+        return np.exp(-d / (2.0 * sigma_frac**2 * med)[:, None, None])

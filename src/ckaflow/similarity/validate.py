@@ -1,0 +1,73 @@
+"""Checks of the public similarity functions: ValueError naming the offending shapes or values.
+
+Public functions validate with these; the private computations after them assume valid input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+KERNELS = ("linear", "rbf")
+CENTERINGS = ("unit", "global")
+PRECISIONS = ("float32", "float64")
+
+Arrays = Sequence[np.ndarray] | Mapping[str, np.ndarray]
+
+
+def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {KERNELS}")
+    if not (isinstance(sigma_frac, int | float) and np.isfinite(sigma_frac) and sigma_frac > 0):
+        raise ValueError(f"sigma_frac must be a positive number, got {sigma_frac!r}")
+    if centering not in CENTERINGS:
+        raise ValueError(f"unknown centering {centering!r}; expected one of {CENTERINGS}")
+    if centering == "global" and (kernel != "linear" or debiased):
+        raise ValueError(
+            "centering='global' (the thesis' convention) is defined for the linear kernel and the "
+            f"biased estimator only, got kernel={kernel!r}, debiased={debiased}"
+        )
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
+
+
+def named_arrays(arrays: Arrays, what: str) -> dict[str, np.ndarray]:
+    if isinstance(arrays, np.ndarray):
+        raise ValueError(
+            f"{what} must be a sequence or mapping of arrays, got one array {arrays.shape}"
+        )
+    items = (
+        arrays.items()
+        if isinstance(arrays, Mapping)
+        else ((f"{what}[{i}]", a) for i, a in enumerate(arrays))
+    )
+    named = {str(k): np.asarray(v) for k, v in items}
+    if not named:
+        raise ValueError(f"{what} is empty")
+    return named
+
+
+def check_arrays(named: dict[str, np.ndarray], debiased: bool) -> int:
+    shapes = {k: v.shape for k, v in named.items()}
+    for k, v in named.items():
+        units = v.size // v.shape[0] if v.ndim >= 1 and v.shape[0] > 0 else 0
+        if units == 0:
+            raise ValueError(f"{k} has shape {v.shape}; expected (n, ...) with at least one unit")
+        if not np.issubdtype(v.dtype, np.number) or np.issubdtype(v.dtype, np.complexfloating):
+            raise ValueError(f"{k} has dtype {v.dtype}; expected real numbers")
+    ns = {v.shape[0] for v in named.values()}
+    if len(ns) > 1:
+        raise ValueError(f"all inputs must have the same number of examples n, got shapes {shapes}")
+    n = ns.pop()
+    need = 4 if debiased else 2
+    if n < need:
+        raise ValueError(
+            f"{'the debiased estimator' if debiased else 'CKA'} needs n >= {need} examples, "
+            f"got n = {n} (shapes {shapes})"
+        )
+    for k, v in named.items():
+        finite = np.isfinite(v)
+        if not finite.all():
+            raise ValueError(f"{k} (shape {v.shape}) has {int((~finite).sum())} NaN or inf values")
+    return n

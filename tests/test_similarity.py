@@ -1,0 +1,231 @@
+"""The similarity engine against a slow float64 reference and CKA's mathematical properties."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import reference as ref
+from scipy.stats import ortho_group
+
+from ckaflow.similarity import (
+    UndefinedCKAWarning,
+    cka,
+    cka_matrix,
+    filter_moments,
+    group_moments,
+    minibatch_cka_matrix,
+)
+
+SEEDS = [0, 1, 2]
+ESTIMATORS = [
+    dict(kernel="linear"),
+    dict(kernel="linear", debiased=True),
+    dict(kernel="rbf"),
+    dict(kernel="rbf", sigma_frac=0.5, debiased=True),
+    dict(kernel="linear", centering="global"),
+]
+TOL = 1e-6  # |engine - float64 reference|, the accuracy the study's comparisons need
+
+
+def related(rng, n=40, p=30, q=20, noise=0.7, offset=0.0):
+    """x (n, p) and a noisy linear image y (n, q); ReLU'd with an offset if offset > 0."""
+    x = rng.normal(size=(n, p))
+    y = x @ rng.normal(size=(p, q)) + noise * rng.normal(size=(n, q))
+    if offset:
+        x, y = np.maximum(x + offset, 0), np.maximum(y + offset, 0)
+    return x, y
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("opts", ESTIMATORS, ids=lambda o: "-".join(map(str, o.values())))
+def test_engine_equals_reference(seed, opts):
+    x, y = related(np.random.default_rng(seed))
+    assert abs(cka(x, y, **opts) - ref.cka(x, y, **opts)) <= TOL
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("opts", ESTIMATORS, ids=lambda o: "-".join(map(str, o.values())))
+def test_float32_engine_on_relu_layers_with_large_offset(seed, opts):
+    # ReLU activations with a large common offset, conv-sized: the case that breaks uncentred Grams.
+    rng = np.random.default_rng(seed)
+    x = np.maximum(rng.normal(size=(60, 16, 20, 4)) + 8.0, 0).astype(np.float32)
+    y = np.maximum(0.3 * x + rng.normal(size=x.shape) + 6.0, 0).astype(np.float32)
+    got = cka(x, y, precision="float32", **opts)
+    assert abs(got - ref.cka(x, y, **opts)) <= TOL
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_many_groups_match_reference_pair_by_pair(seed):
+    rng = np.random.default_rng(seed)
+    xs = {f"g{i}": rng.normal(size=(30, int(rng.integers(1, 60)))) for i in range(5)}
+    for opts in ESTIMATORS:
+        got = cka_matrix(xs, **opts)
+        want = np.array([[ref.cka(a, b, **opts) for b in xs.values()] for a in xs.values()])
+        np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("precision, tol", [("float64", 1e-10), ("float32", TOL)])
+@pytest.mark.parametrize("opts", ESTIMATORS[:4], ids=lambda o: "-".join(map(str, o.values())))
+def test_properties(seed, precision, tol, opts):
+    rng = np.random.default_rng(seed)
+    x, y = related(rng)
+    opts = dict(opts, precision=precision)
+    base = cka(x, y, **opts)
+    assert cka(x, x, **opts) == pytest.approx(1.0, abs=tol)
+    assert cka(y, x, **opts) == pytest.approx(base, abs=tol)
+    q = ortho_group.rvs(x.shape[1], random_state=seed)
+    assert cka(x @ q, y, **opts) == pytest.approx(base, abs=tol)
+    assert cka(3.7 * x, y, **opts) == pytest.approx(base, abs=tol)
+    assert cka(x[:, rng.permutation(x.shape[1])], y, **opts) == pytest.approx(base, abs=tol)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_biased_linear_lies_in_unit_interval(seed):
+    rng = np.random.default_rng(seed)
+    xs = [
+        rng.normal(size=(20, int(rng.integers(1, 50)))) ** int(rng.integers(1, 3)) for _ in range(6)
+    ]
+    got = cka_matrix(xs)
+    assert np.all((got >= 0) & (got <= 1 + 1e-12))
+
+
+def test_filter_grams_sum_to_layer_gram_and_layers_to_model():
+    rng = np.random.default_rng(0)
+    layer1 = np.maximum(rng.normal(size=(25, 6, 5, 4)), 0)
+    layer2 = rng.normal(size=(25, 3, 3, 2))
+    f1 = filter_moments(layer1, precision="float64")
+    assert len(f1) == 4
+    np.testing.assert_allclose(
+        f1.total().gram[0], group_moments(layer1, precision="float64").gram[0], atol=1e-10
+    )
+    model = np.concatenate([layer1.reshape(25, -1), layer2.reshape(25, -1)], axis=1)
+    summed = f1.total().gram[0] + filter_moments(layer2, precision="float64").total().gram[0]
+    np.testing.assert_allclose(summed, ref.gram(model), atol=1e-10)
+
+
+def test_global_centring_of_a_layer_from_its_filters():
+    # The thesis' global centring needs the mean of the whole group, not of each filter.
+    from ckaflow.similarity import gram_matrices
+
+    rng = np.random.default_rng(1)
+    layer = np.maximum(rng.normal(size=(20, 4, 4, 3)) + rng.normal(size=3) * 3, 0)
+    m = filter_moments(layer, precision="float64").total()
+    np.testing.assert_allclose(
+        gram_matrices(m, centering="global")[0], ref.gram(layer, centering="global"), atol=1e-9
+    )
+
+
+def test_blockwise_equals_whole():
+    rng = np.random.default_rng(2)
+    act = rng.normal(size=(30, 8, 10, 6)).astype(np.float32)
+    whole = filter_moments(act)
+    per_channel = filter_moments(act, memory_budget=1)  # one channel per block
+    for a, b in zip(whole._fields(), per_channel._fields(), strict=True):
+        # Same numbers up to float32 rounding (BLAS may take another path for another layout).
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(a).max())
+
+
+def test_feature_space_and_gram_forms_agree():
+    rng = np.random.default_rng(3)
+    few = [rng.normal(size=(300, 5)), rng.normal(size=(300, 8))]  # p << n: feature space
+    many = [rng.normal(size=(20, 500)), rng.normal(size=(20, 400))]  # p >> n: Grams
+    r_few, r_many = cka_matrix(few, components=True), cka_matrix(many, components=True)
+    assert r_few.method == "feature" and r_many.method == "gram"
+    for xs, r in ((few, r_few), (many, r_many)):
+        want = np.array([[ref.cka(a, b) for b in xs] for a in xs])
+        np.testing.assert_allclose(r.cka, want, atol=TOL, rtol=0)
+        assert r.xy.shape == (2, 2) and r.xx.shape == (2,)
+
+
+def test_components_are_the_hsic_values():
+    x, y = related(np.random.default_rng(4))
+    r = cka_matrix([x], [y], kernel="linear", debiased=True, components=True)
+    kx, ky = ref.gram(x), ref.gram(y)
+    assert r.xy[0, 0] == pytest.approx(ref.hsic(kx, ky, debiased=True), rel=1e-6)
+    assert r.xx[0] == pytest.approx(ref.hsic(kx, kx, debiased=True), rel=1e-6)
+
+
+@pytest.mark.parametrize("opts", ESTIMATORS, ids=lambda o: "-".join(map(str, o.values())))
+def test_dead_filter_is_nan_with_a_warning_naming_it(opts):
+    rng = np.random.default_rng(5)
+    layer = np.maximum(rng.normal(size=(30, 4, 4, 3)), 0)
+    layer[..., 1] = 0.0  # a ReLU filter that never fires on these examples
+    filters = {f"conv1/f{c:02d}": layer[..., c] for c in range(3)}
+    with pytest.warns(UndefinedCKAWarning, match="conv1/f01"):
+        got = cka_matrix(filters, **opts)
+    assert np.isnan(got[1]).all() and np.isnan(got[:, 1]).all()
+    assert np.isfinite(got[[0, 2]][:, [0, 2]]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(
+            cka(layer, layer[..., ::-1], **opts)
+        )  # the layer as a whole still varies
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x, y: cka(np.where(x > 1, np.nan, x), y), "NaN or inf"),
+        (lambda x, y: cka(x, np.where(y > 1, np.inf, y)), "NaN or inf"),
+        (lambda x, y: cka(x, y[:-1]), r"same number of examples.*\(40, 30\).*\(39, 20\)"),
+        (lambda x, y: cka(x[:3], y[:3], debiased=True), r"n >= 4.*n = 3"),
+        (lambda x, y: cka(x[:1], y[:1]), r"n >= 2.*n = 1"),
+        (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=0), "sigma_frac.*0"),
+        (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=-1.0), "sigma_frac.*-1.0"),
+        (lambda x, y: cka(x, y, kernel="cosine"), "'cosine'"),
+        (lambda x, y: cka(x, y, centering="median"), "'median'"),
+        (lambda x, y: cka(x, y, kernel="rbf", centering="global"), "global.*'rbf'"),
+        (lambda x, y: cka(x, y, precision="float16"), "'float16'"),
+        (lambda x, y: cka(x[:, :0], y), r"shape \(40, 0\)"),
+        (lambda x, y: cka(x.astype(str), y), "dtype"),
+        (lambda x, y: cka_matrix(x), "one array"),
+        (lambda x, y: cka_matrix([]), "empty"),
+        (lambda x, y: minibatch_cka_matrix([x], [y], batch_size=3), "batch_size.*3"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_it(call, message):
+    x, y = related(np.random.default_rng(6))
+    with pytest.raises(ValueError, match=message):
+        call(x, y)
+
+
+def test_minibatch_with_one_batch_is_exactly_the_debiased_value():
+    x, y = related(np.random.default_rng(7), n=50)
+    got = minibatch_cka_matrix([x], [y], batch_size=50)[0, 0]
+    assert got == pytest.approx(cka(x, y, debiased=True), abs=1e-12)
+
+
+def test_minibatch_sums_numerators_and_skips_small_batches():
+    x, y = related(np.random.default_rng(8), n=42)
+    order = np.random.default_rng(11).permutation(42)
+    batches = [np.sort(order[i : i + 10]) for i in range(0, 40, 10)]  # the last 2 are skipped
+    kx = [ref.gram(x[b]) for b in batches]
+    ky = [ref.gram(y[b]) for b in batches]
+    xy = sum(ref.hsic(a, b, debiased=True) for a, b in zip(kx, ky, strict=True))
+    xx = sum(ref.hsic(a, a, debiased=True) for a in kx)
+    yy = sum(ref.hsic(b, b, debiased=True) for b in ky)
+    got = minibatch_cka_matrix([x], [y], batch_size=10, seed=11)[0, 0]
+    assert got == pytest.approx(xy / np.sqrt(xx * yy), abs=TOL)
+    mean_of_batch_cka = np.mean(
+        [
+            ref.hsic(a, b, True) / np.sqrt(ref.hsic(a, a, True) * ref.hsic(b, b, True))
+            for a, b in zip(kx, ky, strict=True)
+        ]
+    )
+    assert abs(got - mean_of_batch_cka) > 1e-3, "must not be the mean of per-batch CKA"
+    assert got == minibatch_cka_matrix([x], [y], batch_size=10, seed=11)[0, 0]
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_float32_accuracy_at_the_study_scale(debiased):
+    # conv1-sized ReLU layers (n = 200, 81,920 units) with a large offset, against float64.
+    rng = np.random.default_rng(9)
+    x = np.maximum(rng.normal(size=(200, 64, 80, 16), scale=0.5).astype(np.float32) + 2.0, 0)
+    y = np.maximum(0.5 * x + rng.normal(size=x.shape).astype(np.float32) + 1.0, 0)
+    got = cka_matrix({"x": x, "y": y}, debiased=debiased)
+    want = ref.cka(x, y, debiased=debiased)
+    assert abs(got[0, 1] - want) <= TOL
+    assert abs(got[0, 0] - 1.0) <= TOL
