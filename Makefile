@@ -4,6 +4,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 CORES ?= all
+CONFIG ?= config/config.yaml
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks

@@ -10,10 +10,12 @@ import reference as ref
 from scipy.stats import ortho_group
 
 from ckaflow.similarity import (
+    Estimator,
     UndefinedCKAWarning,
     cka,
     cka_matrix,
     filter_moments,
+    group_cka,
     group_moments,
     minibatch_cka_matrix,
 )
@@ -219,13 +221,64 @@ def test_minibatch_sums_numerators_and_skips_small_batches():
     assert got == minibatch_cka_matrix([x], [y], batch_size=10, seed=11)[0, 0]
 
 
-@pytest.mark.parametrize("debiased", [False, True])
-def test_float32_accuracy_at_the_study_scale(debiased):
+@pytest.mark.parametrize("opts", [{}, {"debiased": True}, {"centering": "global"}], ids=str)
+def test_float32_accuracy_at_the_study_scale(opts):
     # conv1-sized ReLU layers (n = 200, 81,920 units) with a large offset, against float64.
     rng = np.random.default_rng(9)
     x = np.maximum(rng.normal(size=(200, 64, 80, 16), scale=0.5).astype(np.float32) + 2.0, 0)
     y = np.maximum(0.5 * x + rng.normal(size=x.shape).astype(np.float32) + 1.0, 0)
-    got = cka_matrix({"x": x, "y": y}, debiased=debiased)
-    want = ref.cka(x, y, debiased=debiased)
-    assert abs(got[0, 1] - want) <= TOL
+    got = cka_matrix({"x": x, "y": y}, **opts)
+    assert abs(got[0, 1] - ref.cka(x, y, **opts)) <= TOL
     assert abs(got[0, 0] - 1.0) <= TOL
+
+
+def test_group_cka_names_every_group_and_matches_pairwise_cka():
+    rng = np.random.default_rng(10)
+    layers = {"conv1": (6, 8, 3), "pool1": (3, 4, 3), "output": (6, 8, 1)}
+    instances = {
+        name: {k: np.maximum(rng.normal(size=(24, *s)) + 0.5, 0) for k, s in layers.items()}
+        for name in ("a-1", "b-1")
+    }
+    channels_first = {
+        name: {k: np.moveaxis(v, -1, 1) for k, v in inst.items()}
+        for name, inst in instances.items()
+    }
+    ests = [Estimator(), Estimator(debiased=True), Estimator(kernel="rbf", sigma_frac=0.8)]
+    names, res = group_cka(instances, ests)
+    names_cf, res_cf = group_cka(channels_first, ests, channel_axis=1)
+    per_instance = 3 + 3 + 1 + 3 + 1  # filters, layers, model
+    assert len(names) == 2 * per_instance and len(set(names)) == len(names)
+    assert names[:3] == ["a-1:conv1/f00", "a-1:conv1/f01", "a-1:conv1/f02"]
+    assert names[per_instance - 4 : per_instance] == [
+        "a-1:conv1",
+        "a-1:pool1",
+        "a-1:output",
+        "a-1:model",
+    ]
+    assert names == names_cf
+
+    def data(name):
+        inst, group = name.split(":")
+        if group == "model":
+            return np.concatenate([v.reshape(24, -1) for v in instances[inst].values()], axis=1)
+        if "/f" in group:
+            layer, f = group.split("/f")
+            return instances[inst][layer][..., int(f)]
+        return instances[inst][group]
+
+    pick = rng.choice(len(names), size=(12, 2))
+    for e in ests:
+        np.testing.assert_allclose(res[e.name].cka, res_cf[e.name].cka, atol=TOL)
+        assert np.allclose(np.diagonal(res[e.name].cka), 1.0, atol=TOL)
+        for i, j in pick:
+            want = ref.cka(data(names[i]), data(names[j]), **e.options())
+            assert abs(res[e.name].cka[i, j] - want) <= TOL, (e.name, names[i], names[j])
+
+
+def test_estimator_names():
+    assert Estimator().name == "linear-biased"
+    assert Estimator(debiased=True).name == "linear-debiased"
+    assert Estimator(kernel="rbf", sigma_frac=0.5).name == "rbf0.5-biased"
+    assert Estimator(centering="global").name == "linear-biased-global"
+    with pytest.raises(ValueError, match="global"):
+        Estimator(centering="global", debiased=True)

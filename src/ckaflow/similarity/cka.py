@@ -136,9 +136,10 @@ def packed_grams(
     A group that does not vary gives a row of zeros (and so NaN CKA).
     """
     k = gram_matrices(m, kernel=kernel, centering=centering, sigma_frac=sigma_frac)
+    packed = pack(centre_grams(k, debiased=debiased, centering=centering))
     dead = np.einsum("gii->g", m.gram) <= 0.0  # exact: centred units of a constant are exactly 0
-    k = np.where(dead[:, None, None], 0.0, k)
-    return pack(centre_grams(k, debiased=debiased, centering=centering))
+    packed[dead] = 0.0
+    return packed
 
 
 def cka_from_hsic(xy: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:

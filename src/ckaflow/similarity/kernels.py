@@ -5,6 +5,7 @@ positions), a whole layer, or a whole model. Everything here starts from :class:
 additive second-order summary of a group (Kornblith et al. 2019 use only its first field):
 
     Kc = Xc Xc'       (n, n)  linear Gram of the unit-centred activations Xc = X - 1 mu'
+                              (mu: the unit means as computed; the formulas below hold for any mu)
     s  = Xc mu        (n,)    needed only to re-centre globally (the thesis' convention)
     t  = Xc 1         (n,)
     mu_sum = 1' mu, mu_sq = mu' mu, p = number of units
@@ -13,7 +14,7 @@ Every field is a sum over units, so the moments of a layer are the sums of its f
 and those of a model the sums of its layers'. The Gram matrix of any kernel follows from them:
 
 * linear, ``centering="unit"`` (standard):   K = Kc
-* linear, ``centering="global"``: with m = mu_sum / p the mean of all entries of X,
+* linear, ``centering="global"``: with m = (mu_sum + 1't / n) / p the mean of all entries of X,
   (X - m)(X - m)' = Kc + a 1' + 1 a' + (mu_sq - 2 m mu_sum + m^2 p) 1 1',  a = s - m t
 * RBF: K_ij = exp(-D_ij / (2 sigma^2)), D_ij = Kc_ii + Kc_jj - 2 Kc_ij (distances do not depend
   on centring), sigma^2 = sigma_frac^2 * median(D) over all n^2 entries, as in Kornblith et al.'s
@@ -71,47 +72,65 @@ class Moments:
 def filter_moments(
     act: np.ndarray,
     *,
+    channel_axis: int = -1,
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    name: str = "activations",
 ) -> Moments:
-    """Moments of each channel of a layer: act (n, ..., c) channels-last, one group per channel.
+    """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
+    ``channel_axis=-1`` (channels-last), or (n, c, ...) with ``channel_axis=1``.
 
+    Channels-first input is read without a transpose (each channel's rows are contiguous), which
+    is why the workflow stores activations that way; channels-last input costs one gather.
     The channels are processed in blocks sized to ``memory_budget``. ``precision`` is the dtype of
-    the Gram products (the centring, and all sums, are float64).
+    the Gram products (means and every sum are float64). A NaN or inf anywhere raises a
+    ``ValueError`` naming ``name`` and the channel (found from the unit means, at no extra pass).
     """
-    n, c = act.shape[0], act.shape[-1]
-    q = int(np.prod(act.shape[1:-1], dtype=np.int64))  # positions per channel
-    x = act.reshape(n, q, c)
+    x = np.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
+    n, c = x.shape[:2]
+    q = int(np.prod(x.shape[2:], dtype=np.int64))  # units (positions) per channel
     dtype = np.dtype(precision)
-    per_channel = n * q * (8 + dtype.itemsize)  # float64 centring + product copy
+    per_channel = n * q * dtype.itemsize  # the centred copy of a block
     block = max(1, min(c, memory_budget // max(per_channel, 1)))
     parts = []
     for c0 in range(0, c, block):
-        # A float64 copy (never a view: the input must not change), channels first: (b, n, q).
-        xb = np.moveaxis(x[:, :, c0 : c0 + block], 2, 0).astype(np.float64, copy=True)
-        mu = xb.mean(axis=1)  # (b, q) unit means
-        xb -= mu[:, None, :]
-        xc = xb.astype(dtype, copy=False)  # (b, n, q) unit-centred
-        gram = np.empty((xc.shape[0], n, n))
+        # (b, n, q) view of the block; channels-first storage makes each channel's rows contiguous.
+        xv = np.moveaxis(x[:, c0 : c0 + block], 1, 0).reshape(-1, n, q)
+        if xv.dtype.kind != "f":
+            xv = xv.astype(np.float64)
+        # Unit means by BLAS, rounded to the product dtype. Whatever mu is subtracted, the moments
+        # below are exact for it, and the double centring of the Gram removes its rounding.
+        mu_in = np.matmul(np.ones((1, n), xv.dtype), xv)[:, 0, :] / n  # (b, q)
+        mu32 = mu_in.astype(dtype)
+        mu = mu32.astype(np.float64)
+        if not np.isfinite(mu).all():  # a NaN or inf in a unit makes its mean non-finite
+            bad = c0 + int(np.flatnonzero(~np.isfinite(mu).all(axis=1))[0])
+            raise ValueError(f"{name} (shape {act.shape}) has NaN or inf values in channel {bad}")
+        # Centre into a new contiguous array in one pass (the input, maybe a read-only memory
+        # map, never changes): (b, n, q).
+        xc = np.empty(xv.shape, dtype)
+        np.subtract(xv, mu32[:, None, :], out=xc, casting="unsafe")
+        gram = np.empty((len(xc), n, n))
         for i, xf in enumerate(xc):
             gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
+        st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2))  # (b, n, 2)
         parts.append(
             Moments(
                 gram=gram,
-                s=np.einsum("bnq,bq->bn", xb, mu),
-                t=xb.sum(axis=2),
+                s=st[..., 0].astype(np.float64),
+                t=st[..., 1].astype(np.float64),
                 mu_sum=mu.sum(axis=1),
                 mu_sq=(mu * mu).sum(axis=1),
-                p=np.full(xb.shape[0], float(q)),
+                p=np.full(len(xc), float(q)),
             )
         )
-        del xb, xc
+        del xc
     return Moments.concat(parts)
 
 
 def group_moments(x: np.ndarray, **kwargs) -> Moments:
     """Moments of all units of x (n, ...) as a single group."""
-    return filter_moments(x.reshape(x.shape[0], -1, 1), **kwargs)
+    return filter_moments(x.reshape(x.shape[0], 1, -1), channel_axis=1, **kwargs)
 
 
 def gram_matrices(
@@ -122,7 +141,8 @@ def gram_matrices(
         return _rbf(m.gram, sigma_frac)
     if centering == "unit":
         return m.gram
-    mean = np.divide(m.mu_sum, m.p)  # (g,) mean of all entries of each group's X
+    # (g,) mean of all entries of each group's X = 1'(Xc + 1 mu')1 / (n p), exact for any mu
+    mean = (m.mu_sum + m.t.sum(axis=1) / m.n) / m.p
     a = m.s - mean[:, None] * m.t  # (g, n)
     c = m.mu_sq - 2.0 * mean * m.mu_sum + mean**2 * m.p  # (g,)
     return m.gram + a[:, :, None] + a[:, None, :] + c[:, None, None]

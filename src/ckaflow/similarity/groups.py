@@ -1,0 +1,113 @@
+"""The groups of one model instance: every filter, every layer, the whole model.
+
+A filter group is the units of one channel of one layer (all positions), named
+``"{layer}/f{index:02d}"``; a layer group is all units of a layer, named after the layer; the model
+group, ``"model"``, is all units of the instance. Filter moments come from one pass over each
+layer; layer moments are their sums and the model's the sum of the layers' (never recomputed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+
+from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
+from .estimator import Estimator
+from .hsic import hsic_matrix
+from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments
+
+MODEL = "model"
+log = logging.getLogger(__name__)
+
+
+def filter_name(layer: str, index: int) -> str:
+    return f"{layer}/f{index:02d}"
+
+
+def instance_moments(
+    layers: Mapping[str, np.ndarray],
+    *,
+    channel_axis: int = -1,
+    precision: str = "float32",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    name: str = "instance",
+) -> tuple[list[str], Moments]:
+    """Group names and moments of one instance: all filters (layer by layer), then every layer,
+    then the model. ``layers`` maps a layer name to its activations, (n, ..., c) or with
+    ``channel_axis=1`` (n, c, ...) (faster); a memory-mapped array is read one channel block at a
+    time.
+    """
+    names: list[str] = []
+    filters, totals = [], []
+    for layer, act in layers.items():
+        m = filter_moments(
+            act,
+            channel_axis=channel_axis,
+            precision=precision,
+            memory_budget=memory_budget,
+            name=f"{name}:{layer}",
+        )
+        names += [filter_name(layer, i) for i in range(len(m))]
+        filters.append(m)
+        totals.append(m.total())
+        log.debug("moments of %s: %d filters", layer, len(m))
+    per_layer = Moments.concat(totals)
+    names += [*layers, MODEL]
+    return names, Moments.concat([*filters, per_layer, per_layer.total()])
+
+
+def packed_instance(
+    layers: Mapping[str, np.ndarray],
+    estimators: list[Estimator],
+    **kwargs,
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Group names of one instance and, per estimator name, its packed centred Grams (g, m).
+
+    ``kwargs`` go to :func:`instance_moments`.
+    """
+    names, m = instance_moments(layers, **kwargs)
+    return names, {e.name: packed_grams(m, **e.options()) for e in estimators}
+
+
+def group_cka(
+    instances: Mapping[str, Mapping[str, np.ndarray]],
+    estimators: list[Estimator] | None = None,
+    **kwargs,
+) -> tuple[list[str], dict[str, CKAResult]]:
+    """CKA of every pair of groups of every instance on one test set.
+
+    ``instances`` maps an instance name to its layers (name -> (n, ..., c)); all share n.
+    ``kwargs`` (channel_axis, precision, memory_budget) go to :func:`instance_moments`.
+    Returns the group names ``"{instance}:{group}"`` and, per estimator name, a
+    :class:`CKAResult` over all of them (one product per estimator). Each instance's Grams are
+    packed as soon as they are made, so memory holds one instance's activations at a time.
+    """
+    estimators = estimators or [Estimator()]
+    names: list[str] = []
+    packed: dict[str, list[np.ndarray]] = {e.name: [] for e in estimators}
+    n = None
+    for instance, layers in instances.items():
+        shapes = {f"{instance}:{k}": v.shape for k, v in layers.items()}
+        ns = {shape[0] for shape in shapes.values()} | ({n} if n else set())
+        if len(ns) != 1:
+            raise ValueError(
+                f"all layers need the same n as the instances before: {shapes}, n = {n}"
+            )
+        n = ns.pop()
+        if n < (4 if any(e.debiased for e in estimators) else 2):
+            raise ValueError(f"too few examples for CKA: {shapes}")
+        groups, per_estimator = packed_instance(layers, estimators, name=instance, **kwargs)
+        names += [f"{instance}:{g}" for g in groups]
+        for key, a in per_estimator.items():
+            packed[key].append(a)
+        log.info("packed %s: %d groups", instance, len(groups))
+    results = {}
+    for e in estimators:
+        a = np.concatenate(packed.pop(e.name))
+        xy = hsic_matrix(a, n=n, debiased=e.debiased)
+        xx = np.diagonal(xy).copy()
+        warn_undefined(names, xx)
+        results[e.name] = CKAResult(cka_from_hsic(xy, xx, xx), xy, xx, xx, "gram")
+    return names, results
