@@ -243,7 +243,12 @@ def test_group_cka_names_every_group_and_matches_pairwise_cka():
         name: {k: np.moveaxis(v, -1, 1) for k, v in inst.items()}
         for name, inst in instances.items()
     }
-    ests = [Estimator(), Estimator(debiased=True), Estimator(kernel="rbf", sigma_frac=0.8)]
+    ests = [
+        Estimator(),
+        Estimator(debiased=True),
+        Estimator(kernel="rbf", sigma_frac=0.8),
+        Estimator(centering="global"),
+    ]
     names, res = group_cka(instances, ests)
     names_cf, res_cf = group_cka(channels_first, ests, channel_axis=1)
     per_instance = 3 + 3 + 1 + 3 + 1  # filters, layers, model

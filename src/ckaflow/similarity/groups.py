@@ -32,6 +32,7 @@ def instance_moments(
     channel_axis: int = -1,
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    global_terms: bool = True,
     name: str = "instance",
 ) -> tuple[list[str], Moments]:
     """Group names and moments of one instance: all filters (layer by layer), then every layer,
@@ -47,6 +48,7 @@ def instance_moments(
             channel_axis=channel_axis,
             precision=precision,
             memory_budget=memory_budget,
+            global_terms=global_terms,
             name=f"{name}:{layer}",
         )
         names += [filter_name(layer, i) for i in range(len(m))]
@@ -67,7 +69,8 @@ def packed_instance(
 
     ``kwargs`` go to :func:`instance_moments`.
     """
-    names, m = instance_moments(layers, **kwargs)
+    global_terms = any(e.centering == "global" for e in estimators)
+    names, m = instance_moments(layers, global_terms=global_terms, **kwargs)
     return names, {e.name: packed_grams(m, **e.options()) for e in estimators}
 
 

@@ -56,16 +56,20 @@ def pack(kt: np.ndarray) -> np.ndarray:
 
     For symmetric A, B: pack(A) . pack(B) = <A, B>_F.
     """
-    flat, w = _triu(kt.shape[-1])
-    out = np.take(kt.reshape(len(kt), -1), flat, axis=1)
-    out *= w
+    g, n, _ = kt.shape
+    out = np.empty((g, n * (n + 1) // 2))
+    offset = 0
+    for i in range(n):  # row by row: contiguous slices copy faster than a fancy-index gather
+        out[:, offset : offset + n - i] = kt[:, i, i:]
+        offset += n - i
+    out *= _triu_weights(n)
     return out
 
 
 @functools.cache
-def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
+def _triu_weights(n: int) -> np.ndarray:
     iu, ju = np.triu_indices(n)
-    return iu * n + ju, np.where(iu == ju, 1.0, np.sqrt(2.0))
+    return np.where(iu == ju, 1.0, np.sqrt(2.0))
 
 
 def hsic_matrix(

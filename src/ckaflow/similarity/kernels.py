@@ -38,11 +38,12 @@ class Moments:
     """Additive summaries of g groups of units on n examples (see the module docstring).
 
     gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p : (g,) float64
+    ``s`` and ``t`` are None when only unit centring was asked for (they cost a pass over the data).
     """
 
     gram: np.ndarray
-    s: np.ndarray
-    t: np.ndarray
+    s: np.ndarray | None
+    t: np.ndarray | None
     mu_sum: np.ndarray
     mu_sq: np.ndarray
     p: np.ndarray
@@ -56,16 +57,19 @@ class Moments:
 
     def total(self) -> Moments:
         """The moments of the union of all g groups, as one group: (1, n, n)."""
-        return Moments(*(f.sum(axis=0, keepdims=True) for f in self._fields()))
+        return Moments(
+            *(None if f is None else f.sum(axis=0, keepdims=True) for f in self._fields())
+        )
 
-    def _fields(self) -> tuple[np.ndarray, ...]:
+    def _fields(self) -> tuple[np.ndarray | None, ...]:
         return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p)
 
     @staticmethod
     def concat(parts: list[Moments]) -> Moments:
         """Stack the groups of several :class:`Moments` in order."""
+        fields = zip(*(m._fields() for m in parts), strict=True)
         return Moments(
-            *(np.concatenate(fs) for fs in zip(*(m._fields() for m in parts), strict=True))
+            *(None if any(f is None for f in fs) else np.concatenate(fs) for fs in fields)
         )
 
 
@@ -75,6 +79,7 @@ def filter_moments(
     channel_axis: int = -1,
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    global_terms: bool = True,
     name: str = "activations",
 ) -> Moments:
     """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
@@ -85,6 +90,7 @@ def filter_moments(
     The channels are processed in blocks sized to ``memory_budget``. ``precision`` is the dtype of
     the Gram products (means and every sum are float64). A NaN or inf anywhere raises a
     ``ValueError`` naming ``name`` and the channel (found from the unit means, at no extra pass).
+    ``global_terms=False`` skips s and t (one pass over the data), which only global centring uses.
     """
     x = np.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
     n, c = x.shape[:2]
@@ -113,12 +119,14 @@ def filter_moments(
         gram = np.empty((len(xc), n, n))
         for i, xf in enumerate(xc):
             gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
-        st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2))  # (b, n, 2)
+        st = None
+        if global_terms:
+            st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2)).astype(np.float64)
         parts.append(
             Moments(
                 gram=gram,
-                s=st[..., 0].astype(np.float64),
-                t=st[..., 1].astype(np.float64),
+                s=None if st is None else st[..., 0],  # Xc mu
+                t=None if st is None else st[..., 1],  # Xc 1
                 mu_sum=mu.sum(axis=1),
                 mu_sq=(mu * mu).sum(axis=1),
                 p=np.full(len(xc), float(q)),
@@ -141,6 +149,8 @@ def gram_matrices(
         return _rbf(m.gram, sigma_frac)
     if centering == "unit":
         return m.gram
+    if m.s is None or m.t is None:
+        raise ValueError("global centring needs moments computed with global_terms=True")
     # (g,) mean of all entries of each group's X = 1'(Xc + 1 mu')1 / (n p), exact for any mu
     mean = (m.mu_sum + m.t.sum(axis=1) / m.n) / m.p
     a = m.s - mean[:, None] * m.t  # (g, n)
