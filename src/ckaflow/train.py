@@ -1,0 +1,304 @@
+"""Training and fine-tuning of one autoencoder instance.
+
+* Denoising: salt-and-pepper noise on the input during training only (``pepper`` of the pixels to
+  0, ``salt`` to 1), fresh each batch from the instance's key and the step; the loss is the mean
+  squared error against the clean image.
+* Schedule (:class:`PatienceSchedule`): Adam at 1e-2; when the in-domain validation loss has not
+  improved for ``patience`` batches (checked every ``eval_every`` batches) the best weights of the
+  phase are restored and the rate is multiplied by sqrt(0.1); three phases (1e-2, 1e-2 sqrt(0.1),
+  1e-3), the end of the third ends training. ``max_steps`` caps a runaway run, with a warning.
+* Checkpoints: ``init`` (before the first step), ``phase1`` and ``phase2`` (end of the first two
+  phases) and ``final``, each an ``.npz`` of the variables and a ``.json`` of its provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import atomic_path, code_version, package_versions, save_json
+
+log = logging.getLogger(__name__)
+
+PHASES = 3
+RATE_FACTOR = math.sqrt(0.1)
+CHECKPOINTS = ("init", "phase1", "phase2", "final")
+HISTORY_COLUMNS = (
+    "step",
+    "phase",
+    "learning_rate",
+    "train_loss",
+    "val_loss_natural",
+    "val_loss_synth",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Plain values of one training run (filled from Snakemake params)."""
+
+    batch_size: int = 32
+    learning_rate: float = 1e-2
+    patience: int = 100  # batches without improvement before the rate drops
+    eval_every: int = 25  # batches between validations
+    max_steps: int = 2000  # cap on batches, whatever the schedule says
+    pepper: float = 0.05
+    salt: float = 0.05
+    start_phase: int = 0  # 2: the thesis' fine-tuning mode, only the final low-rate phase
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "patience", "eval_every", "max_steps"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"train.{key} must be >= 1, got {getattr(self, key)}")
+        if not 0 <= self.start_phase < PHASES:
+            raise ValueError(f"start_phase must be 0, 1 or 2, got {self.start_phase}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+
+def phase_rate(initial: float, phase: int) -> float:
+    """The learning rate of ``phase`` (0, 1, 2): initial * sqrt(0.1)^phase, as 10^(-phase/2)."""
+    return initial * 10 ** (-phase / 2)
+
+
+@dataclass
+class PatienceSchedule:
+    """The three-phase patience schedule, driven by validation losses; no TensorFlow inside.
+
+    :meth:`observe` returns ``"improved"`` (keep these weights as the phase's best), ``"wait"``,
+    ``"phase_end"`` (restore the best weights; the rate is now lower) or ``"done"``.
+    """
+
+    patience: int
+    learning_rate: float = 1e-2
+    phase: int = 0
+    best: float = math.inf
+    best_step: int = 0
+    ended: list = field(default_factory=list)  # (phase, step, best loss) of every phase ended
+
+    @property
+    def rate(self) -> float:
+        return phase_rate(self.learning_rate, self.phase)
+
+    @property
+    def done(self) -> bool:
+        return self.phase >= PHASES
+
+    def observe(self, step: int, loss: float) -> str:
+        if self.done:
+            raise RuntimeError("the schedule has already ended")
+        if loss < self.best:
+            self.best, self.best_step = loss, step
+            return "improved"
+        if step - self.best_step < self.patience:
+            return "wait"
+        self.ended.append((self.phase, step, self.best))
+        self.phase += 1
+        self.best_step = step  # the counter restarts; the restored weights keep their best loss
+        return "done" if self.done else "phase_end"
+
+
+def instance_key(instance: str) -> int:
+    """A stable integer per instance name, for its noise and batch order."""
+    return zlib.crc32(instance.encode())
+
+
+@dataclass
+class Result:
+    history: pd.DataFrame
+    steps: int
+    capped: bool
+    best_loss: float
+
+
+def train(
+    model,
+    train_x: np.ndarray,
+    val: dict[str, np.ndarray],
+    *,
+    domain: str,
+    instance: str,
+    cfg: TrainConfig,
+    save_checkpoint: Callable[[str, dict], None],
+    tensorboard_dir: str | Path | None = None,
+) -> Result:
+    """Train ``model`` on ``train_x`` (N, 64, 80, 1) with the patience schedule.
+
+    ``val`` maps each domain to its validation images; the schedule watches ``val[domain]``.
+    ``save_checkpoint(name, info)`` is called with ``init``, ``phase1``, ``phase2`` and ``final``
+    while the model holds those weights (``info``: step, phase, losses). When ``cfg.start_phase``
+    skips phases, their checkpoints hold the starting weights.
+    """
+    import keras
+    import tensorflow as tf
+
+    if domain not in val:
+        raise ValueError(f"no validation set for the training domain {domain!r}: {sorted(val)}")
+    if len(train_x) < cfg.batch_size:
+        raise ValueError(f"{len(train_x)} training images < batch_size {cfg.batch_size}")
+    key = instance_key(instance)
+    rng = np.random.default_rng([key, 1])
+    schedule = PatienceSchedule(cfg.patience, cfg.learning_rate, phase=cfg.start_phase)
+    optimizer = keras.optimizers.Adam(learning_rate=schedule.rate)
+    writer = tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x, seed):
+        noisy = salt_and_pepper_tf(x, seed, cfg.pepper, cfg.salt)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    def val_losses() -> dict[str, float]:
+        return {d: float(np.mean(per_image_loss(model, v))) for d, v in val.items()}
+
+    losses = val_losses()
+    info = {"step": 0, "phase": schedule.phase, "val_loss": losses}
+    save_checkpoint("init", info)
+    for skipped in range(cfg.start_phase):
+        save_checkpoint(f"phase{skipped + 1}", {**info, "skipped": True})
+    best_weights = [w.numpy() for w in model.weights]
+    rows, batch_losses, step, capped = [], [], 0, False
+    order, pos = rng.permutation(len(train_x)), 0
+    log.info(
+        "%s: training on %d images, phase %d, rate %.2e",
+        instance,
+        len(train_x),
+        schedule.phase,
+        schedule.rate,
+    )
+    while True:
+        if pos + cfg.batch_size > len(order):
+            order, pos = rng.permutation(len(train_x)), 0
+        idx = np.sort(order[pos : pos + cfg.batch_size])
+        pos += cfg.batch_size
+        loss = train_step(tf.constant(train_x[idx]), tf.constant([key % 2**31, step], tf.int32))
+        batch_losses.append(float(loss))
+        step += 1
+        capped = step >= cfg.max_steps
+        if step % cfg.eval_every and not capped:
+            continue
+        losses = val_losses()
+        rows.append(
+            (
+                step,
+                schedule.phase,
+                schedule.rate,
+                float(np.mean(batch_losses)),
+                losses.get("natural", math.nan),
+                losses.get("synth", math.nan),
+            )
+        )
+        _summaries(writer, step, schedule.rate, float(np.mean(batch_losses)), losses)
+        batch_losses = []
+        event = schedule.observe(step, losses[domain])
+        if event == "improved":
+            best_weights = [w.numpy() for w in model.weights]
+        log.info(
+            "%s step %d phase %d rate %.2e train %.5f val %s %s",
+            instance,
+            step,
+            rows[-1][1],
+            rows[-1][2],
+            rows[-1][3],
+            " ".join(f"{d}={v:.5f}" for d, v in losses.items()),
+            event,
+        )
+        if event in ("phase_end", "done") or capped:
+            for w, best in zip(model.weights, best_weights, strict=True):
+                w.assign(best)
+        if event == "phase_end":
+            optimizer.learning_rate.assign(schedule.rate)
+            save_checkpoint(f"phase{schedule.phase}", _info(step, schedule, val_losses()))
+        if event == "done":
+            break
+        if capped:
+            log.warning(
+                "%s: max_steps=%d reached in phase %d before the schedule ended; "
+                "keeping the best weights so far",
+                instance,
+                cfg.max_steps,
+                schedule.phase,
+            )
+            info = {**_info(step, schedule, val_losses()), "capped_by_max_steps": True}
+            for later in range(schedule.phase + 1, PHASES):
+                save_checkpoint(f"phase{later}", info)
+            break
+    save_checkpoint("final", {**_info(step, schedule, val_losses()), "capped_by_max_steps": capped})
+    if writer:
+        writer.close()
+    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return Result(history, step, capped, schedule.best)
+
+
+def _info(step: int, schedule: PatienceSchedule, losses: dict[str, float]) -> dict:
+    return {
+        "step": step,
+        "phase": min(schedule.phase, PHASES - 1),
+        "val_loss": losses,
+        "phases_ended": schedule.ended,
+    }
+
+
+def _summaries(writer, step, rate, train_loss, losses) -> None:
+    if writer is None:
+        return
+    import tensorflow as tf
+
+    with writer.as_default(step=step):
+        tf.summary.scalar("learning_rate", rate)
+        tf.summary.scalar("loss/train", train_loss)
+        for d, v in losses.items():
+            tf.summary.scalar(f"loss/val_{d}", v)
+
+
+def salt_and_pepper_tf(x, seed, pepper: float, salt: float):
+    """TensorFlow twin of :func:`ckaflow.data.salt_and_pepper`: stateless, seeded by ``seed``."""
+    import tensorflow as tf
+
+    u = tf.random.stateless_uniform(tf.shape(x), seed=seed)
+    return tf.where(u < pepper, 0.0, tf.where(u < pepper + salt, 1.0, x))
+
+
+def per_image_loss(model, x: np.ndarray, batch_size: int = 200) -> np.ndarray:
+    """Mean squared reconstruction error of each clean image, no noise: (n,) float64."""
+    out = []
+    for b0 in range(0, len(x), batch_size):
+        xb = x[b0 : b0 + batch_size]
+        y = np.asarray(model(xb, training=False))
+        out.append(np.mean((y.astype(np.float64) - xb) ** 2, axis=(1, 2, 3)))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+# -- checkpoints --
+
+
+def write_checkpoint(path: str | Path, weights: dict[str, np.ndarray], provenance: dict) -> None:
+    """``path`` (.npz of the variables by name) and its ``.json`` provenance, both atomic."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **weights)
+    save_json(path.with_suffix(".json"), provenance)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def provenance(**fields) -> dict:
+    """Provenance common to every model output: the given fields, code and package versions."""
+    return {**fields, "code": code_version(), "packages": package_versions()}
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)
