@@ -8,12 +8,23 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p
 )
 
+from ckaflow.instances import base_instances, finetuned_instances
+
 DOMAINS = ["natural", "synth"]
 SPLITS = ["train", "val", "test"]
+SEEDS = config["seeds"]
+BASE = base_instances(SEEDS)
+FINETUNED = finetuned_instances(SEEDS)
+INSTANCES = BASE + FINETUNED
+BASE_CHECKPOINTS = ["init", "phase1", "phase2", "final"]
+FINETUNE_CHECKPOINTS = ["init", "final"]
 
 
 wildcard_constraints:
     domain="|".join(DOMAINS),
+    source="|".join(DOMAINS),
+    seed="|".join(str(s) for s in SEEDS),
+    instance="|".join(INSTANCES),
 
 
 if config["natural"]["source"] == "svhn":
@@ -22,6 +33,13 @@ if config["natural"]["source"] == "svhn":
         raise ValueError(
             f"config natural.svhn_path: {_svhn!r} does not exist "
             "(natural.source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
+        )
+
+
+for _name in config["figures"]["filter_instances"]:
+    if _name not in BASE:
+        raise ValueError(
+            f"config figures.filter_instances: {_name!r} is not a base instance of seeds {SEEDS}"
         )
 
 
@@ -53,11 +71,89 @@ def dataset_params(wildcards):
     }
 
 
+def training_data(wildcards):
+    """Both datasets: the training split of the instance's domain, validation of both."""
+    return {
+        "natural": "results/data/natural/dataset.json",
+        "synth": "results/data/synth/dataset.json",
+        "splits": [
+            f"results/data/{d}/{s}.npy" for d in DOMAINS for s in ("train", "val")
+        ],
+    }
+
+
+def _schedule(max_steps, start_phase):
+    return {
+        "batch_size": config["train"]["batch_size"],
+        "learning_rate": config["train"]["learning_rate"],
+        "patience": config["train"]["patience"],
+        "eval_every": config["train"]["eval_every"],
+        "max_steps": max_steps,
+        "pepper": config["noise"]["pepper"],
+        "salt": config["noise"]["salt"],
+        "start_phase": start_phase,
+    }
+
+
+def train_params(wildcards):
+    """The TrainConfig of a base instance."""
+    return _schedule(config["train"]["max_steps"], 0)
+
+
+def finetune_params(wildcards):
+    """The TrainConfig of a fine-tuned instance (the same schedule; maybe only its last phase)."""
+    start = 2 if config["finetune"]["mode"] == "final_phase" else 0
+    return _schedule(config["finetune"]["max_steps"], start)
+
+
+def finetune_start(wildcards):
+    """A fine-tuned instance starts from the final weights of its base instance."""
+    return f"results/models/{wildcards.source}-{wildcards.seed}/checkpoints/final.npz"
+
+
+def final_checkpoints(wildcards=None):
+    """The final checkpoint of every instance, by instance name."""
+    return {i: f"results/models/{i}/checkpoints/final.npz" for i in INSTANCES}
+
+
+def histories(wildcards=None):
+    return {i: f"results/models/{i}/history.parquet" for i in INSTANCES}
+
+
+def reconstruction_models(wildcards):
+    """For a test set: its in-domain base, the other domain's base, and the fine-tuned instance
+    that went from the other to this domain (first seed). The in-domain base is the scratch
+    counterpart of the fine-tuned one."""
+    d, s = wildcards.domain, SEEDS[0]
+    o = [x for x in DOMAINS if x != d][0]
+    return {
+        "in_domain": f"results/models/{d}-{s}/checkpoints/final.npz",
+        "cross_domain": f"results/models/{o}-{s}/checkpoints/final.npz",
+        "finetuned": f"results/models/{d}-from-{o}-{s}/checkpoints/final.npz",
+        "test": f"results/data/{d}/test.npy",
+    }
+
+
+FIGURES = [
+    "samples",
+    "loss_curves",
+    "test_loss",
+    "reconstructions_synth",
+    "reconstructions_natural",
+]
+
+
 def get_final_output():
     """Everything `snakemake` builds by default: the whole study."""
     return [
         *dataset_files("natural"),
         *dataset_files("synth"),
-        "results/figures/samples.png",
-        "results/figures/samples.pdf",
+        "results/tables/test_loss.parquet",
+        "results/tables/test_accuracy.csv",
+        *expand("results/figures/{fig}.{ext}", fig=FIGURES, ext=["png", "pdf"]),
+        *expand(
+            "results/figures/conv1_filters_{instance}.{ext}",
+            instance=config["figures"]["filter_instances"],
+            ext=["png", "pdf"],
+        ),
     ]

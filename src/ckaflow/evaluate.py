@@ -1,0 +1,98 @@
+"""Test-set reconstruction loss of trained instances (no noise): the study's "accuracy"."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import load_split
+from .instances import parse
+
+log = logging.getLogger(__name__)
+
+
+def load_model(checkpoint: str | Path):
+    """A :class:`~ckaflow.model.TiedAutoencoder` holding the weights of ``checkpoint`` (.npz)."""
+    import json
+
+    from .model import TiedAutoencoder
+    from .train import read_checkpoint
+
+    checkpoint = Path(checkpoint)
+    prov = json.loads(checkpoint.with_suffix(".json").read_text())
+    model = TiedAutoencoder(seed=prov["model"]["seed"])
+    model.set_weights_dict(read_checkpoint(checkpoint))
+    return model
+
+
+def test_losses(
+    checkpoints: Mapping[str, str | Path], test_dirs: Mapping[str, str]
+) -> pd.DataFrame:
+    """Per-image loss of every instance on every test set.
+
+    Columns: instance, family, seed, test_set, image, loss (mean squared error of the clean image).
+    """
+    from .train import per_image_loss
+
+    tests = {d: load_split(path, "test") for d, path in test_dirs.items()}
+    frames = []
+    for instance, path in checkpoints.items():
+        inst = parse(instance)
+        model = load_model(path)
+        for test_set, x in tests.items():
+            loss = per_image_loss(model, x)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "instance": instance,
+                        "family": inst.family,
+                        "seed": inst.seed,
+                        "test_set": test_set,
+                        "image": np.arange(len(x)),
+                        "loss": loss,
+                    }
+                )
+            )
+        log.info(
+            "%s: %s",
+            instance,
+            {d: float(f["loss"].mean()) for d, f in zip(tests, frames[-2:], strict=True)},
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def accuracy(losses: pd.DataFrame) -> pd.DataFrame:
+    """Mean loss and accuracy (1 - mean loss) per instance and test set."""
+    out = (
+        losses.groupby(["instance", "family", "seed", "test_set"], sort=False)["loss"]
+        .mean()
+        .rename("mean_loss")
+        .reset_index()
+    )
+    out["accuracy"] = 1.0 - out["mean_loss"]
+    return out
+
+
+def reconstruction_columns(
+    x: np.ndarray, checkpoints: Mapping[str, str | Path]
+) -> dict[str, np.ndarray]:
+    """Columns of a reconstruction grid: the input, then each checkpoint's output on it.
+
+    ``checkpoints`` maps a role (``in_domain``, ``cross_domain``, ``finetuned``) to a checkpoint;
+    column labels name the role and the instance. Returns label -> (k, 64, 80).
+    """
+    roles = {
+        "in_domain": "in-domain = scratch",
+        "cross_domain": "cross-domain",
+        "finetuned": "fine-tuned",
+    }
+    columns = {"input": x[..., 0]}
+    for role, path in checkpoints.items():
+        instance = Path(path).parent.parent.name
+        y = np.asarray(load_model(path)(x, training=False))[..., 0]
+        columns[f"{roles.get(role, role)}\n{instance}"] = y
+    return columns

@@ -1,0 +1,145 @@
+"""Figures of the training stage: loss curves, reconstructions, test-loss distributions, filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotnine as p9
+
+from ..instances import parse
+from .common import image_frame
+
+DOMAIN_COLOURS = {"natural": "#1b9e77", "synth": "#7570b3"}
+
+
+def loss_curves(history: pd.DataFrame) -> p9.ggplot:
+    """Validation loss on both domains vs step, one panel per family, seeds overlaid.
+
+    ``history``: the rows of every instance's history.parquet plus ``instance``, ``family``,
+    ``seed`` columns.
+    """
+    long = history.melt(
+        id_vars=["instance", "family", "seed", "step", "phase"],
+        value_vars=["val_loss_natural", "val_loss_synth"],
+        var_name="validation set",
+        value_name="loss",
+    )
+    long["validation set"] = long["validation set"].str.replace("val_loss_", "")
+    long["curve"] = long["instance"] + long["validation set"]
+    long["seed"] = long["seed"].astype(str)
+    return (
+        p9.ggplot(long, p9.aes("step", "loss", colour="validation set", group="curve"))
+        + p9.geom_line(p9.aes(linetype="seed"), size=0.5, alpha=0.85)
+        + p9.facet_wrap("family", ncol=2, scales="free_x")
+        + p9.scale_y_log10()
+        + p9.scale_colour_manual(values=DOMAIN_COLOURS)
+        + p9.labs(
+            title="Validation loss during training (four seeds per family)",
+            x="training step (batches)",
+            y="validation loss (MSE, log scale)",
+        )
+        + p9.theme_bw()
+        + p9.theme(figure_size=(9, 6))
+    )
+
+
+def reconstruction_grid(columns: dict[str, np.ndarray], title: str) -> p9.ggplot:
+    """Images in rows, one column per source: ``columns`` maps a label to (k, 64, 80) images."""
+    labels = list(columns)
+    frames = [image_frame(np.clip(v, 0, 1), column=label) for label, v in columns.items()]
+    data = pd.concat(frames, ignore_index=True)
+    data["column"] = pd.Categorical(data["column"], categories=labels)
+    return (
+        p9.ggplot(data, p9.aes("x", "y", fill="value"))
+        + p9.geom_raster()
+        + p9.facet_grid("panel ~ column")
+        + p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel")
+        + p9.scale_y_reverse()
+        + p9.coord_fixed(expand=False)
+        + p9.labs(title=title)
+        + p9.theme_void()
+        + p9.theme(
+            strip_text_y=p9.element_blank(),
+            strip_text_x=p9.element_text(size=7),
+            plot_title=p9.element_text(size=10, ha="left"),
+            figure_size=(2 + 1.6 * len(labels), 1.5 + 1.15 * len(columns[labels[0]])),
+        )
+    )
+
+
+def instance_type(instance: str, test_set: str) -> str:
+    """How an instance relates to a test set, for grouping losses."""
+    inst = parse(instance)
+    if not inst.finetuned:
+        return "base, trained on it" if inst.domain == test_set else "base, trained on the other"
+    return "fine-tuned to it" if inst.domain == test_set else "fine-tuned away from it"
+
+
+TYPES = [
+    "base, trained on it",
+    "fine-tuned to it",
+    "base, trained on the other",
+    "fine-tuned away from it",
+]
+
+
+def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
+    """Per-image test loss by instance type, one panel per test set (thesis Figure 5.5)."""
+    data = losses.copy()
+    data["type"] = pd.Categorical(
+        [instance_type(i, t) for i, t in zip(data["instance"], data["test_set"], strict=True)],
+        categories=TYPES,
+    )
+    data["test set"] = data["test_set"] + " test set"
+    return (
+        p9.ggplot(data, p9.aes("type", "loss", fill="type"))
+        + p9.geom_boxplot(outlier_size=0.4, outlier_alpha=0.4)
+        + p9.facet_wrap("test set")
+        + p9.scale_y_log10()
+        + p9.labs(
+            title="Per-image test loss by how the instance relates to the test set (4 seeds each)",
+            x="",
+            y="reconstruction loss per image (MSE, log scale)",
+        )
+        + p9.theme_bw()
+        + p9.theme(
+            axis_text_x=p9.element_text(rotation=20, ha="right"),
+            legend_position="none",
+            figure_size=(9, 5),
+        )
+    )
+
+
+def conv1_filters(kernels: dict[str, np.ndarray], instance: str) -> p9.ggplot:
+    """conv1's 16 kernels (7, 7, 1, 16) per checkpoint (rows), each row ordered by mean weight."""
+    frames, limit = [], 0.0
+    for label, k in kernels.items():
+        k = k[:, :, 0, :]  # (7, 7, 16)
+        order = np.argsort(k.mean(axis=(0, 1)))
+        stack = np.moveaxis(k[:, :, order], -1, 0)  # (16, 7, 7), by rank
+        frame = image_frame(stack, checkpoint=label)
+        frame["filter"] = [f"#{order[p]}" for p in frame["panel"]]
+        frames.append(frame)
+        limit = max(limit, float(np.abs(k).max()))
+    data = pd.concat(frames, ignore_index=True)
+    data["checkpoint"] = pd.Categorical(data["checkpoint"], categories=list(kernels))
+    labels = data.groupby(["checkpoint", "panel"], observed=True)["filter"].first().reset_index()
+    return (
+        p9.ggplot(data, p9.aes("x", "y", fill="value"))
+        + p9.geom_raster()
+        + p9.geom_text(p9.aes(x=3, y=-1.2, label="filter"), data=labels, size=6, inherit_aes=False)
+        + p9.facet_grid("checkpoint ~ panel")
+        + p9.scale_fill_gradient2(
+            low="#2166ac", mid="white", high="#b2182b", limits=(-limit, limit), name="weight"
+        )
+        + p9.scale_y_reverse()
+        + p9.coord_fixed(expand=True)
+        + p9.labs(title=f"{instance}: conv1 kernels (7 x 7), each row ordered by mean weight")
+        + p9.theme_void()
+        + p9.theme(
+            strip_text_x=p9.element_blank(),
+            strip_text_y=p9.element_text(size=8, angle=0),
+            plot_title=p9.element_text(size=10, ha="left"),
+            figure_size=(11, 0.8 + 0.9 * len(kernels)),
+        )
+    )

@@ -1,0 +1,181 @@
+"""Training: the schedule, the noise, determinism, fine-tuning's starting point."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ckaflow.instances import base_instances, finetuned_instances, other, parse
+from ckaflow.train import (
+    PHASES,
+    PatienceSchedule,
+    TrainConfig,
+    per_image_loss,
+    phase_rate,
+    read_checkpoint,
+)
+
+tf = pytest.importorskip("tensorflow")
+
+
+def test_schedule_drives_the_rate_through_the_three_phases():
+    s = PatienceSchedule(patience=30)
+    rates, events = [s.rate], []
+    # Validation every 10 batches: improves, stalls 30 batches, improves, stalls, ...
+    script = [1.0, 0.9, 0.8, 0.85, 0.81, 0.82, 0.7, 0.75, 0.75, 0.75, 0.6, 0.61, 0.62, 0.63]
+    for i, loss in enumerate(script):
+        events.append(s.observe(10 * (i + 1), loss))
+        if events[-1] in ("phase_end", "done"):
+            rates.append(s.rate)
+        if s.done:
+            break
+    assert events == [
+        "improved",
+        "improved",
+        "improved",
+        "wait",
+        "wait",
+        "phase_end",  # 30 batches after 0.8
+        "improved",
+        "wait",
+        "wait",
+        "phase_end",
+        "improved",
+        "wait",
+        "wait",
+        "done",
+    ]
+    assert rates[:3] == [1e-2, 1e-2 * math.sqrt(0.1), 1e-3]
+    assert rates[1] == pytest.approx(0.01 * math.sqrt(0.1), rel=1e-15)
+    assert [e[0] for e in s.ended] == [0, 1, 2] and s.ended[0][2] == 0.8
+    with pytest.raises(RuntimeError):
+        s.observe(999, 0.1)
+
+
+def test_phase_rates_and_fine_tuning_mode_starts_in_the_last_phase():
+    assert [phase_rate(1e-2, p) for p in range(PHASES)] == [1e-2, 1e-2 * 10**-0.5, 1e-3]
+    assert PatienceSchedule(patience=5, phase=2).rate == 1e-3
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(batch_size=0), dict(patience=0), dict(start_phase=3), dict(learning_rate=0)]
+)
+def test_train_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        TrainConfig(**bad)
+
+
+def test_training_noise_fractions_and_seeding():
+    from ckaflow.train import salt_and_pepper_tf
+
+    x = tf.fill((16, 64, 80, 1), 0.5)
+    a = salt_and_pepper_tf(x, tf.constant([1, 2]), 0.05, 0.05).numpy()
+    b = salt_and_pepper_tf(x, tf.constant([1, 2]), 0.05, 0.05).numpy()
+    c = salt_and_pepper_tf(x, tf.constant([1, 3]), 0.05, 0.05).numpy()
+    assert abs((a == 0).mean() - 0.05) < 0.005 and abs((a == 1).mean() - 0.05) < 0.005
+    assert np.array_equal(a, b) and not np.array_equal(a, c)  # same seed same noise; new step new
+
+
+def test_evaluation_has_no_noise():
+    from ckaflow.model import TiedAutoencoder
+
+    m = TiedAutoencoder(seed=1)
+    x = np.random.default_rng(0).random((6, 64, 80, 1), dtype=np.float32)
+    first, second = per_image_loss(m, x), per_image_loss(m, x)
+    assert np.array_equal(first, second) and first.shape == (6,)
+    y = np.asarray(m(x, training=False), dtype=np.float64)
+    assert np.allclose(first, ((y - x) ** 2).mean(axis=(1, 2, 3)))
+
+
+def test_instance_names():
+    assert base_instances([1, 2]) == ["natural-1", "natural-2", "synth-1", "synth-2"]
+    assert finetuned_instances([1]) == ["natural-from-synth-1", "synth-from-natural-1"]
+    ft = parse("synth-from-natural-3")
+    assert (ft.domain, ft.source, ft.seed, ft.base, ft.scratch) == (
+        "synth",
+        "natural",
+        3,
+        "natural-3",
+        "synth-3",
+    )
+    assert parse("natural-2").base == "natural-2" and other("synth") == "natural"
+    for bad in ("synth-from-synth-1", "mnist-1", "synth"):
+        with pytest.raises(ValueError, match="bad instance name"):
+            parse(bad)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    from ckaflow.data import build_domain, write_dataset
+
+    root = tmp_path_factory.mktemp("data")
+    dirs = {}
+    for d in ("natural", "synth"):
+        write_dataset(root / d, build_domain(d, images=60, seed=0, test_images=4))
+        dirs[d] = str(root / d)
+    return dirs
+
+
+CFG = TrainConfig(batch_size=8, patience=4, eval_every=2, max_steps=10)
+
+
+def _train(tmp, name, dirs, **kw):
+    from ckaflow.runs import train_instance
+
+    out = tmp / name
+    train_instance(name, data_dirs=dirs, out_dir=out, cfg=kw.pop("cfg", CFG), **kw)
+    return out
+
+
+def test_same_seed_same_weights_and_outputs(tmp_path, tiny_data):
+    a = _train(tmp_path / "a", "synth-1", tiny_data)
+    b = _train(tmp_path / "b", "synth-1", tiny_data)
+    wa, wb = (
+        read_checkpoint(a / "checkpoints/final.npz"),
+        read_checkpoint(b / "checkpoints/final.npz"),
+    )
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    init = read_checkpoint(a / "checkpoints/init.npz")
+    assert not all(np.array_equal(wa[k], init[k]) for k in wa), "training changed nothing"
+    h = pd.read_parquet(a / "history.parquet")
+    assert list(h.columns) == [
+        "step",
+        "phase",
+        "learning_rate",
+        "train_loss",
+        "val_loss_natural",
+        "val_loss_synth",
+    ]
+    assert h["val_loss_natural"].notna().all() and h["val_loss_synth"].notna().all()
+    assert h["step"].is_monotonic_increasing and h["step"].max() <= CFG.max_steps
+    for name in ("init", "phase1", "phase2", "final"):
+        assert (a / "checkpoints" / f"{name}.json").exists()
+    assert list((a / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_fine_tuned_instance_starts_from_its_base(tmp_path, tiny_data):
+    base = _train(tmp_path, "natural-2", tiny_data)
+    ft = _train(
+        tmp_path,
+        "synth-from-natural-2",
+        tiny_data,
+        init_from=base / "checkpoints/final.npz",
+        train_images=16,
+        cfg=TrainConfig(batch_size=8, patience=4, eval_every=2, max_steps=6, start_phase=2),
+        checkpoints=("init", "final"),
+    )
+    start, base_final = (
+        read_checkpoint(ft / "checkpoints/init.npz"),
+        read_checkpoint(base / "checkpoints/final.npz"),
+    )
+    assert all(np.array_equal(start[k], base_final[k]) for k in start)
+    assert not (ft / "checkpoints/phase1.npz").exists()
+    h = pd.read_parquet(ft / "history.parquet")
+    assert (h["learning_rate"] == 1e-3).all()  # fine-tuning mode: only the final low-rate phase
+    import json
+
+    prov = json.loads((ft / "provenance.json").read_text())
+    assert prov["parent"]["instance"] == "natural-2" and prov["train_images"] == 16

@@ -1,0 +1,18 @@
+# Stage 2b: reconstruction loss of every trained instance on both test sets.
+
+
+rule evaluate_test_loss:
+    input:
+        unpack(final_checkpoints),
+        natural="results/data/natural/test.npy",
+        synth="results/data/synth/test.npy",
+    output:
+        losses="results/tables/test_loss.parquet",
+        accuracy="results/tables/test_accuracy.csv",
+    log:
+        "logs/evaluate_test_loss/test_loss.log",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 2
+    script:
+        "../scripts/evaluate_test_loss.py"

@@ -1,0 +1,21 @@
+"""Per-image test loss of every instance on both test sets (snakemake rule evaluate_test_loss)."""
+
+from pathlib import Path
+
+from ckaflow.logs import log_to
+from ckaflow.tfsetup import configure
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+configure(sm.threads)
+
+from ckaflow.evaluate import accuracy, test_losses  # noqa: E402
+from ckaflow.io import atomic_path  # noqa: E402
+
+domains = ("natural", "synth")
+checkpoints = {k: v for k, v in sm.input.items() if k not in domains}
+losses = test_losses(checkpoints, {d: str(Path(sm.input[d]).parent) for d in domains})
+with atomic_path(sm.output.losses) as tmp:
+    losses.to_parquet(tmp, index=False)
+with atomic_path(sm.output.accuracy) as tmp:
+    accuracy(losses).to_csv(tmp, index=False, float_format="%.6f")

@@ -1,0 +1,29 @@
+"""Test images and their reconstructions by three instances (rule plot_reconstructions)."""
+
+from pathlib import Path
+
+from ckaflow.logs import log_to
+from ckaflow.tfsetup import configure
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+configure(1)
+
+from ckaflow.data import load_split  # noqa: E402
+from ckaflow.evaluate import reconstruction_columns  # noqa: E402
+from ckaflow.figures import save_figure  # noqa: E402
+from ckaflow.figures.training import reconstruction_grid  # noqa: E402
+
+domain = sm.wildcards.domain
+x = load_split(Path(sm.input.test).parent, "test")[: sm.params.images]
+columns = reconstruction_columns(
+    x, {role: sm.input[role] for role in ("in_domain", "cross_domain", "finetuned")}
+)
+plot = reconstruction_grid(columns, f"{domain} test images and their reconstructions")
+save_figure(
+    plot,
+    sm.output.png,
+    sm.output.pdf,
+    width=plot.theme.getp("figure_size")[0],
+    height=plot.theme.getp("figure_size")[1],
+)
