@@ -25,6 +25,7 @@ test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_similarity.py
 
 # Re-pin the whole environment after changing a direct pin in pyproject.toml.

@@ -68,8 +68,7 @@ class Instances(Mapping):
 
     def __getitem__(self, key: str) -> dict[str, np.ndarray]:
         return {
-            layer: np.load(self.dirs[key] / f"{layer}.npy", mmap_mode="r")
-            for layer in LAYER_SHAPES
+            layer: np.load(self.dirs[key] / f"{layer}.npy", mmap_mode="r") for layer in LAYER_SHAPES
         }
 
     def __iter__(self):

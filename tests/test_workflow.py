@@ -1,37 +1,235 @@
-"""The workflow end to end: dry-run on the default config, a real run on the tiny one."""
+"""The workflow end to end: dry-runs on the default config, one real run on the tiny config."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import snakemake
+from conftest import ROOT, snakemake
+
+from ckaflow.activations import load_layers
+from ckaflow.similarity import cka
 
 pytestmark = pytest.mark.workflow
+
+BASE = [f"{d}-{s}" for d in ("natural", "synth") for s in (1, 2, 3, 4)]
+FINETUNED = [
+    f"{d}-from-{o}-{s}"
+    for d, o in (("natural", "synth"), ("synth", "natural"))
+    for s in (1, 2, 3, 4)
+]
+TINY = ("--configfile", "config/tiny.yaml")
+
+
+def planned(out) -> dict[str, int]:
+    """Job counts of a dry-run, by rule."""
+    stats = out.stdout[out.stdout.index("Job stats") :].split("\n\n")[0]
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in stats.splitlines()[3:]
+        if line.strip() and line.split()[0] not in ("total",)
+    }
+
+
+def _copy(dest):
+    for name in ("Snakefile", "workflow", "config", "envs", "src"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The whole study on the tiny config, once for this module."""
+    workdir = _copy(tmp_path_factory.mktemp("tiny"))
+    out = snakemake(workdir, *TINY)
+    assert out.returncode == 0, out.stdout[-5000:]
+    return workdir
 
 
 def test_dry_run_default_config_plans_the_study(workdir):
     out = snakemake(workdir, "-n")
     assert out.returncode == 0, out.stdout
-    for rule in ("build_dataset", "plot_samples", "all"):
-        assert rule in out.stdout
+    jobs = planned(out)
+    assert jobs["build_dataset"] == 2 and jobs["train_base"] == 8 and jobs["finetune"] == 8
+    assert jobs["extract_activations"] == 16 and jobs["compute_grams"] == 16 + 24
+    assert jobs["compute_hsic"] == 2 * 2 * 2 and jobs["reduce_cka"] == 1
     assert "This was a dry-run" in out.stdout
 
 
-def test_tiny_run_builds_datasets_and_figures(workdir):
-    out = snakemake(workdir, "--configfile", "config/tiny.yaml")
+def test_changing_a_training_value_plans_training_but_no_datasets(workdir):
+    first = snakemake(workdir, *TINY, "--until", "build_dataset")
+    assert first.returncode == 0, first.stdout
+    out = snakemake(workdir, "-n", *TINY, "--config", "train={'patience': 3}")
     assert out.returncode == 0, out.stdout
-    results = workdir / "results"
+    jobs = planned(out)
+    assert jobs["train_base"] == 8 and jobs["finetune"] == 8 and "build_dataset" not in jobs
+
+
+def test_tiny_run_datasets_models_and_figures(tiny_run):
+    results = tiny_run / "results"
     for domain in ("natural", "synth"):
         prov = json.loads((results / "data" / domain / "dataset.json").read_text())
         assert prov["counts"] == {"train": 48, "val": 4, "test": 8}
         test = np.load(results / "data" / domain / "test.npy")
         assert test.shape == (8, 64, 80) and test.dtype == np.uint8
-        assert (workdir / "logs" / "build_dataset" / f"{domain}.log").read_text().count("images")
-    for suffix in ("png", "pdf"):
-        assert (results / "figures" / f"samples.{suffix}").stat().st_size > 10_000
-    # Nothing is left to do, and nothing half-written lies around.
-    again = snakemake(workdir, "-n", "--configfile", "config/tiny.yaml")
+    figures = [
+        "samples",
+        "loss_curves",
+        "test_loss",
+        "reconstructions_synth",
+        "reconstructions_natural",
+        "conv1_filters_synth-1",
+        "conv1_filters_natural-1",
+    ]
+    for name in figures:
+        for suffix in ("png", "pdf"):
+            assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 10_000, name
+    for name in BASE + FINETUNED:
+        folder = results / "models" / name
+        checkpoints = ("init", "phase1", "phase2", "final") if name in BASE else ("init", "final")
+        for c in checkpoints:
+            assert (folder / "checkpoints" / f"{c}.npz").exists(), (name, c)
+        prov = json.loads((folder / "provenance.json").read_text())
+        assert prov["instance"] == name and prov["datasets"]["synth"]
+        assert len(pd.read_parquet(folder / "history.parquet")) > 0
+    losses = pd.read_parquet(results / "tables" / "test_loss.parquet")
+    assert len(losses) == 16 * 2 * 8 and set(losses["instance"]) == set(BASE + FINETUNED)
+    assert losses["loss"].between(0, 1).all()
+    acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
+    assert len(acc) == 32 and np.allclose(acc["accuracy"], 1 - acc["mean_loss"])
+    assert "max_steps=6 reached" in (tiny_run / "logs" / "train_base" / "synth-1.log").read_text()
+    again = snakemake(tiny_run, "-n", *TINY)
     assert "Nothing to be done" in again.stdout
-    assert not list(results.rglob(".*tmp*"))
+    assert not list(results.rglob(".*tmp*")), "a temporary file was left behind"
+
+
+def test_cka_table_is_complete_unique_and_right(tiny_run):
+    table = pd.read_parquet(tiny_run / "results" / "cka.parquet")
+    for col in (
+        "test_set",
+        "kernel",
+        "estimator",
+        "centering",
+        "a_model",
+        "a_group",
+        "b_model",
+        "b_group",
+        "cka",
+        "n",
+        "hsic_xy",
+        "hsic_xx",
+        "hsic_yy",
+    ):
+        assert col in table.columns
+    key = [
+        "test_set",
+        "kernel",
+        "estimator",
+        "centering",
+        "a_model",
+        "a_group",
+        "b_model",
+        "b_group",
+    ]
+    assert not table.duplicated(subset=key).any()
+    assert set(table["estimator"]) == {"biased", "debiased"} and (table["n"] == 8).all()
+    models = set(BASE + FINETUNED) | {
+        f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")
+    }
+    assert set(table["a_model"]) == models
+    # Every layer and model pair across all models and checkpoints, per test set and estimator.
+    layer_rows = table[~table["a_group"].str.contains("/")]
+    per = layer_rows.groupby(["test_set", "estimator"], observed=True).size()
+    assert (per == (40 * 11) ** 2).all()
+    # Filter pairs within each layer, across the 16 final instances.
+    conv1 = table[table["a_group"].str.startswith("conv1/") & (table["test_set"] == "synth")]
+    assert set(conv1["b_group"].str.split("/").str[0]) == {"conv1"}
+    assert len(conv1[conv1["estimator"] == "biased"]) == (16 * 16) ** 2
+    # CKA of every model with itself is 1 per group (where defined).
+    self_rows = table[
+        (table["a_model"] == table["b_model"]) & (table["a_group"] == table["b_group"])
+    ]
+    defined = self_rows["cka"].notna()
+    assert defined.mean() > 0.9 and np.allclose(self_rows.loc[defined, "cka"], 1.0, atol=1e-6)
+    biased = table[(table["estimator"] == "biased") & table["cka"].notna()]
+    assert biased["cka"].between(0, 1 + 1e-9).all()
+
+
+@pytest.mark.parametrize(
+    "a, b, debiased",
+    [
+        (("synth-1", "conv2"), ("natural-from-synth-1", "conv2"), False),
+        (("synth-2@init", "model"), ("synth-2", "model"), True),
+        (("natural-3", "conv1/f04"), ("synth-from-natural-3", "conv1/f04"), False),
+        (("natural-1", "pool3"), ("natural-2", "deconv1"), True),
+    ],
+)
+def test_table_agrees_with_cka_on_stored_activations(tiny_run, a, b, debiased):
+    table = pd.read_parquet(tiny_run / "results" / "cka.parquet")
+    row = table[
+        (table["test_set"] == "natural")
+        & (table["estimator"] == ("debiased" if debiased else "biased"))
+        & (table["a_model"] == a[0])
+        & (table["a_group"] == a[1])
+        & (table["b_model"] == b[0])
+        & (table["b_group"] == b[1])
+    ]
+    assert len(row) == 1
+
+    def units(model, group):
+        layers = load_layers(
+            tiny_run / "results" / "activations" / model.split("@")[0], model, "natural"
+        )
+        if group == "model":
+            return np.concatenate([v.reshape(len(v), -1) for v in layers.values()], axis=1)
+        layer, _, f = group.partition("/f")
+        return layers[layer][:, int(f)] if f else layers[layer]
+
+    want = cka(units(*a), units(*b), debiased=debiased)
+    got = float(row["cka"].iloc[0])
+    assert (np.isnan(want) and np.isnan(got)) or abs(got - want) <= 1e-6
+
+
+def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
+    shard = (
+        tiny_run
+        / "results"
+        / "similarity"
+        / "hsic"
+        / "synth"
+        / "linear-debiased"
+        / "shard1.parquet"
+    )
+    shard.unlink()
+    jobs = planned(snakemake(tiny_run, "-n", *TINY))
+    assert jobs == {"compute_hsic": 1, "reduce_cka": 1, "all": 1}
+    assert snakemake(tiny_run, *TINY).returncode == 0 and shard.exists()
+
+
+def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
+    out = snakemake(
+        tiny_run,
+        "-n",
+        *TINY,
+        "--config",
+        "similarity={'estimators': [{'kernel': 'linear'}, {'kernel': 'rbf', 'sigma_frac': 0.8}],"
+        " 'shards': 2, 'keep_activations': True}",
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned(out)
+    assert jobs["compute_grams"] == 40 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 8
+    for rule in (
+        "train_base",
+        "finetune",
+        "extract_activations",
+        "build_dataset",
+        "evaluate_test_loss",
+    ):
+        assert rule not in jobs

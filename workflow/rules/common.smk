@@ -8,7 +8,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p
 )
 
+import re
+
+from ckaflow.activations import model_name, split_model_name
 from ckaflow.instances import base_instances, finetuned_instances
+from ckaflow.shards import BLOCKS, estimator_from_dict
 
 DOMAINS = ["natural", "synth"]
 SPLITS = ["train", "val", "test"]
@@ -18,6 +22,23 @@ FINETUNED = finetuned_instances(SEEDS)
 INSTANCES = BASE + FINETUNED
 BASE_CHECKPOINTS = ["init", "phase1", "phase2", "final"]
 FINETUNE_CHECKPOINTS = ["init", "final"]
+# Models compared by CKA: every instance's final weights, and the base instances' earlier
+# checkpoints (a fine-tuned instance's init is its base's final model).
+MODELS = INSTANCES + [model_name(b, c) for b in BASE for c in BASE_CHECKPOINTS[:-1]]
+ESTIMATORS = {}
+for _i, _e in enumerate(config["similarity"]["estimators"]):
+    try:
+        _est = estimator_from_dict(_e)
+    except ValueError as err:
+        raise ValueError(f"config similarity.estimators[{_i}] = {_e}: {err}") from err
+    if _est.name in ESTIMATORS:
+        raise ValueError(f"config similarity.estimators[{_i}]: {_est.name} is listed twice")
+    ESTIMATORS[_est.name] = _e
+SHARDS = config["similarity"]["shards"]
+if SHARDS > len(BLOCKS):
+    raise ValueError(
+        f"config similarity.shards = {SHARDS}: at most {len(BLOCKS)} (the blocks {BLOCKS})"
+    )
 
 
 wildcard_constraints:
@@ -25,6 +46,10 @@ wildcard_constraints:
     source="|".join(DOMAINS),
     seed="|".join(str(s) for s in SEEDS),
     instance="|".join(INSTANCES),
+    model="|".join(re.escape(m) for m in MODELS),
+    test_set="|".join(DOMAINS),
+    estimator="|".join(re.escape(e) for e in ESTIMATORS),
+    shard=r"\d+",
 
 
 if config["natural"]["source"] == "svhn":
@@ -134,6 +159,40 @@ def reconstruction_models(wildcards):
     }
 
 
+def maybe_temp(path):
+    """Activations are large: kept only when similarity.keep_activations is set."""
+    return path if config["similarity"]["keep_activations"] else temp(path)
+
+
+def extraction_inputs(wildcards):
+    """The checkpoints whose activations an instance's job records, and both test sets."""
+    names = BASE_CHECKPOINTS if wildcards.instance in BASE else ["final"]
+    out = {c: f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names}
+    out.update({d: f"results/data/{d}/test.npy" for d in DOMAINS})
+    return out
+
+
+def activations_of_model(wildcards):
+    return f"results/activations/{split_model_name(wildcards.model)[0]}"
+
+
+def gram_files(wildcards):
+    return {m: f"results/similarity/grams/{m}.npz" for m in MODELS}
+
+
+def estimator_params(wildcards):
+    return ESTIMATORS[wildcards.estimator]
+
+
+def hsic_shards():
+    return expand(
+        "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
+        test_set=DOMAINS,
+        estimator=list(ESTIMATORS),
+        shard=range(SHARDS),
+    )
+
+
 FIGURES = [
     "samples",
     "loss_curves",
@@ -150,6 +209,7 @@ def get_final_output():
         *dataset_files("synth"),
         "results/tables/test_loss.parquet",
         "results/tables/test_accuracy.csv",
+        "results/cka.parquet",
         *expand("results/figures/{fig}.{ext}", fig=FIGURES, ext=["png", "pdf"]),
         *expand(
             "results/figures/conv1_filters_{instance}.{ext}",

@@ -61,6 +61,10 @@ class Moments:
             *(None if f is None else f.sum(axis=0, keepdims=True) for f in self._fields())
         )
 
+    def select(self, keep: np.ndarray) -> Moments:
+        """The groups where ``keep`` (a boolean or index array over the g groups) selects."""
+        return Moments(*(None if f is None else f[keep] for f in self._fields()))
+
     def _fields(self) -> tuple[np.ndarray | None, ...]:
         return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p)
 

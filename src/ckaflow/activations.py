@@ -1,0 +1,100 @@
+"""Activations of every named layer of a model on a test set, stored for one-layer-at-a-time reads.
+
+Layout: ``{root}/{model}/{test_set}/{layer}.npy``, float32, channels-first ``(n, c, h, w)``, so
+that the similarity engine reads each filter's rows contiguously from a memory map
+(``channel_axis=1``). A *model* is an instance name (``synth-2``, its final weights) or an
+instance at a checkpoint (``synth-2@init``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .architecture import LAYER_SHAPES, LAYERS
+from .io import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SEP = "@"
+
+
+def model_name(instance: str, checkpoint: str = "final") -> str:
+    """``synth-2`` for the final weights, ``synth-2@init`` for a checkpoint."""
+    return instance if checkpoint == "final" else f"{instance}{CHECKPOINT_SEP}{checkpoint}"
+
+
+def split_model_name(model: str) -> tuple[str, str]:
+    """(instance, checkpoint) of a model name."""
+    instance, _, checkpoint = model.partition(CHECKPOINT_SEP)
+    return instance, checkpoint or "final"
+
+
+def extract(
+    checkpoint: str | Path,
+    tests: Mapping[str, np.ndarray],
+    out_dir: str | Path,
+    *,
+    batch_size: int = 50,
+) -> None:
+    """Write the activations of every layer of the model at ``checkpoint`` on each test set.
+
+    ``tests`` maps a test-set name to its images (n, 64, 80, 1). Each layer file is filled batch
+    by batch through a memory map under a temporary name, then renamed into place.
+    """
+    from .evaluate import load_model
+
+    model = load_model(checkpoint)
+    for test_set, x in tests.items():
+        folder = Path(out_dir) / test_set
+        folder.mkdir(parents=True, exist_ok=True)
+        with _LayerFiles(folder, len(x)) as files:
+            for b0 in range(0, len(x), batch_size):
+                outs = model.layer_outputs(x[b0 : b0 + batch_size])
+                for layer, out in outs.items():
+                    # (b, h, w, c) -> (b, c, h, w): channels-first for the engine
+                    files[layer][b0 : b0 + len(out)] = np.moveaxis(np.asarray(out), -1, 1)
+        log.info("%s: %d layers on %s (%d images)", checkpoint, len(LAYERS), test_set, len(x))
+
+
+class _LayerFiles:
+    """One writable .npy memory map per layer under a temporary name; renamed on success."""
+
+    def __init__(self, folder: Path, n: int):
+        self.folder, self.n = folder, n
+        self._paths = {}
+        self.maps = {}
+
+    def __enter__(self) -> dict[str, np.memmap]:
+        self._stack = []
+        for layer, (h, w, c) in LAYER_SHAPES.items():
+            cm = atomic_path(self.folder / f"{layer}.npy")
+            tmp = cm.__enter__()
+            self._stack.append(cm)
+            self.maps[layer] = np.lib.format.open_memmap(
+                tmp, mode="w+", dtype=np.float32, shape=(self.n, c, h, w)
+            )
+        return self.maps
+
+    def __exit__(self, kind, value, tb) -> bool:
+        for m in self.maps.values():
+            m.flush()
+        self.maps.clear()
+        for cm in self._stack:
+            cm.__exit__(kind, value, tb)
+        return False
+
+
+def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.ndarray]:
+    """Memory maps of a model's layers on a test set, in network order, channels-first."""
+    folder = Path(root) / model / test_set
+    out = {}
+    for layer in LAYERS:
+        path = folder / f"{layer}.npy"
+        if not path.exists():
+            raise FileNotFoundError(f"activations of {model} on {test_set}: {path} is missing")
+        out[layer] = np.load(path, mmap_mode="r")
+    return out

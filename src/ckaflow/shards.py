@@ -1,0 +1,242 @@
+"""The similarity stage of the workflow: Gram files, HSIC shards, and the CKA table.
+
+1. :func:`write_grams` (one job per instance): for each of its models (final weights and saved
+   checkpoints) and each test set, the packed centred Gram of every group, per estimator, in
+   ``{test_set}/{model}.npz``. Final models keep every filter, layer and the model group;
+   checkpoints keep layers and the model (the figures compare checkpoints per layer).
+2. :func:`hsic_shard` (config ``similarity.shards`` jobs per test set and estimator): the HSIC
+   blocks of the study, each one matrix product: ``layers`` (every layer and model group of every
+   model) and, per layer, the filters of that layer of every final instance.
+3. :func:`reduce_cka`: every shard into one table, with a sanity check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .activations import load_layers, split_model_name
+from .architecture import LAYERS
+from .io import atomic_path
+from .similarity import (
+    MODEL,
+    Estimator,
+    cka_from_hsic,
+    hsic_matrix,
+    instance_moments,
+    packed_grams,
+    warn_undefined,
+)
+
+log = logging.getLogger(__name__)
+
+LAYERS_BLOCK = "layers"
+BLOCKS = (LAYERS_BLOCK, *LAYERS)
+CKA_COLUMNS = [
+    "test_set",
+    "kernel",
+    "estimator",
+    "centering",
+    "sigma_frac",
+    "a_model",
+    "a_group",
+    "b_model",
+    "b_group",
+    "cka",
+    "hsic_xy",
+    "hsic_xx",
+    "hsic_yy",
+    "n",
+]
+BIASED_MAX = 1.0 + 1e-9
+
+
+def estimator_from_dict(d: Mapping) -> Estimator:
+    return Estimator(
+        kernel=d.get("kernel", "linear"),
+        debiased=bool(d.get("debiased", False)),
+        centering=d.get("centering", "unit"),
+        sigma_frac=float(d.get("sigma_frac", 1.0)),
+    )
+
+
+def gram_key(test_set: str, estimator: Estimator) -> str:
+    return f"{test_set}__{estimator.name}"
+
+
+def write_grams(
+    activation_root: str | Path,
+    model: str,
+    test_sets: Sequence[str],
+    estimators: Sequence[Estimator],
+    out_path: str | Path,
+) -> None:
+    """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
+    in one ``.npz``: ``groups`` (names), ``n``, and ``{test_set}__{estimator}`` (g, n(n+1)/2)."""
+    final = split_model_name(model)[1] == "final"
+    global_terms = any(e.centering == "global" for e in estimators)
+    arrays, names, n = {}, None, None
+    for test_set in test_sets:
+        layers = load_layers(activation_root, model, test_set)
+        groups, m = instance_moments(
+            layers, channel_axis=1, global_terms=global_terms, name=f"{model}:{test_set}"
+        )
+        del layers
+        keep = np.array([final or "/" not in g for g in groups])
+        names = [g for g, k in zip(groups, keep, strict=True) if k]
+        n = m.n
+        for e in estimators:
+            arrays[gram_key(test_set, e)] = packed_grams(m.select(keep), **e.options())
+        log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, groups=np.array(names), n=np.array(n), **arrays)
+
+
+def shard_blocks(shard: int, shards: int) -> tuple[str, ...]:
+    """The blocks of shard ``shard`` (0-based) of ``shards``."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+    return BLOCKS[shard::shards]
+
+
+def hsic_shard(
+    gram_files: Mapping[str, str | Path],
+    *,
+    test_set: str,
+    estimator: Estimator,
+    blocks: Sequence[str],
+    final_models: Sequence[str],
+) -> pd.DataFrame:
+    """HSIC and CKA of every ordered pair of groups within each block, as a table.
+
+    ``gram_files`` maps every model to its Gram file; ``final_models`` are those whose filters
+    are compared. Groups that do not vary give NaN (and a warning naming them).
+    """
+    labels = {b: [] for b in blocks}
+    rows = {b: [] for b in blocks}
+    n = None
+    for model, path in gram_files.items():  # each file is read once, for all blocks
+        with np.load(path, allow_pickle=False) as z:
+            groups = [str(g) for g in z["groups"]]
+            n = int(z["n"])
+            packed = z[gram_key(test_set, estimator)]
+        for block in blocks:
+            if block == LAYERS_BLOCK:
+                pick = [i for i, g in enumerate(groups) if "/" not in g]
+            elif model in final_models:
+                pick = [i for i, g in enumerate(groups) if g.startswith(f"{block}/")]
+            else:
+                continue
+            rows[block].append(packed[pick])
+            labels[block] += [(model, groups[i]) for i in pick]
+        del packed
+    frames = []
+    for block in blocks:
+        a = np.concatenate(rows.pop(block))
+        xy = hsic_matrix(a, n=n, debiased=estimator.debiased)
+        del a
+        xx = np.diagonal(xy).copy()
+        warn_undefined([f"{m}:{x} on {test_set}" for m, x in labels[block]], xx)
+        cka = cka_from_hsic(xy, xx, xx)
+        g = len(labels[block])
+        ia, ib = np.divmod(np.arange(g * g), g)
+        models = np.array([m for m, _ in labels[block]])
+        names = np.array([x for _, x in labels[block]])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "a_model": models[ia],
+                    "a_group": names[ia],
+                    "b_model": models[ib],
+                    "b_group": names[ib],
+                    "cka": cka.ravel(),
+                    "hsic_xy": xy.ravel(),
+                    "hsic_xx": xx[ia],
+                    "hsic_yy": xx[ib],
+                    "n": n,
+                }
+            )
+        )
+        log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "test_set", test_set)
+    out.insert(1, "kernel", estimator.kernel)
+    out.insert(2, "estimator", estimator.estimator)
+    out.insert(3, "centering", estimator.centering)
+    out.insert(4, "sigma_frac", estimator.sigma_frac if estimator.kernel == "rbf" else np.nan)
+    return out
+
+
+def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
+    """All shards in one table; fails if a defined biased CKA lies outside [0, 1 + 1e-9].
+
+    NaN values (groups that do not vary over a test set) are counted and logged by group.
+    """
+    table = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    key = [
+        "test_set",
+        "kernel",
+        "estimator",
+        "centering",
+        "sigma_frac",
+        "a_model",
+        "a_group",
+        "b_model",
+        "b_group",
+    ]
+    dup = table.duplicated(subset=key)
+    if dup.any():
+        raise ValueError(
+            f"{int(dup.sum())} duplicate pairs across shards, e.g. {table[dup].iloc[0].to_dict()}"
+        )
+    biased = table[(table["estimator"] == "biased") & table["cka"].notna()]
+    bad = biased[(biased["cka"] < 0) | (biased["cka"] > BIASED_MAX)]
+    if len(bad):
+        raise ValueError(
+            f"{len(bad)} biased CKA values outside [0, {BIASED_MAX}], e.g. {bad.iloc[0].to_dict()}"
+        )
+    undefined = table[table["cka"].isna()]
+    if len(undefined):
+        counts = Counter(
+            f"{r.test_set} {r.a_model}:{r.a_group}"
+            for r in undefined[["test_set", "a_model", "a_group"]].drop_duplicates().itertuples()
+        )
+        log.warning(
+            "%d CKA values undefined (NaN) because %d groups do not vary on a test set: %s",
+            len(undefined),
+            len(counts),
+            ", ".join(sorted(counts)[:20]),
+        )
+    for col in (
+        "test_set",
+        "kernel",
+        "estimator",
+        "centering",
+        "a_model",
+        "a_group",
+        "b_model",
+        "b_group",
+    ):
+        table[col] = table[col].astype("category")
+    return table[CKA_COLUMNS]
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+
+
+__all__ = [
+    "BLOCKS",
+    "MODEL",
+    "hsic_shard",
+    "reduce_cka",
+    "shard_blocks",
+    "write_grams",
+    "write_table",
+]

@@ -1,0 +1,139 @@
+"""The similarity stage's pieces on fake activations: Gram files, HSIC shards, the CKA table."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ckaflow.architecture import LAYER_SHAPES, LAYERS
+from ckaflow.shards import (
+    BLOCKS,
+    estimator_from_dict,
+    hsic_shard,
+    reduce_cka,
+    shard_blocks,
+    write_grams,
+)
+from ckaflow.similarity import UndefinedCKAWarning, cka
+
+N = 12
+MODELS = ["synth-1", "natural-1", "synth-1@init"]
+ESTIMATORS = [estimator_from_dict(e) for e in ({}, {"debiased": True}, {"centering": "global"})]
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    """Fake activations (small spatial sizes) of three models, their Grams and every shard."""
+    root = tmp_path_factory.mktemp("stage")
+    rng = np.random.default_rng(0)
+    acts = {}
+    for model in MODELS:
+        for ts in ("natural", "synth"):
+            folder = root / "act" / model / ts
+            folder.mkdir(parents=True)
+            for layer in LAYERS:
+                h, w, c = LAYER_SHAPES[layer]
+                a = np.maximum(rng.normal(size=(N, c, 2, 3)) + 0.3, 0).astype(np.float32)
+                if model == "natural-1" and layer == "conv2":
+                    a[:, 5] = 0.0  # a dead filter
+                np.save(folder / f"{layer}.npy", a)
+                acts[model, ts, layer] = a
+    grams = {}
+    for model in MODELS:
+        grams[model] = root / "grams" / f"{model}.npz"
+        write_grams(root / "act", model, ["natural", "synth"], ESTIMATORS, grams[model])
+    shards = []
+    for ts in ("natural", "synth"):
+        for e in ESTIMATORS:
+            for shard in range(3):
+                blocks = shard_blocks(shard, 3)
+                # the dead filter's block warns, naming it
+                ctx = (
+                    pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05")
+                    if "conv2" in blocks
+                    else contextlib.nullcontext()
+                )
+                with ctx:
+                    t = hsic_shard(
+                        grams,
+                        test_set=ts,
+                        estimator=e,
+                        blocks=blocks,
+                        final_models=["synth-1", "natural-1"],
+                    )
+                path = root / f"{ts}-{e.name}-{shard}.parquet"
+                t.to_parquet(path)
+                shards.append(path)
+    return acts, reduce_cka(shards)
+
+
+def test_shards_deal_out_every_block_once():
+    for shards in (1, 2, 5, 11):
+        dealt = [b for s in range(shards) for b in shard_blocks(s, shards)]
+        assert sorted(dealt) == sorted(BLOCKS)
+    with pytest.raises(ValueError, match="shard 3"):
+        shard_blocks(3, 3)
+
+
+def test_table_rows_are_complete_and_unique(stage):
+    _, table = stage
+    key = [
+        "test_set",
+        "kernel",
+        "estimator",
+        "centering",
+        "a_model",
+        "a_group",
+        "b_model",
+        "b_group",
+    ]
+    assert not table.duplicated(subset=key).any()
+    per_combo = len(table) / (2 * len(ESTIMATORS))
+    layer_pairs = (3 * 11) ** 2  # layers + model of all three models
+    filter_pairs = 9 * (2 * 16) ** 2 + (2 * 1) ** 2  # within each layer, final models only
+    assert per_combo == layer_pairs + filter_pairs
+    assert not (table["a_model"].str.contains("@") & table["a_group"].str.contains("/")).any()
+
+
+def test_values_agree_with_cka_on_the_activations(stage):
+    acts, table = stage
+    rows = table[table["cka"].notna()].sample(40, random_state=2)
+    for r in rows.itertuples():
+        e = estimator_from_dict({"debiased": r.estimator == "debiased", "centering": r.centering})
+
+        def units(model, group, ts=r.test_set):
+            if group == "model":
+                return np.concatenate(
+                    [acts[model, ts, layer].reshape(N, -1) for layer in LAYERS], axis=1
+                )
+            layer, _, f = group.partition("/f")
+            return acts[model, ts, layer][:, int(f)] if f else acts[model, ts, layer]
+
+        want = cka(units(r.a_model, r.a_group), units(r.b_model, r.b_group), **e.options())
+        assert abs(r.cka - want) <= 1e-6, r
+
+
+def test_dead_filter_is_nan_and_self_cka_is_one(stage):
+    _, table = stage
+    dead = table[(table["a_model"] == "natural-1") & (table["a_group"] == "conv2/f05")]
+    assert len(dead) and dead["cka"].isna().all()
+    selfs = table[(table["a_model"] == table["b_model"]) & (table["a_group"] == table["b_group"])]
+    ok = selfs["cka"].notna()
+    assert np.allclose(selfs.loc[ok, "cka"], 1.0, atol=1e-9) and (~ok).sum() == 2 * len(ESTIMATORS)
+
+
+def test_reduce_refuses_biased_values_outside_the_unit_interval(tmp_path, stage):
+    _, table = stage
+    bad = table.copy()
+    for col in bad.select_dtypes("category"):
+        bad[col] = bad[col].astype(str)
+    bad.loc[bad.index[(bad["estimator"] == "biased").to_numpy().nonzero()[0][3]], "cka"] = 1.01
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="outside"):
+        reduce_cka([tmp_path / "bad.parquet"])
+    pd.concat([bad.iloc[:5], bad.iloc[:5]]).to_parquet(tmp_path / "dup.parquet")
+    with pytest.raises(ValueError, match="duplicate"):
+        reduce_cka([tmp_path / "dup.parquet"])

@@ -1,0 +1,77 @@
+# Stage 3: activations of every model on both test sets, Gram matrices once per model, HSIC of
+# all pairs in shards, and the CKA table. Activations are temporary unless
+# similarity.keep_activations is set (about 200 MB per model and test set at n = 200).
+
+
+rule extract_activations:
+    input:
+        unpack(extraction_inputs),
+    output:
+        maybe_temp(directory("results/activations/{instance}")),
+    log:
+        "logs/extract_activations/{instance}.log",
+    benchmark:
+        "benchmarks/results/extract_activations/{instance}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/extract_activations.py"
+
+
+rule compute_grams:
+    input:
+        activations=activations_of_model,
+    output:
+        "results/similarity/grams/{model}.npz",
+    params:
+        estimators=config["similarity"]["estimators"],
+        test_sets=DOMAINS,
+    log:
+        "logs/compute_grams/{model}.log",
+    benchmark:
+        "benchmarks/results/compute_grams/{model}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/compute_grams.py"
+
+
+rule compute_hsic:
+    input:
+        unpack(gram_files),
+    output:
+        "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
+    params:
+        estimator=estimator_params,
+        shards=config["similarity"]["shards"],
+        final_models=INSTANCES,
+    log:
+        "logs/compute_hsic/{test_set}-{estimator}-{shard}.log",
+    benchmark:
+        "benchmarks/results/compute_hsic/{test_set}-{estimator}-{shard}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/compute_hsic.py"
+
+
+rule reduce_cka:
+    input:
+        hsic_shards(),
+    output:
+        "results/cka.parquet",
+    log:
+        "logs/reduce_cka/cka.log",
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/reduce_cka.py"
