@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -200,17 +199,17 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
         raise ValueError(
             f"{len(bad)} biased CKA values outside [0, {BIASED_MAX}], e.g. {bad.iloc[0].to_dict()}"
         )
-    undefined = table[table["cka"].isna()]
-    if len(undefined):
-        counts = Counter(
-            f"{r.test_set} {r.a_model}:{r.a_group}"
-            for r in undefined[["test_set", "a_model", "a_group"]].drop_duplicates().itertuples()
-        )
+    undefined = int(table["cka"].isna().sum())
+    if undefined:
+        dead = table.loc[~(table["hsic_xx"] > 0), ["test_set", "a_model", "a_group"]]
+        dead = dead.drop_duplicates()
+        per_set = dead.groupby("test_set", observed=True).size().to_dict()
         log.warning(
-            "%d CKA values undefined (NaN) because %d groups do not vary on a test set: %s",
-            len(undefined),
-            len(counts),
-            ", ".join(sorted(counts)[:20]),
+            "%d CKA values undefined (NaN): %d groups do not vary on a test set %s: %s",
+            undefined,
+            len(dead),
+            per_set,
+            ", ".join(f"{r.test_set} {r.a_model}:{r.a_group}" for r in dead.itertuples()),
         )
     for col in (
         "test_set",

@@ -7,6 +7,7 @@ _SRC = str(Path(workflow.basedir) / "src")
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p
 )
+os.environ.setdefault("MPLBACKEND", "Agg")  # headless plotting in every job
 
 import re
 
@@ -32,7 +33,9 @@ for _i, _e in enumerate(config["similarity"]["estimators"]):
     except ValueError as err:
         raise ValueError(f"config similarity.estimators[{_i}] = {_e}: {err}") from err
     if _est.name in ESTIMATORS:
-        raise ValueError(f"config similarity.estimators[{_i}]: {_est.name} is listed twice")
+        raise ValueError(
+            f"config similarity.estimators[{_i}]: {_est.name} is listed twice"
+        )
     ESTIMATORS[_est.name] = _e
 SHARDS = config["similarity"]["shards"]
 if SHARDS > len(BLOCKS):

@@ -12,11 +12,11 @@ rule extract_activations:
         "logs/extract_activations/{instance}.log",
     benchmark:
         "benchmarks/results/extract_activations/{instance}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
     script:
         "../scripts/extract_activations.py"
 
@@ -26,18 +26,18 @@ rule compute_grams:
         activations=activations_of_model,
     output:
         "results/similarity/grams/{model}.npz",
-    params:
-        estimators=config["similarity"]["estimators"],
-        test_sets=DOMAINS,
     log:
         "logs/compute_grams/{model}.log",
     benchmark:
         "benchmarks/results/compute_grams/{model}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        estimators=config["similarity"]["estimators"],
+        test_sets=DOMAINS,
     script:
         "../scripts/compute_grams.py"
 
@@ -47,19 +47,19 @@ rule compute_hsic:
         unpack(gram_files),
     output:
         "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
-    params:
-        estimator=estimator_params,
-        shards=config["similarity"]["shards"],
-        final_models=INSTANCES,
     log:
         "logs/compute_hsic/{test_set}-{estimator}-{shard}.log",
     benchmark:
         "benchmarks/results/compute_hsic/{test_set}-{estimator}-{shard}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
     threads: 1
     resources:
         gpu=1,
-    conda:
-        "../../envs/tensorflow.yaml"
+    params:
+        estimator=estimator_params,
+        shards=config["similarity"]["shards"],
+        final_models=INSTANCES,
     script:
         "../scripts/compute_hsic.py"
 
