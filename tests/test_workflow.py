@@ -66,7 +66,8 @@ def test_dry_run_default_config_plans_the_study(workdir):
 def test_changing_a_training_value_plans_training_but_no_datasets(workdir):
     first = snakemake(workdir, *TINY, "--until", "build_dataset")
     assert first.returncode == 0, first.stdout
-    out = snakemake(workdir, "-n", *TINY, "--config", "train={'patience': 3}")
+    (workdir / "override.yaml").write_text("train: {patience: 3}\n")
+    out = snakemake(workdir, "-n", "--configfile", "config/tiny.yaml", "override.yaml")
     assert out.returncode == 0, out.stdout
     jobs = planned(out)
     assert jobs["train_base"] == 8 and jobs["finetune"] == 8 and "build_dataset" not in jobs
@@ -157,7 +158,9 @@ def test_cka_table_is_complete_unique_and_right(tiny_run):
         (table["a_model"] == table["b_model"]) & (table["a_group"] == table["b_group"])
     ]
     defined = self_rows["cka"].notna()
-    assert defined.mean() > 0.9 and np.allclose(self_rows.loc[defined, "cka"], 1.0, atol=1e-6)
+    assert defined.mean() > 0.5 and np.allclose(self_rows.loc[defined, "cka"], 1.0, atol=1e-6)
+    # ... and undefined exactly where the group does not vary (tiny training leaves dead filters).
+    assert (self_rows.loc[~defined, "hsic_xx"] == 0).all()
     biased = table[(table["estimator"] == "biased") & table["cka"].notna()]
     assert biased["cka"].between(0, 1 + 1e-9).all()
 
@@ -214,14 +217,10 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
 
 
 def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
-    out = snakemake(
-        tiny_run,
-        "-n",
-        *TINY,
-        "--config",
-        "similarity={'estimators': [{'kernel': 'linear'}, {'kernel': 'rbf', 'sigma_frac': 0.8}],"
-        " 'shards': 2, 'keep_activations': True}",
+    (tiny_run / "kernels.yaml").write_text(
+        "similarity:\n  estimators: [{kernel: linear}, {kernel: rbf, sigma_frac: 0.8}]\n"
     )
+    out = snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml", "kernels.yaml")
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned(out)
     assert jobs["compute_grams"] == 40 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 8

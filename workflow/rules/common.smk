@@ -213,6 +213,8 @@ def get_final_output():
         "results/tables/test_loss.parquet",
         "results/tables/test_accuracy.csv",
         "results/cka.parquet",
+        # The shards too: a shard deleted by hand is then rebuilt on the next run.
+        *hsic_shards(),
         *expand("results/figures/{fig}.{ext}", fig=FIGURES, ext=["png", "pdf"]),
         *expand(
             "results/figures/conv1_filters_{instance}.{ext}",
