@@ -95,12 +95,12 @@ def main() -> None:
     w = max(map(len, rates))
     print(f"\ntraining throughput, batch {args.batch}, {args.threads} threads, ", end="")
     print(f"best of {args.repeats} x {args.steps} steps")
-    print(f"| {'model':<{w}} | images/s | tied costs (vs this) | target |")
-    print(f"|{'-' * (w + 2)}|----------|----------------------|--------|")
+    print(f"| {'model':<{w}} | images/s | tied slower by | target |")
+    print(f"|{'-' * (w + 2)}|----------|----------------|--------|")
     for name, r in rates.items():
         cost = "" if r is tied else f"{(r / tied - 1) * 100:+.1f}%"
         target = "<= +20%" if name.startswith("untied") else ""
-        print(f"| {name:<{w}} | {r:8.0f} | {cost:>20} | {target:<6} |")
+        print(f"| {name:<{w}} | {r:8.0f} | {cost:>14} | {target:<6} |")
 
 
 if __name__ == "__main__":
