@@ -59,7 +59,12 @@ def test_dry_run_default_config_plans_the_study(workdir):
     jobs = planned(out)
     assert jobs["build_dataset"] == 2 and jobs["train_base"] == 8 and jobs["finetune"] == 8
     assert jobs["extract_activations"] == 16 and jobs["compute_grams"] == 16 + 24
-    assert jobs["compute_hsic"] == 2 * 2 * 2 and jobs["reduce_cka"] == 1
+    assert (
+        jobs["compute_hsic"] == 2 * 4 * 2 and jobs["reduce_cka"] == 1
+    )  # test sets x estimators x shards
+    assert (
+        jobs["write_findings"] == 1 and jobs["plot_chord"] == 2 and jobs["plot_filter_heatmap"] == 3
+    )
     assert "This was a dry-run" in out.stdout
 
 
@@ -88,6 +93,15 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         "reconstructions_natural",
         "conv1_filters_synth-1",
         "conv1_filters_natural-1",
+        "base_layer_strips",
+        "finetuned_vs_base",
+        "layer_matrices",
+        "checkpoints_vs_final",
+        "filters_synth-1_vs_synth-1",
+        "filters_natural-1_vs_natural-1",
+        "filters_synth-1_vs_natural-1",
+        "chord_synth-1",
+        "chord_natural-1",
     ]
     for name in figures:
         for suffix in ("png", "pdf"):
@@ -106,6 +120,18 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
     assert len(acc) == 32 and np.allclose(acc["accuracy"], 1 - acc["mean_loss"])
     assert "max_steps=6 reached" in (tiny_run / "logs" / "train_base" / "synth-1.log").read_text()
+    table = pd.read_csv(results / "tables" / "table_finetuning.csv")
+    assert len(table) == 8 + 2 and table["CKA base, synth"].notna().any()
+    assert (results / "tables" / "table_finetuning.md").read_text().count("|") > 50
+    findings = (results / "findings.md").read_text()
+    for claim in ("(a)", "(b)", "(c)", "(d)", "(e)"):
+        assert claim in findings
+    assert findings.count("**") >= 10 and "global centring" in findings
+    report = snakemake(tiny_run, *TINY, "--report", "report.html")
+    assert report.returncode == 0, report.stdout[-3000:]
+    html = (tiny_run / "report.html").read_text()
+    for name in figures:
+        assert f"{name}.png" in html, name
     again = snakemake(tiny_run, "-n", *TINY)
     assert "Nothing to be done" in again.stdout
     assert not list(results.rglob(".*tmp*")), "a temporary file was left behind"
@@ -212,18 +238,31 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
     )
     shard.unlink()
     jobs = planned(snakemake(tiny_run, "-n", *TINY))
-    assert jobs == {"compute_hsic": 1, "reduce_cka": 1, "all": 1}
+    # That shard, then only what reads the table it feeds: no activations, Grams or other shards.
+    assert jobs.pop("compute_hsic") == 1 and jobs.pop("reduce_cka") == 1
+    downstream = {
+        "all",
+        "write_findings",
+        "plot_base_strips",
+        "plot_filter_heatmap",
+        "plot_chord",
+        "plot_finetuned_vs_base",
+        "plot_layer_matrices",
+        "plot_checkpoints",
+    }
+    assert set(jobs) <= downstream
     assert snakemake(tiny_run, *TINY).returncode == 0 and shard.exists()
 
 
 def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
     (tiny_run / "kernels.yaml").write_text(
-        "similarity:\n  estimators: [{kernel: linear}, {kernel: rbf, sigma_frac: 0.8}]\n"
+        "similarity:\n  estimators: [{kernel: linear}, {kernel: linear, debiased: true},"
+        " {kernel: rbf, sigma_frac: 0.8}]\n"
     )
     out = snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml", "kernels.yaml")
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned(out)
-    assert jobs["compute_grams"] == 40 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 8
+    assert jobs["compute_grams"] == 40 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 12
     for rule in (
         "train_base",
         "finetune",

@@ -239,3 +239,11 @@ __all__ = [
     "write_grams",
     "write_table",
 ]
+
+
+def read_cka_table(path: str | Path) -> pd.DataFrame:
+    """``results/cka.parquet`` with plain string columns (stored as categories to stay small)."""
+    table = pd.read_parquet(path)
+    for col in table.select_dtypes("category"):
+        table[col] = table[col].astype(str)
+    return table

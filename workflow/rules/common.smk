@@ -37,6 +37,11 @@ for _i, _e in enumerate(config["similarity"]["estimators"]):
             f"config similarity.estimators[{_i}]: {_est.name} is listed twice"
         )
     ESTIMATORS[_est.name] = _e
+if config["figures"]["estimator"] not in ESTIMATORS:
+    raise ValueError(
+        f"config figures.estimator: {config['figures']['estimator']!r} is not among "
+        f"similarity.estimators {list(ESTIMATORS)}"
+    )
 SHARDS = config["similarity"]["shards"]
 if SHARDS > len(BLOCKS):
     raise ValueError(
@@ -53,6 +58,8 @@ wildcard_constraints:
     test_set="|".join(DOMAINS),
     estimator="|".join(re.escape(e) for e in ESTIMATORS),
     shard=r"\d+",
+    a="|".join(re.escape(i) for i in INSTANCES),
+    b="|".join(re.escape(i) for i in INSTANCES),
 
 
 if config["natural"]["source"] == "svhn":
@@ -196,6 +203,41 @@ def hsic_shards():
     )
 
 
+def layer_matrix_pairs():
+    """Layer x layer panels: an instance with itself, two seeds, a base vs its fine-tuned."""
+    s1 = SEEDS[0]
+    s2 = SEEDS[1] if len(SEEDS) > 1 else SEEDS[0]
+    return {
+        f"synth-{s1} with itself": [f"synth-{s1}", f"synth-{s1}"],
+        f"synth-{s1} vs synth-{s2}": [f"synth-{s1}", f"synth-{s2}"],
+        f"natural-{s1} vs synth-from-natural-{s1}": [
+            f"natural-{s1}",
+            f"synth-from-natural-{s1}",
+        ],
+    }
+
+
+def cka_figures():
+    """The CKA figures, table and findings."""
+    a, b = (config["figures"]["filter_instances"] * 2)[:2]
+    heatmaps = [f"{x}_vs_{x}" for x in config["figures"]["filter_instances"]]
+    heatmaps += [f"{a}_vs_{b}"] if a != b else []
+    names = [
+        "base_layer_strips",
+        "finetuned_vs_base",
+        "layer_matrices",
+        "checkpoints_vs_final",
+        *[f"filters_{h}" for h in heatmaps],
+        *[f"chord_{x}" for x in config["figures"]["filter_instances"]],
+    ]
+    return [
+        *expand("results/figures/{fig}.{ext}", fig=names, ext=["png", "pdf"]),
+        "results/findings.md",
+        "results/tables/table_finetuning.md",
+        "results/tables/table_finetuning.csv",
+    ]
+
+
 FIGURES = [
     "samples",
     "loss_curves",
@@ -215,6 +257,7 @@ def get_final_output():
         "results/cka.parquet",
         # The shards too: a shard deleted by hand is then rebuilt on the next run.
         *hsic_shards(),
+        *cka_figures(),
         *expand("results/figures/{fig}.{ext}", fig=FIGURES, ext=["png", "pdf"]),
         *expand(
             "results/figures/conv1_filters_{instance}.{ext}",

@@ -6,7 +6,11 @@ rule plot_samples:
         natural="results/data/natural/test.npy",
         synth="results/data/synth/test.npy",
     output:
-        png="results/figures/samples.png",
+        png=report(
+            "results/figures/samples.png",
+            caption="../report/samples.rst",
+            category="Data",
+        ),
         pdf="results/figures/samples.pdf",
     log:
         "logs/plot_samples/samples.log",
@@ -25,7 +29,11 @@ rule plot_loss_curves:
     input:
         unpack(histories),
     output:
-        png="results/figures/loss_curves.png",
+        png=report(
+            "results/figures/loss_curves.png",
+            caption="../report/loss_curves.rst",
+            category="Training",
+        ),
         pdf="results/figures/loss_curves.pdf",
     log:
         "logs/plot_loss_curves/loss_curves.log",
@@ -39,7 +47,11 @@ rule plot_test_loss:
     input:
         losses="results/tables/test_loss.parquet",
     output:
-        png="results/figures/test_loss.png",
+        png=report(
+            "results/figures/test_loss.png",
+            caption="../report/test_loss.rst",
+            category="Training",
+        ),
         pdf="results/figures/test_loss.pdf",
     log:
         "logs/plot_test_loss/test_loss.log",
@@ -53,7 +65,11 @@ rule plot_reconstructions:
     input:
         unpack(reconstruction_models),
     output:
-        png="results/figures/reconstructions_{domain}.png",
+        png=report(
+            "results/figures/reconstructions_{domain}.png",
+            caption="../report/reconstructions.rst",
+            category="Training",
+        ),
         pdf="results/figures/reconstructions_{domain}.pdf",
     log:
         "logs/plot_reconstructions/{domain}.log",
@@ -70,7 +86,11 @@ rule plot_conv1_filters:
         init="results/models/{instance}/checkpoints/init.npz",
         final="results/models/{instance}/checkpoints/final.npz",
     output:
-        png="results/figures/conv1_filters_{instance}.png",
+        png=report(
+            "results/figures/conv1_filters_{instance}.png",
+            caption="../report/conv1_filters.rst",
+            category="Training",
+        ),
         pdf="results/figures/conv1_filters_{instance}.pdf",
     log:
         "logs/plot_conv1_filters/{instance}.log",
@@ -78,3 +98,149 @@ rule plot_conv1_filters:
         "../../envs/figures.yaml"
     script:
         "../scripts/plot_conv1_filters.py"
+
+
+rule plot_base_strips:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/base_layer_strips.png",
+            caption="../report/base_layer_strips.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/base_layer_strips.pdf",
+    log:
+        "logs/plot_base_strips/base_layer_strips.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        base=BASE,
+    script:
+        "../scripts/plot_cka.py"
+
+
+rule plot_filter_heatmap:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/filters_{a}_vs_{b}.png",
+            caption="../report/filter_heatmap.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/filters_{a}_vs_{b}.pdf",
+    log:
+        "logs/plot_filter_heatmap/{a}_vs_{b}.log",
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/plot_cka.py"
+
+
+rule plot_chord:
+    input:
+        cka="results/cka.parquet",
+        weights="results/models/{a}/checkpoints/final.npz",
+    output:
+        png=report(
+            "results/figures/chord_{a}.png",
+            caption="../report/chord.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/chord_{a}.pdf",
+    log:
+        "logs/plot_chord/{a}.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        estimator=config["figures"]["estimator"],
+    script:
+        "../scripts/plot_chord.py"
+
+
+rule plot_finetuned_vs_base:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/finetuned_vs_base.png",
+            caption="../report/finetuned_vs_base.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/finetuned_vs_base.pdf",
+    log:
+        "logs/plot_finetuned_vs_base/finetuned_vs_base.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        base=BASE,
+        finetuned=FINETUNED,
+    script:
+        "../scripts/plot_cka.py"
+
+
+rule plot_layer_matrices:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/layer_matrices.png",
+            caption="../report/layer_matrices.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/layer_matrices.pdf",
+    log:
+        "logs/plot_layer_matrices/layer_matrices.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        pairs=layer_matrix_pairs(),
+    script:
+        "../scripts/plot_cka.py"
+
+
+rule plot_checkpoints:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/checkpoints_vs_final.png",
+            caption="../report/checkpoints.rst",
+            category="CKA",
+        ),
+        pdf="results/figures/checkpoints_vs_final.pdf",
+    log:
+        "logs/plot_checkpoints/checkpoints_vs_final.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        base=BASE,
+    script:
+        "../scripts/plot_cka.py"
+
+
+rule write_findings:
+    input:
+        cka="results/cka.parquet",
+        accuracy="results/tables/test_accuracy.csv",
+        histories=list(histories().values()),
+        provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
+    output:
+        findings=report(
+            "results/findings.md",
+            caption="../report/findings.rst",
+            category="Findings",
+        ),
+        table_md="results/tables/table_finetuning.md",
+        table_csv="results/tables/table_finetuning.csv",
+    log:
+        "logs/write_findings/findings.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        base=BASE,
+        finetuned=FINETUNED,
+        estimator=config["figures"]["estimator"],
+    script:
+        "../scripts/write_findings.py"

@@ -1,0 +1,238 @@
+"""Figures of the CKA table: strips, heatmaps, fine-tuned vs base, layer x layer, checkpoints.
+
+Every function takes the table of ``results/cka.parquet`` (or a slice of it) and returns a
+plotnine figure; CKA colour scales are fixed to [0, 1] and layers are in network order.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotnine as p9
+
+from ..architecture import CONV_LAYERS, LAYERS
+from ..instances import parse
+
+GROUP_ORDER = [*LAYERS, "model"]
+CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
+
+
+def estimator_label(frame: pd.DataFrame) -> pd.Series:
+    """'linear, biased', 'rbf 0.8, debiased', 'linear, biased, global centring', ..."""
+    kernel = frame["kernel"].astype(str)
+    kernel = kernel.where(
+        kernel != "rbf", "rbf σ=" + frame["sigma_frac"].map("{:g}".format) + "·median"
+    )
+    label = kernel + ", " + frame["estimator"].astype(str)
+    return label.where(frame["centering"].astype(str) == "unit", label + ", global centring")
+
+
+def _pairs(table: pd.DataFrame, models: list[str], groups: list[str]) -> pd.DataFrame:
+    t = table[
+        table["a_model"].isin(models)
+        & table["b_model"].isin(models)
+        & table["a_group"].isin(groups)
+        & (table["a_group"] == table["b_group"])
+    ].copy()
+    for col in ("a_model", "b_model", "a_group", "b_group", "test_set"):
+        t[col] = t[col].astype(str)
+    t["estimator_label"] = estimator_label(t)
+    return t
+
+
+def base_layer_strips(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
+    """Layer CKA of every pair of base instances, per test set and conv layer (Figure 5.6)."""
+    t = _pairs(table, base, list(CONV_LAYERS))
+    t = t[t["a_model"] < t["b_model"]].copy()
+    doms = (
+        t["a_model"].map(lambda m: parse(m).domain)
+        + "/"
+        + t["b_model"].map(lambda m: parse(m).domain)
+    )
+    t["pair"] = doms.map(
+        {"natural/natural": "natural vs natural", "synth/synth": "synth vs synth"}
+    ).fillna("natural vs synth")
+    t["layer"] = pd.Categorical(t["a_group"], categories=list(CONV_LAYERS))
+    t["test set"] = t["test_set"] + " test set"
+    return (
+        p9.ggplot(t, p9.aes("layer", "cka", colour="pair"))
+        + p9.geom_jitter(width=0.2, height=0, size=1.8, alpha=0.8, random_state=0)
+        + p9.facet_grid("estimator_label ~ test set")
+        + p9.scale_y_continuous(limits=(None, 1))
+        + p9.labs(
+            title="Layer CKA between the 8 base instances (each point one pair)",
+            x="layer",
+            y="CKA",
+            colour="instances",
+        )
+        + p9.theme_bw()
+        + p9.theme(figure_size=(9, 2.2 + 2.2 * t["estimator_label"].nunique()))
+    )
+
+
+def filter_heatmap(
+    table: pd.DataFrame, a_model: str, b_model: str, layer: str = "conv1"
+) -> p9.ggplot:
+    """CKA between the filters of ``layer`` of two models (or one model with itself)."""
+    t = table[
+        (table["a_model"] == a_model)
+        & (table["b_model"] == b_model)
+        & table["a_group"].astype(str).str.startswith(f"{layer}/")
+        & table["b_group"].astype(str).str.startswith(f"{layer}/")
+    ].copy()
+    t["estimator_label"] = estimator_label(t)
+    t["a"] = t["a_group"].astype(str).str.split("/f").str[1]
+    t["b"] = t["b_group"].astype(str).str.split("/f").str[1]
+    t["test set"] = t["test_set"].astype(str) + " test set"
+    t["undefined"] = t["cka"].isna()
+    what = f"within {a_model}" if a_model == b_model else f"{a_model} (rows) vs {b_model} (columns)"
+    return (
+        p9.ggplot(t, p9.aes("b", "a", fill="cka"))
+        + p9.geom_tile()
+        + p9.geom_point(
+            p9.aes(x="b", y="a"), data=t[t["undefined"]], shape="x", size=1.5, inherit_aes=False
+        )
+        + p9.facet_grid("estimator_label ~ test set")
+        + CKA_FILL
+        + p9.scale_y_discrete(limits=sorted(t["a"].unique(), reverse=True))
+        + p9.coord_equal()
+        + p9.labs(
+            title=f"CKA between {layer} filters, {what} (x: undefined, a dead filter)",
+            x=f"{b_model} {layer} filter",
+            y=f"{a_model} {layer} filter",
+        )
+        + p9.theme_bw()
+        + p9.theme(
+            axis_text=p9.element_text(size=6),
+            figure_size=(9, 1.5 + 3.6 * t["estimator_label"].nunique()),
+        )
+    )
+
+
+def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]) -> p9.ggplot:
+    """CKA of each fine-tuned instance with every base instance per conv layer and test set
+    (Figure 5.12); pairs with the same seed are marked."""
+    t = table[
+        table["a_model"].isin(finetuned)
+        & table["b_model"].isin(base)
+        & table["a_group"].isin(CONV_LAYERS)
+        & (table["a_group"] == table["b_group"])
+    ].copy()
+    for col in ("a_model", "b_model", "a_group", "test_set"):
+        t[col] = t[col].astype(str)
+    t["estimator_label"] = estimator_label(t)
+    a = t["a_model"].map(parse)
+    b = t["b_model"].map(parse)
+    t["relation"] = [
+        "its base"
+        if x.base == y.name
+        else "its scratch"
+        if x.scratch == y.name
+        else "other seed, same domain as base"
+        if y.domain == x.source
+        else "other seed, target domain"
+        for x, y in zip(a, b, strict=True)
+    ]
+    t["fine-tuned family"] = [x.family for x in a]
+    t["layer"] = pd.Categorical(t["a_group"], categories=list(CONV_LAYERS))
+    t["panel"] = t["test_set"] + " test set, " + t["estimator_label"]
+    return (
+        p9.ggplot(t, p9.aes("layer", "cka", colour="relation", shape="fine-tuned family"))
+        + p9.geom_jitter(width=0.25, height=0, size=1.8, alpha=0.85, random_state=0)
+        + p9.facet_wrap("panel", ncol=2)
+        + p9.scale_colour_manual(
+            values={
+                "its base": "#d95f02",
+                "its scratch": "#1b9e77",
+                "other seed, same domain as base": "#fdb863",
+                "other seed, target domain": "#80cdc1",
+            }
+        )
+        + p9.labs(
+            title="Fine-tuned instances against every base instance, per conv layer",
+            x="layer",
+            y="CKA",
+            colour="base instance is",
+            shape="fine-tuned",
+        )
+        + p9.theme_bw()
+        + p9.theme(figure_size=(10, 2.5 + 2.4 * t["panel"].nunique() / 2))
+    )
+
+
+def layer_matrix(table: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> p9.ggplot:
+    """Layer x layer CKA (all layers and the model group) for labelled pairs of models."""
+    frames = []
+    for label, (a, b) in pairs.items():
+        t = table[
+            (table["a_model"] == a)
+            & (table["b_model"] == b)
+            & table["a_group"].isin(GROUP_ORDER)
+            & table["b_group"].isin(GROUP_ORDER)
+        ].copy()
+        t["pair"] = label
+        frames.append(t)
+    t = pd.concat(frames, ignore_index=True)
+    t["estimator_label"] = estimator_label(t)
+    t["a"] = pd.Categorical(t["a_group"].astype(str), categories=GROUP_ORDER[::-1])
+    t["b"] = pd.Categorical(t["b_group"].astype(str), categories=GROUP_ORDER)
+    t["pair"] = pd.Categorical(t["pair"], categories=list(pairs))
+    t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    return (
+        p9.ggplot(t, p9.aes("b", "a", fill="cka"))
+        + p9.geom_tile()
+        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4.5)
+        + p9.scale_colour_identity()
+        + p9.facet_grid("estimator_label ~ pair")
+        + CKA_FILL
+        + p9.coord_equal()
+        + p9.labs(
+            title="Layer x layer CKA (natural test set)",
+            x="second model's layer",
+            y="first model's layer",
+        )
+        + p9.theme_bw()
+        + p9.theme(
+            axis_text_x=p9.element_text(rotation=90, size=6),
+            axis_text_y=p9.element_text(size=6),
+            figure_size=(2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique()),
+        )
+    )
+
+
+def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
+    """CKA of each saved checkpoint of a base instance with its final weights, per layer."""
+    rows = []
+    for inst in base:
+        for c in ("init", "phase1", "phase2"):
+            t = table[
+                (table["a_model"] == f"{inst}@{c}")
+                & (table["b_model"] == inst)
+                & table["a_group"].isin(GROUP_ORDER)
+                & (table["a_group"] == table["b_group"])
+            ].copy()
+            t["checkpoint"], t["instance"] = c, inst
+            rows.append(t)
+    t = pd.concat(rows, ignore_index=True)
+    t["estimator_label"] = estimator_label(t)
+    t["layer"] = pd.Categorical(t["a_group"].astype(str), categories=GROUP_ORDER)
+    t["checkpoint"] = pd.Categorical(t["checkpoint"], categories=["init", "phase1", "phase2"])
+    t["line"] = t["instance"] + t["checkpoint"].astype(str)
+    t["test set"] = t["test_set"].astype(str) + " test set"
+    return (
+        p9.ggplot(t, p9.aes("layer", "cka", colour="checkpoint", group="line"))
+        + p9.geom_line(alpha=0.6)
+        + p9.geom_point(size=1)
+        + p9.facet_grid("estimator_label ~ test set")
+        + p9.scale_y_continuous(limits=(0, 1))
+        + p9.labs(
+            title="CKA of each checkpoint with the final weights, per layer (8 base instances)",
+            x="layer",
+            y="CKA with the final weights",
+        )
+        + p9.theme_bw()
+        + p9.theme(
+            axis_text_x=p9.element_text(rotation=45, ha="right"),
+            figure_size=(10, 1.5 + 2.5 * t["estimator_label"].nunique()),
+        )
+    )

@@ -1,0 +1,100 @@
+"""Findings verdicts come from the table: hand-made tables make each verdict come out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ckaflow.findings import (
+    MIXED,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    claim_a,
+    claim_b,
+    claim_e,
+    report_markdown,
+    select_estimator,
+    summary_table,
+)
+from ckaflow.instances import base_instances, finetuned_instances, parse
+
+SEEDS = [1, 2, 3, 4]
+BASE, FT = base_instances(SEEDS), finetuned_instances(SEEDS)
+
+
+def hand_made(base_cka: float, scratch_cka: float, layers=None) -> pd.DataFrame:
+    """Model-level (and per-layer) CKA of every fine-tuned instance with its base and scratch."""
+    rows = []
+    for name in FT:
+        inst = parse(name)
+        for ts in ("natural", "synth"):
+            for other, value in ((inst.base, base_cka), (inst.scratch, scratch_cka)):
+                rows.append((ts, name, "model", other, "model", value))
+                for layer, v in (layers or {}).items():
+                    rows.append((ts, name, layer, other, layer, v))
+    t = pd.DataFrame(rows, columns=["test_set", "a_model", "a_group", "b_model", "b_group", "cka"])
+    return t.assign(kernel="linear", estimator="debiased", centering="unit", sigma_frac=np.nan)
+
+
+def test_claim_a_false_when_scratch_is_closer():
+    assert claim_a(hand_made(0.90, 0.95), FT).verdict == NOT_SUPPORTED
+
+
+def test_claim_a_true_when_base_is_closer():
+    finding = claim_a(hand_made(0.97, 0.95), FT)
+    assert finding.verdict == SUPPORTED and "16 of 16" in finding.numbers
+
+
+def test_claim_a_mixed_when_it_depends_on_the_instance():
+    t = hand_made(0.97, 0.95)
+    half = t["a_model"].isin(FT[:4]) & (t["b_model"] == t["a_model"].map(lambda m: parse(m).base))
+    t.loc[half, "cka"] = 0.90
+    assert claim_a(t, FT).verdict == MIXED
+
+
+def test_claim_b_needs_conv1_most_similar_and_falling_with_depth():
+    assert (
+        claim_b(hand_made(1, 1, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9}), FT).verdict
+        == SUPPORTED
+    )
+    assert (
+        claim_b(hand_made(1, 1, {"conv1": 0.8, "conv2": 0.95, "conv3": 0.99}), FT).verdict
+        == NOT_SUPPORTED
+    )
+
+
+def test_claim_e_from_accuracies():
+    rows = []
+    for name in BASE + FT:
+        inst = parse(name)
+        for ts in ("natural", "synth"):
+            acc = 0.95 if ts == inst.domain else 0.80  # trained (or fine-tuned) on it: good
+            rows.append((name, ts, acc))
+    acc = pd.DataFrame(rows, columns=["instance", "test_set", "accuracy"])
+    assert claim_e(acc, FT).verdict == SUPPORTED
+    far = acc.copy()
+    far.loc[far["instance"].isin(FT), "accuracy"] = 0.80  # fine-tuning did not help at all
+    assert claim_e(far, FT).verdict == NOT_SUPPORTED
+
+
+def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
+    t = hand_made(0.97, 0.95)
+    acc = pd.DataFrame(
+        [(n, ts, 0.9) for n in BASE + FT for ts in ("natural", "synth")],
+        columns=["instance", "test_set", "accuracy"],
+    )
+    table = summary_table(t, acc, FT)
+    assert list(table["fine-tuned"].iloc[-2:]) == ["mean", "sd"] and len(table) == 10
+    assert table["CKA base, synth"].iloc[-2] == pytest.approx(0.97)
+    md = report_markdown(
+        {"linear, debiased": [claim_a(t, FT)], "training": []}, "note", "linear, debiased"
+    )
+    assert "**supported.**" in md and "(a)" in md
+
+
+def test_select_estimator_names_what_is_missing():
+    with pytest.raises(ValueError, match="rbf1-biased"):
+        select_estimator(hand_made(1, 1), "rbf1-biased")
+    rows, label = select_estimator(hand_made(1, 1), "linear-debiased")
+    assert len(rows) and label == "linear, debiased"

@@ -1,0 +1,33 @@
+"""The fine-tuning table and results/findings.md (rule write_findings)."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ckaflow.findings import bias_note, findings, report_markdown, select_estimator, summary_table
+from ckaflow.io import atomic_path
+from ckaflow.logs import log_to
+from ckaflow.shards import read_cka_table
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+table = read_cka_table(sm.input.cka)
+accuracy = pd.read_csv(sm.input.accuracy)
+histories = {Path(p).parent.name: pd.read_parquet(p) for p in sm.input.histories}
+capped = {
+    Path(p).parent.name: json.loads(Path(p).read_text())["capped_by_max_steps"]
+    for p in sm.input.provenance
+}
+primary, label = select_estimator(table, sm.params.estimator)
+summary = summary_table(primary, accuracy, sm.params.finetuned)
+with atomic_path(sm.output.table_csv) as tmp:
+    summary.to_csv(tmp, index=False, float_format="%.4f")
+with atomic_path(sm.output.table_md) as tmp:
+    tmp.write_text(
+        f"Fine-tuned vs base vs scratch (model-level CKA, {label}; accuracy = 1 - mean test loss "
+        "on the target domain)\n\n" + summary.to_markdown(index=False, floatfmt=".4f") + "\n"
+    )
+found = findings(table, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
+with atomic_path(sm.output.findings) as tmp:
+    tmp.write_text(report_markdown(found, bias_note(table, sm.params.base), label))
