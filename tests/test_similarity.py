@@ -167,6 +167,17 @@ def test_dead_filter_is_nan_with_a_warning_naming_it(opts):
         )  # the layer as a whole still varies
 
 
+def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(30, 40))
+    flat = (1.0 + 1e-9 * rng.normal(size=(30, 40))).astype(np.float32)  # constant to float32
+    with pytest.warns(UndefinedCKAWarning, match="flat"):
+        got = cka_matrix({"x": x, "flat": flat}, centering="global")
+    assert np.isnan(got[1]).all() and got[0, 0] == pytest.approx(1.0)
+    small = 1e-20 * x  # tiny but a real signal: defined
+    assert cka(small, x) == pytest.approx(1.0, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
-from .kernels import DEFAULT_MEMORY_BUDGET, Moments, gram_matrices, group_moments
+from .kernels import DEFAULT_MEMORY_BUDGET, Moments, constant_groups, gram_matrices, group_moments
 from .validate import Arrays, check_arrays, check_options, named_arrays
 
 
@@ -137,8 +137,7 @@ def packed_grams(
     """
     k = gram_matrices(m, kernel=kernel, centering=centering, sigma_frac=sigma_frac)
     packed = pack(centre_grams(k, debiased=debiased, centering=centering))
-    dead = np.einsum("gii->g", m.gram) <= 0.0  # exact: centred units of a constant are exactly 0
-    packed[dead] = 0.0
+    packed[constant_groups(m)] = 0.0  # undefined CKA: NaN downstream, never a number from noise
     return packed
 
 

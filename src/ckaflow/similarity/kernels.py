@@ -145,6 +145,20 @@ def group_moments(x: np.ndarray, **kwargs) -> Moments:
     return filter_moments(x.reshape(x.shape[0], 1, -1), channel_axis=1, **kwargs)
 
 
+# Relative resolution of float32 activations: variation below this, relative to the unit means, is
+# rounding, not signal.
+_RESOLUTION = 16 * float(np.finfo(np.float32).eps)
+
+
+def constant_groups(m: Moments) -> np.ndarray:
+    """(g,) bool: groups whose activations do not vary over the examples, beyond the float32
+    resolution of their values: tr(Kc) <= (16 eps)^2 n sum(mu^2). A dead filter (all zeros) has
+    tr(Kc) = 0; a near-constant one whose spread is rounding noise would otherwise give CKA values
+    computed from that noise."""
+    energy = np.einsum("gii->g", m.gram)  # total centred sum of squares
+    return energy <= _RESOLUTION**2 * m.n * m.mu_sq
+
+
 def gram_matrices(
     m: Moments, *, kernel: str = "linear", centering: str = "unit", sigma_frac: float = 1.0
 ) -> np.ndarray:
