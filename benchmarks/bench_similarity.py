@@ -321,7 +321,7 @@ def main() -> None:
         ("engine, linear biased: wall (best of 2)", f"{eng['wall_s']:.1f} s", "< 60 s"),
         ("engine, linear biased: peak memory", f"{eng['peak_bytes'] / gb:.2f} GB", "< 4 GB"),
         (
-            "engine, + linear debiased (config default)",
+            "engine, linear biased + debiased",
             f"{eng2['wall_s']:.1f} s, {eng2['peak_bytes'] / gb:.2f} GB",
             "",
         ),

@@ -173,12 +173,13 @@ def test_cka_table_is_complete_unique_and_right(tiny_run):
     assert set(table["a_model"]) == models
     # Every layer and model pair across all models and checkpoints, per test set and estimator.
     layer_rows = table[~table["a_group"].str.contains("/")]
-    per = layer_rows.groupby(["test_set", "estimator"], observed=True).size()
+    per = layer_rows.groupby(["test_set", "kernel", "estimator", "centering"], observed=True).size()
+    assert len(per) == 2 * 4  # test sets x the four default estimators
     assert (per == (40 * 11) ** 2).all()
     # Filter pairs within each layer, across the 16 final instances.
     conv1 = table[table["a_group"].str.startswith("conv1/") & (table["test_set"] == "synth")]
     assert set(conv1["b_group"].str.split("/").str[0]) == {"conv1"}
-    assert len(conv1[conv1["estimator"] == "biased"]) == (16 * 16) ** 2
+    assert len(conv1[(conv1["estimator"] == "debiased")]) == (16 * 16) ** 2
     # CKA of every model with itself is 1 per group (where defined).
     self_rows = table[
         (table["a_model"] == table["b_model"]) & (table["a_group"] == table["b_group"])
@@ -204,6 +205,8 @@ def test_table_agrees_with_cka_on_stored_activations(tiny_run, a, b, debiased):
     table = pd.read_parquet(tiny_run / "results" / "cka.parquet")
     row = table[
         (table["test_set"] == "natural")
+        & (table["kernel"] == "linear")
+        & (table["centering"] == "unit")
         & (table["estimator"] == ("debiased" if debiased else "biased"))
         & (table["a_model"] == a[0])
         & (table["a_group"] == a[1])
