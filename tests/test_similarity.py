@@ -167,6 +167,16 @@ def test_dead_filter_is_nan_with_a_warning_naming_it(opts):
         )  # the layer as a whole still varies
 
 
+def test_rbf_with_a_zero_median_distance_is_undefined():
+    x = np.zeros((10, 5))
+    x[:3] = np.random.default_rng(13).normal(size=(3, 5))  # most examples coincide: median 0
+    with pytest.warns(UndefinedCKAWarning, match="'sparse'"):
+        got = cka_matrix(
+            {"sparse": x, "dense": np.random.default_rng(14).normal(size=(10, 5))}, kernel="rbf"
+        )
+    assert np.isnan(got[0]).all() and got[1, 1] == pytest.approx(1.0)
+
+
 def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
     rng = np.random.default_rng(12)
     x = rng.normal(size=(30, 40))

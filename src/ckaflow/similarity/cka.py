@@ -137,7 +137,10 @@ def packed_grams(
     """
     k = gram_matrices(m, kernel=kernel, centering=centering, sigma_frac=sigma_frac)
     packed = pack(centre_grams(k, debiased=debiased, centering=centering))
-    packed[constant_groups(m)] = 0.0  # undefined CKA: NaN downstream, never a number from noise
+    # Undefined CKA (NaN downstream, never a number from noise): a group that does not vary, or
+    # an RBF kernel whose median distance is 0 (more than half the examples coincide).
+    undefined = constant_groups(m) | ~np.isfinite(packed).all(axis=1)
+    packed[undefined] = 0.0
     return packed
 
 
@@ -155,7 +158,7 @@ def warn_undefined(names: list[str], self_hsic_values: np.ndarray) -> list[str]:
     for name in bad:
         warnings.warn(
             f"CKA undefined for group {name!r}: its activations do not vary over the examples "
-            "(a dead unit or filter); its CKA values are NaN",
+            "(a dead unit or filter; for RBF, or the median distance is 0); its CKA values are NaN",
             UndefinedCKAWarning,
             stacklevel=3,
         )
