@@ -72,8 +72,8 @@ def summary_table(t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str])
         rows.append(row)
     out = pd.DataFrame(rows)
     numeric = out.columns[3:]
-    mean = {"fine-tuned": "mean", **out[numeric].mean().to_dict()}
-    sd = {"fine-tuned": "sd", **out[numeric].std(ddof=1).to_dict()}
+    mean = {"fine-tuned": "mean", "base": "", "scratch": "", **out[numeric].mean().to_dict()}
+    sd = {"fine-tuned": "sd", "base": "", "scratch": "", **out[numeric].std(ddof=1).to_dict()}
     return pd.concat([out, pd.DataFrame([mean, sd])], ignore_index=True)
 
 
