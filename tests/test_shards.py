@@ -11,6 +11,7 @@ import pytest
 from ckaflow.architecture import LAYER_SHAPES, LAYERS
 from ckaflow.shards import (
     BLOCKS,
+    PAIR_KEY,
     estimator_from_dict,
     hsic_shard,
     reduce_cka,
@@ -80,17 +81,7 @@ def test_shards_deal_out_every_block_once():
 
 def test_table_rows_are_complete_and_unique(stage):
     _, table = stage
-    key = [
-        "test_set",
-        "kernel",
-        "estimator",
-        "centering",
-        "a_model",
-        "a_group",
-        "b_model",
-        "b_group",
-    ]
-    assert not table.duplicated(subset=key).any()
+    assert not table.duplicated(subset=PAIR_KEY).any()
     per_combo = len(table) / (2 * len(ESTIMATORS))
     layer_pairs = (3 * 11) ** 2  # layers + model of all three models
     filter_pairs = 9 * (2 * 16) ** 2 + (2 * 1) ** 2  # within each layer, final models only

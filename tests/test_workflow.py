@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, snakemake
 
 from ckaflow.activations import load_layers
+from ckaflow.shards import CKA_COLUMNS, PAIR_KEY
 from ckaflow.similarity import cka
 
 pytestmark = pytest.mark.workflow
@@ -139,33 +140,8 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
 
 def test_cka_table_is_complete_unique_and_right(tiny_run):
     table = pd.read_parquet(tiny_run / "results" / "cka.parquet")
-    for col in (
-        "test_set",
-        "kernel",
-        "estimator",
-        "centering",
-        "a_model",
-        "a_group",
-        "b_model",
-        "b_group",
-        "cka",
-        "n",
-        "hsic_xy",
-        "hsic_xx",
-        "hsic_yy",
-    ):
-        assert col in table.columns
-    key = [
-        "test_set",
-        "kernel",
-        "estimator",
-        "centering",
-        "a_model",
-        "a_group",
-        "b_model",
-        "b_group",
-    ]
-    assert not table.duplicated(subset=key).any()
+    assert list(table.columns) == CKA_COLUMNS
+    assert not table.duplicated(subset=PAIR_KEY).any()
     assert set(table["estimator"]) == {"biased", "debiased"} and (table["n"] == 8).all()
     models = set(BASE + FINETUNED) | {
         f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")

@@ -52,6 +52,7 @@ CKA_COLUMNS = [
     "hsic_yy",
     "n",
 ]
+PAIR_KEY = CKA_COLUMNS[:9]  # what makes a row unique: test set, estimator, the two groups
 BIASED_MAX = 1.0 + 1e-9
 
 
@@ -177,18 +178,7 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
     NaN values (groups that do not vary over a test set) are counted and logged by group.
     """
     table = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
-    key = [
-        "test_set",
-        "kernel",
-        "estimator",
-        "centering",
-        "sigma_frac",
-        "a_model",
-        "a_group",
-        "b_model",
-        "b_group",
-    ]
-    dup = table.duplicated(subset=key)
+    dup = table.duplicated(subset=PAIR_KEY)
     if dup.any():
         raise ValueError(
             f"{int(dup.sum())} duplicate pairs across shards, e.g. {table[dup].iloc[0].to_dict()}"
