@@ -3,7 +3,7 @@
 Nothing can be downloaded at run time, so the synth and stand-in domains draw with the fonts that
 matplotlib installs (DejaVu, STIX, Computer Modern). A font is usable for a text when its character
 map covers every character of the text and its letters are real letters: symbol fonts either miss
-the characters or (like LastResort) draw one placeholder box for all of them.
+the characters or (like LastResort) draw the same box for all of them.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def covers(path: Path, charset: str) -> bool:
 
 
 def _draws_distinct_glyphs(path: Path) -> bool:
-    # Placeholder fonts map every code point to the same box: reject them by drawing.
+    # Fallback fonts map every code point to the same box: reject them by drawing.
     font = ImageFont.truetype(str(path), 24)
     shapes = []
     for ch in _PROBE:
