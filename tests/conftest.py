@@ -15,16 +15,21 @@ TINY = ROOT / "config" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A copy of the workflow (Snakefile, rules, scripts, configs) in a fresh folder."""
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (Snakefile, rules, scripts, configs, package) into ``dest``."""
     for name in ("Snakefile", "workflow", "config", "envs", "src"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(src, tmp_path / name)
-    return tmp_path
+            shutil.copy(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A copy of the workflow in a fresh folder."""
+    return copy_workflow(tmp_path)
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, snakemake
+from conftest import copy_workflow, snakemake
 
 from ckaflow.activations import load_layers
 from ckaflow.shards import CKA_COLUMNS, PAIR_KEY
@@ -35,20 +34,10 @@ def planned(out) -> dict[str, int]:
     }
 
 
-def _copy(dest):
-    for name in ("Snakefile", "workflow", "config", "envs", "src"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, dest / name)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The whole study on the tiny config, once for this module."""
-    workdir = _copy(tmp_path_factory.mktemp("tiny"))
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny"))
     out = snakemake(workdir, *TINY)
     assert out.returncode == 0, out.stdout[-5000:]
     return workdir
