@@ -32,3 +32,14 @@ def image_frame(images: np.ndarray, **labels: object) -> pd.DataFrame:
     for name, value in labels.items():
         frame[name] = value
     return frame
+
+
+def greyscale_images(facets: str) -> list:
+    """The layers that draw an :func:`image_frame` as greyscale pictures, one per facet cell."""
+    return [
+        p9.geom_raster(),
+        p9.facet_grid(facets),
+        p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel"),
+        p9.scale_y_reverse(),
+        p9.coord_fixed(expand=False),
+    ]

@@ -7,7 +7,7 @@ import pandas as pd
 import plotnine as p9
 
 from ..data.noise import salt_and_pepper
-from .common import image_frame
+from .common import greyscale_images, image_frame
 
 
 def sample_grid(
@@ -40,11 +40,7 @@ def sample_grid(
     data["row"] = pd.Categorical(data["row"], categories=rows)
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
-        + p9.geom_raster()
-        + p9.facet_grid("row ~ panel")
-        + p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel")
-        + p9.scale_y_reverse()
-        + p9.coord_fixed(expand=False)
+        + greyscale_images("row ~ panel")
         + p9.labs(title="Both domains, clean and with the training noise (80 x 64 pixels)")
         + p9.theme_void()
         + p9.theme(

@@ -7,7 +7,7 @@ import pandas as pd
 import plotnine as p9
 
 from ..instances import parse
-from .common import image_frame
+from .common import greyscale_images, image_frame
 
 DOMAIN_COLOURS = {"natural": "#1b9e77", "synth": "#7570b3"}
 
@@ -51,11 +51,7 @@ def reconstruction_grid(columns: dict[str, np.ndarray], title: str) -> p9.ggplot
     data["column"] = pd.Categorical(data["column"], categories=labels)
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
-        + p9.geom_raster()
-        + p9.facet_grid("panel ~ column")
-        + p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel")
-        + p9.scale_y_reverse()
-        + p9.coord_fixed(expand=False)
+        + greyscale_images("panel ~ column")
         + p9.labs(title=title)
         + p9.theme_void()
         + p9.theme(
