@@ -8,7 +8,7 @@ CONFIG ?= config/config.yaml
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench lock clean
+.PHONY: run resume test lint bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,16 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+
+# After a crash, a kill or a lost node: release the dead run's lock (refused while a snakemake
+# still runs in this folder), then rerun exactly the jobs it left incomplete, and the rest.
+resume: $(STAMP)
+	@for p in $$(pgrep -f '[b]in/snakemake' || true); do \
+	  if [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ]; then \
+	    echo "snakemake (pid $$p) is still running in $(CURDIR): let it finish or stop it first"; \
+	    exit 1; fi; done
+	$(BIN)/snakemake --unlock --configfile $(CONFIG)
+	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks

@@ -8,10 +8,13 @@ run never leaves a file that looks finished.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
 import platform
+import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from importlib import metadata
@@ -27,17 +30,49 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The temporary name keeps the suffix so that libraries which dispatch on it still work.
-    On error the temporary file is removed and ``path`` is left untouched.
+    On error the temporary file is removed and ``path`` is left untouched. Temporaries of the
+    same target left by a killed process (which never reached ``finally``) are removed first:
+    the workflow gives every output exactly one writer.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    _remove_stale(path)
+    tmp = _tmp_name(path)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Like :func:`atomic_path` for a folder: fill the yielded temporary folder, and it is
+    renamed to ``path`` (replacing an older one) only when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
+    tmp = _tmp_name(path)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+
+
+def _remove_stale(path: Path) -> None:
+    for old in path.parent.glob(f".{glob.escape(path.stem)}.tmp-*{glob.escape(path.suffix)}"):
+        if re.fullmatch(rf"\.{re.escape(path.stem)}\.tmp-\d+{re.escape(path.suffix)}", old.name):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:

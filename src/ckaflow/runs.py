@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .data import load_split, read_provenance
 from .instances import parse
-from .io import atomic_path, save_json
+from .io import atomic_dir, atomic_path, save_json
 from .train import (
     CHECKPOINTS,
     TrainConfig,
@@ -33,13 +33,15 @@ def train_instance(
     init_from: str | Path | None = None,
     train_images: int | None = None,
     checkpoints: tuple[str, ...] = CHECKPOINTS,
+    run: dict | None = None,
 ) -> None:
     """Train (or, with ``init_from``, fine-tune) ``instance`` and write under ``out_dir``:
     ``checkpoints/{name}.npz|.json``, ``history.parquet``, ``tensorboard/``, ``provenance.json``.
 
     ``data_dirs`` maps each domain to its dataset folder. ``train_images`` keeps the first that
     many training images (fine-tuning uses 800). Only the checkpoints named in ``checkpoints``
-    are written.
+    are written. ``run`` (the workflow's config, seeds and dataset hashes, see
+    :func:`ckaflow.provenance.run_provenance`) goes into every provenance record.
     """
     from .model import TiedAutoencoder
 
@@ -72,6 +74,7 @@ def train_instance(
         train_images=len(train_x),
         config=config_dict(cfg),
         model={"class": "TiedAutoencoder", "seed": inst.seed},
+        run=run,
     )
 
     def save(name: str, info: dict) -> None:
@@ -82,16 +85,17 @@ def train_instance(
                 provenance(checkpoint=name, **common, **info),
             )
 
-    result = train(
-        model,
-        train_x,
-        val,
-        domain=inst.domain,
-        instance=instance,
-        cfg=cfg,
-        save_checkpoint=save,
-        tensorboard_dir=out_dir / "tensorboard",
-    )
+    with atomic_dir(out_dir / "tensorboard") as tensorboard:
+        result = train(
+            model,
+            train_x,
+            val,
+            domain=inst.domain,
+            instance=instance,
+            cfg=cfg,
+            save_checkpoint=save,
+            tensorboard_dir=tensorboard,
+        )
     with atomic_path(out_dir / "history.parquet") as tmp:
         result.history.to_parquet(tmp, index=False)
     save_json(

@@ -11,9 +11,12 @@ configure(sm.threads)
 
 from ckaflow.activations import extract, model_name  # noqa: E402
 from ckaflow.data import load_split  # noqa: E402
+from ckaflow.io import atomic_dir  # noqa: E402
 
 domains = ("natural", "synth")
 tests = {d: load_split(Path(sm.input[d]).parent, "test") for d in domains}
-for checkpoint, path in sm.input.items():
-    if checkpoint not in domains:
-        extract(path, tests, Path(sm.output[0]) / model_name(sm.wildcards.instance, checkpoint))
+# The instance's folder appears, complete, only when every model's layers are written.
+with atomic_dir(sm.output[0]) as folder:
+    for checkpoint, path in sm.input.items():
+        if checkpoint not in domains:
+            extract(path, tests, folder / model_name(sm.wildcards.instance, checkpoint))
