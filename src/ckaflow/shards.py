@@ -22,6 +22,7 @@ import pandas as pd
 from .activations import load_layers, split_model_name
 from .architecture import LAYERS
 from .io import atomic_path
+from .provenance import write_parquet
 from .similarity import (
     MODEL,
     Estimator,
@@ -215,9 +216,9 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
     return table[CKA_COLUMNS]
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        table.to_parquet(tmp, index=False)
+def write_table(table: pd.DataFrame, path: str | Path, provenance: Mapping) -> None:
+    """Write a shard or the CKA table atomically, with its provenance in the Parquet metadata."""
+    write_parquet(table, path, provenance)
 
 
 __all__ = [
@@ -231,9 +232,27 @@ __all__ = [
 ]
 
 
-def read_cka_table(path: str | Path) -> pd.DataFrame:
-    """``results/cka.parquet`` with plain string columns (stored as categories to stay small)."""
-    table = pd.read_parquet(path)
+# The groups of layer-level rows: every layer, and the whole model.
+LAYER_GROUPS = (*LAYERS, "model")
+
+
+def read_cka_table(
+    path: str | Path,
+    *,
+    groups: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``results/cka.parquet`` with plain string columns (stored as categories to stay small).
+
+    ``groups`` keeps only the rows whose two groups are both among them (``LAYER_GROUPS``: the
+    layer and model rows, a small part of the table); ``models`` likewise for the two models.
+    The selection happens while reading, so a figure never holds the whole table.
+    """
+    filters = []
+    for column, keep in (("group", groups), ("model", models)):
+        if keep is not None:
+            filters += [(f"a_{column}", "in", list(keep)), (f"b_{column}", "in", list(keep))]
+    table = pd.read_parquet(path, filters=filters or None)
     for col in table.select_dtypes("category"):
         table[col] = table[col].astype(str)
     return table

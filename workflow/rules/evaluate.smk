@@ -6,9 +6,11 @@ rule evaluate_test_loss:
         unpack(final_checkpoints),
         natural="results/data/natural/test.npy",
         synth="results/data/synth/test.npy",
+        datasets=DATASET_JSONS,
     output:
         losses="results/tables/test_loss.parquet",
         accuracy="results/tables/test_accuracy.csv",
+        provenance="results/tables/test_accuracy.provenance.json",
     log:
         "logs/evaluate_test_loss/test_loss.log",
     conda:

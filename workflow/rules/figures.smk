@@ -226,6 +226,7 @@ rule write_findings:
         accuracy="results/tables/test_accuracy.csv",
         histories=list(histories().values()),
         provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
+        datasets=DATASET_JSONS,
     output:
         findings=report(
             "results/findings.md",
@@ -234,6 +235,7 @@ rule write_findings:
         ),
         table_md="results/tables/table_finetuning.md",
         table_csv="results/tables/table_finetuning.csv",
+        table_provenance="results/tables/table_finetuning.provenance.json",
     log:
         "logs/write_findings/findings.log",
     conda:

@@ -45,6 +45,7 @@ rule compute_grams:
 rule compute_hsic:
     input:
         unpack(gram_files),
+        datasets=DATASET_JSONS,
     output:
         "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
     log:
@@ -66,7 +67,8 @@ rule compute_hsic:
 
 rule reduce_cka:
     input:
-        hsic_shards(),
+        shards=hsic_shards(),
+        datasets=DATASET_JSONS,
     output:
         "results/cka.parquet",
     log:

@@ -1,15 +1,16 @@
 """HSIC and CKA of the pairs of one shard (snakemake rule compute_hsic)."""
 
 from ckaflow.logs import log_to
+from ckaflow.provenance import run_provenance
 from ckaflow.shards import estimator_from_dict, hsic_shard, shard_blocks, write_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 table = hsic_shard(
-    dict(sm.input.items()),
+    {k: v for k, v in sm.input.items() if k != "datasets"},
     test_set=sm.wildcards.test_set,
     estimator=estimator_from_dict(sm.params.estimator),
     blocks=shard_blocks(int(sm.wildcards.shard), sm.params.shards),
     final_models=sm.params.final_models,
 )
-write_table(table, sm.output[0])
+write_table(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

@@ -13,7 +13,11 @@ log_to(sm.log[0])
 instance = sm.wildcards.a
 test_set = parse(instance).domain
 matrix = filter_matrix(
-    read_cka_table(sm.input.cka), instance, "conv1", test_set, sm.params.estimator
+    read_cka_table(sm.input.cka, models=[instance]),
+    instance,
+    "conv1",
+    test_set,
+    sm.params.estimator,
 )
 kernels = read_checkpoint(sm.input.weights)["conv1_kernel"][:, :, 0, :]
 title = f"{instance} conv1 filters, {test_set} test set: opacity = CKA ({sm.params.estimator})"

@@ -4,11 +4,14 @@ plot_finetuned_vs_base, plot_layer_matrices, plot_checkpoints)."""
 from ckaflow.figures import cka as figs
 from ckaflow.figures import save_figure
 from ckaflow.logs import log_to
-from ckaflow.shards import read_cka_table
+from ckaflow.shards import LAYER_GROUPS, read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-table = read_cka_table(sm.input.cka)
+if sm.rule == "plot_filter_heatmap":
+    table = read_cka_table(sm.input.cka, models=[sm.wildcards.a, sm.wildcards.b])
+else:
+    table = read_cka_table(sm.input.cka, groups=LAYER_GROUPS)
 if sm.rule == "plot_base_strips":
     plot = figs.base_layer_strips(table, sm.params.base)
 elif sm.rule == "plot_filter_heatmap":

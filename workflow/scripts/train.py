@@ -9,6 +9,7 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 configure(sm.threads)
 
+from ckaflow.provenance import run_provenance  # noqa: E402
 from ckaflow.runs import train_instance  # noqa: E402  (after TensorFlow is configured)
 from ckaflow.train import TrainConfig  # noqa: E402
 
@@ -21,4 +22,5 @@ train_instance(
     init_from=sm.input.get("init"),
     train_images=sm.params.get("train_images"),
     checkpoints=names,
+    run=run_provenance(sm.config, [sm.input.natural, sm.input.synth]),
 )

@@ -8,17 +8,19 @@ import pandas as pd
 from ckaflow.findings import bias_note, findings, report_markdown, select_estimator, summary_table
 from ckaflow.io import atomic_path
 from ckaflow.logs import log_to
-from ckaflow.shards import read_cka_table
+from ckaflow.provenance import footer, run_provenance, write_sidecar
+from ckaflow.shards import LAYER_GROUPS, read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-table = read_cka_table(sm.input.cka)
+table = read_cka_table(sm.input.cka, groups=LAYER_GROUPS)
 accuracy = pd.read_csv(sm.input.accuracy)
 histories = {Path(p).parent.name: pd.read_parquet(p) for p in sm.input.histories}
 capped = {
     Path(p).parent.name: json.loads(Path(p).read_text())["capped_by_max_steps"]
     for p in sm.input.provenance
 }
+prov = run_provenance(sm.config, sm.input.datasets)
 primary, label = select_estimator(table, sm.params.estimator)
 summary = summary_table(primary, accuracy, sm.params.finetuned)
 with atomic_path(sm.output.table_csv) as tmp:
@@ -26,8 +28,12 @@ with atomic_path(sm.output.table_csv) as tmp:
 with atomic_path(sm.output.table_md) as tmp:
     tmp.write_text(
         f"Fine-tuned vs base vs scratch (model-level CKA, {label}; accuracy = 1 - mean test loss "
-        "on the target domain)\n\n" + summary.to_markdown(index=False, floatfmt=".4f") + "\n"
+        "on the target domain)\n\n"
+        + summary.to_markdown(index=False, floatfmt=".4f")
+        + "\n"
+        + footer(prov)
     )
+write_sidecar(sm.output.table_csv, prov)
 found = findings(table, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
 with atomic_path(sm.output.findings) as tmp:
-    tmp.write_text(report_markdown(found, bias_note(table, sm.params.base), label))
+    tmp.write_text(report_markdown(found, bias_note(table, sm.params.base), label) + footer(prov))
