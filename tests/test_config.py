@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ROOT, TINY, snakemake
+from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -49,20 +51,99 @@ def test_rejections_name_the_key_and_value(change, key, value):
     assert key in str(err.value) and value in str(err.value)
 
 
+def _svhn_folder(tmp: Path, kind: str) -> Path:
+    folder = tmp / f"svhn-{kind}"
+    folder.mkdir()
+    if kind == "corrupt":
+        for i in range(1, 4):
+            (folder / f"{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    return folder
+
+
+def _photos_folder(tmp: Path) -> Path:
+    folder = tmp / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"not a jpeg")
+    Image.new("RGB", (40, 30)).save(folder / "small.png")  # readable but too small to crop
+    return folder
+
+
+# (override of the tiny config, what the message must name). "{tmp}" is a fresh folder.
+BAD_CONFIGS = {
+    "wrong type": ({"images_per_domain": "many"}, ["images_per_domain", "many", "integer"]),
+    "wrong type, nested": ({"train": {"batch_size": 2.5}}, ["batch_size", "2.5", "integer"]),
+    "list expected": ({"seeds": 3}, ["seeds", "3", "array"]),
+    "out of range": ({"val_fraction": 1.5}, ["val_fraction", "1.5", "'exclusiveMaximum': 1"]),
+    "out of range, nested": ({"noise": {"pepper": 0.9}}, ["pepper", "0.9", "maximum"]),
+    "unknown key": ({"imagse_per_domain": 100}, ["imagse_per_domain", "not allowed"]),
+    "unknown nested key": ({"train": {"learning_rte": 0.1}}, ["learning_rte", "not allowed"]),
+    "unknown instance in figures": (
+        {"figures": {"filter_instances": ["synth-9"]}},
+        ["figures.filter_instances", "synth-9", "[1, 2]"],
+    ),
+    "unknown estimator in figures": (
+        {"figures": {"estimator": "linear-cosine"}},
+        ["figures.estimator", "linear-cosine", "linear-debiased"],
+    ),
+    "zero shards": ({"similarity": {"shards": 0}}, ["shards", "0", "minimum"]),
+    "too many shards": ({"similarity": {"shards": 12}}, ["shards", "12", "maximum"]),
+    "SVHN path that does not exist": (
+        {"natural": {"source": "svhn", "svhn_path": "{tmp}/no/train.tar.gz"}},
+        ["natural.svhn_path", "{tmp}/no/train.tar.gz", "does not exist"],
+    ),
+    "SVHN without a path": (
+        {"natural": {"source": "svhn"}},
+        ["svhn_path", "None", "'type': 'string'"],
+    ),
+    "empty SVHN folder": (
+        {"natural": {"source": "svhn", "svhn_path": "{svhn-empty}"}},
+        ["natural.svhn_path", "{svhn-empty}", "no readable PNG", "0 PNG files"],
+    ),
+    "all-corrupt SVHN folder": (
+        {"natural": {"source": "svhn", "svhn_path": "{svhn-corrupt}"}},
+        ["natural.svhn_path", "{svhn-corrupt}", "3 PNG files, 3 unreadable"],
+    ),
+    "fonts folder missing": (
+        {"synth": {"fonts": "{tmp}/fonts"}},
+        ["synth.fonts", "{tmp}/fonts", "is not a folder"],
+    ),
+    "fonts folder without fonts": (
+        {"synth": {"fonts": "{tmp}"}},
+        ["synth.fonts", "no .ttf or .otf font"],
+    ),
+    "photos folder missing": (
+        {"natural": {"photos": "{tmp}/photos-gone"}},
+        ["natural.photos", "{tmp}/photos-gone", "is not a folder"],
+    ),
+    "photos all unusable": (
+        {"natural": {"photos": "{photos}"}},
+        ["natural.photos", "{photos}", "no readable photograph", "160x128"],
+    ),
+}
+
+
 @pytest.mark.workflow
-def test_snakemake_reports_bad_config_and_missing_svhn_path(workdir):
-    out = snakemake(
-        workdir, "-n", "--configfile", "config/tiny.yaml", "--config", "images_per_domain=-5"
-    )
-    assert out.returncode != 0 and "images_per_domain" in out.stdout and "-5" in out.stdout
-    missing = workdir / "no" / "train.tar.gz"
-    out = snakemake(
-        workdir,
-        "-n",
-        "--configfile",
-        "config/tiny.yaml",
-        "--config",
-        f'natural={{"source": "svhn", "svhn_path": "{missing}"}}',
-    )
-    assert out.returncode != 0
-    assert "natural.svhn_path" in out.stdout and str(missing) in out.stdout
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_fails_before_any_work_naming_key_and_allowed(workdir, tmp_path, case):
+    override, expected = BAD_CONFIGS[case]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    places = {
+        "{tmp}": str(empty),
+        "{svhn-empty}": str(_svhn_folder(tmp_path, "empty")),
+        "{svhn-corrupt}": str(_svhn_folder(tmp_path, "corrupt")),
+        "{photos}": str(_photos_folder(tmp_path)),
+    }
+
+    def fill(text: str) -> str:
+        for k, v in places.items():
+            text = text.replace(k, v)
+        return text
+
+    (workdir / "bad.yaml").write_text(fill(yaml.safe_dump(override)))
+    out = snakemake(workdir, "--configfile", "config/tiny.yaml", "bad.yaml")
+    assert out.returncode != 0, out.stdout[-2000:]
+    message = " ".join(out.stdout.split())  # messages may be wrapped
+    for word in expected:
+        assert fill(word) in message, (word, out.stdout[-2000:])
+    assert not (workdir / "results").exists() and not (workdir / "logs").exists()

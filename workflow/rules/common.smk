@@ -62,13 +62,11 @@ wildcard_constraints:
     b="|".join(re.escape(i) for i in INSTANCES),
 
 
-if config["natural"]["source"] == "svhn":
-    _svhn = config["natural"]["svhn_path"]
-    if not Path(_svhn).exists():
-        raise ValueError(
-            f"config natural.svhn_path: {_svhn!r} does not exist "
-            "(natural.source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
-        )
+# Fonts, photographs and SVHN files are checked once, when the run starts, not in every job.
+if workflow.is_main_process:
+    from ckaflow.data.preflight import check_sources
+
+    check_sources(config)
 
 
 for _name in config["figures"]["filter_instances"]:
@@ -85,6 +83,10 @@ def dataset_files(domain):
     ]
 
 
+# Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
+DATASET_JSONS = [f"results/data/{d}/dataset.json" for d in DOMAINS]
+
+
 def svhn_input(wildcards):
     """Real SVHN is an input of the natural dataset, so a new copy rebuilds it."""
     if wildcards.domain == "natural" and config["natural"]["source"] == "svhn":
@@ -95,6 +97,7 @@ def svhn_input(wildcards):
 def dataset_params(wildcards):
     """Plain values that decide a domain's images; a change re-runs exactly its dataset."""
     natural = wildcards.domain == "natural"
+    svhn = config["natural"]["source"] == "svhn"
     return {
         "images": config["images_per_domain"],
         "seed": config["seed"],
@@ -103,6 +106,8 @@ def dataset_params(wildcards):
         "source": config["natural"]["source"] if natural else "pillow-text",
         "svhn_path": config["natural"]["svhn_path"] if natural else None,
         "font_size": None if natural else list(config["synth"]["font_size"]),
+        "fonts": None if natural else config["synth"]["fonts"],
+        "photos": config["natural"]["photos"] if natural and not svhn else None,
     }
 
 

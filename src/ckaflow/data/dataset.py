@@ -17,9 +17,9 @@ import numpy as np
 
 from ..io import code_version, package_versions, save_json, save_npy, sha256_arrays
 from .shapes import HEIGHT, WIDTH
-from .standin import render_house_number
+from .standin import photo_files, render_house_number
 from .svhn import load_svhn
-from .synth import render_page
+from .synth import render_page, synth_fonts
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,15 @@ def build_domain(
     source: str = "standin",
     svhn_path: str | None = None,
     font_size: tuple[int, int] = (10, 22),
+    fonts: str | None = None,
+    photos: str | None = None,
 ) -> Dataset:
     """Make ``images`` images of ``domain`` and split them 80/20, then ``test_images`` of the
     validation images into the test set.
 
     ``source`` applies to the natural domain only: ``standin`` (offline, generated) or ``svhn``
-    (``svhn_path`` is SVHN format 1: the tar.gz or its unpacked folder).
+    (``svhn_path`` is SVHN format 1: the tar.gz or its unpacked folder). ``fonts`` (synth) and
+    ``photos`` (stand-in) are folders to draw from instead of what installed packages ship.
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r}; expected one of {DOMAINS}")
@@ -64,9 +67,11 @@ def build_domain(
     extra: dict = {}
     if domain == "synth":
         source = "pillow-text"
-        pixels = _generate(images, seed, "synth", lambda rng: render_page(rng, font_size))
+        pixels = _generate(images, seed, "synth", lambda rng: render_page(rng, font_size, fonts))
+        extra = {"fonts": fonts, "font_files": [p.name for p in synth_fonts(fonts)]}
     elif source == "standin":
-        pixels = _generate(images, seed, "natural", render_house_number)
+        pixels = _generate(images, seed, "natural", lambda rng: render_house_number(rng, photos))
+        extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
     elif source == "svhn":
         if not svhn_path:
             raise ValueError("natural.source is 'svhn' but natural.svhn_path is not set")

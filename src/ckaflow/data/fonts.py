@@ -27,18 +27,27 @@ def shipped_font_dirs() -> list[Path]:
     return [Path(matplotlib.get_data_path()) / "fonts" / "ttf"]
 
 
-@functools.cache
-def usable_fonts(charset: str) -> tuple[Path, ...]:
-    """Sorted paths of shipped fonts that draw every character of ``charset`` as a text font.
+def font_files(folder: str | Path | None = None) -> list[Path]:
+    """The .ttf and .otf files of ``folder`` (recursively), or of the shipped folders if None."""
+    dirs = shipped_font_dirs() if folder is None else [Path(folder)]
+    return sorted(
+        p for d in dirs for p in d.rglob("*") if p.suffix.lower() in (".ttf", ".otf")
+    )
 
-    Raises ``RuntimeError`` naming the searched folders when none qualifies.
+
+@functools.cache
+def usable_fonts(charset: str, folder: str | None = None) -> tuple[Path, ...]:
+    """Sorted paths of the fonts of ``folder`` (None: the shipped ones) that draw every
+    character of ``charset`` as a text font.
+
+    Raises ``RuntimeError`` naming the searched folder when none qualifies.
     """
-    dirs = shipped_font_dirs()
-    paths = sorted(p for d in dirs for p in d.glob("*.ttf"))
+    paths = font_files(folder)
     fonts = tuple(p for p in paths if covers(p, charset) and _draws_distinct_glyphs(p))
     if not fonts:
+        where = folder if folder is not None else [str(d) for d in shipped_font_dirs()]
         raise RuntimeError(
-            f"no shipped TrueType font covers {charset!r}; searched {[str(d) for d in dirs]}"
+            f"no font of {where} ({len(paths)} font files) draws every character of {charset!r}"
         )
     return fonts
 

@@ -54,16 +54,39 @@ def photo_path(package: str, name: str) -> Path:
     return Path(str(resources.files(package).joinpath(name)))
 
 
-@functools.cache
-def photos() -> tuple[np.ndarray, ...]:
-    """The background photographs as (h, w, 3) uint8 RGB arrays."""
-    out = []
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def photo_files(folder: str | Path | None = None) -> list[Path]:
+    """The photographs of ``folder`` (sorted, recursively), or the shipped ones if None.
+
+    Raises ``FileNotFoundError`` naming a shipped photograph that is missing.
+    """
+    if folder is not None:
+        return sorted(
+            p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES
+        )
+    paths = []
     for package, name in PHOTOS:
         path = photo_path(package, name)
         if not path.is_file():
             raise FileNotFoundError(f"stand-in photograph {name} not found in {package} ({path})")
+        paths.append(path)
+    return paths
+
+
+@functools.cache
+def photos(folder: str | None = None) -> tuple[np.ndarray, ...]:
+    """The background photographs as (h, w, 3) uint8 RGB arrays: those of ``folder``, or the
+    shipped ones if None. Photographs smaller than 160 x 128 cannot be cropped and are skipped."""
+    out = []
+    for path in photo_files(folder):
         with Image.open(path) as im:
-            out.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+            if im.width >= WIDTH * _SCALE and im.height >= HEIGHT * _SCALE:
+                out.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+    if not out:
+        size = f"{WIDTH * _SCALE}x{HEIGHT * _SCALE}"
+        raise ValueError(f"no photograph of at least {size} in {folder}")
     return tuple(out)
 
 
@@ -72,15 +95,17 @@ def standin_fonts() -> tuple[Path, ...]:
     return usable_fonts(string.digits)
 
 
-def render_house_number(rng: np.random.Generator) -> np.ndarray:
-    """One stand-in house-number image.
+def render_house_number(rng: np.random.Generator, photos_dir: str | None = None) -> np.ndarray:
+    """One stand-in house-number image, on a crop of one of the photographs of ``photos_dir``
+    (None: the shipped ones).
 
     Returns
     -------
     image : (64, 80) uint8 greyscale.
     """
     w, h = WIDTH * _SCALE, HEIGHT * _SCALE
-    photo = photos()[rng.integers(len(photos()))]
+    backgrounds = photos(photos_dir)
+    photo = backgrounds[rng.integers(len(backgrounds))]
     background = _random_crop(rng, photo, w, h)
     colour = _digit_colour(rng, photo, background)
 

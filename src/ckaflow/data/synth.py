@@ -33,23 +33,30 @@ def common_words(n: int = N_COMMON_WORDS) -> tuple[str, ...]:
     return tuple(w for w in top_n_list("en", n) if _WORD.match(w))
 
 
-def synth_fonts() -> tuple[Path, ...]:
-    """Shipped fonts that can draw every word and every digit."""
-    charset = "".join(sorted(set("".join(common_words())) | set(string.digits)))
-    return usable_fonts(charset)
+def synth_charset() -> str:
+    """Every character a page can show: the letters of the words, and the digits."""
+    return "".join(sorted(set("".join(common_words())) | set(string.digits)))
 
 
-def render_page(rng: np.random.Generator, font_size: tuple[int, int] = (10, 22)) -> np.ndarray:
-    """Render one page and return its top-left crop.
+def synth_fonts(folder: str | None = None) -> tuple[Path, ...]:
+    """Fonts of ``folder`` (None: the shipped ones) that can draw every word and every digit."""
+    return usable_fonts(synth_charset(), folder)
+
+
+def render_page(
+    rng: np.random.Generator, font_size: tuple[int, int] = (10, 22), fonts: str | None = None
+) -> np.ndarray:
+    """Render one page and return its top-left crop; ``fonts`` is a folder of fonts to draw
+    with (None: the fonts matplotlib ships).
 
     Returns
     -------
     image : (64, 80) uint8, 255 = white paper, 0 = black ink.
     """
     words = common_words()
-    fonts = synth_fonts()
+    usable = synth_fonts(fonts)
     font = ImageFont.truetype(
-        str(fonts[rng.integers(len(fonts))]), int(rng.integers(font_size[0], font_size[1] + 1))
+        str(usable[rng.integers(len(usable))]), int(rng.integers(font_size[0], font_size[1] + 1))
     )
     margin = int(rng.integers(0, 5))
     page = Image.new("L", (PAGE_WIDTH, PAGE_HEIGHT), 255)

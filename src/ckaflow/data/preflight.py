@@ -1,0 +1,128 @@
+"""Checks of the datasets' inputs that run when the workflow loads, before any job.
+
+Each failure is a ``ValueError`` that names the config key, the path and what is allowed. The
+checks are cheap (one font's character map, image headers, the first readable SVHN image); the
+dataset jobs still do the full work and fail clearly on what only they can see.
+"""
+
+from __future__ import annotations
+
+import io
+import string
+import tarfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .fonts import covers, font_files, shipped_font_dirs
+from .shapes import HEIGHT, WIDTH
+from .standin import PHOTO_SUFFIXES, photo_files
+from .synth import synth_charset
+
+_BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+
+
+def check_sources(config: Mapping) -> None:
+    """Refuse a config whose fonts, photographs or SVHN files are missing or unusable."""
+    _check_fonts(config["synth"].get("fonts"), synth_charset(), "synth.fonts")
+    natural = config["natural"]
+    if natural["source"] == "standin":
+        _check_fonts(None, string.digits, "natural.source (the stand-in's digits)")
+        _check_photos(natural.get("photos"))
+    else:
+        check_svhn(natural["svhn_path"])
+
+
+def _check_fonts(folder: str | None, charset: str, key: str) -> None:
+    where = folder if folder is not None else ", ".join(str(d) for d in shipped_font_dirs())
+    if folder is not None and not Path(folder).is_dir():
+        raise ValueError(
+            f"config {key}: {folder!r} is not a folder "
+            "(expected a folder of .ttf/.otf fonts, or null for the fonts matplotlib ships)"
+        )
+    files = font_files(folder)
+    if not files:
+        raise ValueError(
+            f"config {key}: no .ttf or .otf font in {where} "
+            "(expected a folder of fonts, or null for the fonts matplotlib ships)"
+        )
+    if not any(covers(f, charset) for f in files):
+        raise ValueError(
+            f"config {key}: none of the {len(files)} fonts in {where} draws every character of "
+            f"{charset!r}"
+        )
+
+
+def _check_photos(folder: str | None) -> None:
+    key = "config natural.photos"
+    if folder is None:
+        try:
+            photo_files(None)
+        except FileNotFoundError as err:
+            raise ValueError(
+                f"{key} is null (the photographs that installed packages ship), but {err}; "
+                "reinstall with `make run` or set natural.photos to a folder of photographs"
+            ) from err
+        return
+    if not Path(folder).is_dir():
+        raise ValueError(
+            f"{key}: {folder!r} is not a folder (expected a folder of {', '.join(PHOTO_SUFFIXES)} "
+            "photographs, or null for the ones installed packages ship)"
+        )
+    files = photo_files(folder)
+    big = f"{WIDTH * 2}x{HEIGHT * 2}"
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                if im.width >= WIDTH * 2 and im.height >= HEIGHT * 2:
+                    return
+        except _BAD_IMAGE:
+            continue
+    raise ValueError(
+        f"{key}: {folder!r} has no readable photograph of at least {big} pixels "
+        f"({len(files)} files named {', '.join(PHOTO_SUFFIXES)})"
+    )
+
+
+def check_svhn(path: str) -> None:
+    """Refuse an SVHN path that does not exist or holds no readable PNG of at least 80 x 64."""
+    key = "config natural.svhn_path"
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(
+            f"{key}: {path!r} does not exist "
+            "(natural.source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
+        )
+    seen = unreadable = 0
+    try:
+        for data in _png_bytes(p):
+            seen += 1
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    im.load()
+                    if im.width >= WIDTH and im.height >= HEIGHT:
+                        return
+            except _BAD_IMAGE:
+                unreadable += 1
+    except tarfile.TarError as err:
+        raise ValueError(
+            f"{key}: {path!r} is neither a folder nor a readable tar archive ({err})"
+        ) from err
+    raise ValueError(
+        f"{key}: {path!r} has no readable PNG of at least {WIDTH}x{HEIGHT} pixels "
+        f"({seen} PNG files, {unreadable} unreadable); expected SVHN format 1"
+    )
+
+
+def _png_bytes(path: Path) -> Iterator[bytes]:
+    """The PNGs of a folder tree or tar archive, in storage order (stops when the caller does)."""
+    if path.is_dir():
+        for p in path.rglob("*.png"):
+            yield p.read_bytes()
+        return
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".png"):
+                f = tar.extractfile(member)
+                yield f.read() if f else b""
