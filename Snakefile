@@ -22,6 +22,10 @@ include: "workflow/rules/similarity.smk"
 include: "workflow/rules/figures.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -179,3 +182,24 @@ def test_fine_tuned_instance_starts_from_its_base(tmp_path, tiny_data):
 
     prov = json.loads((ft / "provenance.json").read_text())
     assert prov["parent"]["instance"] == "natural-2" and prov["train_images"] == 16
+
+
+def test_a_job_uses_the_threads_it_is_granted_and_grows_gpu_memory():
+    """What every TensorFlow job of the workflow does first (a fresh process: TensorFlow's
+    threading is fixed once an op has run)."""
+    code = (
+        "import os\n"
+        "from ckaflow.tfsetup import configure\n"
+        "configure(3)\n"
+        "import tensorflow as tf\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads(),"
+        " os.environ['TF_FORCE_GPU_ALLOW_GROWTH'],"
+        " tf.config.experimental.tensor_float_32_execution_enabled())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_FORCE_GPU_ALLOW_GROWTH"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["3", "2", "true", "False"]

@@ -27,8 +27,10 @@ def configure(threads: int, *, deterministic: bool = True) -> None:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     log.info(
-        "TensorFlow %s: %d threads, GPUs %s",
+        "TensorFlow %s: %d threads, GPUs %s; SLURM job %s, CUDA_VISIBLE_DEVICES=%s",
         tf.__version__,
         threads,
         [g.name for g in tf.config.list_physical_devices("GPU")],
+        os.environ.get("SLURM_JOB_ID", "none"),
+        os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
     )

@@ -1,0 +1,130 @@
+"""The SLURM profile: a dry-run of its resources, and the tiny study on a real SLURM cluster."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import copy_workflow, snakemake
+from slurm_cluster import Cluster, ensure_installed
+
+from ckaflow.shards import PAIR_KEY
+
+pytestmark = pytest.mark.workflow
+
+GPU_RULES = {"train_base", "finetune", "extract_activations", "compute_grams", "compute_hsic"}
+TINY = ("--configfile", "config/tiny.yaml")
+ACCOUNT = "ckaflow-test"
+
+
+def planned_resources(stdout: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, resources) of every job a dry-run plans."""
+    jobs = []
+    for block in re.split(r"\n\[[^\]]+\]\n", stdout):
+        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        res = re.search(r"^\s+resources: (.*)$", block, re.M)
+        if rule and res:
+            items = dict(item.split("=", 1) for item in res.group(1).split(", "))
+            jobs.append((rule.group(1), items))
+    return jobs
+
+
+@pytest.mark.parametrize("profile", ["slurm", "profiles/slurm"])
+def test_profile_sends_exactly_the_gpu_rules_to_gpus(workdir, profile):
+    out = snakemake(workdir, "--profile", profile, "-n", cores=None)
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned_resources(out.stdout)
+    assert {rule for rule, _ in jobs} >= GPU_RULES | {"build_dataset", "plot_chord"}
+    for rule, res in jobs:
+        if rule == "all":
+            continue
+        assert res["slurm_account"] == "CHANGE_ME", (rule, res)
+        if rule in GPU_RULES:
+            assert res.get("gpu") == "1" and res["slurm_partition"] == "gpu", (rule, res)
+        else:
+            assert "gpu" not in res and res["slurm_partition"] == "cpu", (rule, res)
+
+
+def test_local_runs_get_nothing_of_the_cluster(workdir):
+    out = snakemake(workdir, "-n")
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned_resources(out.stdout)
+    assert jobs and not (workdir / "profiles" / "default").exists()
+    for rule, res in jobs:
+        assert not any(k.startswith("slurm") for k in res), (rule, res)
+        assert res.get("mem_mb") is None, (rule, res)  # no cluster memory requests locally
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    why = ensure_installed()
+    if why:
+        pytest.skip(why)
+    c = Cluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+def test_tiny_study_on_a_real_slurm_cluster(cluster, tmp_path, tiny_run):
+    workdir = copy_workflow(tmp_path)
+    env = {**cluster.env, "CKAFLOW_SLURM_ACCOUNT": ACCOUNT}
+    out = snakemake(
+        workdir,
+        "--profile",
+        "slurm",
+        *TINY,
+        # This cluster has no accounting database, so sacct cannot answer.
+        "--slurm-status-command",
+        "squeue",
+        # Short jobs: poll often.
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--seconds-between-status-checks",
+        "2",
+        cores=None,
+        env=env,
+        timeout=1200,
+    )
+    assert out.returncode == 0, out.stdout[-5000:] + cluster.logs()
+    jobs = cluster.jobs()
+    rules = {}
+    for job in jobs:
+        rule = re.match(r"rule_(\w+?)_wildcards", job["Comment"] + "_wildcards").group(1)
+        rules[rule] = rules.get(rule, 0) + 1
+        assert job["JobState"] == "COMPLETED", job
+        assert job["Account"] == ACCOUNT, job
+        gpus = "gpu" in job.get("TresPerJob", "")
+        if rule in GPU_RULES:
+            assert gpus and job["Partition"] == "gpu", job
+        else:
+            assert not gpus and job["Partition"] == "cpu", job
+    assert rules["train_base"] == 4 and rules["compute_grams"] == 20, rules
+    assert "all" not in rules  # the target rule runs on the submitting host
+    # TensorFlow ran inside a SLURM job that was given a GPU device, with the threads Snakemake
+    # granted: the profile's 4, or fewer where the node really has fewer cores (this test node
+    # advertises more CPUs than the machine has, and Snakemake caps threads at the real cores).
+    threads = min(4, len(os.sched_getaffinity(0)))
+    log = (workdir / "logs" / "train_base" / "synth-1.log").read_text()
+    pattern = rf"{threads} threads, GPUs \[\]; SLURM job \d+, CUDA_VISIBLE_DEVICES=\d"
+    assert re.search(pattern, log), log
+    # The same datasets and initial weights as the local run of the same config, and a table of
+    # the same pairs. The trained weights are not bitwise the same: TensorFlow's CPU kernels
+    # split their sums by thread count, the profile gives training 4 threads where a local run
+    # uses 1, and training amplifies the last-bit differences (README: reproducibility).
+    ra, rb = tiny_run / "results", workdir / "results"
+    for path in sorted(ra.glob("data/*/*.npy")):
+        assert path.read_bytes() == (rb / path.relative_to(ra)).read_bytes(), path
+    for path in sorted(ra.glob("models/*/checkpoints/init.npz")):
+        if "-from-" in path.parts[-3]:
+            continue  # a fine-tuned instance starts from its base's trained weights
+        with np.load(path) as a, np.load(rb / path.relative_to(ra)) as b:
+            assert all(np.array_equal(a[k], b[k]) for k in a.files), path
+    local, cluster_table = (pd.read_parquet(r / "cka.parquet") for r in (ra, rb))
+    pd.testing.assert_frame_equal(local[PAIR_KEY], cluster_table[PAIR_KEY])
+    assert os.environ.get("SLURM_CONF") != str(cluster.conf)  # nothing leaked into this process
