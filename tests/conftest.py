@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,10 +18,12 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (Snakefile, rules, scripts, configs, package) into ``dest``."""
-    for name in ("Snakefile", "workflow", "config", "envs", "src"):
+    """Copy the workflow (Snakefile, rules, scripts, configs, profiles, package) into ``dest``."""
+    for name in ("Snakefile", "workflow", "config", "envs", "src", "profiles", "slurm"):
         src = ROOT / name
-        if src.is_dir():
+        if src.is_symlink():
+            (dest / name).symlink_to(os.readlink(src))
+        elif src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
@@ -32,11 +36,20 @@ def workdir(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path)
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run snakemake in ``workdir``; output (stdout and stderr together) in ``.stdout``."""
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+def snakemake(
+    workdir: Path,
+    *args: str,
+    timeout: int = 900,
+    cores: str | None = "2",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run snakemake in ``workdir``; output (stdout and stderr together) in ``.stdout``.
+
+    ``cores=None`` leaves ``--cores`` out (a profile sets the executor and its limits).
+    """
+    env = {**(env or os.environ), "MPLBACKEND": "Agg"}
     return subprocess.run(
-        [str(SNAKEMAKE), "--cores", "2", *args],
+        [str(SNAKEMAKE), *(["--cores", cores] if cores else []), *args],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -44,3 +57,33 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The whole study on the tiny config, run once for the whole session. Read-mostly: a test
+    that changes it must leave the same results behind (test_workflow.py, which runs last)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    out = snakemake(workdir, "--configfile", "config/tiny.yaml")
+    assert out.returncode == 0, out.stdout[-5000:]
+    return workdir
+
+
+def tables_equal(a: Path, b: Path) -> None:
+    """Assert that two runs made byte-identical datasets, identical weights and equal tables."""
+    ra, rb = a / "results", b / "results"
+    datasets = sorted(p.relative_to(ra) for p in ra.glob("data/*/*.npy"))
+    assert len(datasets) == 6
+    for rel in datasets:
+        assert (ra / rel).read_bytes() == (rb / rel).read_bytes(), rel
+    checkpoints = sorted(p.relative_to(ra) for p in ra.glob("models/*/checkpoints/*.npz"))
+    assert len(checkpoints) == 4 * 4 + 4 * 2  # the tiny config's base and fine-tuned instances
+    for rel in checkpoints:
+        with np.load(ra / rel) as wa, np.load(rb / rel) as wb:
+            assert sorted(wa.files) == sorted(wb.files), rel
+            for name in wa.files:
+                assert np.array_equal(wa[name], wb[name]), (rel, name)
+    for rel in ("cka.parquet", "tables/test_loss.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(ra / rel), pd.read_parquet(rb / rel))
+    for rel in ("tables/test_accuracy.csv", "tables/table_finetuning.csv"):
+        assert (ra / rel).read_text() == (rb / rel).read_text(), rel
