@@ -59,6 +59,52 @@ def snakemake(
     )
 
 
+SLURM_TEST = "test_tiny_study_on_a_real_slurm_cluster"
+SLURM_ACCOUNT = "ckaflow-test"
+
+
+def _slurm_snakemake(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    copy_workflow(workdir)
+    return snakemake(
+        workdir,
+        "--profile",
+        "slurm",
+        "--configfile",
+        "config/tiny.yaml",
+        # The test cluster has no accounting database, so sacct cannot answer.
+        "--slurm-status-command",
+        "squeue",
+        # Short jobs: poll often.
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--seconds-between-status-checks",
+        "2",
+        cores=None,
+        env={**env, "CKAFLOW_SLURM_ACCOUNT": SLURM_ACCOUNT},
+        timeout=1800,
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """The SLURM test joins a run that started with the session: run it last, so that the rest
+    of the suite overlaps with that run."""
+    items.sort(key=lambda item: item.name == SLURM_TEST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_study(request, tmp_path_factory):
+    """The tiny study on a real SLURM cluster, started in the background as the session starts
+    (only when the SLURM test is selected), joined by that test."""
+    from slurm_cluster import BackgroundStudy
+
+    if not any(item.name == SLURM_TEST for item in request.session.items):
+        yield None
+        return
+    study = BackgroundStudy(tmp_path_factory.mktemp("slurm"), _slurm_snakemake)
+    yield study
+    study.join(1800)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """The whole study on the tiny config, run once for the whole session. Read-mostly: a test

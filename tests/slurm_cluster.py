@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -236,3 +237,46 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=20)
+
+
+class BackgroundStudy:
+    """The tiny study through ``--profile slurm`` on a fresh cluster, in a background thread.
+
+    It is started when the test session starts, so that its waits (submission, SLURM's
+    scheduling, the plugin's status polls) overlap with the rest of the suite; the SLURM test
+    then joins it. ``skip`` says why it could not run; ``jobs`` is what the controller knew of
+    every job when the run ended.
+    """
+
+    def __init__(self, prefix: Path, run):
+        self.prefix = Path(prefix)
+        self._run_snakemake = run  # run(workdir, env) -> CompletedProcess
+        self.skip: str | None = None
+        self.error: BaseException | None = None
+        self.out = None
+        self.jobs: list[dict[str, str]] = []
+        self.cluster: Cluster | None = None
+        self.workdir = self.prefix / "work"
+        self._thread = threading.Thread(target=self._main, name="slurm-study", daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self.skip = ensure_installed()
+            if self.skip:
+                return
+            self.cluster = Cluster(self.prefix / "cluster")
+            self.cluster.start()
+            self.out = self._run_snakemake(self.workdir, self.cluster.env)
+            self.jobs = self.cluster.jobs()
+        except BaseException as err:  # reported by the test that joins
+            self.error = err
+        finally:
+            if self.cluster is not None:
+                self.cluster.stop()
+
+    def join(self, timeout: float) -> BackgroundStudy:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"the SLURM study did not end within {timeout} s")
+        return self

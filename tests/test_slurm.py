@@ -8,8 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import copy_workflow, snakemake
-from slurm_cluster import Cluster, ensure_installed
+from conftest import SLURM_ACCOUNT, snakemake
 
 from ckaflow.shards import PAIR_KEY
 
@@ -17,7 +16,6 @@ pytestmark = pytest.mark.workflow
 
 GPU_RULES = {"train_base", "finetune", "extract_activations", "compute_grams", "compute_hsic"}
 TINY = ("--configfile", "config/tiny.yaml")
-ACCOUNT = "ckaflow-test"
 
 
 def planned_resources(stdout: str) -> list[tuple[str, dict[str, str]]]:
@@ -58,47 +56,24 @@ def test_local_runs_get_nothing_of_the_cluster(workdir):
         assert res.get("mem_mb") is None, (rule, res)  # no cluster memory requests locally
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    why = ensure_installed()
-    if why:
-        pytest.skip(why)
-    c = Cluster(tmp_path_factory.mktemp("slurm"))
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-
-
-def test_tiny_study_on_a_real_slurm_cluster(cluster, tmp_path, tiny_run):
-    workdir = copy_workflow(tmp_path)
-    env = {**cluster.env, "CKAFLOW_SLURM_ACCOUNT": ACCOUNT}
-    out = snakemake(
-        workdir,
-        "--profile",
-        "slurm",
-        *TINY,
-        # This cluster has no accounting database, so sacct cannot answer.
-        "--slurm-status-command",
-        "squeue",
-        # Short jobs: poll often.
-        "--slurm-init-seconds-before-status-checks",
-        "2",
-        "--seconds-between-status-checks",
-        "2",
-        cores=None,
-        env=env,
-        timeout=1200,
-    )
+def test_tiny_study_on_a_real_slurm_cluster(slurm_study, tiny_run):
+    """The tiny config through `--profile slurm` (run in the background since the session
+    started: see conftest.slurm_study)."""
+    study = slurm_study.join(1800)
+    if study.skip:
+        pytest.skip(study.skip)
+    if study.error is not None:
+        raise study.error
+    out, workdir, cluster = study.out, study.workdir, study.cluster
     assert out.returncode == 0, out.stdout[-5000:] + cluster.logs()
-    jobs = cluster.jobs()
+    jobs = study.jobs
+    assert jobs, "the controller knew no job"
     rules = {}
     for job in jobs:
         rule = re.match(r"rule_(\w+?)_wildcards", job["Comment"] + "_wildcards").group(1)
         rules[rule] = rules.get(rule, 0) + 1
         assert job["JobState"] == "COMPLETED", job
-        assert job["Account"] == ACCOUNT, job
+        assert job["Account"] == SLURM_ACCOUNT, job
         gpus = "gpu" in job.get("TresPerJob", "")
         if rule in GPU_RULES:
             assert gpus and job["Partition"] == "gpu", job
