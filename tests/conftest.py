@@ -64,6 +64,7 @@ SLURM_ACCOUNT = "ckaflow-test"
 
 
 def _slurm_snakemake(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
     copy_workflow(workdir)
     return snakemake(
         workdir,
