@@ -30,9 +30,7 @@ def shipped_font_dirs() -> list[Path]:
 def font_files(folder: str | Path | None = None) -> list[Path]:
     """The .ttf and .otf files of ``folder`` (recursively), or of the shipped folders if None."""
     dirs = shipped_font_dirs() if folder is None else [Path(folder)]
-    return sorted(
-        p for d in dirs for p in d.rglob("*") if p.suffix.lower() in (".ttf", ".otf")
-    )
+    return sorted(p for d in dirs for p in d.rglob("*") if p.suffix.lower() in (".ttf", ".otf"))
 
 
 @functools.cache

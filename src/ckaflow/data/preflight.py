@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .fonts import covers, font_files, shipped_font_dirs
 from .shapes import HEIGHT, WIDTH
-from .standin import PHOTO_SUFFIXES, photo_files
+from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files
 from .synth import synth_charset
 
 _BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
@@ -71,11 +71,11 @@ def _check_photos(folder: str | None) -> None:
             "photographs, or null for the ones installed packages ship)"
         )
     files = photo_files(folder)
-    big = f"{WIDTH * 2}x{HEIGHT * 2}"
+    big = "x".join(map(str, MIN_PHOTO_SIZE))
     for path in files:
         try:
             with Image.open(path) as im:
-                if im.width >= WIDTH * 2 and im.height >= HEIGHT * 2:
+                if im.width >= MIN_PHOTO_SIZE[0] and im.height >= MIN_PHOTO_SIZE[1]:
                     return
         except _BAD_IMAGE:
             continue

@@ -55,6 +55,8 @@ def photo_path(package: str, name: str) -> Path:
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+# A background is cropped at the drawing size: smaller photographs cannot serve.
+MIN_PHOTO_SIZE = (WIDTH * _SCALE, HEIGHT * _SCALE)
 
 
 def photo_files(folder: str | Path | None = None) -> list[Path]:
@@ -63,9 +65,7 @@ def photo_files(folder: str | Path | None = None) -> list[Path]:
     Raises ``FileNotFoundError`` naming a shipped photograph that is missing.
     """
     if folder is not None:
-        return sorted(
-            p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES
-        )
+        return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
     paths = []
     for package, name in PHOTOS:
         path = photo_path(package, name)
@@ -82,10 +82,10 @@ def photos(folder: str | None = None) -> tuple[np.ndarray, ...]:
     out = []
     for path in photo_files(folder):
         with Image.open(path) as im:
-            if im.width >= WIDTH * _SCALE and im.height >= HEIGHT * _SCALE:
+            if im.width >= MIN_PHOTO_SIZE[0] and im.height >= MIN_PHOTO_SIZE[1]:
                 out.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
     if not out:
-        size = f"{WIDTH * _SCALE}x{HEIGHT * _SCALE}"
+        size = "x".join(map(str, MIN_PHOTO_SIZE))
         raise ValueError(f"no photograph of at least {size} in {folder}")
     return tuple(out)
 
