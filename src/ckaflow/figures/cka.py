@@ -96,7 +96,7 @@ def filter_heatmap(
         + p9.scale_y_discrete(limits=sorted(t["a"].unique(), reverse=True))
         + p9.coord_equal()
         + p9.labs(
-            title=f"CKA between {layer} filters, {what} (x: undefined, a dead filter)",
+            title=f"CKA between {layer} filters, {what}\n(x: undefined, a dead filter)",
             x=f"{b_model} {layer} filter",
             y=f"{a_model} {layer} filter",
         )
