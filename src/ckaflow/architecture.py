@@ -24,4 +24,6 @@ LAYER_SHAPES: dict[str, tuple[int, int, int]] = {
     "output": (HEIGHT, WIDTH, 1),
 }
 LAYERS = tuple(LAYER_SHAPES)
+# The groups of the layer-level CKA rows, in network order: every layer, then the whole model.
+LAYER_GROUPS = (*LAYERS, "model")
 CONV_LAYERS = ("conv1", "conv2", "conv3")

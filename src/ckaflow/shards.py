@@ -22,7 +22,6 @@ import pandas as pd
 from .activations import load_layers, split_model_name
 from .architecture import LAYERS
 from .io import atomic_path
-from .provenance import write_parquet
 from .similarity import (
     MODEL,
     Estimator,
@@ -216,11 +215,6 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
     return table[CKA_COLUMNS]
 
 
-def write_table(table: pd.DataFrame, path: str | Path, provenance: Mapping) -> None:
-    """Write a shard or the CKA table atomically, with its provenance in the Parquet metadata."""
-    write_parquet(table, path, provenance)
-
-
 __all__ = [
     "BLOCKS",
     "MODEL",
@@ -228,12 +222,7 @@ __all__ = [
     "reduce_cka",
     "shard_blocks",
     "write_grams",
-    "write_table",
 ]
-
-
-# The groups of layer-level rows: every layer, and the whole model.
-LAYER_GROUPS = (*LAYERS, "model")
 
 
 def read_cka_table(
@@ -244,8 +233,9 @@ def read_cka_table(
 ) -> pd.DataFrame:
     """``results/cka.parquet`` with plain string columns (stored as categories to stay small).
 
-    ``groups`` keeps only the rows whose two groups are both among them (``LAYER_GROUPS``: the
-    layer and model rows, a small part of the table); ``models`` likewise for the two models.
+    ``groups`` keeps only the rows whose two groups are both among them
+    (``architecture.LAYER_GROUPS``: the layer and model rows, a small part of the table);
+    ``models`` likewise for the two models.
     The selection happens while reading, so a figure never holds the whole table.
     """
     filters = []

@@ -1,8 +1,8 @@
 """HSIC and CKA of the pairs of one shard (snakemake rule compute_hsic)."""
 
 from ckaflow.logs import log_to
-from ckaflow.provenance import run_provenance
-from ckaflow.shards import estimator_from_dict, hsic_shard, shard_blocks, write_table
+from ckaflow.provenance import run_provenance, write_parquet
+from ckaflow.shards import estimator_from_dict, hsic_shard, shard_blocks
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -13,4 +13,4 @@ table = hsic_shard(
     blocks=shard_blocks(int(sm.wildcards.shard), sm.params.shards),
     final_models=sm.params.final_models,
 )
-write_table(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
+write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

@@ -1,10 +1,11 @@
 """The figures drawn from results/cka.parquet (rules plot_base_strips, plot_filter_heatmap,
 plot_finetuned_vs_base, plot_layer_matrices, plot_checkpoints)."""
 
+from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.figures import cka as figs
 from ckaflow.figures import save_figure
 from ckaflow.logs import log_to
-from ckaflow.shards import LAYER_GROUPS, read_cka_table
+from ckaflow.shards import read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

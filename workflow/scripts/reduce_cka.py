@@ -1,11 +1,11 @@
 """Every HSIC shard into results/cka.parquet, with the sanity check (snakemake rule reduce_cka)."""
 
 from ckaflow.logs import log_to
-from ckaflow.provenance import run_provenance
-from ckaflow.shards import reduce_cka, write_table
+from ckaflow.provenance import run_provenance, write_parquet
+from ckaflow.shards import reduce_cka
 
 sm = snakemake  # noqa: F821
 log = log_to(sm.log[0])
 table = reduce_cka(list(sm.input.shards))
-write_table(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
+write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
 log.info("%d rows, %d undefined", len(table), int(table["cka"].isna().sum()))

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.findings import bias_note, findings, report_markdown, select_estimator, summary_table
 from ckaflow.io import atomic_path
 from ckaflow.logs import log_to
 from ckaflow.provenance import footer, run_provenance, write_sidecar
-from ckaflow.shards import LAYER_GROUPS, read_cka_table
+from ckaflow.shards import read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import string
 import tarfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from .fonts import covers, font_files, shipped_font_dirs
 from .shapes import HEIGHT, WIDTH
 from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files
+from .svhn import iter_pngs
 from .synth import synth_charset
 
 _BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
@@ -96,7 +97,7 @@ def check_svhn(path: str) -> None:
         )
     seen = unreadable = 0
     try:
-        for data in _png_bytes(p):
+        for _, data in iter_pngs(p):
             seen += 1
             try:
                 with Image.open(io.BytesIO(data)) as im:
@@ -105,24 +106,9 @@ def check_svhn(path: str) -> None:
                         return
             except _BAD_IMAGE:
                 unreadable += 1
-    except tarfile.TarError as err:
-        raise ValueError(
-            f"{key}: {path!r} is neither a folder nor a readable tar archive ({err})"
-        ) from err
+    except (ValueError, tarfile.TarError) as err:  # not a folder, or not a (whole) tar archive
+        raise ValueError(f"{key}: {err}") from err
     raise ValueError(
         f"{key}: {path!r} has no readable PNG of at least {WIDTH}x{HEIGHT} pixels "
         f"({seen} PNG files, {unreadable} unreadable); expected SVHN format 1"
     )
-
-
-def _png_bytes(path: Path) -> Iterator[bytes]:
-    """The PNGs of a folder tree or tar archive, in storage order (stops when the caller does)."""
-    if path.is_dir():
-        for p in path.rglob("*.png"):
-            yield p.read_bytes()
-        return
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            if member.isfile() and member.name.endswith(".png"):
-                f = tar.extractfile(member)
-                yield f.read() if f else b""

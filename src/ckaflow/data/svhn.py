@@ -90,10 +90,14 @@ def _number_key(name: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else -1, name)
 
 
-def _pngs(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of every PNG in a folder tree or a tar archive, in file-number order."""
+def iter_pngs(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every PNG in a folder tree or a tar archive, in storage order, read
+    lazily (a caller that stops early reads no further).
+
+    Raises ``ValueError`` if ``path`` is neither a folder nor a tar archive.
+    """
     if path.is_dir():
-        for p in sorted(path.rglob("*.png"), key=lambda p: _number_key(p.name)):
+        for p in path.rglob("*.png"):
             yield p.name, p.read_bytes()
         return
     try:
@@ -103,10 +107,17 @@ def _pngs(path: Path) -> Iterator[tuple[str, bytes]]:
             f"SVHN path {str(path)!r} is neither a folder nor a tar archive: {err}"
         ) from err
     with tar:
-        # Read in archive order (a compressed tar cannot seek back cheaply), then sort.
-        files = []
         for m in tar:
             if m.isfile() and m.name.endswith(".png"):
                 f = tar.extractfile(m)
-                files.append((Path(m.name).name, f.read() if f else b""))
-    yield from sorted(files, key=lambda item: _number_key(item[0]))
+                yield Path(m.name).name, f.read() if f else b""
+
+
+def _pngs(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every PNG in a folder tree or a tar archive, in file-number order."""
+    if path.is_dir():
+        for p in sorted(path.rglob("*.png"), key=lambda p: _number_key(p.name)):
+            yield p.name, p.read_bytes()
+        return
+    # A compressed tar cannot seek back cheaply: read in archive order, then sort.
+    yield from sorted(iter_pngs(path), key=lambda item: _number_key(item[0]))

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import plotnine as p9
 
-from ..architecture import CONV_LAYERS, LAYERS
+from ..architecture import CONV_LAYERS, LAYER_GROUPS
 from ..instances import parse
 
-GROUP_ORDER = [*LAYERS, "model"]
+GROUP_ORDER = list(LAYER_GROUPS)
 CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
 
 
