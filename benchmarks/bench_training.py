@@ -1,12 +1,17 @@
 """Training throughput of the tied-weight autoencoder against untied models, in one table.
 
-Rows: the tied model (decoder kernels ARE the encoder's), the same model untied (own decoder
-kernels, same ops: the price of tying alone), and a stock Keras model of the same layer shapes
-(Conv2D / MaxPool2D / Conv2DTranspose layers; its deconv1 is a full 16 -> 16 transposed
+Table 1 rows: the tied model (decoder kernels ARE the encoder's), the same model untied (own
+decoder kernels, same ops: the price of tying alone), and a stock Keras model of the same layer
+shapes (Conv2D / MaxPool2D / Conv2DTranspose layers; its deconv1 is a full 16 -> 16 transposed
 convolution where the tied model's is depthwise). Each: the training step of the study (noise,
 forward, MSE, backward, Adam), batch 32, timed after warm-up, best of several repeats.
 
-    .venv/bin/python benchmarks/bench_training.py [--threads 2] [--steps 30]
+Table 2: the workflow's whole training loop (:func:`ckaflow.train.train` with the default
+config's batch size, eval_every and patience: batch sampling, validation on both domains,
+history, TensorBoard, checkpoint files, tracing) against the bare step on one thread, as each
+training job runs. Target: the loop's overhead <= 15% of the bare step time.
+
+    .venv/bin/python benchmarks/bench_training.py [--threads 2] [--steps 30] [--loop-steps 1000]
 """
 
 from __future__ import annotations
@@ -70,6 +75,46 @@ def images_per_second(model, batch: int, steps: int, repeats: int) -> float:
     return batch * steps / best
 
 
+def loop_overhead(loop_steps: int, repeats: int) -> tuple[float, float, dict]:
+    """(bare step s, loop s per step, train config) on the default config's schedule values."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import yaml
+
+    from ckaflow.model import TiedAutoencoder
+    from ckaflow.train import TrainConfig, train, write_checkpoint
+
+    default = yaml.safe_load(Path(__file__).parents[1].joinpath("config/config.yaml").read_text())
+    t = default["train"]
+    cfg = TrainConfig(
+        batch_size=t["batch_size"],
+        learning_rate=t["learning_rate"],
+        patience=10**9,  # run to max_steps: the loop's cost, not the schedule's length
+        eval_every=t["eval_every"],
+        max_steps=loop_steps,
+    )
+    rng = np.random.default_rng(0)
+    images = 1600, 200  # the default config's training and validation split sizes
+    train_x = rng.random((images[0], 64, 80, 1), dtype=np.float32)
+    val = {d: rng.random((images[1], 64, 80, 1), dtype=np.float32) for d in ("natural", "synth")}
+    bare = cfg.batch_size / images_per_second(TiedAutoencoder(seed=1), cfg.batch_size, 100, repeats)
+    best = float("inf")
+    for _ in range(repeats):
+        model = TiedAutoencoder(seed=1)
+        with tempfile.TemporaryDirectory() as tmp:
+
+            def save(name, info, model=model, tmp=tmp):
+                write_checkpoint(Path(tmp) / f"{name}.npz", model.get_weights_dict(), info)
+
+            t0 = time.perf_counter()
+            train(model, train_x, val, domain="synth", instance="synth-1", cfg=cfg,
+                  save_checkpoint=save, tensorboard_dir=Path(tmp) / "tb")  # fmt: skip
+            best = min(best, time.perf_counter() - t0)
+    return bare, best / loop_steps, {"batch_size": cfg.batch_size, "eval_every": cfg.eval_every}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -78,7 +123,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--loop-steps", type=int, default=1000)
     args = ap.parse_args()
+    if args.loop_steps:  # the workflow's loop runs one thread per job: measure it alone, first
+        import subprocess
+        import sys
+
+        argv = [sys.executable, __file__, "--loop-only", str(args.loop_steps)]
+        print(subprocess.run(argv, check=True, capture_output=True, text=True).stdout, end="")
     configure(args.threads)
     from ckaflow.model import TiedAutoencoder
 
@@ -103,5 +155,25 @@ def main() -> None:
         print(f"| {name:<{w}} | {r:8.0f} | {cost:>14} | {target:<6} |")
 
 
+def print_loop(loop_steps: int) -> None:
+    configure(1)
+    bare, loop, cfg = loop_overhead(loop_steps, repeats=2)
+    over = loop / bare - 1
+    print(f"\ntraining loop vs bare step, 1 thread (as a training job), {loop_steps} steps, "
+          f"batch {cfg['batch_size']}, validation every {cfg['eval_every']} steps on both "
+          "domains (200 images each), checkpoints and TensorBoard written")  # fmt: skip
+    print("| what                         | ms/step | steps/s | overhead | target  |")
+    print("|------------------------------|---------|---------|----------|---------|")
+    row = "| {:<28} | {:7.1f} | {:7.1f} | {:>8} | {:<7} |"
+    print(row.format("bare train step", bare * 1e3, 1 / bare, "", ""))
+    over = f"{over * 100:+.1f}%"
+    print(row.format("train() loop, all included", loop * 1e3, 1 / loop, over, "<= +15%"))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:2] == ["--loop-only"]:
+        print_loop(int(sys.argv[2]))
+    else:
+        main()

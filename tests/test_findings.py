@@ -98,3 +98,29 @@ def test_select_estimator_names_what_is_missing():
         select_estimator(hand_made(1, 1), "rbf1-biased")
     rows, label = select_estimator(hand_made(1, 1), "linear-debiased")
     assert len(rows) and label == "linear, debiased"
+
+
+def test_the_report_reads_weight_change_per_family_and_layer():
+    change = pd.DataFrame(
+        [
+            (name, parse(name).family, parse(name).seed, layer, 1.0, v, v)
+            for name in [*BASE, *FT]
+            for layer, v in (("conv1", 0.5 + parse(name).seed / 100), ("conv2", 2.0))
+        ],
+        columns=[
+            "instance",
+            "family",
+            "seed",
+            "layer",
+            "init_norm",
+            "change_norm",
+            "relative_change",
+        ],
+    )
+    t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
+    found = {"linear, debiased": [claim_a(t, FT)], "training": []}
+    md = report_markdown(found, "note", "linear, debiased", change)
+    assert "## How far training moved the weights" in md
+    assert "| family | conv1 | conv2 |" in md
+    assert "| synth-from-natural | 0.525 (0.510–0.540) | 2.000 (2.000–2.000) |" in md
+    assert md.index("How far training") < md.index("Does the estimator")

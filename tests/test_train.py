@@ -203,3 +203,44 @@ def test_a_job_uses_the_threads_it_is_granted_and_grows_gpu_memory():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["3", "2", "true", "False"]
+
+
+def test_a_loss_that_is_not_finite_stops_training_naming_instance_and_step(tmp_path, tiny_data):
+    from ckaflow.data import load_split
+    from ckaflow.model import TiedAutoencoder
+    from ckaflow.train import TrainingDiverged, train
+
+    model = TiedAutoencoder(seed=1)
+    model.biases["output"].assign([np.nan])  # every reconstruction, and so every loss, is NaN
+    saved = []
+    with pytest.raises(TrainingDiverged, match=r"synth-1: the train loss is nan at step 2 "):
+        train(
+            model,
+            load_split(tiny_data["synth"], "train"),
+            {d: load_split(p, "val") for d, p in tiny_data.items()},
+            domain="synth",
+            instance="synth-1",
+            cfg=CFG,
+            save_checkpoint=lambda name, info: saved.append(name),
+        )
+    assert saved == ["init"], "no checkpoint after the loss went non-finite"
+
+
+def test_weight_change_is_the_relative_frobenius_distance_per_layer(tmp_path):
+    from ckaflow.evaluate import KERNELS, weight_change
+    from ckaflow.model import TiedAutoencoder
+    from ckaflow.train import write_checkpoint
+
+    init = TiedAutoencoder(seed=3).get_weights_dict()
+    final = {k: v.copy() for k, v in init.items()}
+    final["conv1_kernel"] = 1.5 * init["conv1_kernel"]  # moved by half its norm
+    final["conv3_kernel"] = -init["conv3_kernel"]  # moved by twice its norm
+    for name, w in (("init", init), ("final", final)):
+        write_checkpoint(tmp_path / f"{name}.npz", w, {})
+    t = weight_change({"synth-from-natural-3": (tmp_path / "init.npz", tmp_path / "final.npz")})
+    assert list(t["layer"]) == list(KERNELS)
+    change = dict(zip(t["layer"], t["relative_change"], strict=True))
+    assert change == pytest.approx({"conv1": 0.5, "conv2": 0.0, "conv3": 2.0, "output": 0.0})
+    assert set(t["family"]) == {"synth-from-natural"} and set(t["seed"]) == {3}
+    norm = np.linalg.norm(init["conv1_kernel"].astype(np.float64))
+    assert t.loc[t["layer"] == "conv1", "init_norm"].item() == pytest.approx(norm, rel=1e-12)

@@ -96,3 +96,36 @@ def reconstruction_columns(
         y = np.asarray(load_model(path)(x, training=False))[..., 0]
         columns[f"{roles.get(role, role)}\n{instance}"] = y
     return columns
+
+
+# The kernels of each layer, by the layer whose output they make: conv1's kernel is also
+# deconv1's (tied), conv2's deconv2's, conv3's deconv3's. Biases start at zero, so a change
+# relative to their initial norm is undefined; they are left out.
+KERNELS = {
+    "conv1": "conv1_kernel",
+    "conv2": "conv2_kernel",
+    "conv3": "conv3_kernel",
+    "output": "output_kernel",
+}
+
+
+def weight_change(checkpoints: Mapping[str, tuple[str | Path, str | Path]]) -> pd.DataFrame:
+    """How far training moved each layer's kernel from where the instance started.
+
+    ``checkpoints`` maps an instance to its (init, final) checkpoints (.npz); a fine-tuned
+    instance's init is its base's final weights. Columns: instance, family, seed, layer,
+    init_norm (‖W_init‖), change_norm (‖W_final − W_init‖) and relative_change (their ratio),
+    Frobenius norms in float64.
+    """
+    from .train import read_checkpoint
+
+    rows = []
+    for instance, (init_path, final_path) in checkpoints.items():
+        inst = parse(instance)
+        init, final = read_checkpoint(init_path), read_checkpoint(final_path)
+        for layer, var in KERNELS.items():
+            w0, w1 = (np.asarray(w[var], np.float64) for w in (init, final))
+            norm, change = float(np.linalg.norm(w0)), float(np.linalg.norm(w1 - w0))
+            rows.append((instance, inst.family, inst.seed, layer, norm, change, change / norm))
+    columns = ["instance", "family", "seed", "layer", "init_norm", "change_norm"]
+    return pd.DataFrame(rows, columns=[*columns, "relative_change"])

@@ -118,6 +118,10 @@ class Result:
     best_loss: float
 
 
+class TrainingDiverged(RuntimeError):
+    """A training or validation loss that is not finite: the run cannot be trusted."""
+
+
 def train(
     model,
     train_x: np.ndarray,
@@ -134,91 +138,36 @@ def train(
     ``val`` maps each domain to its validation images; the schedule watches ``val[domain]``.
     ``save_checkpoint(name, info)`` is called with ``init``, ``phase1``, ``phase2`` and ``final``
     while the model holds those weights (``info``: step, phase, losses). When ``cfg.start_phase``
-    skips phases, their checkpoints hold the starting weights.
+    skips phases, their checkpoints hold the starting weights. A loss that is not finite raises
+    :class:`TrainingDiverged` naming the instance, the step and the loss.
     """
-    import keras
-    import tensorflow as tf
-
     if domain not in val:
         raise ValueError(f"no validation set for the training domain {domain!r}: {sorted(val)}")
     if len(train_x) < cfg.batch_size:
         raise ValueError(f"{len(train_x)} training images < batch_size {cfg.batch_size}")
-    key = instance_key(instance)
-    rng = np.random.default_rng([key, 1])
+    loop = _Loop(model, train_x, val, instance, cfg, tensorboard_dir)
     schedule = PatienceSchedule(cfg.patience, cfg.learning_rate, phase=cfg.start_phase)
-    optimizer = keras.optimizers.Adam(learning_rate=schedule.rate)
-    writer = tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
-
-    @tf.function(reduce_retracing=True)
-    def train_step(x, seed):
-        noisy = salt_and_pepper_tf(x, seed, cfg.pepper, cfg.salt)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    def val_losses() -> dict[str, float]:
-        return {d: float(np.mean(per_image_loss(model, v))) for d, v in val.items()}
-
-    losses = val_losses()
-    info = {"step": 0, "phase": schedule.phase, "val_loss": losses}
+    loop.set_rate(schedule.rate)
+    info = {"step": 0, "phase": schedule.phase, "val_loss": loop.val_losses()}
     save_checkpoint("init", info)
     for skipped in range(cfg.start_phase):
         save_checkpoint(f"phase{skipped + 1}", {**info, "skipped": True})
-    best_weights = [w.numpy() for w in model.weights]
-    rows, batch_losses, step, capped = [], [], 0, False
-    order, pos = rng.permutation(len(train_x)), 0
-    log.info(
-        "%s: training on %d images, phase %d, rate %.2e",
-        instance,
-        len(train_x),
-        schedule.phase,
-        schedule.rate,
-    )
+    best_weights = loop.weights()
+    log.info("%s: training on %d images, phase %d, rate %.2e", instance, len(train_x),
+             schedule.phase, schedule.rate)  # fmt: skip
     while True:
-        if pos + cfg.batch_size > len(order):
-            order, pos = rng.permutation(len(train_x)), 0
-        idx = np.sort(order[pos : pos + cfg.batch_size])
-        pos += cfg.batch_size
-        loss = train_step(tf.constant(train_x[idx]), tf.constant([key % 2**31, step], tf.int32))
-        batch_losses.append(float(loss))
-        step += 1
+        step = loop.run(min(cfg.eval_every, cfg.max_steps - loop.step))
         capped = step >= cfg.max_steps
-        if step % cfg.eval_every and not capped:
-            continue
-        losses = val_losses()
-        rows.append(
-            (
-                step,
-                schedule.phase,
-                schedule.rate,
-                float(np.mean(batch_losses)),
-                losses.get("natural", math.nan),
-                losses.get("synth", math.nan),
-            )
-        )
-        _summaries(writer, step, schedule.rate, float(np.mean(batch_losses)), losses)
-        batch_losses = []
+        losses = loop.record(schedule)
         event = schedule.observe(step, losses[domain])
         if event == "improved":
-            best_weights = [w.numpy() for w in model.weights]
-        log.info(
-            "%s step %d phase %d rate %.2e train %.5f val %s %s",
-            instance,
-            step,
-            rows[-1][1],
-            rows[-1][2],
-            rows[-1][3],
-            " ".join(f"{d}={v:.5f}" for d, v in losses.items()),
-            event,
-        )
+            best_weights = loop.weights()
+        loop.log_record(event)
         if event in ("phase_end", "done") or capped:
-            for w, best in zip(model.weights, best_weights, strict=True):
-                w.assign(best)
+            loop.restore(best_weights)
         if event == "phase_end":
-            optimizer.learning_rate.assign(schedule.rate)
-            save_checkpoint(f"phase{schedule.phase}", _info(step, schedule, val_losses()))
+            loop.set_rate(schedule.rate)
+            save_checkpoint(f"phase{schedule.phase}", _info(step, schedule, loop.val_losses()))
         if event == "done":
             break
         if capped:
@@ -229,15 +178,112 @@ def train(
                 cfg.max_steps,
                 schedule.phase,
             )
-            info = {**_info(step, schedule, val_losses()), "capped_by_max_steps": True}
+            info = {**_info(step, schedule, loop.val_losses()), "capped_by_max_steps": True}
             for later in range(schedule.phase + 1, PHASES):
                 save_checkpoint(f"phase{later}", info)
             break
-    save_checkpoint("final", {**_info(step, schedule, val_losses()), "capped_by_max_steps": capped})
-    if writer:
-        writer.close()
-    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    return Result(history, step, capped, schedule.best)
+    save_checkpoint(
+        "final", {**_info(step, schedule, loop.val_losses()), "capped_by_max_steps": capped}
+    )
+    loop.close()
+    return Result(pd.DataFrame(loop.rows, columns=HISTORY_COLUMNS), step, capped, schedule.best)
+
+
+class _Loop:
+    """The compiled parts of one training run and its bookkeeping.
+
+    The training images live on the device once; a step gathers its batch there. Batch losses
+    stay tensors until a validation reads them, and validation runs as one compiled call per
+    domain (eager calls cost about 3x the compiled one on a CPU). Nothing is retraced: every
+    call has the same shapes.
+    """
+
+    def __init__(self, model, train_x, val, instance, cfg: TrainConfig, tensorboard_dir):
+        import keras
+        import tensorflow as tf
+
+        self.model, self.instance, self.cfg = model, instance, cfg
+        self.key = instance_key(instance)
+        self.rng = np.random.default_rng([self.key, 1])
+        self.n = len(train_x)
+        self.order, self.pos, self.step = self.rng.permutation(self.n), 0, 0
+        self.train_x = tf.constant(train_x)
+        self.val = {d: tf.constant(v) for d, v in val.items()}
+        self.optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+        self.writer = (
+            tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
+        )
+        self.batch_losses, self.rows, self.last = [], [], {}
+        variables = model.trainable_variables
+
+        @tf.function(jit_compile=False)  # XLA: 20x slower on a CPU, and not deterministic
+        def train_step(idx, seed):
+            x = tf.gather(self.train_x, idx)
+            noisy = salt_and_pepper_tf(x, seed, cfg.pepper, cfg.salt)
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+            return loss
+
+        self.train_step = train_step
+
+    def run(self, steps: int) -> int:
+        """``steps`` batches; returns the step count so far."""
+        import tensorflow as tf
+
+        b = self.cfg.batch_size
+        for _ in range(steps):
+            if self.pos + b > self.n:
+                self.order, self.pos = self.rng.permutation(self.n), 0
+            idx = np.sort(self.order[self.pos : self.pos + b])
+            self.pos += b
+            seed = tf.constant([self.key % 2**31, self.step], tf.int32)
+            self.batch_losses.append(self.train_step(tf.constant(idx, tf.int32), seed))
+            self.step += 1
+        return self.step
+
+    def val_losses(self) -> dict[str, float]:
+        return {d: float(np.mean(per_image_loss(self.model, v))) for d, v in self.val.items()}
+
+    def record(self, schedule: PatienceSchedule) -> dict[str, float]:
+        """Validate on every domain, append a history row and the summaries; check finiteness."""
+        train_loss = float(np.mean([float(x) for x in self.batch_losses]))
+        self.batch_losses = []
+        losses = self.val_losses()
+        for what, value in {"train": train_loss, **losses}.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"{self.instance}: the {what} loss is {value} at step {self.step} "
+                    f"(phase {schedule.phase}, rate {schedule.rate:.2e}): training diverged; "
+                    "lower train.learning_rate"
+                )
+        row = (self.step, schedule.phase, schedule.rate, train_loss,
+               losses.get("natural", math.nan), losses.get("synth", math.nan))  # fmt: skip
+        self.rows.append(row)
+        self.last = losses
+        _summaries(self.writer, self.step, schedule.rate, train_loss, losses)
+        return losses
+
+    def log_record(self, event: str) -> None:
+        step, phase, rate, train_loss = self.rows[-1][:4]
+        val = " ".join(f"{d}={v:.5f}" for d, v in self.last.items())
+        log.info("%s step %d phase %d rate %.2e train %.5f val %s %s",
+                 self.instance, step, phase, rate, train_loss, val, event)  # fmt: skip
+
+    def weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.model.weights]
+
+    def restore(self, weights: list[np.ndarray]) -> None:
+        for w, best in zip(self.model.weights, weights, strict=True):
+            w.assign(best)
+
+    def set_rate(self, rate: float) -> None:
+        self.optimizer.learning_rate.assign(rate)
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
 
 
 def _info(step: int, schedule: PatienceSchedule, losses: dict[str, float]) -> dict:
@@ -269,14 +315,29 @@ def salt_and_pepper_tf(x, seed, pepper: float, salt: float):
     return tf.where(u < pepper, 0.0, tf.where(u < pepper + salt, 1.0, x))
 
 
-def per_image_loss(model, x: np.ndarray, batch_size: int = 200) -> np.ndarray:
-    """Mean squared reconstruction error of each clean image, no noise: (n,) float64."""
-    out = []
-    for b0 in range(0, len(x), batch_size):
-        xb = x[b0 : b0 + batch_size]
-        y = np.asarray(model(xb, training=False))
-        out.append(np.mean((y.astype(np.float64) - xb) ** 2, axis=(1, 2, 3)))
+def per_image_loss(model, x, batch_size: int = 200) -> np.ndarray:
+    """Mean squared reconstruction error of each clean image, no noise: (n,) float64.
+
+    ``x`` (n, 64, 80, 1). One compiled call per batch of ``batch_size``, traced once per model.
+    """
+    fn = _compiled_loss(model)
+    out = [fn(x[b0 : b0 + batch_size]).numpy() for b0 in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def _compiled_loss(model):
+    import tensorflow as tf
+
+    fn = getattr(model, "_per_image_loss", None)
+    if fn is None:
+
+        @tf.function(input_signature=[tf.TensorSpec((None, None, None, 1), tf.float32)])
+        def fn(x):
+            y = tf.cast(model(x, training=False), tf.float64)
+            return tf.reduce_mean(tf.square(y - tf.cast(x, tf.float64)), axis=[1, 2, 3])
+
+        object.__setattr__(model, "_per_image_loss", fn)  # not a Keras-tracked attribute
+    return fn
 
 
 # -- checkpoints --

@@ -259,6 +259,7 @@ def get_final_output():
         *dataset_files("synth"),
         "results/tables/test_loss.parquet",
         "results/tables/test_accuracy.csv",
+        "results/tables/weight_change.csv",
         "results/cka.parquet",
         # The shards too: a shard deleted by hand is then rebuilt on the next run.
         *hsic_shards(),

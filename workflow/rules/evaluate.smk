@@ -18,3 +18,21 @@ rule evaluate_test_loss:
     threads: 2
     script:
         "../scripts/evaluate_test_loss.py"
+
+
+rule measure_weight_change:
+    input:
+        init=expand("results/models/{i}/checkpoints/init.npz", i=INSTANCES),
+        final=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
+        datasets=DATASET_JSONS,
+    output:
+        table="results/tables/weight_change.csv",
+        provenance="results/tables/weight_change.provenance.json",
+    log:
+        "logs/measure_weight_change/weight_change.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        instances=INSTANCES,
+    script:
+        "../scripts/measure_weight_change.py"

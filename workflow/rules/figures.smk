@@ -224,6 +224,7 @@ rule write_findings:
     input:
         cka="results/cka.parquet",
         accuracy="results/tables/test_accuracy.csv",
+        weight_change="results/tables/weight_change.csv",
         histories=list(histories().values()),
         provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
         datasets=DATASET_JSONS,

@@ -37,4 +37,6 @@ with atomic_path(sm.output.table_md) as tmp:
 write_sidecar(sm.output.table_csv, prov)
 found = findings(table, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
 with atomic_path(sm.output.findings) as tmp:
-    tmp.write_text(report_markdown(found, bias_note(table, sm.params.base), label) + footer(prov))
+    change = pd.read_csv(sm.input.weight_change)
+    note = bias_note(table, sm.params.base)
+    tmp.write_text(report_markdown(found, note, label, change) + footer(prov))

@@ -1,0 +1,14 @@
+"""How far each instance's layers moved from their initial weights (rule measure_weight_change)."""
+
+from ckaflow.evaluate import weight_change
+from ckaflow.io import atomic_path
+from ckaflow.logs import log_to
+from ckaflow.provenance import run_provenance, write_sidecar
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+pairs = dict(zip(sm.params.instances, zip(sm.input.init, sm.input.final, strict=True), strict=True))
+table = weight_change(pairs)
+with atomic_path(sm.output.table) as tmp:
+    table.to_csv(tmp, index=False, float_format="%.6g")
+write_sidecar(sm.output.table, run_provenance(sm.config, sm.input.datasets))
