@@ -308,3 +308,47 @@ def test_estimator_names():
     assert Estimator(centering="global").name == "linear-biased-global"
     with pytest.raises(ValueError, match="global"):
         Estimator(centering="global", debiased=True)
+
+
+@pytest.mark.parametrize("scale", [1e-55, 1e-40, 1e-22, 1e19, 1e30, 1e55])
+@pytest.mark.parametrize("opts", ESTIMATORS, ids=lambda o: "-".join(map(str, o.values())))
+def test_cka_does_not_depend_on_the_scale_of_the_activations(scale, opts):
+    """Scaled far past float32's range (1e19 overflowed, 1e-22 lost digits to subnormals, 1e30
+    was called constant), the float32 engine gives the reference value, with no warning, on the
+    Gram path (filters: one group per channel) and on the feature-space path alike."""
+    x, y = related(np.random.default_rng(7))
+    want = ref.cka(x, y, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert abs(cka(scale * x, y, **opts) - want) <= TOL
+        assert abs(cka(y, scale * x, **opts) - want) <= TOL
+        m = cka_matrix({"x": (scale * x).reshape(40, 6, 5)}, {"y": y}, **opts)
+        assert abs(m[0, 0] - want) <= TOL
+    with np.errstate(over="ignore"):
+        f32 = (scale * x).astype(np.float32)
+    if np.isfinite(f32).all() and (f32 != 0).all():  # representable in float32: the same again
+        assert abs(cka(f32, y, **opts) - ref.cka(f32.astype(np.float64), y, **opts)) <= TOL
+
+
+def test_filters_of_one_layer_at_different_scales_still_sum_to_the_layer():
+    rng = np.random.default_rng(3)
+    act = rng.normal(size=(30, 5, 4, 3))
+    act[..., 0] *= 1e25  # one channel far above float32's safe products, one far below
+    act[..., 1] *= 1e-25
+    m = filter_moments(act, channel_axis=-1)
+    whole = group_moments(act, precision="float64")
+
+    def rel(a, b):  # float32 products: relative to the matrix, not entry by entry
+        return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+    assert rel(m.total().gram, whole.gram) <= 1e-6
+    assert rel(m.gram[1], group_moments(act[..., 1], precision="float64").gram[0]) <= 1e-6
+    assert np.linalg.norm(m.gram[1]) < 1e-40  # the tiny channel kept its own scale
+
+
+@pytest.mark.parametrize("scale", [1e70, 1e-70])
+def test_magnitudes_beyond_float64_hsic_are_refused_naming_the_group(scale):
+    x, y = related(np.random.default_rng(1))
+    for debiased in (False, True):
+        with pytest.raises(ValueError, match=r"'?layer7'? .*values up to .*rescale the activ"):
+            cka_matrix({"layer7": scale * x}, {"y": y}, debiased=debiased)

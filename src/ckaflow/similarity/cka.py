@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
-from .kernels import DEFAULT_MEMORY_BUDGET, Moments, constant_groups, gram_matrices, group_moments
+from .kernels import (
+    DEFAULT_MEMORY_BUDGET,
+    Moments,
+    constant_groups,
+    gram_matrices,
+    group_moments,
+    scale_exponent,
+)
 from .validate import Arrays, check_arrays, check_options, named_arrays
 
 
@@ -103,13 +110,15 @@ def cka_matrix(
     else:
         budget = dict(precision=precision, memory_budget=memory_budget)
         a = packed_grams(
-            Moments.concat([group_moments(v, **budget) for v in named_x.values()]), **opts
+            Moments.concat([group_moments(v, name=k, **budget) for k, v in named_x.items()]),
+            **opts,
         )
         b = (
             a
             if ys is None
             else packed_grams(
-                Moments.concat([group_moments(v, **budget) for v in named_y.values()]), **opts
+                Moments.concat([group_moments(v, name=k, **budget) for k, v in named_y.items()]),
+                **opts,
             )
         )
         xy = hsic_matrix(a, None if ys is None else b, n=n, debiased=debiased)
@@ -153,7 +162,18 @@ def cka_from_hsic(xy: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
 
 
 def warn_undefined(names: list[str], self_hsic_values: np.ndarray) -> list[str]:
-    """Warn once per group whose self-HSIC is 0 (it does not vary); return their names."""
+    """Warn once per group whose self-HSIC is 0 (it does not vary); return their names.
+
+    A self-HSIC that is not finite (the float64 products overflowed) raises ``ValueError``
+    naming the groups: a CKA of 0 or NaN there would be silently wrong.
+    """
+    overflow = [name for name, v in zip(names, self_hsic_values, strict=True) if np.isinf(v)]
+    if overflow or np.isnan(self_hsic_values).any():
+        raise ValueError(
+            f"HSIC is not finite for {overflow[:5] or 'some groups'}"
+            f"{' and more' if len(overflow) > 5 else ''}: their Gram matrices overflow float64; "
+            "rescale the activations (CKA does not depend on their scale)"
+        )
     bad = [name for name, v in zip(names, self_hsic_values, strict=True) if not v > 0.0]
     for name in bad:
         warnings.warn(
@@ -178,9 +198,14 @@ def _feature_space_is_cheaper(xs, ys, same, n, *, kernel, debiased, centering, s
     return feature < gram
 
 
-def _centred(x: np.ndarray, precision: str) -> np.ndarray:
+def _centred(name: str, x: np.ndarray, precision: str) -> tuple[np.ndarray, int]:
+    """x (n, p) unit-centred in float64, divided by 2^e (exact) so that its largest value is
+    about 1, then rounded to ``precision``: (n, p) and e (float32 products neither overflow nor
+    fall to subnormals, whatever the scale of x)."""
     x = x.reshape(x.shape[0], -1).astype(np.float64)
-    return (x - x.mean(axis=0)).astype(precision, copy=False)
+    xc = x - x.mean(axis=0)
+    e = scale_exponent(float(np.abs(xc).max()), f"{name} (shape {x.shape})")
+    return np.ldexp(xc, -e).astype(precision, copy=False), e
 
 
 def _sq_frobenius(a: np.ndarray) -> float:
@@ -188,12 +213,14 @@ def _sq_frobenius(a: np.ndarray) -> float:
 
 
 def _feature_space(xs, ys, precision):
-    """HSIC components from ||Xc'Yc||_F^2 / (n-1)^2 (the p x p products are small here)."""
-    cx = [_centred(v, precision) for v in xs.values()]
-    cy = cx if ys is None else [_centred(v, precision) for v in ys.values()]
-    n = cx[0].shape[0]
+    """HSIC components from ||Xc'Yc||_F^2 / (n-1)^2 (the p x p products are small here),
+    computed on the scaled copies and scaled back by 2^(2 ex + 2 ey)."""
+    cx = [_centred(k, v, precision) for k, v in xs.items()]
+    cy = cx if ys is None else [_centred(k, v, precision) for k, v in ys.items()]
+    n = cx[0][0].shape[0]
     scale = hsic_scale(n, debiased=False)
-    xx = np.array([_sq_frobenius(a.T @ a) for a in cx]) * scale
-    yy = xx if ys is None else np.array([_sq_frobenius(b.T @ b) for b in cy]) * scale
-    xy = np.array([[_sq_frobenius(a.T @ b) for b in cy] for a in cx]) * scale
-    return xy, xx, yy
+    xx = np.array([np.ldexp(_sq_frobenius(a.T @ a), 4 * e) for a, e in cx]) * scale
+    yy = xx if ys is None else np.array([np.ldexp(_sq_frobenius(b.T @ b), 4 * e) for b, e in cy])
+    yy = yy if ys is None else yy * scale
+    xy = [[np.ldexp(_sq_frobenius(a.T @ b), 2 * (ea + eb)) for b, eb in cy] for a, ea in cx]
+    return np.array(xy) * scale, xx, yy

@@ -108,36 +108,82 @@ def filter_moments(
         xv = np.moveaxis(x[:, c0 : c0 + block], 1, 0).reshape(-1, n, q)
         if xv.dtype.kind != "f":
             xv = xv.astype(np.float64)
-        # Unit means by BLAS, rounded to the product dtype. Whatever mu is subtracted, the moments
-        # below are exact for it, and the double centring of the Gram removes its rounding.
-        mu_in = np.matmul(np.ones((1, n), xv.dtype), xv)[:, 0, :] / n  # (b, q)
-        mu32 = mu_in.astype(dtype)
-        mu = mu32.astype(np.float64)
-        if not np.isfinite(mu).all():  # a NaN or inf in a unit makes its mean non-finite
-            bad = c0 + int(np.flatnonzero(~np.isfinite(mu).all(axis=1))[0])
-            raise ValueError(f"{name} (shape {act.shape}) has NaN or inf values in channel {bad}")
-        # Centre into a new contiguous array in one pass (the input, maybe a read-only memory
-        # map, never changes): (b, n, q).
-        xc = np.empty(xv.shape, dtype)
-        np.subtract(xv, mu32[:, None, :], out=xc, casting="unsafe")
-        gram = np.empty((len(xc), n, n))
-        for i, xf in enumerate(xc):
-            gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
-        st = None
-        if global_terms:
-            st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2)).astype(np.float64)
-        parts.append(
-            Moments(
-                gram=gram,
-                s=None if st is None else st[..., 0],  # Xc mu
-                t=None if st is None else st[..., 1],  # Xc 1
-                mu_sum=mu.sum(axis=1),
-                mu_sq=(mu * mu).sum(axis=1),
-                p=np.full(len(xc), float(q)),
-            )
-        )
-        del xc
+        parts.append(_block_moments(xv, dtype, global_terms, name, act.shape, c0))
     return Moments.concat(parts)
+
+
+# CKA is scale-invariant, float32 products are not: they overflow above about 1e17 and lose their
+# digits to subnormals below about 1e-19. A block whose products show either is redone with its
+# values brought to about 1 by a power of two (exact), and its moments scaled back in float64.
+# Magnitudes outside 2^-200 .. 2^200 would over- or underflow the float64 HSIC (a fourth power)
+# and are refused.
+_MAX_EXPONENT = 200
+_TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to float32 subnormals
+_TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
+
+
+def _block_moments(xv, dtype, global_terms, name, shape, c0) -> Moments:
+    """Moments of a block of channels xv (b, n, q) of a float dtype; see :func:`filter_moments`."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # detected below, redone
+        m = _scaled_moments(xv, dtype, global_terms, 0)
+    diag = np.einsum("gii->gi", m.gram).max(axis=1)  # (b,) each channel's largest sum of squares
+    redo = ~np.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
+    zero = diag == 0  # a dead channel, or one whose tiny values all fell to 0 in the products
+    if zero.any():
+        amax_zero = np.abs(xv[zero]).reshape(int(zero.sum()), -1).max(axis=1)
+        redo[zero] = (amax_zero > 0) & (amax_zero < _TINY_VALUE)
+    if np.isfinite(m.mu_sum).all() and not redo.any():
+        return m
+    amax = np.abs(xv).reshape(len(xv), -1).max(axis=1)  # (b,) a temporary: rare path
+    if not np.isfinite(amax).all():
+        bad = c0 + int(np.flatnonzero(~np.isfinite(amax))[0])
+        raise ValueError(f"{name} (shape {shape}) has NaN or inf values in channel {bad}")
+    e = np.array([scale_exponent(a, f"{name} (shape {shape}), channel {c0 + i}")
+                  for i, a in enumerate(amax)])  # fmt: skip
+    return _scaled_moments(xv, dtype, global_terms, e)
+
+
+def scale_exponent(amax: float, what: str) -> int:
+    """e with amax < 2^e (0 for amax = 0); ``ValueError`` naming ``what`` beyond 2^+-200."""
+    e = int(np.frexp(amax)[1]) if amax > 0 else 0
+    if abs(e) > _MAX_EXPONENT:
+        raise ValueError(
+            f"{what}: values up to {amax:.3g} in absolute value; CKA is computed for magnitudes "
+            f"between 2^-{_MAX_EXPONENT} and 2^{_MAX_EXPONENT} (about 1e-60 to 1e60): rescale "
+            "the activations (CKA does not depend on their scale)"
+        )
+    return e
+
+
+def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
+    """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
+    integers, or 0: as it is."""
+    n = xv.shape[1]
+    e = np.broadcast_to(np.asarray(e, dtype=np.int64), (len(xv),))
+    if e.any():
+        xv = np.ldexp(xv, -e[:, None, None])  # exact; a temporary copy, only for extreme values
+    # Unit means by BLAS, rounded to the product dtype. Whatever mu is subtracted, the moments
+    # below are exact for it, and the double centring of the Gram removes its rounding.
+    mu32 = (np.matmul(np.ones((1, n), xv.dtype), xv)[:, 0, :] / n).astype(dtype)  # (b, q)
+    # Centre into a new contiguous array in one pass (the input, maybe a read-only memory map,
+    # never changes): (b, n, q).
+    xc = np.empty(xv.shape, dtype)
+    np.subtract(xv, mu32[:, None, :], out=xc, casting="unsafe")
+    gram = np.empty((len(xc), n, n))
+    for i, xf in enumerate(xc):
+        gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
+    mu = mu32.astype(np.float64)
+    st = None
+    if global_terms:
+        st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2)).astype(np.float64)
+    return Moments(
+        gram=np.ldexp(gram, 2 * e[:, None, None]),
+        s=None if st is None else np.ldexp(st[..., 0], 2 * e[:, None]),  # Xc mu
+        t=None if st is None else np.ldexp(st[..., 1], e[:, None]),  # Xc 1
+        mu_sum=np.ldexp(mu.sum(axis=1), e),
+        mu_sq=np.ldexp((mu * mu).sum(axis=1), 2 * e),
+        p=np.full(len(xc), float(xv.shape[2])),
+    )
 
 
 def group_moments(x: np.ndarray, **kwargs) -> Moments:

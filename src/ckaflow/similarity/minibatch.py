@@ -61,5 +61,7 @@ def minibatch_cka_matrix(
 
 
 def _packed(named: dict[str, np.ndarray], idx: np.ndarray, precision: str, opts) -> np.ndarray:
-    m = Moments.concat([group_moments(v[idx], precision=precision) for v in named.values()])
+    m = Moments.concat(
+        [group_moments(v[idx], precision=precision, name=k) for k, v in named.items()]
+    )
     return packed_grams(m, **opts)
