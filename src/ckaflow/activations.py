@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .architecture import LAYER_SHAPES, LAYERS
-from .io import atomic_path
+from .io import atomic_path, reading
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +96,6 @@ def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.nda
         path = folder / f"{layer}.npy"
         if not path.exists():
             raise FileNotFoundError(f"activations of {model} on {test_set}: {path} is missing")
-        out[layer] = np.load(path, mmap_mode="r")
+        with reading(path, "activation file"):
+            out[layer] = np.load(path, mmap_mode="r")
     return out

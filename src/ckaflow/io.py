@@ -1,8 +1,11 @@
-"""Atomic output files and provenance.
+"""Atomic output files, checked input files, and provenance.
 
 Every file the workflow writes goes through :func:`atomic_path`: the content is written under a
 temporary name in the same directory and renamed into place only when complete, so an interrupted
-run never leaves a file that looks finished.
+run never leaves a file that looks finished. Every file it reads goes through :func:`reading`
+(and :func:`read_parquet`, :func:`check_sha256`): a file that cannot be read, or whose content
+differs from what was recorded when it was written, stops the job with one line that names the
+file, says what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -73,6 +76,60 @@ def _remove_stale(path: Path) -> None:
     for old in path.parent.glob(f".{glob.escape(path.stem)}.tmp-*{glob.escape(path.suffix)}"):
         if re.fullmatch(rf"\.{re.escape(path.stem)}\.tmp-\d+{re.escape(path.suffix)}", old.name):
             shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+class CorruptFileError(ValueError):
+    """An input file that cannot be read, or whose content is not what was recorded."""
+
+
+REBUILD = "delete it and rerun the workflow to rebuild it"
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Any failure to read ``path`` (a ``what``: "checkpoint", "dataset split", ...) inside the
+    block becomes one :class:`CorruptFileError` line naming the file, the failure and the fix."""
+    try:
+        yield
+    except CorruptFileError:
+        raise
+    except FileNotFoundError as err:
+        raise CorruptFileError(f"{path}: the {what} is missing ({err.strerror})") from err
+    except Exception as err:  # noqa: BLE001  numpy, zipfile, pyarrow: many kinds, one message
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CorruptFileError(
+            f"{path}: the {what} cannot be read ({type(err).__name__}: {detail}); {REBUILD}"
+        ) from err
+
+
+def check_sha256(path: str | os.PathLike, what: str, got: str, recorded: str | None, where) -> None:
+    """``got``, the hash of what was read from ``path``, must be what ``where`` recorded."""
+    if recorded is None:
+        raise CorruptFileError(f"{path}: {where} records no SHA-256 for this {what}; {REBUILD}")
+    if got != recorded:
+        raise CorruptFileError(
+            f"{path}: the {what} changed after it was written (SHA-256 {got[:12]}..., {where} "
+            f"records {recorded[:12]}...); {REBUILD}"
+        )
+
+
+def read_parquet(path: str | os.PathLike, what: str = "table", **kwargs):
+    """A Parquet file as a DataFrame, every page's checksum verified (files are written with
+    them, see :func:`ckaflow.provenance.write_parquet`); ``kwargs`` go to ``pd.read_parquet``."""
+    import pandas as pd
+
+    with reading(path, what):
+        return pd.read_parquet(path, page_checksum_verification=True, **kwargs)
+
+
+def sha256_named(arrays) -> str:
+    """Content hash of a mapping name -> array: each name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:

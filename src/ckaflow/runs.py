@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .data import load_split, read_provenance
 from .instances import parse
-from .io import atomic_dir, atomic_path, save_json
+from .io import atomic_dir, save_json
+from .provenance import write_parquet
 from .train import (
     CHECKPOINTS,
     TrainConfig,
@@ -96,8 +97,7 @@ def train_instance(
             save_checkpoint=save,
             tensorboard_dir=tensorboard,
         )
-    with atomic_path(out_dir / "history.parquet") as tmp:
-        result.history.to_parquet(tmp, index=False)
+    write_parquet(result.history, out_dir / "history.parquet", run or {})
     save_json(
         out_dir / "provenance.json",
         provenance(

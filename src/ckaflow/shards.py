@@ -21,7 +21,7 @@ import pandas as pd
 
 from .activations import load_layers, split_model_name
 from .architecture import LAYERS
-from .io import atomic_path
+from .io import atomic_path, check_sha256, read_parquet, reading, sha256_named
 from .similarity import (
     MODEL,
     Estimator,
@@ -77,7 +77,8 @@ def write_grams(
     out_path: str | Path,
 ) -> None:
     """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
-    in one ``.npz``: ``groups`` (names), ``n``, and ``{test_set}__{estimator}`` (g, n(n+1)/2)."""
+    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2), and
+    ``sha256__{name}`` of each, which :func:`read_grams` verifies."""
     final = split_model_name(model)[1] == "final"
     global_terms = any(e.centering == "global" for e in estimators)
     arrays, names, n = {}, None, None
@@ -93,8 +94,22 @@ def write_grams(
         for e in estimators:
             arrays[gram_key(test_set, e)] = packed_grams(m.select(keep), **e.options())
         log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
+    arrays.update(groups=np.array(names), n=np.array(n))
+    hashes = {f"sha256__{k}": np.array(sha256_named({k: v})) for k, v in arrays.items()}
     with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, groups=np.array(names), n=np.array(n), **arrays)
+        np.savez(f, **arrays, **hashes)
+
+
+def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:
+    """(groups, n, packed Grams of ``key``) from a Gram file, each checked against its SHA-256."""
+    out = {}
+    with reading(path, "Gram file"), np.load(path, allow_pickle=False) as z:
+        for name in ("groups", "n", key):
+            out[name] = z[name]
+            recorded = str(z[f"sha256__{name}"]) if f"sha256__{name}" in z.files else None
+            check_sha256(path, f"Gram file's {name}", sha256_named({name: out[name]}), recorded,
+                         "the file itself")  # fmt: skip
+    return [str(g) for g in out["groups"]], int(out["n"]), out[key]
 
 
 def shard_blocks(shard: int, shards: int) -> tuple[str, ...]:
@@ -121,10 +136,7 @@ def hsic_shard(
     rows = {b: [] for b in blocks}
     n = None
     for model, path in gram_files.items():  # each file is read once, for all blocks
-        with np.load(path, allow_pickle=False) as z:
-            groups = [str(g) for g in z["groups"]]
-            n = int(z["n"])
-            packed = z[gram_key(test_set, estimator)]
+        groups, n, packed = read_grams(path, gram_key(test_set, estimator))
         for block in blocks:
             if block == LAYERS_BLOCK:
                 pick = [i for i, g in enumerate(groups) if "/" not in g]
@@ -177,7 +189,7 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
 
     NaN values (groups that do not vary over a test set) are counted and logged by group.
     """
-    table = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    table = pd.concat([read_parquet(p, "HSIC shard") for p in shards], ignore_index=True)
     dup = table.duplicated(subset=PAIR_KEY)
     if dup.any():
         raise ValueError(
@@ -242,7 +254,7 @@ def read_cka_table(
     for column, keep in (("group", groups), ("model", models)):
         if keep is not None:
             filters += [(f"a_{column}", "in", list(keep)), (f"b_{column}", "in", list(keep))]
-    table = pd.read_parquet(path, filters=filters or None)
+    table = read_parquet(path, "CKA table", filters=filters or None)
     for col in table.select_dtypes("category"):
         table[col] = table[col].astype(str)
     return table

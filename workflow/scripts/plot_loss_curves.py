@@ -5,13 +5,14 @@ import pandas as pd
 from ckaflow.figures import save_figure
 from ckaflow.figures.training import loss_curves
 from ckaflow.instances import parse
+from ckaflow.io import read_parquet
 from ckaflow.logs import log_to
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 frames = []
 for instance, path in sm.input.items():
-    h = pd.read_parquet(path)
+    h = read_parquet(path, "history")
     inst = parse(instance)
     frames.append(h.assign(instance=instance, family=inst.family, seed=inst.seed))
 save_figure(loss_curves(pd.concat(frames)), sm.output.png, sm.output.pdf, width=9, height=6)

@@ -1,12 +1,11 @@
 """Per-image test loss by instance type (snakemake rule plot_test_loss)."""
 
-import pandas as pd
-
 from ckaflow.figures import save_figure
 from ckaflow.figures.training import loss_distribution
+from ckaflow.io import read_parquet
 from ckaflow.logs import log_to
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-plot = loss_distribution(pd.read_parquet(sm.input.losses))
+plot = loss_distribution(read_parquet(sm.input.losses, "test-loss table"))
 save_figure(plot, sm.output.png, sm.output.pdf, width=9, height=5)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.findings import bias_note, findings, report_markdown, select_estimator, summary_table
-from ckaflow.io import atomic_path
+from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
 from ckaflow.provenance import footer, run_provenance, write_sidecar
 from ckaflow.shards import read_cka_table
@@ -16,7 +16,7 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 table = read_cka_table(sm.input.cka, groups=LAYER_GROUPS)
 accuracy = pd.read_csv(sm.input.accuracy)
-histories = {Path(p).parent.name: pd.read_parquet(p) for p in sm.input.histories}
+histories = {Path(p).parent.name: read_parquet(p, "history") for p in sm.input.histories}
 capped = {
     Path(p).parent.name: json.loads(Path(p).read_text())["capped_by_max_steps"]
     for p in sm.input.provenance

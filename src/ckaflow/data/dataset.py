@@ -15,7 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import code_version, package_versions, save_json, save_npy, sha256_arrays
+from ..io import (
+    REBUILD,
+    CorruptFileError,
+    check_sha256,
+    code_version,
+    package_versions,
+    reading,
+    save_json,
+    save_npy,
+    sha256_arrays,
+)
 from .shapes import HEIGHT, WIDTH
 from .standin import photo_files, render_house_number
 from .svhn import load_svhn
@@ -155,21 +165,33 @@ def write_dataset(out_dir: str | Path, dataset: Dataset) -> None:
 
 
 def load_split(dataset_dir: str | Path, split: str) -> np.ndarray:
-    """Images of one split as float32 in [0, 1], shaped (n, 64, 80, 1) for the model."""
+    """Images of one split as float32 in [0, 1], shaped (n, 64, 80, 1) for the model.
+
+    The bytes read must hash to the SHA-256 that ``dataset.json`` recorded when the dataset was
+    made (so what a table's provenance copies from it is what was read); a changed, truncated or
+    unreadable file raises :class:`~ckaflow.io.CorruptFileError` naming it.
+    """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     path = Path(dataset_dir) / f"{split}.npy"
-    raw = np.load(path, allow_pickle=False)
+    recorded = read_provenance(dataset_dir).get("sha256", {}).get(split)
+    with reading(path, "dataset split"):
+        raw = np.load(path, allow_pickle=False)
     if raw.dtype != np.uint8 or raw.shape[1:] != (HEIGHT, WIDTH):
-        raise ValueError(
-            f"{path}: expected uint8 (n, {HEIGHT}, {WIDTH}), got {raw.dtype} {raw.shape}"
+        raise CorruptFileError(
+            f"{path}: expected uint8 (n, {HEIGHT}, {WIDTH}), got {raw.dtype} {raw.shape}; {REBUILD}"
         )
+    check_sha256(
+        path, "dataset split", sha256_arrays(raw), recorded, Path(dataset_dir) / "dataset.json"
+    )
     return (np.asarray(raw, dtype=np.float32) / np.float32(255.0))[..., None]
 
 
 def read_provenance(dataset_dir: str | Path) -> dict:
     """The ``dataset.json`` of a dataset folder."""
-    return json.loads((Path(dataset_dir) / "dataset.json").read_text())
+    path = Path(dataset_dir) / "dataset.json"
+    with reading(path, "dataset record"):
+        return json.loads(path.read_text())
 
 
 def _generate(n: int, seed: int, domain: str, render) -> np.ndarray:

@@ -1,0 +1,128 @@
+"""Every file is checked when it is read: a changed, corrupted or truncated input stops the job
+with one line that names the file, says what is wrong and what to do; nothing is read silently."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ckaflow.data import build_domain, load_split, write_dataset
+from ckaflow.io import CorruptFileError, read_parquet, reading
+from ckaflow.provenance import write_parquet
+
+REBUILD = "delete it and rerun the workflow to rebuild it"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "synth"
+    write_dataset(folder, build_domain("synth", images=30, seed=0, test_images=4))
+    return folder
+
+
+def copy_dataset(dataset, tmp_path):
+    out = tmp_path / "synth"
+    out.mkdir()
+    for f in dataset.iterdir():
+        (out / f.name).write_bytes(f.read_bytes())
+    return out
+
+
+def test_a_dataset_split_changed_after_it_was_made_is_refused_naming_it(dataset, tmp_path):
+    folder = copy_dataset(dataset, tmp_path)
+    images = np.load(folder / "test.npy")
+    images[:2] = 255 - images[:2]  # two images overwritten; same shape, same dtype
+    np.save(folder / "test.npy", images)
+    assert load_split(folder, "val").shape[0] > 0  # the untouched splits still read
+    with pytest.raises(CorruptFileError) as err:
+        load_split(folder, "test")
+    msg = str(err.value)
+    assert str(folder / "test.npy") in msg and "changed after it was written" in msg
+    assert "dataset.json records" in msg and REBUILD in msg
+
+
+def test_a_truncated_split_is_one_line_naming_the_file(dataset, tmp_path):
+    folder = copy_dataset(dataset, tmp_path)
+    data = (folder / "train.npy").read_bytes()
+    (folder / "train.npy").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match=r"train\.npy: the dataset split cannot be read"):
+        load_split(folder, "train")
+    (folder / "val.npy").unlink()
+    with pytest.raises(CorruptFileError, match=r"val\.npy: the dataset split is missing"):
+        load_split(folder, "val")
+
+
+def test_every_bit_flip_in_a_table_is_caught_or_harmless(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"cka": rng.random(3000), "a_group": rng.choice(["conv1", "pool1"], 3000)})
+    path = tmp_path / "cka.parquet"
+    write_parquet(table, path, {"run": 1})
+    data = path.read_bytes()
+    caught = 0
+    for i in rng.choice(len(data), 60, replace=False):
+        flipped = bytearray(data)
+        flipped[i] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(flipped))
+        try:
+            got = read_parquet(path, "CKA table")
+        except CorruptFileError as err:
+            assert str(path) in str(err) and REBUILD in str(err)
+            caught += 1
+            continue
+        pd.testing.assert_frame_equal(got, table)  # read back: then it is exactly the table
+    assert caught >= 40  # most bytes of a table are its data pages
+
+
+def test_checkpoints_are_checked_against_their_recorded_hash(tmp_path):
+    from ckaflow.train import read_checkpoint, write_checkpoint
+
+    weights = {"conv1_kernel": np.ones((7, 7, 1, 16), np.float32), "b": np.zeros(16, np.float32)}
+    path = tmp_path / "final.npz"
+    write_checkpoint(path, weights, {"step": 3})
+    assert read_checkpoint(path)["conv1_kernel"].sum() == 7 * 7 * 16
+    np.savez(path, **{**weights, "b": np.full(16, 0.5, np.float32)})  # new weights, old record
+    with pytest.raises(CorruptFileError, match=r"final\.npz: the checkpoint changed after it was"):
+        read_checkpoint(path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CorruptFileError, match=r"final\.npz: the checkpoint cannot be read"):
+        read_checkpoint(path)
+
+
+def test_gram_files_are_checked_array_by_array(tmp_path):
+    from ckaflow.shards import read_grams
+
+    path = tmp_path / "synth-1.npz"
+    arrays = {"groups": np.array(["conv1", "model"]), "n": np.array(8), "k": np.ones((2, 36))}
+    from ckaflow.io import sha256_named
+
+    hashes = {f"sha256__{k}": np.array(sha256_named({k: v})) for k, v in arrays.items()}
+    np.savez(path, **arrays, **hashes)
+    groups, n, packed = read_grams(path, "k")
+    assert groups == ["conv1", "model"] and n == 8 and packed.shape == (2, 36)
+    np.savez(path, **{**arrays, "k": np.zeros((2, 36))}, **hashes)
+    with pytest.raises(CorruptFileError, match=r"synth-1\.npz: the Gram file's k changed"):
+        read_grams(path, "k")
+
+
+def test_a_truncated_activation_memory_map_names_the_file(tmp_path):
+    from ckaflow.activations import load_layers
+    from ckaflow.architecture import LAYER_SHAPES
+
+    folder = tmp_path / "synth-1" / "synth-1" / "synth"
+    folder.mkdir(parents=True)
+    for layer, (h, w, c) in LAYER_SHAPES.items():
+        np.save(folder / f"{layer}.npy", np.zeros((4, c, h, w), np.float32))
+    data = (folder / "conv2.npy").read_bytes()
+    (folder / "conv2.npy").write_bytes(data[:-100])
+    with pytest.raises(CorruptFileError, match=r"conv2\.npy: the activation file cannot be read"):
+        load_layers(tmp_path / "synth-1", "synth-1", "synth")
+
+
+def test_reading_keeps_the_first_line_and_the_cause():
+    with pytest.raises(CorruptFileError) as err, reading("x.npz", "checkpoint"):
+        raise OSError("line one\nline two")
+    assert str(err.value) == (
+        f"x.npz: the checkpoint cannot be read (OSError: line one); {REBUILD}"
+    )
+    assert isinstance(err.value.__cause__, OSError)
