@@ -85,6 +85,12 @@ BAD_CONFIGS = {
         {"figures": {"estimator": "linear-cosine"}},
         ["figures.estimator", "linear-cosine", "linear-debiased"],
     ),
+    # Cross-key checks (ckaflow.study, unit-tested in test_study.py) run before any job too:
+    # this one used to fail only after every base training had finished.
+    "fine-tuning more images than the training split": (
+        {"finetune": {"images": 1000}},
+        ["finetune.images = 1000", "training split (48 images"],
+    ),
     "zero shards": ({"similarity": {"shards": 0}}, ["shards", "0", "minimum"]),
     "too many shards": ({"similarity": {"shards": 12}}, ["shards", "12", "maximum"]),
     "SVHN path that does not exist": (

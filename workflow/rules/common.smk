@@ -11,9 +11,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # headless plotting in every job
 
 import re
 
+import yaml
+
 from ckaflow.activations import model_name, split_model_name
 from ckaflow.instances import base_instances, finetuned_instances
-from ckaflow.shards import BLOCKS, estimator_from_dict
+from ckaflow.study import check_config
 
 DOMAINS = ["natural", "synth"]
 SPLITS = ["train", "val", "test"]
@@ -26,27 +28,12 @@ FINETUNE_CHECKPOINTS = ["init", "final"]
 # Models compared by CKA: every instance's final weights, and the base instances' earlier
 # checkpoints (a fine-tuned instance's init is its base's final model).
 MODELS = INSTANCES + [model_name(b, c) for b in BASE for c in BASE_CHECKPOINTS[:-1]]
-ESTIMATORS = {}
-for _i, _e in enumerate(config["similarity"]["estimators"]):
-    try:
-        _est = estimator_from_dict(_e)
-    except ValueError as err:
-        raise ValueError(f"config similarity.estimators[{_i}] = {_e}: {err}") from err
-    if _est.name in ESTIMATORS:
-        raise ValueError(
-            f"config similarity.estimators[{_i}]: {_est.name} is listed twice"
-        )
-    ESTIMATORS[_est.name] = _e
-if config["figures"]["estimator"] not in ESTIMATORS:
-    raise ValueError(
-        f"config figures.estimator: {config['figures']['estimator']!r} is not among "
-        f"similarity.estimators {list(ESTIMATORS)}"
-    )
 SHARDS = config["similarity"]["shards"]
-if SHARDS > len(BLOCKS):
-    raise ValueError(
-        f"config similarity.shards = {SHARDS}: at most {len(BLOCKS)} (the blocks {BLOCKS})"
-    )
+# Every cross-key check, before any job: a config that cannot run to the end stops here.
+_SCHEMA = yaml.safe_load(
+    (Path(workflow.basedir) / "config" / "schema.yaml").read_text()
+)
+ESTIMATORS = check_config(config, _SCHEMA)
 
 
 wildcard_constraints:
@@ -67,13 +54,6 @@ if workflow.is_main_process:
     from ckaflow.data.preflight import check_sources
 
     check_sources(config)
-
-
-for _name in config["figures"]["filter_instances"]:
-    if _name not in BASE:
-        raise ValueError(
-            f"config figures.filter_instances: {_name!r} is not a base instance of seeds {SEEDS}"
-        )
 
 
 def dataset_files(domain):

@@ -1,0 +1,116 @@
+"""The config checked as a whole before any job: every cross-key problem named, with what is
+allowed; unit-tested here without Snakemake (one workflow case in test_config shows it is wired)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from conftest import ROOT, TINY
+from snakemake.utils import validate
+
+from ckaflow.study import ConfigError, check_config
+
+SCHEMA_PATH = str(ROOT / "config" / "schema.yaml")
+SCHEMA = yaml.safe_load(open(SCHEMA_PATH))
+
+
+def config_with(**changes):
+    config = yaml.safe_load(open(TINY))
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = config
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    validate(config, SCHEMA_PATH)
+    return config
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "tiny.yaml"])
+def test_shipped_configs_pass_and_name_their_estimators(name):
+    config = yaml.safe_load(open(ROOT / "config" / name))
+    validate(config, SCHEMA_PATH)
+    assert list(check_config(config, SCHEMA)) == [
+        "linear-biased",
+        "linear-debiased",
+        "rbf1-biased",
+        "linear-biased-global",
+    ]
+
+
+CASES = {
+    "too few images for the test set": (
+        dict(images_per_domain=500, test_images=200),
+        ["images_per_domain, val_fraction, test_images", "test_images=200", "100 validation"],
+    ),
+    "validation fraction leaves no validation image": (
+        dict(val_fraction=0.05, images_per_domain=60, test_images=4),
+        ["val_fraction=0.05", "gives 3 validation images"],
+    ),
+    "batch larger than the training split": (
+        dict(train__batch_size=64),
+        ["train.batch_size = 64", "48 images"],
+    ),
+    "fine-tuning more images than the training split": (
+        dict(finetune__images=1000),
+        ["finetune.images = 1000", "training split (48 images"],
+    ),
+    "fine-tuning fewer images than a batch": (
+        dict(finetune__images=4),
+        ["finetune.images = 4", "train.batch_size (8)"],
+    ),
+    "font sizes in the wrong order": (
+        dict(synth__font_size=[22, 10]),
+        ["synth.font_size = [22, 10]", "smallest size comes first"],
+    ),
+    "a float where an integer belongs": (
+        dict(images_per_domain=60.0),
+        ["images_per_domain = 60.0", "an integer is expected"],
+    ),
+    "a float in a list of integers": (
+        dict(seeds=[1, 2.0]),
+        ["seeds[1] = 2.0", "an integer is expected"],
+    ),
+    "an estimator listed twice": (
+        dict(
+            similarity__estimators=[{"kernel": "linear"}, {"kernel": "linear", "debiased": False}]
+        ),
+        ["similarity.estimators[1]", "linear-biased is listed twice"],
+    ),
+    "global centring with the debiased estimator": (
+        dict(
+            similarity__estimators=[{"kernel": "linear", "centering": "global", "debiased": True}]
+        ),
+        ["similarity.estimators[0]", "centering='global'", "figures.estimator"],
+    ),
+    "a filter instance of another seed": (
+        dict(figures__filter_instances=["synth-9"]),
+        ["figures.filter_instances: 'synth-9'", "seeds [1, 2]", "'natural-1'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_problem_is_refused_naming_its_keys_and_what_is_allowed(case):
+    changes, words = CASES[case]
+    with pytest.raises(ConfigError) as err:
+        check_config(config_with(**changes), SCHEMA)
+    for word in words:
+        assert word in str(err.value), (word, str(err.value))
+
+
+def test_every_problem_is_listed_at_once():
+    config = config_with(synth__font_size=[22, 10], finetune__images=1000)
+    with pytest.raises(ConfigError) as err:
+        check_config(config, SCHEMA)
+    assert "synth.font_size" in str(err.value) and "finetune.images" in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [0.001, 1000.0, 0.0])
+def test_the_schema_bounds_the_rbf_bandwidth(bad):
+    config = copy.deepcopy(yaml.safe_load(open(TINY)))
+    config["similarity"]["estimators"] = [{"kernel": "rbf", "sigma_frac": bad}]
+    with pytest.raises(Exception, match="sigma_frac"):
+        validate(config, SCHEMA_PATH)
