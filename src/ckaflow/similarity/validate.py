@@ -17,9 +17,14 @@ Arrays = Sequence[np.ndarray] | Mapping[str, np.ndarray]
 
 
 def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
+    if not isinstance(debiased, bool | np.bool_):
+        raise ValueError(f"debiased must be True or False, got {debiased!r}")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {KERNELS}")
-    if not (isinstance(sigma_frac, int | float) and np.isfinite(sigma_frac) and sigma_frac > 0):
+    real = isinstance(sigma_frac, int | float | np.integer | np.floating)
+    if not (
+        real and not isinstance(sigma_frac, bool) and np.isfinite(sigma_frac) and sigma_frac > 0
+    ):
         raise ValueError(f"sigma_frac must be a positive number, got {sigma_frac!r}")
     if centering not in CENTERINGS:
         raise ValueError(f"unknown centering {centering!r}; expected one of {CENTERINGS}")
@@ -42,7 +47,14 @@ def named_arrays(arrays: Arrays, what: str) -> dict[str, np.ndarray]:
         if isinstance(arrays, Mapping)
         else ((f"{what}[{i}]", a) for i, a in enumerate(arrays))
     )
-    named = {str(k): np.asarray(v) for k, v in items}
+    named = {}
+    for k, v in items:
+        if not hasattr(v, "shape"):  # a nested list of numbers is not a list of groups
+            raise ValueError(
+                f"{what}: {k} is a {type(v).__name__}, not an array: pass a sequence or mapping "
+                "of arrays (n, ...), e.g. [np.asarray(x)], not x.tolist()"
+            )
+        named[str(k)] = np.asarray(v)
     if not named:
         raise ValueError(f"{what} is empty")
     return named
