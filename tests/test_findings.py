@@ -124,3 +124,32 @@ def test_the_report_reads_weight_change_per_family_and_layer():
     assert "| family | conv1 | conv2 |" in md
     assert "| synth-from-natural | 0.525 (0.510–0.540) | 2.000 (2.000–2.000) |" in md
     assert md.index("How far training") < md.index("Does the estimator")
+
+
+def _accuracy(loss_of):
+    rows = [
+        (name, parse(name).family, parse(name).seed, ts, loss_of(name, ts), 0.05)
+        for name in [*BASE, *FT]
+        for ts in ("natural", "synth")
+    ]
+    acc = pd.DataFrame(
+        rows, columns=["instance", "family", "seed", "test_set", "mean_loss", "constant_loss"]
+    )
+    return acc.assign(accuracy=1 - acc["mean_loss"])
+
+
+def test_no_verdict_is_drawn_from_models_worse_than_a_constant_predictor():
+    from ckaflow.findings import NOT_DRAWN, refuse_untrained
+
+    t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
+    found = {"linear, debiased": [claim_a(t, FT), claim_b(t, FT)], "training": []}
+    good = _accuracy(lambda n, ts: 0.01)
+    assert refuse_untrained(found, good) is found
+    diverged = _accuracy(lambda n, ts: 1.57 if n == "synth-3" and ts == "synth" else 0.01)
+    refused = refuse_untrained(found, diverged)["linear, debiased"]
+    assert [f.verdict for f in refused] == [NOT_DRAWN, NOT_DRAWN]
+    assert "synth-3 (1.5700 vs 0.0500)" in refused[0].numbers
+    assert "constant predictor" in refused[0].numbers and "16 of 16" in refused[0].numbers
+    # natural-3 is bad only on the other domain's test set: not a reason to refuse
+    cross = _accuracy(lambda n, ts: 0.9 if n == "natural-3" and ts == "synth" else 0.01)
+    assert refuse_untrained(found, cross) is found

@@ -167,7 +167,9 @@ def test_fine_tuned_instance_starts_from_its_base(tmp_path, tiny_data):
         tiny_data,
         init_from=base / "checkpoints/final.npz",
         train_images=16,
-        cfg=TrainConfig(batch_size=8, patience=4, eval_every=2, max_steps=6, start_phase=2),
+        cfg=TrainConfig(
+            batch_size=8, patience=4, eval_every=2, max_steps=6, start_phase=2, learning_rate=1e-2
+        ),
         checkpoints=("init", "final"),
     )
     start, base_final = (
@@ -244,3 +246,24 @@ def test_weight_change_is_the_relative_frobenius_distance_per_layer(tmp_path):
     assert set(t["family"]) == {"synth-from-natural"} and set(t["seed"]) == {3}
     norm = np.linalg.norm(init["conv1_kernel"].astype(np.float64))
     assert t.loc[t["layer"] == "conv1", "init_norm"].item() == pytest.approx(norm, rel=1e-12)
+
+
+def test_an_exploding_loss_stops_training(tiny_data):
+    from ckaflow.data import load_split
+    from ckaflow.model import TiedAutoencoder
+    from ckaflow.train import TrainingDiverged, train
+
+    model = TiedAutoencoder(seed=1)
+    model.biases["output"].assign([5.0])  # every pixel 5 off: a loss of about 25
+    with pytest.raises(TrainingDiverged, match=r"natural-2: the train loss is 2\d\.\d* at step 2"):
+        train(
+            model,
+            load_split(tiny_data["natural"], "train"),
+            {d: load_split(p, "val") for d, p in tiny_data.items()},
+            domain="natural",
+            instance="natural-2",
+            cfg=TrainConfig(
+                batch_size=8, patience=4, eval_every=2, max_steps=10, learning_rate=1e-9
+            ),
+            save_checkpoint=lambda name, info: None,
+        )

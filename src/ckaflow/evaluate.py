@@ -65,8 +65,19 @@ def test_losses(
     return pd.concat(frames, ignore_index=True)
 
 
-def accuracy(losses: pd.DataFrame) -> pd.DataFrame:
-    """Mean loss and accuracy (1 - mean loss) per instance and test set."""
+def constant_losses(test_dirs: Mapping[str, str]) -> dict[str, float]:
+    """Per test set, the mean loss of the best constant predictor a training run could learn: the
+    mean image of its domain's training split. A model no better than this has learnt nothing."""
+    out = {}
+    for test_set, path in test_dirs.items():
+        mean = load_split(path, "train").mean(axis=0, dtype=np.float64)  # (64, 80, 1)
+        out[test_set] = float(np.mean((load_split(path, "test") - mean) ** 2))
+    return out
+
+
+def accuracy(losses: pd.DataFrame, constant: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Mean loss and accuracy (1 - mean loss) per instance and test set; with ``constant``
+    (:func:`constant_losses`), also the constant predictor's loss on that test set."""
     out = (
         losses.groupby(["instance", "family", "seed", "test_set"], sort=False)["loss"]
         .mean()
@@ -74,6 +85,8 @@ def accuracy(losses: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     out["accuracy"] = 1.0 - out["mean_loss"]
+    if constant is not None:
+        out["constant_loss"] = out["test_set"].map(constant)
     return out
 
 

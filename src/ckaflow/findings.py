@@ -15,6 +15,7 @@ from .architecture import CONV_LAYERS
 from .instances import parse
 
 SUPPORTED, NOT_SUPPORTED, MIXED = "supported", "not supported", "mixed"
+NOT_DRAWN = "not drawn"
 
 
 @dataclass
@@ -247,7 +248,37 @@ def findings(
         label = f"{kernel}, {est}" + ("" if centering == "unit" else f", {centering} centring")
         out[label] = [claim_a(t, finetuned), claim_b(t, finetuned), claim_c(t, base)]
     out["training"] = [claim_d(histories, capped), claim_e(accuracy, finetuned)]
-    return out
+    return refuse_untrained(out, accuracy)
+
+
+def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) -> dict:
+    """Every finding turned into :data:`NOT_DRAWN`, saying why, when any instance does no better
+    than a constant predictor on its own domain (:func:`worse_than_constant`); else as it was."""
+    untrained = worse_than_constant(accuracy)
+    if not untrained:
+        return found
+    why = (
+        "no verdict from models that have not learnt their domain: "
+        + ", ".join(f"{name} ({loss:.4f} vs {const:.4f})" for name, loss, const in untrained)
+        + " reconstruct their own domain's test images no better than a constant predictor "
+        "(the mean training image: loss in brackets); train longer or check the schedule"
+    )
+    return {
+        label: [
+            Finding(f.claim, NOT_DRAWN, f"{why}. The numbers: {f.numbers}", f.figure) for f in fs
+        ]  # fmt: skip
+        for label, fs in found.items()
+    }
+
+
+def worse_than_constant(accuracy: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """(instance, its in-domain test loss, the constant predictor's) of every instance that does
+    no better than predicting the mean training image of its domain."""
+    if "constant_loss" not in accuracy:
+        return []
+    own = accuracy[accuracy["test_set"] == accuracy["instance"].map(lambda i: parse(i).domain)]
+    bad = own[~(own["mean_loss"] < own["constant_loss"])]
+    return [(r.instance, r.mean_loss, r.constant_loss) for r in bad.itertuples()]
 
 
 def weight_change_section(change: pd.DataFrame) -> list[str]:

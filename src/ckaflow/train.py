@@ -37,6 +37,9 @@ from .io import (
 log = logging.getLogger(__name__)
 
 PHASES = 3
+# Images lie in [0, 1]: a mean squared error above 1 is worse than any output inside [0, 1], so
+# the weights have blown up (learning_rate 1.0 ends at 1.6 to 2.9 and never recovers).
+MAX_LOSS = 1.0
 RATE_FACTOR = math.sqrt(0.1)
 CHECKPOINTS = ("init", "phase1", "phase2", "final")
 HISTORY_COLUMNS = (
@@ -147,8 +150,8 @@ def train(
     ``val`` maps each domain to its validation images; the schedule watches ``val[domain]``.
     ``save_checkpoint(name, info)`` is called with ``init``, ``phase1``, ``phase2`` and ``final``
     while the model holds those weights (``info``: step, phase, losses). When ``cfg.start_phase``
-    skips phases, their checkpoints hold the starting weights. A loss that is not finite raises
-    :class:`TrainingDiverged` naming the instance, the step and the loss.
+    skips phases, their checkpoints hold the starting weights. A loss that is not finite or above
+    :data:`MAX_LOSS` raises :class:`TrainingDiverged` naming the instance, the step and the loss.
     """
     if domain not in val:
         raise ValueError(f"no validation set for the training domain {domain!r}: {sorted(val)}")
@@ -261,11 +264,11 @@ class _Loop:
         self.batch_losses = []
         losses = self.val_losses()
         for what, value in {"train": train_loss, **losses}.items():
-            if not math.isfinite(value):
+            if not value <= MAX_LOSS:  # NaN too
                 raise TrainingDiverged(
-                    f"{self.instance}: the {what} loss is {value} at step {self.step} "
-                    f"(phase {schedule.phase}, rate {schedule.rate:.2e}): training diverged; "
-                    "lower train.learning_rate"
+                    f"{self.instance}: the {what} loss is {value:.4g} at step {self.step} "
+                    f"(phase {schedule.phase}, rate {schedule.rate:.2e}; above {MAX_LOSS} no "
+                    "output in [0, 1] is this bad): training diverged; lower train.learning_rate"
                 )
         row = (self.step, schedule.phase, schedule.rate, train_loss,
                losses.get("natural", math.nan), losses.get("synth", math.nan))  # fmt: skip

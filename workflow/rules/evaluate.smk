@@ -6,6 +6,7 @@ rule evaluate_test_loss:
         unpack(final_checkpoints),
         natural="results/data/natural/test.npy",
         synth="results/data/synth/test.npy",
+        train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
         datasets=DATASET_JSONS,
     output:
         losses="results/tables/test_loss.parquet",

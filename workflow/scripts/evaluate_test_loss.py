@@ -9,15 +9,16 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 configure(sm.threads)
 
-from ckaflow.evaluate import accuracy, test_losses  # noqa: E402
+from ckaflow.evaluate import accuracy, constant_losses, test_losses  # noqa: E402
 from ckaflow.io import atomic_path  # noqa: E402
 from ckaflow.provenance import run_provenance, write_parquet, write_sidecar  # noqa: E402
 
 domains = ("natural", "synth")
-checkpoints = {k: v for k, v in sm.input.items() if k not in (*domains, "datasets")}
-losses = test_losses(checkpoints, {d: str(Path(sm.input[d]).parent) for d in domains})
+checkpoints = {k: v for k, v in sm.input.items() if k not in (*domains, "train_splits", "datasets")}
+test_dirs = {d: str(Path(sm.input[d]).parent) for d in domains}
+losses = test_losses(checkpoints, test_dirs)
 prov = run_provenance(sm.config, sm.input.datasets)
 write_parquet(losses, sm.output.losses, prov)
 with atomic_path(sm.output.accuracy) as tmp:
-    accuracy(losses).to_csv(tmp, index=False, float_format="%.6f")
+    accuracy(losses, constant_losses(test_dirs)).to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.accuracy, prov)
