@@ -1,8 +1,8 @@
 """Checks of the datasets' inputs that run when the workflow loads, before any job.
 
-Each failure is a ``ValueError`` that names the config key, the path and what is allowed. The
-checks are cheap (one font's character map, image headers, the first readable SVHN image); the
-dataset jobs still do the full work and fail clearly on what only they can see.
+Each failure is a ``ValueError`` that names the config key, the path and what is allowed. They read
+the inputs as the dataset jobs do (the same font selection, photographs decoded in full), except
+that SVHN is counted from its PNG headers; the jobs skip and count what they cannot read.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .fonts import covers, font_files, shipped_font_dirs
+from .fonts import font_files, shipped_font_dirs, usable_fonts
 from .shapes import HEIGHT, WIDTH
-from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files
+from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files, read_photo
 from .svhn import iter_pngs
 from .synth import synth_charset
 
@@ -32,7 +32,7 @@ def check_sources(config: Mapping) -> None:
         _check_fonts(None, string.digits, "natural.source (the stand-in's digits)")
         _check_photos(natural.get("photos"))
     else:
-        check_svhn(natural["svhn_path"])
+        check_svhn(natural["svhn_path"], config["images_per_domain"])
 
 
 def _check_fonts(folder: str | None, charset: str, key: str) -> None:
@@ -48,11 +48,13 @@ def _check_fonts(folder: str | None, charset: str, key: str) -> None:
             f"config {key}: no .ttf or .otf font in {where} "
             "(expected a folder of fonts, or null for the fonts matplotlib ships)"
         )
-    if not any(covers(f, charset) for f in files):
+    try:  # the fonts the dataset job will draw with, found as it finds them
+        usable_fonts(charset, folder)
+    except RuntimeError as err:
         raise ValueError(
             f"config {key}: none of the {len(files)} fonts in {where} draws every character of "
-            f"{charset!r}"
-        )
+            f"{charset!r} as distinct glyphs ({err})"
+        ) from err
 
 
 def _check_photos(folder: str | None) -> None:
@@ -73,21 +75,17 @@ def _check_photos(folder: str | None) -> None:
         )
     files = photo_files(folder)
     big = "x".join(map(str, MIN_PHOTO_SIZE))
-    for path in files:
-        try:
-            with Image.open(path) as im:
-                if im.width >= MIN_PHOTO_SIZE[0] and im.height >= MIN_PHOTO_SIZE[1]:
-                    return
-        except _BAD_IMAGE:
-            continue
+    if any(read_photo(path) is not None for path in files):  # as the dataset job reads them
+        return
     raise ValueError(
         f"{key}: {folder!r} has no readable photograph of at least {big} pixels "
         f"({len(files)} files named {', '.join(PHOTO_SUFFIXES)})"
     )
 
 
-def check_svhn(path: str) -> None:
-    """Refuse an SVHN path that does not exist or holds no readable PNG of at least 80 x 64."""
+def check_svhn(path: str, images: int = 1) -> None:
+    """Refuse an SVHN path that does not exist or holds fewer than ``images`` PNGs of at least
+    80 x 64 (sizes from the headers, every file read once; the dataset job decodes them)."""
     key = "config natural.svhn_path"
     p = Path(path)
     if not p.exists():
@@ -95,20 +93,27 @@ def check_svhn(path: str) -> None:
             f"{key}: {path!r} does not exist "
             "(natural.source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
         )
-    seen = unreadable = 0
+    seen = unreadable = large = 0
     try:
         for _, data in iter_pngs(p):
             seen += 1
             try:
                 with Image.open(io.BytesIO(data)) as im:
-                    im.load()
-                    if im.width >= WIDTH and im.height >= HEIGHT:
-                        return
+                    if seen == 1 or large == 0:
+                        im.load()  # decode until one works: a folder of broken files fails here
+                    large += im.width >= WIDTH and im.height >= HEIGHT
             except _BAD_IMAGE:
                 unreadable += 1
     except (ValueError, tarfile.TarError) as err:  # not a folder, or not a (whole) tar archive
         raise ValueError(f"{key}: {err}") from err
-    raise ValueError(
-        f"{key}: {path!r} has no readable PNG of at least {WIDTH}x{HEIGHT} pixels "
-        f"({seen} PNG files, {unreadable} unreadable); expected SVHN format 1"
-    )
+    if large == 0:
+        raise ValueError(
+            f"{key}: {path!r} has no readable PNG of at least {WIDTH}x{HEIGHT} pixels "
+            f"({seen} PNG files, {unreadable} unreadable); expected SVHN format 1"
+        )
+    if large < images:
+        raise ValueError(
+            f"{key}: {path!r} has {large} PNGs of at least {WIDTH}x{HEIGHT} pixels ({seen} PNG "
+            f"files, {unreadable} unreadable), fewer than images_per_domain = {images}; lower "
+            "images_per_domain or point natural.svhn_path at more images"
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import math
 import string
 from importlib import resources
@@ -23,6 +24,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .fonts import usable_fonts
 from .shapes import HEIGHT, WIDTH
+
+log = logging.getLogger(__name__)
 
 # (package, file) of the photographs used as backgrounds. All are real photographs that the
 # pinned packages carry in their wheels (no download on first use).
@@ -75,19 +78,38 @@ def photo_files(folder: str | Path | None = None) -> list[Path]:
     return paths
 
 
+_BAD_IMAGE = (OSError, SyntaxError, ValueError)  # PIL: unreadable, truncated, not an image
+
+
+def read_photo(path: Path) -> np.ndarray | None:
+    """A photograph decoded in full as (h, w, 3) uint8 RGB, or None if it cannot be read or is
+    smaller than 160 x 128 (the start-up check and the dataset job read photographs alike)."""
+    try:
+        with Image.open(path) as im:
+            if im.width < MIN_PHOTO_SIZE[0] or im.height < MIN_PHOTO_SIZE[1]:
+                return None
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)  # decodes: finds truncation
+    except _BAD_IMAGE:
+        return None
+
+
 @functools.cache
 def photos(folder: str | None = None) -> tuple[np.ndarray, ...]:
     """The background photographs as (h, w, 3) uint8 RGB arrays: those of ``folder``, or the
-    shipped ones if None. Photographs smaller than 160 x 128 cannot be cropped and are skipped."""
-    out = []
-    for path in photo_files(folder):
-        with Image.open(path) as im:
-            if im.width >= MIN_PHOTO_SIZE[0] and im.height >= MIN_PHOTO_SIZE[1]:
-                out.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+    shipped ones if None. Photographs that cannot be read or are smaller than 160 x 128 are
+    skipped, counted and named in the log."""
+    files = photo_files(folder)
+    read = {path: read_photo(path) for path in files}
+    out = tuple(a for a in read.values() if a is not None)
+    skipped = [path.name for path, a in read.items() if a is None]
+    if skipped:
+        log.warning("stand-in photographs: %d of %d skipped (unreadable or smaller than %s): %s",
+                    len(skipped), len(files), "x".join(map(str, MIN_PHOTO_SIZE)),
+                    ", ".join(skipped[:20]))  # fmt: skip
     if not out:
         size = "x".join(map(str, MIN_PHOTO_SIZE))
-        raise ValueError(f"no photograph of at least {size} in {folder}")
-    return tuple(out)
+        raise ValueError(f"no readable photograph of at least {size} in {folder}")
+    return out
 
 
 def standin_fonts() -> tuple[Path, ...]:

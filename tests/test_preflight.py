@@ -1,0 +1,80 @@
+"""User data is read at start-up the way the dataset jobs read it: what a job would choke on is
+found before any job, or skipped, counted and named."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ckaflow.data.preflight import _check_fonts, _check_photos, check_svhn
+from ckaflow.data.standin import photos
+
+
+def _photo(path, size=(200, 150)):
+    rng = np.random.default_rng(len(str(path)))
+    Image.fromarray(rng.integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(path)
+
+
+def test_a_truncated_jpeg_and_a_non_image_are_skipped_counted_and_named(tmp_path, caplog):
+    _photo(tmp_path / "good.jpg")
+    _photo(tmp_path / "cut.jpg")
+    data = (tmp_path / "cut.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])  # a truncated JPEG
+    (tmp_path / "notes.jpg").write_text("not an image")
+    _check_photos(str(tmp_path))  # one photograph is usable: the run may start
+    with caplog.at_level(logging.WARNING):
+        got = photos(str(tmp_path))
+    assert len(got) == 1 and got[0].shape == (150, 200, 3)
+    assert "2 of 3 skipped" in caplog.text and "cut.jpg" in caplog.text
+    assert "notes.jpg" in caplog.text
+
+
+def test_a_folder_of_only_truncated_photographs_is_refused_at_start_up(tmp_path):
+    _photo(tmp_path / "cut.jpg")
+    data = (tmp_path / "cut.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])  # its header still reads
+    with pytest.raises(ValueError, match=r"config natural.photos: .* no readable photograph"):
+        _check_photos(str(tmp_path))
+
+
+def test_an_svhn_folder_with_too_few_usable_images_is_refused_naming_the_counts(tmp_path):
+    for i, size in enumerate([(90, 70), (100, 64), (40, 30)]):
+        Image.new("L", size, color=i * 50).save(tmp_path / f"{i + 1}.png")
+    (tmp_path / "4.png").write_bytes(b"\\x89PNG broken")
+    check_svhn(str(tmp_path), images=2)
+    with pytest.raises(ValueError) as err:
+        check_svhn(str(tmp_path), images=3)
+    msg = str(err.value)
+    assert "config natural.svhn_path" in msg and "has 2 PNGs of at least 80x64" in msg
+    assert "4 PNG files, 1 unreadable" in msg and "images_per_domain = 3" in msg
+
+
+def test_a_font_that_draws_nothing_is_refused_at_start_up(tmp_path):
+    """A font whose character map covers every letter but whose glyphs are empty passes a
+    character-map check; the dataset job could not draw with it."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    from ckaflow.data.synth import synth_charset
+
+    chars = sorted(set(synth_charset()))
+    names = [".notdef", *(f"uni{ord(c):04X}" for c in chars)]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({ord(c): f"uni{ord(c):04X}" for c in chars})
+    empty = TTGlyphPen(None).glyph()
+    fb.setupGlyf({n: empty for n in names})
+    fb.setupHorizontalMetrics({n: (500, 0) for n in names})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Blank", "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    fb.save(str(tmp_path / "blank.ttf"))
+    from ckaflow.data.fonts import covers
+
+    assert covers(tmp_path / "blank.ttf", synth_charset())  # its character map is complete
+    with pytest.raises(ValueError, match=r"config synth.fonts: none of the 1 fonts .* distinct"):
+        _check_fonts(str(tmp_path), synth_charset(), "synth.fonts")
