@@ -19,13 +19,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
-# After a crash, a kill or a lost node: release the dead run's lock (refused while a snakemake
-# still runs in this folder), then rerun exactly the jobs it left incomplete, and the rest.
+# After a crash, a kill or a lost node: release the dead run's Snakemake locks, then rerun exactly
+# the jobs it left incomplete, and the rest. A live run in this folder holds an OS lock
+# (ckaflow.runlock) that makes `--unlock` itself stop with a message naming it: nothing is
+# unlocked under a running workflow, however that workflow was started.
 resume: $(STAMP)
-	@for p in $$(pgrep -f '[b]in/snakemake' || true); do \
-	  if [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ]; then \
-	    echo "snakemake (pid $$p) is still running in $(CURDIR): let it finish or stop it first"; \
-	    exit 1; fi; done
 	$(BIN)/snakemake --unlock --configfile $(CONFIG)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
 

@@ -49,6 +49,13 @@ wildcard_constraints:
     b="|".join(re.escape(i) for i in INSTANCES),
 
 
+# One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    from ckaflow.runlock import hold_folder
+
+    hold_folder(".snakemake")
+
+
 # Fonts, photographs and SVHN files are checked once, when the run starts, not in every job.
 if workflow.is_main_process:
     from ckaflow.data.preflight import check_sources
