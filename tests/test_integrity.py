@@ -126,3 +126,36 @@ def test_reading_keeps_the_first_line_and_the_cause():
         f"x.npz: the checkpoint cannot be read (OSError: line one); {REBUILD}"
     )
     assert isinstance(err.value.__cause__, OSError)
+
+
+def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from ckaflow import activations
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(activations.DiskFullError) as err:
+        with activations._LayerFiles(tmp_path, 200):
+            pass
+    msg = str(err.value)
+    assert "disk full: the activations of one test set need" in msg
+    assert str(tmp_path) in msg and "1 MB are free" in msg
+    assert list(tmp_path.iterdir()) == []  # nothing was started
+
+
+def test_activation_files_have_their_blocks_reserved(tmp_path):
+    from ckaflow.activations import _LayerFiles
+
+    with _LayerFiles(tmp_path, 4) as maps:
+        tmp_files = list(tmp_path.glob(".*.tmp-*.npy"))
+        assert len(tmp_files) == len(maps)
+        for f in tmp_files:  # allocated on disk, not sparse: no SIGBUS when the disk fills
+            st = f.stat()
+            assert st.st_blocks * 512 >= st.st_size
+        for m in maps.values():
+            m[:] = 1.0
+    from ckaflow.architecture import LAYERS
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.npy" for k in LAYERS)

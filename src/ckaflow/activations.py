@@ -8,7 +8,10 @@ instance at a checkpoint (``synth-2@init``).
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -60,6 +63,41 @@ def extract(
         log.info("%s: %d layers on %s (%d images)", checkpoint, len(LAYERS), test_set, len(x))
 
 
+class DiskFullError(OSError):
+    """Not enough free space for a large output; says how much is needed and where."""
+
+
+# Room left over beyond what a large write needs (logs, other jobs' small files).
+_SPARE_BYTES = 64 << 20
+
+
+def check_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse to start writing ``needed`` bytes (``what``) under ``folder`` without the room."""
+    free = shutil.disk_usage(folder).free
+    if free < needed + _SPARE_BYTES:
+        raise DiskFullError(
+            errno.ENOSPC,
+            f"disk full: {what} need {needed / 1e6:.0f} MB under {folder}, "
+            f"{free / 1e6:.0f} MB are free; free space or move results/ to a larger disk "
+            "(similarity.keep_activations: false deletes them once the Grams are made)",
+        )
+
+
+def _reserve(path: Path, size: int) -> None:
+    """Allocate a memory-mapped file's blocks now: a full disk is then an error here, not a
+    SIGBUS in the middle of a write through the map."""
+    with open(path, "r+b") as f:
+        try:
+            os.posix_fallocate(f.fileno(), 0, size)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise DiskFullError(
+                    errno.ENOSPC, f"disk full while reserving {size / 1e6:.0f} MB for {path}"
+                ) from err
+            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # no fallocate on this FS
+                raise
+
+
 class _LayerFiles:
     """One writable .npy memory map per layer under a temporary name; renamed on success."""
 
@@ -70,6 +108,8 @@ class _LayerFiles:
 
     def __enter__(self) -> dict[str, np.memmap]:
         self._stack = []
+        sizes = {layer: 4 * self.n * h * w * c for layer, (h, w, c) in LAYER_SHAPES.items()}
+        check_free_space(self.folder, sum(sizes.values()), "the activations of one test set")
         for layer, (h, w, c) in LAYER_SHAPES.items():
             cm = atomic_path(self.folder / f"{layer}.npy")
             tmp = cm.__enter__()
@@ -77,6 +117,7 @@ class _LayerFiles:
             self.maps[layer] = np.lib.format.open_memmap(
                 tmp, mode="w+", dtype=np.float32, shape=(self.n, c, h, w)
             )
+            _reserve(tmp, self.maps[layer].offset + sizes[layer])
         return self.maps
 
     def __exit__(self, kind, value, tb) -> bool:
