@@ -108,6 +108,7 @@ def cka_matrix(
         xy, xx, yy = _feature_space(named_x, None if ys is None else named_y, precision)
         method = "feature"
     else:
+        _check_gram_fits(n, memory_budget, debiased)
         budget = dict(precision=precision, memory_budget=memory_budget)
         a = packed_grams(
             Moments.concat([group_moments(v, name=k, **budget) for k, v in named_x.items()]),
@@ -130,6 +131,27 @@ def cka_matrix(
         warn_undefined(list(named_y), yy)
     result = CKAResult(cka_from_hsic(xy, xx, yy), xy, xx, yy, method)
     return result if components else result.cka
+
+
+# n x n float64 arrays one group holds on the Gram path at once: its moments' Gram, the kernel
+# and its centred copy (the packed half is smaller).
+_GRAMS_PER_GROUP = 3
+
+
+def _check_gram_fits(n: int, memory_budget: int, debiased: bool) -> None:
+    need = _GRAMS_PER_GROUP * 8 * n * n
+    if need > memory_budget:
+        hint = (
+            "minibatch_cka_matrix (the debiased estimator over batches of examples: memory "
+            "independent of n)"
+            if debiased
+            else "minibatch_cka_matrix, or the linear biased estimator on few units (its "
+            "feature-space form holds no n x n array)"
+        )
+        raise ValueError(
+            f"n = {n} examples: one group's Gram matrices take {need / 1e6:.1f} MB, more than "
+            f"memory_budget = {memory_budget / 1e6:.1f} MB; raise memory_budget or use {hint}"
+        )
 
 
 def packed_grams(
