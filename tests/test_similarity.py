@@ -211,7 +211,7 @@ def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
         (lambda x, y: cka(x, y, debiased="no"), "debiased must be True or False, got 'no'"),
         (
             lambda x, y: cka_matrix([x], [y], debiased=True, memory_budget=30_000),
-            r"n = 40 examples: .* 0\.04 MB, .* memory_budget = 0\.0 MB; .*use minibatch_cka_matrix",
+            r"n = 40 examples: .* 0\.0384 MB, .* memory_budget = 0\.03 MB; .*minibatch_cka_matrix",
         ),
         (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=True), "sigma_frac.*True"),
         (lambda x, y: minibatch_cka_matrix([x], [y], batch_size=3), "batch_size.*3"),

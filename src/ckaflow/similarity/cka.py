@@ -149,8 +149,8 @@ def _check_gram_fits(n: int, memory_budget: int, debiased: bool) -> None:
             "feature-space form holds no n x n array)"
         )
         raise ValueError(
-            f"n = {n} examples: one group's Gram matrices take {need / 1e6:.1f} MB, more than "
-            f"memory_budget = {memory_budget / 1e6:.1f} MB; raise memory_budget or use {hint}"
+            f"n = {n} examples: one group's Gram matrices take {need / 1e6:.3g} MB, more than "
+            f"memory_budget = {memory_budget / 1e6:.3g} MB; raise memory_budget or use {hint}"
         )
 
 
