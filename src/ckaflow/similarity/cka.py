@@ -170,7 +170,7 @@ def packed_grams(
     packed = pack(centre_grams(k, debiased=debiased, centering=centering))
     # Undefined CKA (NaN downstream, never a number from noise): a group that does not vary, or
     # an RBF kernel whose median distance is 0 (more than half the examples coincide).
-    undefined = constant_groups(m) | ~np.isfinite(packed).all(axis=1)
+    undefined = constant_groups(m, centering) | ~np.isfinite(packed).all(axis=1)
     packed[undefined] = 0.0
     return packed
 

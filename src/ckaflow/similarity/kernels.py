@@ -37,8 +37,10 @@ DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
 class Moments:
     """Additive summaries of g groups of units on n examples (see the module docstring).
 
-    gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p : (g,) float64
+    gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p, floor : (g,) float64
     ``s`` and ``t`` are None when only unit centring was asked for (they cost a pass over the data).
+    ``floor`` is the centred sum of squares that rounding alone could give: (16 eps)^2 n sum(mu^2)
+    with eps the resolution of the input's own dtype (see :func:`constant_groups`); a sum too.
     """
 
     gram: np.ndarray
@@ -47,6 +49,7 @@ class Moments:
     mu_sum: np.ndarray
     mu_sq: np.ndarray
     p: np.ndarray
+    floor: np.ndarray
 
     @property
     def n(self) -> int:
@@ -66,7 +69,7 @@ class Moments:
         return Moments(*(None if f is None else f[keep] for f in self._fields()))
 
     def _fields(self) -> tuple[np.ndarray | None, ...]:
-        return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p)
+        return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p, self.floor)
 
     @staticmethod
     def concat(parts: list[Moments]) -> Moments:
@@ -109,6 +112,11 @@ def filter_moments(
         if xv.dtype.kind != "f":
             xv = xv.astype(np.float64)
         parts.append(_block_moments(xv, dtype, global_terms, name, act.shape, c0))
+    # Rounding of the input itself (centring happens in the input's precision, so a float32
+    # product keeps whatever variation the input resolves): the floor of "does not vary".
+    resolution = _ROUNDING * float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float64).eps)
+    for m in parts:
+        m.floor[:] = resolution**2 * n * m.mu_sq
     return Moments.concat(parts)
 
 
@@ -183,6 +191,7 @@ def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
         mu_sum=np.ldexp(mu.sum(axis=1), e),
         mu_sq=np.ldexp((mu * mu).sum(axis=1), 2 * e),
         p=np.full(len(xc), float(xv.shape[2])),
+        floor=np.zeros(len(xc)),  # set by filter_moments, which knows the input's dtype
     )
 
 
@@ -191,18 +200,29 @@ def group_moments(x: np.ndarray, **kwargs) -> Moments:
     return filter_moments(x.reshape(x.shape[0], 1, -1), channel_axis=1, **kwargs)
 
 
-# Relative resolution of float32 activations: variation below this, relative to the unit means, is
-# rounding, not signal.
-_RESOLUTION = 16 * float(np.finfo(np.float32).eps)
+# Variation within this many units in the last place of a unit's values (relative to its mean)
+# is rounding, not signal.
+_ROUNDING = 16
 
 
-def constant_groups(m: Moments) -> np.ndarray:
-    """(g,) bool: groups whose activations do not vary over the examples, beyond the float32
-    resolution of their values: tr(Kc) <= (16 eps)^2 n sum(mu^2). A dead filter (all zeros) has
-    tr(Kc) = 0; a near-constant one whose spread is rounding noise would otherwise give CKA values
-    computed from that noise."""
+def constant_groups(m: Moments, centering: str = "unit") -> np.ndarray:
+    """(g,) bool: groups whose activations do not vary over the examples beyond the resolution of
+    their own values: tr(Kc) <= floor = (16 eps)^2 n sum(mu^2), eps of the input's dtype (float32
+    activations: 1.2e-7; float64 data: 2.2e-16). A dead filter (all zeros) has tr(Kc) = 0; a
+    near-constant one whose spread is rounding noise would otherwise give CKA values computed
+    from that noise. Adding a constant to a unit changes mu, not the spread: it can only make a
+    group undefined once the spread is below the rounding of the shifted values.
+
+    ``centering="global"`` re-adds the means through float32 products (s = Xc mu), which cancel
+    to float32 accuracy: its floor is float32's whatever the input (undefined, not wrong).
+    """
     energy = np.einsum("gii->g", m.gram)  # total centred sum of squares
-    return energy <= _RESOLUTION**2 * m.n * m.mu_sq
+    floor = m.floor
+    if centering == "global":
+        floor = np.maximum(
+            floor, (_ROUNDING * float(np.finfo(np.float32).eps)) ** 2 * m.n * m.mu_sq
+        )
+    return energy <= floor
 
 
 def gram_matrices(
