@@ -1,8 +1,8 @@
 """Checks of the datasets' inputs that run when the workflow loads, before any job.
 
 Each failure is a ``ValueError`` that names the config key, the path and what is allowed. They read
-the inputs as the dataset jobs do (the same font selection, photographs decoded in full), except
-that SVHN is counted from its PNG headers; the jobs skip and count what they cannot read.
+the inputs as the dataset jobs do (a user's fonts selected as the job selects them, photographs
+decoded in full), except that SVHN is counted from its PNG headers; the jobs skip and count what they cannot read.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .fonts import font_files, shipped_font_dirs, usable_fonts
+from .fonts import covers, font_files, shipped_font_dirs, usable_fonts
 from .shapes import HEIGHT, WIDTH
 from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files, read_photo
 from .svhn import iter_pngs
@@ -48,7 +48,14 @@ def _check_fonts(folder: str | None, charset: str, key: str) -> None:
             f"config {key}: no .ttf or .otf font in {where} "
             "(expected a folder of fonts, or null for the fonts matplotlib ships)"
         )
-    try:  # the fonts the dataset job will draw with, found as it finds them
+    if folder is None:  # matplotlib's fonts: known to draw; their character maps suffice
+        if not any(covers(f, charset) for f in files):
+            raise ValueError(
+                f"config {key}: none of the {len(files)} fonts in {where} draws every character "
+                f"of {charset!r}"
+            )
+        return
+    try:  # a user's fonts: selected exactly as the dataset job selects them (they are drawn)
         usable_fonts(charset, folder)
     except RuntimeError as err:
         raise ValueError(
