@@ -2,7 +2,8 @@
 
 Each failure is a ``ValueError`` that names the config key, the path and what is allowed. They read
 the inputs as the dataset jobs do (a user's fonts selected as the job selects them, photographs
-decoded in full), except that SVHN is counted from its PNG headers; the jobs skip and count what they cannot read.
+decoded in full), except that SVHN is counted from its PNG headers; the jobs skip and count
+what they cannot read.
 """
 
 from __future__ import annotations
