@@ -60,7 +60,7 @@ class TrainConfig:
     learning_rate: float = 3e-3  # the defaults are config/schema.yaml's
     patience: int = 400  # batches without improvement before the rate drops
     eval_every: int = 50  # batches between validations
-    max_steps: int = 4000  # cap on batches, whatever the schedule says
+    max_steps: int = 3500  # cap on batches, whatever the schedule says
     pepper: float = 0.05
     salt: float = 0.05
     start_phase: int = 0  # 2: the thesis' fine-tuning mode, only the final low-rate phase
