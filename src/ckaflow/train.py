@@ -57,7 +57,7 @@ class TrainConfig:
     """Plain values of one training run (filled from Snakemake params)."""
 
     batch_size: int = 32
-    learning_rate: float = 3e-3  # the defaults are config/schema.yaml's
+    learning_rate: float = 5e-3  # the defaults are config/schema.yaml's
     patience: int = 400  # batches without improvement before the rate drops
     eval_every: int = 50  # batches between validations
     max_steps: int = 3500  # cap on batches, whatever the schedule says
