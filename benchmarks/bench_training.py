@@ -86,8 +86,9 @@ def loop_seconds(steps: int, repeats: int) -> tuple[float, dict]:
     import numpy as np
     import yaml
 
+    from ckaflow.checkpoints import write_checkpoint
     from ckaflow.model import TiedAutoencoder
-    from ckaflow.train import TrainConfig, train, write_checkpoint
+    from ckaflow.train import TrainConfig, train
 
     default = yaml.safe_load(Path(__file__).parents[1].joinpath("config/config.yaml").read_text())
     t = default["train"]

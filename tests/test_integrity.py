@@ -75,7 +75,7 @@ def test_every_bit_flip_in_a_table_is_caught_or_harmless(tmp_path):
 
 
 def test_checkpoints_are_checked_against_their_recorded_hash(tmp_path):
-    from ckaflow.train import read_checkpoint, write_checkpoint
+    from ckaflow.checkpoints import read_checkpoint, write_checkpoint
 
     weights = {"conv1_kernel": np.ones((7, 7, 1, 16), np.float32), "b": np.zeros(16, np.float32)}
     path = tmp_path / "final.npz"

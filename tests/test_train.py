@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ckaflow.checkpoints import read_checkpoint
 from ckaflow.instances import base_instances, finetuned_instances, other, parse
 from ckaflow.train import (
     PHASES,
@@ -18,7 +19,6 @@ from ckaflow.train import (
     TrainConfig,
     per_image_loss,
     phase_rate,
-    read_checkpoint,
 )
 
 tf = pytest.importorskip("tensorflow")
@@ -243,9 +243,9 @@ def test_a_diverged_loss_stops_training_naming_instance_step_and_loss(
 
 
 def test_weight_change_is_the_relative_frobenius_distance_per_layer(tmp_path):
+    from ckaflow.checkpoints import write_checkpoint
     from ckaflow.evaluate import KERNELS, weight_change
     from ckaflow.model import TiedAutoencoder
-    from ckaflow.train import write_checkpoint
 
     init = TiedAutoencoder(seed=3).get_weights_dict()
     final = {k: v.copy() for k, v in init.items()}

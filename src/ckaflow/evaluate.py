@@ -19,8 +19,8 @@ def load_model(checkpoint: str | Path):
     """A :class:`~ckaflow.model.TiedAutoencoder` holding the weights of ``checkpoint`` (.npz)."""
     import json
 
+    from .checkpoints import read_checkpoint
     from .model import TiedAutoencoder
-    from .train import read_checkpoint
 
     checkpoint = Path(checkpoint)
     prov = json.loads(checkpoint.with_suffix(".json").read_text())
@@ -130,7 +130,7 @@ def weight_change(checkpoints: Mapping[str, tuple[str | Path, str | Path]]) -> p
     init_norm (‖W_init‖), change_norm (‖W_final − W_init‖) and relative_change (their ratio),
     Frobenius norms in float64.
     """
-    from .train import read_checkpoint
+    from .checkpoints import read_checkpoint
 
     rows = []
     for instance, (init_path, final_path) in checkpoints.items():

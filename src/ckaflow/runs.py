@@ -8,19 +8,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .checkpoints import provenance, read_checkpoint, write_checkpoint
 from .data import load_split, read_provenance
 from .instances import parse
 from .io import atomic_dir, save_json
 from .provenance import write_parquet
-from .train import (
-    CHECKPOINTS,
-    TrainConfig,
-    config_dict,
-    provenance,
-    read_checkpoint,
-    train,
-    write_checkpoint,
-)
+from .train import CHECKPOINTS, TrainConfig, config_dict, train
 
 log = logging.getLogger(__name__)
 

@@ -3,17 +3,18 @@
 * Denoising: salt-and-pepper noise on the input during training only (``pepper`` of the pixels to
   0, ``salt`` to 1), fresh each batch from the instance's key and the step; the loss is the mean
   squared error against the clean image.
-* Schedule (:class:`PatienceSchedule`): Adam at 1e-2; when the in-domain validation loss has not
-  improved for ``patience`` batches (checked every ``eval_every`` batches) the best weights of the
-  phase are restored and the rate is multiplied by sqrt(0.1); three phases (1e-2, 1e-2 sqrt(0.1),
-  1e-3), the end of the third ends training. ``max_steps`` caps a runaway run, with a warning.
+* Schedule (:class:`PatienceSchedule`): Adam at ``learning_rate`` (the thesis: 1e-2; the default
+  config: 5e-3); when the in-domain validation loss has not improved for ``patience`` batches
+  (checked every ``eval_every`` batches) the best weights of the phase are restored and the rate
+  is multiplied by sqrt(0.1); three phases, the end of the third ends training. ``max_steps``
+  caps a run, with a warning and ``capped_by_max_steps`` in the provenance.
 * Checkpoints: ``init`` (before the first step), ``phase1`` and ``phase2`` (end of the first two
-  phases) and ``final``, each an ``.npz`` of the variables and a ``.json`` of its provenance.
+  phases) and ``final``, written by :mod:`ckaflow.checkpoints`.
+* A loss that is not finite or above 1 stops the run (:class:`TrainingDiverged`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import zlib
@@ -23,16 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from .io import (
-    atomic_path,
-    check_sha256,
-    code_version,
-    package_versions,
-    reading,
-    save_json,
-    sha256_named,
-)
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +122,7 @@ class Result:
 
 
 class TrainingDiverged(RuntimeError):
-    """A training or validation loss that is not finite: the run cannot be trusted."""
+    """A training or validation loss that is not finite or above MAX_LOSS: the run has blown up."""
 
 
 def train(
@@ -350,35 +341,6 @@ def _compiled_loss(model):
 
         object.__setattr__(model, "_per_image_loss", fn)  # not a Keras-tracked attribute
     return fn
-
-
-# -- checkpoints --
-
-
-def write_checkpoint(path: str | Path, weights: dict[str, np.ndarray], provenance: dict) -> None:
-    """``path`` (.npz of the variables by name) and its ``.json`` provenance, both atomic; the
-    provenance records the weights' SHA-256, which :func:`read_checkpoint` verifies."""
-    path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **weights)
-    save_json(path.with_suffix(".json"), {**provenance, "weights_sha256": sha256_named(weights)})
-
-
-def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
-    """The variables of a checkpoint, checked against the SHA-256 its ``.json`` records."""
-    path = Path(path)
-    meta = path.with_suffix(".json")
-    with reading(meta, "checkpoint record"):
-        recorded = json.loads(meta.read_text()).get("weights_sha256")
-    with reading(path, "checkpoint"), np.load(path, allow_pickle=False) as z:
-        weights = {k: z[k] for k in z.files}
-    check_sha256(path, "checkpoint", sha256_named(weights), recorded, meta)
-    return weights
-
-
-def provenance(**fields) -> dict:
-    """Provenance common to every model output: the given fields, code and package versions."""
-    return {**fields, "code": code_version(), "packages": package_versions()}
 
 
 def config_dict(cfg: TrainConfig) -> dict:

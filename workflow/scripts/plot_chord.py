@@ -1,12 +1,12 @@
 """Chord diagram of one instance's conv1 filter CKA on its own domain (rule plot_chord)."""
 
+from ckaflow.checkpoints import read_checkpoint
 from ckaflow.figures import save_figure
 from ckaflow.figures.chord import chord_diagram
 from ckaflow.findings import filter_matrix
 from ckaflow.instances import parse
 from ckaflow.logs import log_to
 from ckaflow.shards import read_cka_table
-from ckaflow.train import read_checkpoint
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -1,8 +1,6 @@
-"""The study's table (thesis Figure 5.14) and its findings, computed from the CKA table.
-
-Each claim of the thesis gets a verdict (supported / not supported / mixed), the numbers behind
-it, and the figure that shows it. Verdicts come from the data, never from the thesis.
-"""
+"""Each claim of the thesis as a verdict computed from the tables, never from the thesis:
+supported, not supported or mixed, with the numbers behind it and the figure that shows it;
+not drawn at all from models that have not learnt their domain."""
 
 from __future__ import annotations
 
@@ -11,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .architecture import CONV_LAYERS
-from .instances import parse
+from ..architecture import CONV_LAYERS
+from ..instances import parse
+from .table import estimator_rows, estimators_in, pair_cka
 
 SUPPORTED, NOT_SUPPORTED, MIXED = "supported", "not supported", "mixed"
 NOT_DRAWN = "not drawn"
@@ -26,56 +25,8 @@ class Finding:
     figure: str
 
 
-def estimators_in(table: pd.DataFrame) -> list[tuple[str, str, str, float]]:
-    """(kernel, estimator, centering, sigma_frac) of every estimator in the table, stable order."""
-    cols = ["kernel", "estimator", "centering", "sigma_frac"]
-    combos = table[cols].astype({c: str for c in cols[:3]}).drop_duplicates()
-    return [tuple(r) for r in combos.sort_values(cols[:3]).itertuples(index=False)]
-
-
-def _est(table: pd.DataFrame, kernel: str, estimator: str, centering: str = "unit") -> pd.DataFrame:
-    return table[
-        (table["kernel"].astype(str) == kernel)
-        & (table["estimator"].astype(str) == estimator)
-        & (table["centering"].astype(str) == centering)
-    ]
-
-
-def pair_cka(t: pd.DataFrame, a: str, b: str, group: str, test_set: str) -> float:
-    row = t[
-        (t["a_model"] == a)
-        & (t["b_model"] == b)
-        & (t["a_group"] == group)
-        & (t["b_group"] == group)
-        & (t["test_set"] == test_set)
-    ]
-    return float(row["cka"].iloc[0]) if len(row) else float("nan")
-
-
 def _verdict(fraction: float) -> str:
     return SUPPORTED if fraction >= 0.75 else NOT_SUPPORTED if fraction <= 0.25 else MIXED
-
-
-def summary_table(t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str]) -> pd.DataFrame:
-    """Per fine-tuned instance: model CKA with its base and its scratch counterpart on both test
-    sets, and the test accuracy (on the target domain) of fine-tuned, base and scratch; plus mean
-    and standard deviation rows."""
-    acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
-    rows = []
-    for name in finetuned:
-        inst = parse(name)
-        row = {"fine-tuned": name, "base": inst.base, "scratch": inst.scratch}
-        for ts in ("natural", "synth"):
-            row[f"CKA base, {ts}"] = pair_cka(t, name, inst.base, "model", ts)
-            row[f"CKA scratch, {ts}"] = pair_cka(t, name, inst.scratch, "model", ts)
-        for who, model in (("fine-tuned", name), ("base", inst.base), ("scratch", inst.scratch)):
-            row[f"accuracy {who}"] = float(acc.get((model, inst.domain), np.nan))
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    numeric = out.columns[3:]
-    mean = {"fine-tuned": "mean", "base": "", "scratch": "", **out[numeric].mean().to_dict()}
-    sd = {"fine-tuned": "sd", "base": "", "scratch": "", **out[numeric].std(ddof=1).to_dict()}
-    return pd.concat([out, pd.DataFrame([mean, sd])], ignore_index=True)
 
 
 def claim_a(t: pd.DataFrame, finetuned: list[str]) -> Finding:
@@ -244,7 +195,7 @@ def findings(
     """Claims (a)-(c) under every estimator in the table; (d), (e) do not depend on CKA."""
     out = {}
     for kernel, est, centering, _ in estimators_in(table):
-        t = _est(table, kernel, est, centering)
+        t = estimator_rows(table, kernel, est, centering)
         label = f"{kernel}, {est}" + ("" if centering == "unit" else f", {centering} centring")
         out[label] = [claim_a(t, finetuned), claim_b(t, finetuned), claim_c(t, base)]
     out["training"] = [claim_d(histories, capped), claim_e(accuracy, finetuned)]
@@ -279,119 +230,3 @@ def worse_than_constant(accuracy: pd.DataFrame) -> list[tuple[str, float, float]
     own = accuracy[accuracy["test_set"] == accuracy["instance"].map(lambda i: parse(i).domain)]
     bad = own[~(own["mean_loss"] < own["constant_loss"])]
     return [(r.instance, r.mean_loss, r.constant_loss) for r in bad.itertuples()]
-
-
-def weight_change_section(change: pd.DataFrame) -> list[str]:
-    """Markdown lines: the mean relative weight change per family and layer (min to max), so
-    that a layer's CKA is read against how far its kernels actually moved."""
-    g = change.groupby(["family", "layer"], sort=False)["relative_change"]
-    stats = g.agg(["mean", "min", "max"]).reset_index()
-    layers = list(dict.fromkeys(change["layer"]))
-    lines = [
-        "## How far training moved the weights",
-        "",
-        "‖W_final − W_init‖ / ‖W_init‖ of each layer's kernel (Frobenius; conv*k*'s kernel is "
-        "also deconv*k*'s), mean over seeds (min–max). A fine-tuned instance starts from its "
-        "base's final weights. A layer whose CKA stays near 1 while its weights moved little "
-        "says more about the shared start than about adaptation.",
-        "",
-        "| family | " + " | ".join(layers) + " |",
-        "|---|" + "---|" * len(layers),
-    ]
-    for family, rows in stats.groupby("family", sort=False):
-        cells = {r.layer: f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f})" for r in rows.itertuples()}
-        lines.append(f"| {family} | " + " | ".join(cells[layer] for layer in layers) + " |")
-    return [*lines, ""]
-
-
-def report_markdown(
-    found: dict[str, list[Finding]],
-    note: str,
-    primary: str,
-    change: pd.DataFrame | None = None,
-) -> str:
-    lines = [
-        "# Findings",
-        "",
-        "Each claim of the thesis, checked against this run. Verdicts are computed from "
-        "`results/cka.parquet` and the training outputs; a contradiction is a result, "
-        "not a failure.",
-        "",
-    ]
-    main = found.get(primary) or next(iter(found.values()))
-    lines += [f"## The claims ({primary}; training)", ""]
-    for f in [*main, *found["training"]]:
-        lines += [
-            f"### {f.claim}",
-            "",
-            f"**{f.verdict}.** {f.numbers}.",
-            "",
-            f"Figure: {f.figure}.",
-            "",
-        ]
-    if change is not None:
-        lines += weight_change_section(change)
-    lines += [
-        "## Does the estimator change the conclusions?",
-        "",
-        note,
-        "",
-        "| estimator | (a) | (b) | (c) |",
-        "|---|---|---|---|",
-    ]
-    for label, fs in found.items():
-        if label != "training":
-            lines.append(f"| {label} | " + " | ".join(f.verdict for f in fs) + " |")
-    lines.append("")
-    for label, fs in found.items():
-        if label not in ("training", primary):
-            lines += (
-                [f"### {label}", ""]
-                + [f"- {f.claim} **{f.verdict}**: {f.numbers}." for f in fs]
-                + [""]
-            )
-    return "\n".join(lines)
-
-
-def select_estimator(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
-    """The rows of the estimator called ``name`` (e.g. ``linear-debiased``) and its label."""
-    from .shards import estimator_from_dict
-
-    kernel, _, rest = name.partition("-")
-    est = estimator_from_dict(
-        {
-            "kernel": "rbf" if kernel.startswith("rbf") else "linear",
-            "sigma_frac": float(kernel[3:]) if kernel.startswith("rbf") else 1.0,
-            "debiased": rest.startswith("debiased"),
-            "centering": "global" if rest.endswith("global") else "unit",
-        }
-    )
-    if est.name != name:
-        raise ValueError(
-            f"figures.estimator {name!r} is not an estimator name like 'linear-debiased'"
-        )
-    t = _est(table, est.kernel, est.estimator, est.centering)
-    if est.kernel == "rbf":
-        t = t[np.isclose(t["sigma_frac"], est.sigma_frac)]
-    if t.empty:
-        raise ValueError(f"figures.estimator {name!r} is not among the estimators computed")
-    label = f"{est.kernel}, {est.estimator}" + (
-        "" if est.centering == "unit" else f", {est.centering} centring"
-    )
-    return t, label
-
-
-def filter_matrix(
-    table: pd.DataFrame, model: str, layer: str, test_set: str, estimator: str
-) -> np.ndarray:
-    """The (f, f) CKA matrix of one model's filters of ``layer`` on ``test_set``."""
-    t, _ = select_estimator(table, estimator)
-    t = t[
-        (t["a_model"] == model)
-        & (t["b_model"] == model)
-        & (t["test_set"] == test_set)
-        & t["a_group"].astype(str).str.startswith(f"{layer}/")
-        & t["b_group"].astype(str).str.startswith(f"{layer}/")
-    ]
-    m = t.pivot(index="a_group", columns="b_group", values="cka")
-    return m.sort_index().sort_index(axis=1).to_numpy()

@@ -1,0 +1,50 @@
+"""The study's findings, computed from the CKA table and the training outputs.
+
+``table``: the rows a claim reads and thesis Figure 5.14; ``claims``: one verdict per claim of the
+thesis; ``report``: the Markdown of ``results/findings.md``.
+"""
+
+from .claims import (
+    MIXED,
+    NOT_DRAWN,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Finding,
+    bias_note,
+    claim_a,
+    claim_b,
+    claim_c,
+    claim_d,
+    claim_e,
+    findings,
+    refuse_untrained,
+    steps_to_converge,
+    worse_than_constant,
+)
+from .report import report_markdown, weight_change_section
+from .table import estimators_in, filter_matrix, pair_cka, select_estimator, summary_table
+
+__all__ = [
+    "MIXED",
+    "NOT_DRAWN",
+    "NOT_SUPPORTED",
+    "SUPPORTED",
+    "Finding",
+    "bias_note",
+    "claim_a",
+    "claim_b",
+    "claim_c",
+    "claim_d",
+    "claim_e",
+    "estimators_in",
+    "filter_matrix",
+    "findings",
+    "pair_cka",
+    "refuse_untrained",
+    "report_markdown",
+    "select_estimator",
+    "steps_to_converge",
+    "summary_table",
+    "weight_change_section",
+    "worse_than_constant",
+]

@@ -1,0 +1,79 @@
+"""results/findings.md: the claims, how far training moved the weights, and the estimators."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .claims import Finding
+
+
+def weight_change_section(change: pd.DataFrame) -> list[str]:
+    """Markdown lines: the mean relative weight change per family and layer (min to max), so
+    that a layer's CKA is read against how far its kernels actually moved."""
+    g = change.groupby(["family", "layer"], sort=False)["relative_change"]
+    stats = g.agg(["mean", "min", "max"]).reset_index()
+    layers = list(dict.fromkeys(change["layer"]))
+    lines = [
+        "## How far training moved the weights",
+        "",
+        "‖W_final − W_init‖ / ‖W_init‖ of each layer's kernel (Frobenius; conv*k*'s kernel is "
+        "also deconv*k*'s), mean over seeds (min–max). A fine-tuned instance starts from its "
+        "base's final weights. A layer whose CKA stays near 1 while its weights moved little "
+        "says more about the shared start than about adaptation.",
+        "",
+        "| family | " + " | ".join(layers) + " |",
+        "|---|" + "---|" * len(layers),
+    ]
+    for family, rows in stats.groupby("family", sort=False):
+        cells = {r.layer: f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f})" for r in rows.itertuples()}
+        lines.append(f"| {family} | " + " | ".join(cells[layer] for layer in layers) + " |")
+    return [*lines, ""]
+
+
+def report_markdown(
+    found: dict[str, list[Finding]],
+    note: str,
+    primary: str,
+    change: pd.DataFrame | None = None,
+) -> str:
+    lines = [
+        "# Findings",
+        "",
+        "Each claim of the thesis, checked against this run. Verdicts are computed from "
+        "`results/cka.parquet` and the training outputs; a contradiction is a result, "
+        "not a failure.",
+        "",
+    ]
+    main = found.get(primary) or next(iter(found.values()))
+    lines += [f"## The claims ({primary}; training)", ""]
+    for f in [*main, *found["training"]]:
+        lines += [
+            f"### {f.claim}",
+            "",
+            f"**{f.verdict}.** {f.numbers}.",
+            "",
+            f"Figure: {f.figure}.",
+            "",
+        ]
+    if change is not None:
+        lines += weight_change_section(change)
+    lines += [
+        "## Does the estimator change the conclusions?",
+        "",
+        note,
+        "",
+        "| estimator | (a) | (b) | (c) |",
+        "|---|---|---|---|",
+    ]
+    for label, fs in found.items():
+        if label != "training":
+            lines.append(f"| {label} | " + " | ".join(f.verdict for f in fs) + " |")
+    lines.append("")
+    for label, fs in found.items():
+        if label not in ("training", primary):
+            lines += (
+                [f"### {label}", ""]
+                + [f"- {f.claim} **{f.verdict}**: {f.numbers}." for f in fs]
+                + [""]
+            )
+    return "\n".join(lines)
