@@ -101,6 +101,12 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     assert losses["loss"].between(0, 1).all()
     acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
     assert len(acc) == 16 and np.allclose(acc["accuracy"], 1 - acc["mean_loss"])
+    assert acc["constant_loss"].between(0, 1).all()  # the mean training image's loss
+    assert acc.groupby("test_set")["constant_loss"].nunique().eq(1).all()
+    change = pd.read_csv(results / "tables" / "weight_change.csv")
+    assert len(change) == 8 * 4 and set(change["layer"]) == {"conv1", "conv2", "conv3", "output"}
+    assert (change["relative_change"] > 0).all()  # six steps move every kernel a little
+    assert np.allclose(change["relative_change"], change["change_norm"] / change["init_norm"])
     assert "max_steps=6 reached" in (tiny_run / "logs" / "train_base" / "synth-1.log").read_text()
     table = pd.read_csv(results / "tables" / "table_finetuning.csv")
     assert len(table) == 4 + 2 and table["CKA base, synth"].notna().any()
@@ -109,6 +115,10 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     for claim in ("(a)", "(b)", "(c)", "(d)", "(e)"):
         assert claim in findings
     assert findings.count("**") >= 10 and "global centring" in findings
+    assert "## How far training moved the weights" in findings
+    # six steps do not beat the mean image: the findings say so instead of drawing verdicts
+    if (acc["mean_loss"] >= acc["constant_loss"]).any():
+        assert "**not drawn.** no verdict from models that have not learnt" in findings
     report = snakemake(tiny_run, *TINY, "--report", "report.html")
     assert report.returncode == 0, report.stdout[-3000:]
     html = (tiny_run / "report.html").read_text()
