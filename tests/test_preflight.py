@@ -78,3 +78,24 @@ def test_a_font_that_draws_nothing_is_refused_at_start_up(tmp_path):
     assert covers(tmp_path / "blank.ttf", synth_charset())  # its character map is complete
     with pytest.raises(ValueError, match=r"config synth.fonts: none of the 1 fonts .* distinct"):
         _check_fonts(str(tmp_path), synth_charset(), "synth.fonts")
+
+
+def test_a_truncated_svhn_archive_is_refused_at_start_up_naming_the_key(tmp_path):
+    import io
+    import tarfile
+
+    with tarfile.open(tmp_path / "train.tar.gz", "w:gz") as tar:
+        for i in range(30):
+            png = io.BytesIO()
+            noise = np.random.default_rng(i).integers(0, 255, (70, 90), dtype=np.uint8)
+            Image.fromarray(noise).save(png, "PNG")
+            info = tarfile.TarInfo(f"train/{i + 1}.png")
+            info.size = len(png.getvalue())
+            tar.addfile(info, io.BytesIO(png.getvalue()))
+    check_svhn(str(tmp_path / "train.tar.gz"), images=30)
+    data = (tmp_path / "train.tar.gz").read_bytes()
+    (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        ValueError, match=r"config natural.svhn_path: .*cut.tar.gz.* truncated or damag"
+    ):
+        check_svhn(str(tmp_path / "cut.tar.gz"), images=10)

@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +108,16 @@ def iter_pngs(path: Path) -> Iterator[tuple[str, bytes]]:
             f"SVHN path {str(path)!r} is neither a folder nor a tar archive: {err}"
         ) from err
     with tar:
-        for m in tar:
-            if m.isfile() and m.name.endswith(".png"):
-                f = tar.extractfile(m)
-                yield Path(m.name).name, f.read() if f else b""
+        try:
+            for m in tar:
+                if m.isfile() and m.name.endswith(".png"):
+                    f = tar.extractfile(m)
+                    yield Path(m.name).name, f.read() if f else b""
+        except (EOFError, OSError, zlib.error, tarfile.TarError) as err:  # cut off or damaged
+            raise ValueError(
+                f"SVHN path {str(path)!r}: the archive is truncated or damaged ({err}); "
+                "download train.tar.gz again or point natural.svhn_path at its unpacked folder"
+            ) from err
 
 
 def _pngs(path: Path) -> Iterator[tuple[str, bytes]]:
