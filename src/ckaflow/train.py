@@ -10,7 +10,7 @@
   caps a run, with a warning and ``capped_by_max_steps`` in the provenance.
 * Checkpoints: ``init`` (before the first step), ``phase1`` and ``phase2`` (end of the first two
   phases) and ``final``, written by :mod:`ckaflow.checkpoints`.
-* A loss that is not finite or above 1 stops the run (:class:`TrainingDiverged`).
+* A loss that is not finite, or a run that ends above 1, fails (:class:`TrainingDiverged`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 PHASES = 3
 # Images lie in [0, 1]: a mean squared error above 1 is worse than any output inside [0, 1], so
-# the weights have blown up (learning_rate 1.0 ends at 1.6 to 2.9 and never recovers).
+# a run that ends there has blown up (learning_rate 1.0 ends at 1.6 to 2.9). A fine-tuning's first
+# steps can pass above it (2.3 seen at a rate of 1e-2) and recover: only the end is judged.
 MAX_LOSS = 1.0
 RATE_FACTOR = math.sqrt(0.1)
 CHECKPOINTS = ("init", "phase1", "phase2", "final")
@@ -122,7 +123,7 @@ class Result:
 
 
 class TrainingDiverged(RuntimeError):
-    """A training or validation loss that is not finite or above MAX_LOSS: the run has blown up."""
+    """A loss that is not finite, or a run that ends above MAX_LOSS: the weights have blown up."""
 
 
 def train(
@@ -141,8 +142,9 @@ def train(
     ``val`` maps each domain to its validation images; the schedule watches ``val[domain]``.
     ``save_checkpoint(name, info)`` is called with ``init``, ``phase1``, ``phase2`` and ``final``
     while the model holds those weights (``info``: step, phase, losses). When ``cfg.start_phase``
-    skips phases, their checkpoints hold the starting weights. A loss that is not finite or above
-    :data:`MAX_LOSS` raises :class:`TrainingDiverged` naming the instance, the step and the loss.
+    skips phases, their checkpoints hold the starting weights. A loss that is not finite, or a final
+    in-domain validation loss above :data:`MAX_LOSS`, raises :class:`TrainingDiverged` naming the
+    instance, the step and the loss (and no ``final`` checkpoint is written).
     """
     if domain not in val:
         raise ValueError(f"no validation set for the training domain {domain!r}: {sorted(val)}")
@@ -185,9 +187,14 @@ def train(
             for later in range(schedule.phase + 1, PHASES):
                 save_checkpoint(f"phase{later}", info)
             break
-    save_checkpoint(
-        "final", {**_info(step, schedule, loop.val_losses()), "capped_by_max_steps": capped}
-    )
+    final = loop.val_losses()
+    if not final[domain] <= MAX_LOSS:  # a passing spike early on is fine; ending there is not
+        loop.diverged(
+            f"the best {domain} validation loss is {final[domain]:.4g} (above {MAX_LOSS}, worse "
+            "than any output in [0, 1])",
+            schedule,
+        )
+    save_checkpoint("final", {**_info(step, schedule, final), "capped_by_max_steps": capped})
     loop.close()
     return Result(pd.DataFrame(loop.rows, columns=HISTORY_COLUMNS), step, capped, schedule.best)
 
@@ -255,18 +262,20 @@ class _Loop:
         self.batch_losses = []
         losses = self.val_losses()
         for what, value in {"train": train_loss, **losses}.items():
-            if not value <= MAX_LOSS:  # NaN too
-                raise TrainingDiverged(
-                    f"{self.instance}: the {what} loss is {value:.4g} at step {self.step} "
-                    f"(phase {schedule.phase}, rate {schedule.rate:.2e}; above {MAX_LOSS} no "
-                    "output in [0, 1] is this bad): training diverged; lower train.learning_rate"
-                )
+            if not math.isfinite(value):  # nothing recovers from NaN or inf weights
+                self.diverged(f"the {what} loss is {value}", schedule)
         row = (self.step, schedule.phase, schedule.rate, train_loss,
                losses.get("natural", math.nan), losses.get("synth", math.nan))  # fmt: skip
         self.rows.append(row)
         self.last = losses
         _summaries(self.writer, self.step, schedule.rate, train_loss, losses)
         return losses
+
+    def diverged(self, what: str, schedule: PatienceSchedule) -> None:
+        raise TrainingDiverged(
+            f"{self.instance}: {what} at step {self.step} (phase {schedule.phase}, rate "
+            f"{schedule.rate:.2e}): training diverged; lower train.learning_rate"
+        )
 
     def log_record(self, event: str) -> None:
         step, phase, rate, train_loss = self.rows[-1][:4]
