@@ -153,3 +153,10 @@ def test_no_verdict_is_drawn_from_models_worse_than_a_constant_predictor():
     # natural-3 is bad only on the other domain's test set: not a reason to refuse
     cross = _accuracy(lambda n, ts: 0.9 if n == "natural-3" and ts == "synth" else 0.01)
     assert refuse_untrained(found, cross) is found
+
+
+def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
+    from ckaflow.figures.cka import draw
+
+    with pytest.raises(ValueError, match=r"unknown CKA figure 'chekpoints'.*'checkpoints_vs_final'"):
+        draw("chekpoints", tmp_path / "cka.parquet", {})

@@ -122,6 +122,16 @@ def _schedule(max_steps, start_phase):
     }
 
 
+def instance_of(wildcards):
+    """The instance a training job makes, from its wildcards (domain, seed; source if fine-tuned)."""
+    source = getattr(wildcards, "source", None)
+    return (
+        f"{wildcards.domain}-from-{source}-{wildcards.seed}"
+        if source
+        else f"{wildcards.domain}-{wildcards.seed}"
+    )
+
+
 def train_params(wildcards):
     """The TrainConfig of a base instance."""
     return _schedule(config["train"]["max_steps"], 0)
@@ -136,11 +146,6 @@ def finetune_params(wildcards):
 def finetune_start(wildcards):
     """A fine-tuned instance starts from the final weights of its base instance."""
     return f"results/models/{wildcards.source}-{wildcards.seed}/checkpoints/final.npz"
-
-
-def final_checkpoints(wildcards=None):
-    """The final checkpoint of every instance, by instance name."""
-    return {i: f"results/models/{i}/checkpoints/final.npz" for i in INSTANCES}
 
 
 def histories(wildcards=None):
@@ -178,10 +183,6 @@ def activations_of_model(wildcards):
     return f"results/activations/{split_model_name(wildcards.model)[0]}"
 
 
-def gram_files(wildcards):
-    return {m: f"results/similarity/grams/{m}.npz" for m in MODELS}
-
-
 def estimator_params(wildcards):
     return ESTIMATORS[wildcards.estimator]
 
@@ -193,6 +194,11 @@ def hsic_shards():
         estimator=list(ESTIMATORS),
         shard=range(SHARDS),
     )
+
+
+def filter_pair(wildcards):
+    """The two instances of a filter heatmap."""
+    return {"a": wildcards.a, "b": wildcards.b}
 
 
 def layer_matrix_pairs():

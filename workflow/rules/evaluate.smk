@@ -3,9 +3,8 @@
 
 rule evaluate_test_loss:
     input:
-        unpack(final_checkpoints),
-        natural="results/data/natural/test.npy",
-        synth="results/data/synth/test.npy",
+        checkpoints=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
+        tests=expand("results/data/{d}/test.npy", d=DOMAINS),
         train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
         datasets=DATASET_JSONS,
     output:
@@ -17,6 +16,9 @@ rule evaluate_test_loss:
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2
+    params:
+        instances=INSTANCES,
+        domains=DOMAINS,
     script:
         "../scripts/evaluate_test_loss.py"
 

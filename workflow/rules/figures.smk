@@ -115,7 +115,8 @@ rule plot_base_strips:
     conda:
         "../../envs/figures.yaml"
     params:
-        base=BASE,
+        figure="base_layer_strips",
+        options={"base": BASE},
     script:
         "../scripts/plot_cka.py"
 
@@ -134,6 +135,9 @@ rule plot_filter_heatmap:
         "logs/plot_filter_heatmap/{a}_vs_{b}.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        figure="filter_heatmap",
+        options=filter_pair,
     script:
         "../scripts/plot_cka.py"
 
@@ -174,8 +178,8 @@ rule plot_finetuned_vs_base:
     conda:
         "../../envs/figures.yaml"
     params:
-        base=BASE,
-        finetuned=FINETUNED,
+        figure="finetuned_vs_base",
+        options={"base": BASE, "finetuned": FINETUNED},
     script:
         "../scripts/plot_cka.py"
 
@@ -195,7 +199,8 @@ rule plot_layer_matrices:
     conda:
         "../../envs/figures.yaml"
     params:
-        pairs=layer_matrix_pairs(),
+        figure="layer_matrices",
+        options={"pairs": layer_matrix_pairs()},
     script:
         "../scripts/plot_cka.py"
 
@@ -215,7 +220,8 @@ rule plot_checkpoints:
     conda:
         "../../envs/figures.yaml"
     params:
-        base=BASE,
+        figure="checkpoints_vs_final",
+        options={"base": BASE},
     script:
         "../scripts/plot_cka.py"
 

@@ -44,7 +44,7 @@ rule compute_grams:
 
 rule compute_hsic:
     input:
-        unpack(gram_files),
+        grams=expand("results/similarity/grams/{model}.npz", model=MODELS),
         datasets=DATASET_JSONS,
     output:
         "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
@@ -58,6 +58,7 @@ rule compute_hsic:
     resources:
         gpu=1,
     params:
+        models=MODELS,
         estimator=estimator_params,
         shards=config["similarity"]["shards"],
         final_models=INSTANCES,

@@ -25,6 +25,7 @@ rule train_base:
     resources:
         gpu=1,
     params:
+        instance=instance_of,
         train=train_params,
     script:
         "../scripts/train.py"
@@ -55,6 +56,7 @@ rule finetune:
     resources:
         gpu=1,
     params:
+        instance=instance_of,
         train=finetune_params,
         train_images=config["finetune"]["images"],
     script:

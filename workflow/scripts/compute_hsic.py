@@ -7,7 +7,7 @@ from ckaflow.shards import estimator_from_dict, hsic_shard, shard_blocks
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 table = hsic_shard(
-    {k: v for k, v in sm.input.items() if k != "datasets"},
+    dict(zip(sm.params.models, sm.input.grams, strict=True)),
     test_set=sm.wildcards.test_set,
     estimator=estimator_from_dict(sm.params.estimator),
     blocks=shard_blocks(int(sm.wildcards.shard), sm.params.shards),

@@ -13,9 +13,8 @@ from ckaflow.evaluate import accuracy, constant_losses, test_losses  # noqa: E40
 from ckaflow.io import atomic_path  # noqa: E402
 from ckaflow.provenance import run_provenance, write_parquet, write_sidecar  # noqa: E402
 
-domains = ("natural", "synth")
-checkpoints = {k: v for k, v in sm.input.items() if k not in (*domains, "train_splits", "datasets")}
-test_dirs = {d: str(Path(sm.input[d]).parent) for d in domains}
+checkpoints = dict(zip(sm.params.instances, sm.input.checkpoints, strict=True))
+test_dirs = {d: str(Path(p).parent) for d, p in zip(sm.params.domains, sm.input.tests, strict=True)}
 losses = test_losses(checkpoints, test_dirs)
 prov = run_provenance(sm.config, sm.input.datasets)
 write_parquet(losses, sm.output.losses, prov)

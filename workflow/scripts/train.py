@@ -15,7 +15,7 @@ from ckaflow.train import TrainConfig  # noqa: E402
 
 names = tuple(Path(p).stem for p in sm.output.checkpoints if p.endswith(".npz"))
 train_instance(
-    Path(sm.output.history).parent.name,
+    sm.params.instance,
     data_dirs={d: str(Path(sm.input[d]).parent) for d in ("natural", "synth")},
     out_dir=Path(sm.output.history).parent,
     cfg=TrainConfig(**sm.params.train),

@@ -236,3 +236,32 @@ def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
             figure_size=(10, 1.5 + 2.5 * t["estimator_label"].nunique()),
         )
     )
+
+
+def draw(figure: str, cka_path, options: dict) -> p9.ggplot:
+    """The CKA figure called ``figure``, drawn from the rows of ``results/cka.parquet`` it needs.
+
+    ``options`` are its arguments: ``base`` (base_layer_strips, checkpoints_vs_final),
+    ``finetuned`` and ``base`` (finetuned_vs_base), ``pairs`` (layer_matrices: panel title ->
+    [model, model], natural test set), ``a`` and ``b`` (filter_heatmap). An unknown name raises.
+    """
+    from ..shards import read_cka_table
+
+    if figure not in _FIGURES:
+        raise ValueError(f"unknown CKA figure {figure!r}; expected one of {sorted(_FIGURES)}")
+    if figure == "filter_heatmap":
+        table = read_cka_table(cka_path, models=[options["a"], options["b"]])
+    else:
+        table = read_cka_table(cka_path, groups=LAYER_GROUPS)
+    return _FIGURES[figure](table, options)
+
+
+_FIGURES = {
+    "base_layer_strips": lambda t, o: base_layer_strips(t, o["base"]),
+    "filter_heatmap": lambda t, o: filter_heatmap(t, o["a"], o["b"]),
+    "finetuned_vs_base": lambda t, o: finetuned_vs_base(t, o["finetuned"], o["base"]),
+    "layer_matrices": lambda t, o: layer_matrix(
+        t[t["test_set"] == "natural"], {k: tuple(v) for k, v in o["pairs"].items()}
+    ),
+    "checkpoints_vs_final": lambda t, o: checkpoints_vs_final(t, o["base"]),
+}
