@@ -13,12 +13,10 @@ import pytest
 
 from ckaflow.checkpoints import read_checkpoint
 from ckaflow.instances import base_instances, finetuned_instances, other, parse
+from ckaflow.schedule import PHASES, PatienceSchedule, phase_rate
 from ckaflow.train import (
-    PHASES,
-    PatienceSchedule,
     TrainConfig,
     per_image_loss,
-    phase_rate,
 )
 
 tf = pytest.importorskip("tensorflow")

@@ -19,20 +19,20 @@ import logging
 import math
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .schedule import PHASES, PatienceSchedule
+
 log = logging.getLogger(__name__)
 
-PHASES = 3
 # Images lie in [0, 1]: a mean squared error above 1 is worse than any output inside [0, 1], so
 # a run that ends there has blown up (learning_rate 1.0 ends at 1.6 to 2.9). A fine-tuning's first
 # steps can pass above it (2.3 seen at a rate of 1e-2) and recover: only the end is judged.
 MAX_LOSS = 1.0
-RATE_FACTOR = math.sqrt(0.1)
 CHECKPOINTS = ("init", "phase1", "phase2", "final")
 HISTORY_COLUMNS = (
     "step",
@@ -65,48 +65,6 @@ class TrainConfig:
             raise ValueError(f"start_phase must be 0, 1 or 2, got {self.start_phase}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-
-
-def phase_rate(initial: float, phase: int) -> float:
-    """The learning rate of ``phase`` (0, 1, 2): initial * sqrt(0.1)^phase, as 10^(-phase/2)."""
-    return initial * 10 ** (-phase / 2)
-
-
-@dataclass
-class PatienceSchedule:
-    """The three-phase patience schedule, driven by validation losses; no TensorFlow inside.
-
-    :meth:`observe` returns ``"improved"`` (keep these weights as the phase's best), ``"wait"``,
-    ``"phase_end"`` (restore the best weights; the rate is now lower) or ``"done"``.
-    """
-
-    patience: int
-    learning_rate: float = 1e-2
-    phase: int = 0
-    best: float = math.inf
-    best_step: int = 0
-    ended: list = field(default_factory=list)  # (phase, step, best loss) of every phase ended
-
-    @property
-    def rate(self) -> float:
-        return phase_rate(self.learning_rate, self.phase)
-
-    @property
-    def done(self) -> bool:
-        return self.phase >= PHASES
-
-    def observe(self, step: int, loss: float) -> str:
-        if self.done:
-            raise RuntimeError("the schedule has already ended")
-        if loss < self.best:
-            self.best, self.best_step = loss, step
-            return "improved"
-        if step - self.best_step < self.patience:
-            return "wait"
-        self.ended.append((self.phase, step, self.best))
-        self.phase += 1
-        self.best_step = step  # the counter restarts; the restored weights keep their best loss
-        return "done" if self.done else "phase_end"
 
 
 def instance_key(instance: str) -> int:
