@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from .data.dataset import split_sizes
 from .instances import base_instances
-from .similarity import Estimator
+from .shards import estimator_from_dict
 
 # The HSIC blocks a test set and estimator are split into (see ckaflow.shards): the layers
 # block, then one block of filters per layer.
@@ -55,12 +55,7 @@ def estimators_by_name(entries: list[Mapping]) -> tuple[dict[str, dict], list[st
     for i, entry in enumerate(entries):
         key = f"similarity.estimators[{i}] = {dict(entry)}"
         try:
-            est = Estimator(
-                kernel=entry.get("kernel", "linear"),
-                debiased=bool(entry.get("debiased", False)),
-                centering=entry.get("centering", "unit"),
-                sigma_frac=float(entry.get("sigma_frac", 1.0)),
-            )
+            est = estimator_from_dict(entry)
         except ValueError as err:
             problems.append(f"{key}: {err}")
             continue

@@ -112,11 +112,6 @@ def filter_moments(
         if xv.dtype.kind != "f":
             xv = xv.astype(np.float64)
         parts.append(_block_moments(xv, dtype, global_terms, name, act.shape, c0))
-    # Rounding of the input itself (centring happens in the input's precision, so a float32
-    # product keeps whatever variation the input resolves): the floor of "does not vary".
-    resolution = _ROUNDING * float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float64).eps)
-    for m in parts:
-        m.floor[:] = resolution**2 * n * m.mu_sq
     return Moments.concat(parts)
 
 
@@ -166,7 +161,7 @@ def scale_exponent(amax: float, what: str) -> int:
 def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
     """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
     integers, or 0: as it is."""
-    n = xv.shape[1]
+    n, resolution_of = xv.shape[1], xv.dtype  # the input's own dtype, before any rescaling
     e = np.broadcast_to(np.asarray(e, dtype=np.int64), (len(xv),))
     if e.any():
         xv = np.ldexp(xv, -e[:, None, None])  # exact; a temporary copy, only for extreme values
@@ -184,15 +179,23 @@ def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
     st = None
     if global_terms:
         st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2)).astype(np.float64)
+    mu_sq = np.ldexp((mu * mu).sum(axis=1), 2 * e)
     return Moments(
         gram=np.ldexp(gram, 2 * e[:, None, None]),
         s=None if st is None else np.ldexp(st[..., 0], 2 * e[:, None]),  # Xc mu
         t=None if st is None else np.ldexp(st[..., 1], e[:, None]),  # Xc 1
         mu_sum=np.ldexp(mu.sum(axis=1), e),
-        mu_sq=np.ldexp((mu * mu).sum(axis=1), 2 * e),
+        mu_sq=mu_sq,
         p=np.full(len(xc), float(xv.shape[2])),
-        floor=np.zeros(len(xc)),  # set by filter_moments, which knows the input's dtype
+        floor=_floor(resolution_of, n, mu_sq),
     )
+
+
+def _floor(dtype, n: int, mu_sq: np.ndarray) -> np.ndarray:
+    """(g,) the centred sum of squares that rounding of values of ``dtype`` alone could give.
+    Centring happens in the input's precision, so a float32 product keeps whatever variation the
+    input resolves: the resolution is the input's own."""
+    return (_ROUNDING * float(np.finfo(dtype).eps)) ** 2 * n * mu_sq
 
 
 def group_moments(x: np.ndarray, **kwargs) -> Moments:
