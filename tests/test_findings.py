@@ -6,18 +6,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ckaflow.cka_table import estimators_in, select_estimator
 from ckaflow.findings import (
     MIXED,
     NOT_SUPPORTED,
     SUPPORTED,
     claim_a,
     claim_b,
+    claim_c,
+    claim_d,
     claim_e,
+    findings,
     report_markdown,
-    select_estimator,
     summary_table,
 )
-from ckaflow.instances import base_instances, finetuned_instances, parse
+from ckaflow.names import Estimator, base_instances, finetuned_instances, parse
 
 SEEDS = [1, 2, 3, 4]
 BASE, FT = base_instances(SEEDS), finetuned_instances(SEEDS)
@@ -64,6 +67,51 @@ def test_claim_b_needs_conv1_most_similar_and_falling_with_depth():
     )
 
 
+def test_claim_b_mixed_when_conv1_leads_in_half_the_cases():
+    t = hand_made(1, 1, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
+    half = t["a_model"].isin(FT[:4]) & (t["a_group"] == "conv1")
+    t.loc[half, "cka"] = 0.5
+    assert claim_b(t, FT).verdict == MIXED
+
+
+def base_pairs(synth: dict[str, float], natural: dict[str, float]) -> pd.DataFrame:
+    """Layer CKA of every pair of base instances: per layer, one value per test set."""
+    rows = [
+        (ts, a, layer, b, layer, v)
+        for a in BASE
+        for b in BASE
+        if a < b
+        for ts, values in (("synth", synth), ("natural", natural))
+        for layer, v in values.items()
+    ]
+    t = pd.DataFrame(rows, columns=["test_set", "a_model", "a_group", "b_model", "b_group", "cka"])
+    return t.assign(kernel="linear", estimator="debiased", centering="unit", sigma_frac=np.nan)
+
+
+@pytest.mark.parametrize(
+    "synth, verdict",
+    [((0.9, 0.9, 0.9), SUPPORTED), ((0.5, 0.5, 0.5), NOT_SUPPORTED), ((0.9, 0.5, 0.9), MIXED)],
+)
+def test_claim_c_compares_the_test_sets_layer_by_layer(synth, verdict):
+    layers = ("conv1", "conv2", "conv3")
+    t = base_pairs(dict(zip(layers, synth, strict=True)), dict.fromkeys(layers, 0.7))
+    assert claim_c(t, BASE).verdict == verdict
+
+
+def test_claim_d_from_steps_to_converge():
+    def history(best_at):
+        steps = np.arange(0, 1001, 50)
+        loss = np.where(steps >= best_at, 0.01, 0.5)
+        return pd.DataFrame({"step": steps, "val_loss_natural": loss, "val_loss_synth": loss})
+
+    fast = {n: history(200 if parse(n).domain == "natural" else 800) for n in FT}
+    finding = claim_d(fast, dict.fromkeys(FT, False))
+    assert finding.verdict == SUPPORTED and "mean 200" in finding.numbers
+    slow = {n: history(800 if parse(n).domain == "natural" else 200) for n in FT}
+    capped = claim_d(slow, dict.fromkeys(FT, True))
+    assert capped.verdict == NOT_SUPPORTED and "8 of 8 fine-tuning runs were cut" in capped.numbers
+
+
 def test_claim_e_from_accuracies():
     rows = []
     for name in BASE + FT:
@@ -76,6 +124,9 @@ def test_claim_e_from_accuracies():
     far = acc.copy()
     far.loc[far["instance"].isin(FT), "accuracy"] = 0.80  # fine-tuning did not help at all
     assert claim_e(far, FT).verdict == NOT_SUPPORTED
+    one = acc.copy()  # it helped natural-from-synth only
+    one.loc[one["instance"].str.startswith("synth-from"), "accuracy"] = 0.80
+    assert claim_e(one, FT).verdict == MIXED
 
 
 def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
@@ -96,8 +147,30 @@ def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
 def test_select_estimator_names_what_is_missing():
     with pytest.raises(ValueError, match="rbf1-biased"):
         select_estimator(hand_made(1, 1), "rbf1-biased")
-    rows, label = select_estimator(hand_made(1, 1), "linear-debiased")
-    assert len(rows) and label == "linear, debiased"
+    with pytest.raises(ValueError, match="'linear-debaised' is not an estimator name"):
+        select_estimator(hand_made(1, 1), "linear-debaised")
+    rows, est = select_estimator(hand_made(1, 1), "linear-debiased")
+    assert len(rows) and est.label == "linear, debiased"
+
+
+def test_two_rbf_bandwidths_are_two_estimators_with_their_own_verdicts():
+    """similarity.estimators may list rbf at two bandwidths: their rows never merge."""
+    layers = {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9}
+    pairs = base_pairs(layers, layers)
+    wide = pd.concat([hand_made(0.97, 0.95, layers), pairs]).assign(kernel="rbf", sigma_frac=2.0)
+    narrow = pd.concat([hand_made(0.9, 0.95, layers), pairs]).assign(kernel="rbf", sigma_frac=0.5)
+    table = pd.concat([wide, narrow], ignore_index=True)
+    assert [e.name for e in estimators_in(table)] == ["rbf0.5-debiased", "rbf2-debiased"]
+    rows, est = select_estimator(table, "rbf2-debiased")
+    assert len(rows) == len(wide) and (rows["sigma_frac"] == 2.0).all()
+    assert est == Estimator("rbf", True, sigma_frac=2)
+    acc = _accuracy(lambda n, ts: 0.01)
+    hist = {n: pd.DataFrame({"step": [0], "val_loss_natural": [1.0], "val_loss_synth": [1.0]})
+            for n in FT}  # fmt: skip
+    found = findings(table, acc, hist, {}, BASE, FT)
+    wide_label, narrow_label = "rbf σ=2·median, debiased", "rbf σ=0.5·median, debiased"
+    assert found[wide_label][0].verdict == SUPPORTED
+    assert found[narrow_label][0].verdict == NOT_SUPPORTED
 
 
 def test_the_report_reads_weight_change_per_family_and_layer():

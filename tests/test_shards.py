@@ -9,20 +9,20 @@ import pandas as pd
 import pytest
 
 from ckaflow.architecture import LAYER_SHAPES, LAYERS
+from ckaflow.cka_table import PAIR_KEY
+from ckaflow.names import Estimator
 from ckaflow.shards import (
     BLOCKS,
-    PAIR_KEY,
-    estimator_from_dict,
     hsic_shard,
     reduce_cka,
     shard_blocks,
     write_grams,
 )
-from ckaflow.similarity import UndefinedCKAWarning, cka
+from ckaflow.similarity import UndefinedCKAWarning, cka, group_cka
 
 N = 12
 MODELS = ["synth-1", "natural-1", "synth-1@init"]
-ESTIMATORS = [estimator_from_dict(e) for e in ({}, {"debiased": True}, {"centering": "global"})]
+ESTIMATORS = [Estimator.from_dict(e) for e in ({}, {"debiased": True}, {"centering": "global"})]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_values_agree_with_cka_on_the_activations(stage):
     acts, table = stage
     rows = table[table["cka"].notna()].sample(40, random_state=2)
     for r in rows.itertuples():
-        e = estimator_from_dict({"debiased": r.estimator == "debiased", "centering": r.centering})
+        e = Estimator.from_dict({"debiased": r.estimator == "debiased", "centering": r.centering})
 
         def units(model, group, ts=r.test_set):
             if group == "model":
@@ -128,3 +128,21 @@ def test_reduce_refuses_biased_values_outside_the_unit_interval(tmp_path, stage)
     pd.concat([bad.iloc[:5], bad.iloc[:5]]).to_parquet(tmp_path / "dup.parquet")
     with pytest.raises(ValueError, match="duplicate"):
         reduce_cka([tmp_path / "dup.parquet"])
+
+
+def test_shards_and_group_cka_are_one_pipeline(stage):
+    """The workflow's Gram files + HSIC blocks give group_cka's numbers, bit for bit."""
+    acts, table = stage
+    finals = ["synth-1", "natural-1"]
+    instances = {m: {layer: acts[m, "synth", layer] for layer in LAYERS} for m in finals}
+    with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
+        names, res = group_cka(instances, [ESTIMATORS[1]], channel_axis=1)
+    got = table[(table["test_set"] == "synth") & (table["estimator"] == "debiased")]
+    got = got.set_index(["a_model", "a_group", "b_model", "b_group"])["cka"]
+    index = {name: i for i, name in enumerate(names)}
+    for a, b in [
+        ("synth-1:conv1/f03", "natural-1:conv1/f07"),
+        ("synth-1:pool2", "natural-1:model"),
+    ]:
+        want = res["linear-debiased"].cka[index[a], index[b]]
+        assert got[(*a.split(":"), *b.split(":"))] == want

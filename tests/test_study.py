@@ -114,3 +114,43 @@ def test_the_schema_bounds_the_rbf_bandwidth(bad):
     config["similarity"]["estimators"] = [{"kernel": "rbf", "sigma_frac": bad}]
     with pytest.raises(Exception, match="sigma_frac"):
         validate(config, SCHEMA_PATH)
+
+
+def test_the_plan_of_the_default_config():
+    """Which instances, models, estimators and figures the shipped default implies."""
+    from ckaflow.names import parse_model
+    from ckaflow.plan import Plan
+
+    plan = Plan.from_config(_default(), SCHEMA)
+    assert len(plan.base) == len(plan.finetuned) == 8 and len(plan.instances) == 16
+    assert len(plan.models) == 16 + 8 * 3 and all(parse_model(m) for m in plan.models)
+    assert plan.models_of("synth-1") == ["synth-1@init", "synth-1@phase1", "synth-1@phase2",
+                                         "synth-1"]  # fmt: skip
+    assert plan.estimator_names == list(check_config(_default(), SCHEMA))
+    figures = plan.figures()
+    assert len(figures) == len(set(figures))
+    assert "filters_synth-1_vs_natural-1" in figures and "chord_natural-1" in figures
+    assert plan.reconstruction_models("synth") == {
+        "in_domain": "synth-1",
+        "cross_domain": "natural-1",
+        "finetuned": "synth-from-natural-1",
+    }
+    base, ft = plan.schedule("synth-1"), plan.schedule("synth-from-natural-1")
+    assert base["max_steps"] == 3500 and ft["max_steps"] == 2500 and ft["start_phase"] == 0
+    assert plan.train_images("synth-1") is None and plan.train_images("synth-from-natural-1")
+    assert plan.dataset_params("synth")["source"] == "pillow-text"
+    with pytest.raises(ValueError, match="unknown CKA figure 'chord'"):
+        plan.cka_options("chord")
+
+
+def test_a_plan_is_made_only_from_a_config_that_passes_the_checks():
+    from ckaflow.plan import Plan
+
+    with pytest.raises(ConfigError, match="finetune.images"):
+        Plan.from_config(config_with(finetune__images=100000), SCHEMA)
+
+
+def _default():
+    config = yaml.safe_load(open(ROOT / "config" / "config.yaml"))
+    validate(config, SCHEMA_PATH)
+    return config

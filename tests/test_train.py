@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ckaflow.checkpoints import read_checkpoint
-from ckaflow.instances import base_instances, finetuned_instances, other, parse
+from ckaflow.names import base_instances, finetuned_instances, other, parse
 from ckaflow.schedule import PHASES, PatienceSchedule, phase_rate
 from ckaflow.train import (
     TrainConfig,
@@ -224,8 +224,8 @@ def test_a_diverged_run_fails_naming_instance_step_and_loss(
     tiny_data, bias, instance, message, saved
 ):
     from ckaflow.data import load_split
-    from ckaflow.instances import parse
     from ckaflow.model import TiedAutoencoder
+    from ckaflow.names import parse
     from ckaflow.train import TrainingDiverged, train
 
     model = TiedAutoencoder(seed=1)

@@ -22,19 +22,6 @@ from .io import atomic_path, reading
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_SEP = "@"
-
-
-def model_name(instance: str, checkpoint: str = "final") -> str:
-    """``synth-2`` for the final weights, ``synth-2@init`` for a checkpoint."""
-    return instance if checkpoint == "final" else f"{instance}{CHECKPOINT_SEP}{checkpoint}"
-
-
-def split_model_name(model: str) -> tuple[str, str]:
-    """(instance, checkpoint) of a model name."""
-    instance, _, checkpoint = model.partition(CHECKPOINT_SEP)
-    return instance, checkpoint or "final"
-
 
 def extract(
     checkpoint: str | Path,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .data import load_split
-from .instances import parse
+from .names import parse
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,12 @@ def accuracy(losses: pd.DataFrame, constant: Mapping[str, float] | None = None) 
 
 
 def reconstruction_columns(
-    x: np.ndarray, checkpoints: Mapping[str, str | Path]
+    x: np.ndarray, checkpoints: Mapping[str, tuple[str, str | Path]]
 ) -> dict[str, np.ndarray]:
     """Columns of a reconstruction grid: the input, then each checkpoint's output on it.
 
-    ``checkpoints`` maps a role (``in_domain``, ``cross_domain``, ``finetuned``) to a checkpoint;
-    column labels name the role and the instance. Returns label -> (k, 64, 80).
+    ``checkpoints`` maps a role (``in_domain``, ``cross_domain``, ``finetuned``) to (instance,
+    its checkpoint); column labels name the role and the instance. Returns label -> (k, 64, 80).
     """
     roles = {
         "in_domain": "in-domain = scratch",
@@ -104,8 +104,7 @@ def reconstruction_columns(
         "finetuned": "fine-tuned",
     }
     columns = {"input": x[..., 0]}
-    for role, path in checkpoints.items():
-        instance = Path(path).parent.parent.name
+    for role, (instance, path) in checkpoints.items():
         y = np.asarray(load_model(path)(x, training=False))[..., 0]
         columns[f"{roles.get(role, role)}\n{instance}"] = y
     return columns

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from .checkpoints import provenance, read_checkpoint, write_checkpoint
 from .data import load_split, read_provenance
-from .instances import parse
 from .io import atomic_dir, save_json
+from .names import parse
 from .provenance import write_parquet
 from .train import CHECKPOINTS, TrainConfig, config_dict, train
 

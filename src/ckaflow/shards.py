@@ -19,50 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activations import load_layers, split_model_name
+from .activations import load_layers
 from .architecture import LAYERS
+from .cka_table import CKA_COLUMNS, PAIR_KEY
 from .io import atomic_path, check_sha256, read_parquet, reading, sha256_named
-from .similarity import (
-    MODEL,
-    Estimator,
-    cka_from_hsic,
-    hsic_matrix,
-    instance_moments,
-    packed_grams,
-    warn_undefined,
-)
+from .names import Estimator, is_filter, is_final, parse_group
+from .similarity import block_cka, packed_instance
 
 log = logging.getLogger(__name__)
 
 LAYERS_BLOCK = "layers"
 BLOCKS = (LAYERS_BLOCK, *LAYERS)
-CKA_COLUMNS = [
-    "test_set",
-    "kernel",
-    "estimator",
-    "centering",
-    "sigma_frac",
-    "a_model",
-    "a_group",
-    "b_model",
-    "b_group",
-    "cka",
-    "hsic_xy",
-    "hsic_xx",
-    "hsic_yy",
-    "n",
-]
-PAIR_KEY = CKA_COLUMNS[:9]  # what makes a row unique: test set, estimator, the two groups
 BIASED_MAX = 1.0 + 1e-9
-
-
-def estimator_from_dict(d: Mapping) -> Estimator:
-    return Estimator(
-        kernel=d.get("kernel", "linear"),
-        debiased=bool(d.get("debiased", False)),
-        centering=d.get("centering", "unit"),
-        sigma_frac=float(d.get("sigma_frac", 1.0)),
-    )
 
 
 def gram_key(test_set: str, estimator: Estimator) -> str:
@@ -79,20 +47,20 @@ def write_grams(
     """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
     in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2), and
     ``sha256__{name}`` of each, which :func:`read_grams` verifies."""
-    final = split_model_name(model)[1] == "final"
-    global_terms = any(e.centering == "global" for e in estimators)
+    final = is_final(model)
     arrays, names, n = {}, None, None
     for test_set in test_sets:
         layers = load_layers(activation_root, model, test_set)
-        groups, m = instance_moments(
-            layers, channel_axis=1, global_terms=global_terms, name=f"{model}:{test_set}"
+        n = next(iter(layers.values())).shape[0]
+        names, packed = packed_instance(
+            layers,
+            estimators,
+            keep=None if final else lambda g: not is_filter(g),
+            channel_axis=1,
+            name=f"{model}:{test_set}",
         )
         del layers
-        keep = np.array([final or "/" not in g for g in groups])
-        names = [g for g, k in zip(groups, keep, strict=True) if k]
-        n = m.n
-        for e in estimators:
-            arrays[gram_key(test_set, e)] = packed_grams(m.select(keep), **e.options())
+        arrays.update({gram_key(test_set, e): a for e, a in packed.items()})
         log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
     arrays.update(groups=np.array(names), n=np.array(n))
     hashes = {f"sha256__{k}": np.array(sha256_named({k: v})) for k, v in arrays.items()}
@@ -132,56 +100,64 @@ def hsic_shard(
     ``gram_files`` maps every model to its Gram file; ``final_models`` are those whose filters
     are compared. Groups that do not vary give NaN (and a warning naming them).
     """
-    labels = {b: [] for b in blocks}
+    rows, labels, n = _read_blocks(gram_files, gram_key(test_set, estimator), blocks, final_models)
+    frames = []
+    for block in blocks:
+        names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
+        res = block_cka(np.concatenate(rows.pop(block)), names, n, estimator)
+        frames.append(_pair_frame(res, labels[block], n))
+        g = len(names)
+        log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
+    out = pd.concat(frames, ignore_index=True)
+    for i, (column, value) in enumerate(estimator.columns().items()):
+        out.insert(i, column, value)
+    out.insert(0, "test_set", test_set)
+    return out
+
+
+def _block_of(group: str) -> str:
+    """The HSIC block a group belongs to: its layer for a filter, else the layers block."""
+    return parse_group(group).layer if is_filter(group) else LAYERS_BLOCK
+
+
+def _read_blocks(gram_files, key, blocks, final_models):
+    """The packed Grams of every block's groups, read once per file: rows {block: [(k, m)]},
+    labels {block: [(model, group)]} and n."""
     rows = {b: [] for b in blocks}
+    labels = {b: [] for b in blocks}
     n = None
-    for model, path in gram_files.items():  # each file is read once, for all blocks
-        groups, n, packed = read_grams(path, gram_key(test_set, estimator))
+    for model, path in gram_files.items():
+        groups, n, packed = read_grams(path, key)
+        where = np.array([_block_of(g) for g in groups])
         for block in blocks:
-            if block == LAYERS_BLOCK:
-                pick = [i for i, g in enumerate(groups) if "/" not in g]
-            elif model in final_models:
-                pick = [i for i, g in enumerate(groups) if g.startswith(f"{block}/")]
-            else:
+            if block != LAYERS_BLOCK and model not in final_models:
                 continue
+            pick = np.flatnonzero(where == block)
             rows[block].append(packed[pick])
             labels[block] += [(model, groups[i]) for i in pick]
         del packed
-    frames = []
-    for block in blocks:
-        a = np.concatenate(rows.pop(block))
-        xy = hsic_matrix(a, n=n, debiased=estimator.debiased)
-        del a
-        xx = np.diagonal(xy).copy()
-        warn_undefined([f"{m}:{x} on {test_set}" for m, x in labels[block]], xx)
-        cka = cka_from_hsic(xy, xx, xx)
-        g = len(labels[block])
-        ia, ib = np.divmod(np.arange(g * g), g)
-        models = np.array([m for m, _ in labels[block]])
-        names = np.array([x for _, x in labels[block]])
-        frames.append(
-            pd.DataFrame(
-                {
-                    "a_model": models[ia],
-                    "a_group": names[ia],
-                    "b_model": models[ib],
-                    "b_group": names[ib],
-                    "cka": cka.ravel(),
-                    "hsic_xy": xy.ravel(),
-                    "hsic_xx": xx[ia],
-                    "hsic_yy": xx[ib],
-                    "n": n,
-                }
-            )
-        )
-        log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
-    out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "test_set", test_set)
-    out.insert(1, "kernel", estimator.kernel)
-    out.insert(2, "estimator", estimator.estimator)
-    out.insert(3, "centering", estimator.centering)
-    out.insert(4, "sigma_frac", estimator.sigma_frac if estimator.kernel == "rbf" else np.nan)
-    return out
+    return rows, labels, n
+
+
+def _pair_frame(res, labels: list[tuple[str, str]], n: int) -> pd.DataFrame:
+    """One row per ordered pair of a block's groups."""
+    g = len(labels)
+    ia, ib = np.divmod(np.arange(g * g), g)
+    models = np.array([m for m, _ in labels])
+    names = np.array([x for _, x in labels])
+    return pd.DataFrame(
+        {
+            "a_model": models[ia],
+            "a_group": names[ia],
+            "b_model": models[ib],
+            "b_group": names[ib],
+            "cka": res.cka.ravel(),
+            "hsic_xy": res.xy.ravel(),
+            "hsic_xx": res.xx[ia],
+            "hsic_yy": res.yy[ib],
+            "n": n,
+        }
+    )
 
 
 def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
@@ -229,32 +205,9 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
 
 __all__ = [
     "BLOCKS",
-    "MODEL",
     "hsic_shard",
+    "read_grams",
     "reduce_cka",
     "shard_blocks",
     "write_grams",
 ]
-
-
-def read_cka_table(
-    path: str | Path,
-    *,
-    groups: Sequence[str] | None = None,
-    models: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """``results/cka.parquet`` with plain string columns (stored as categories to stay small).
-
-    ``groups`` keeps only the rows whose two groups are both among them
-    (``architecture.LAYER_GROUPS``: the layer and model rows, a small part of the table);
-    ``models`` likewise for the two models.
-    The selection happens while reading, so a figure never holds the whole table.
-    """
-    filters = []
-    for column, keep in (("group", groups), ("model", models)):
-        if keep is not None:
-            filters += [(f"a_{column}", "in", list(keep)), (f"b_{column}", "in", list(keep))]
-    table = read_parquet(path, "CKA table", filters=filters or None)
-    for col in table.select_dtypes("category"):
-        table[col] = table[col].astype(str)
-    return table

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .data.dataset import split_sizes
-from .instances import base_instances
-from .shards import estimator_from_dict
+from .names import Estimator, base_instances
 
 # The HSIC blocks a test set and estimator are split into (see ckaflow.shards): the layers
 # block, then one block of filters per layer.
@@ -55,7 +54,7 @@ def estimators_by_name(entries: list[Mapping]) -> tuple[dict[str, dict], list[st
     for i, entry in enumerate(entries):
         key = f"similarity.estimators[{i}] = {dict(entry)}"
         try:
-            est = estimator_from_dict(entry)
+            est = Estimator.from_dict(entry)
         except ValueError as err:
             problems.append(f"{key}: {err}")
             continue

@@ -16,6 +16,7 @@ rule build_dataset:
     conda:
         "../../envs/data.yaml"
     params:
+        domain=lambda w: w.domain,
         dataset=dataset_params,
     script:
         "../scripts/build_dataset.py"

@@ -3,8 +3,7 @@
 
 rule plot_samples:
     input:
-        natural="results/data/natural/test.npy",
-        synth="results/data/synth/test.npy",
+        tests=expand("results/data/{d}/test.npy", d=DOMAINS),
     output:
         png=report(
             "results/figures/samples.png",
@@ -17,6 +16,7 @@ rule plot_samples:
     conda:
         "../../envs/figures.yaml"
     params:
+        domains=DOMAINS,
         per_domain=config["figures"]["samples_per_domain"],
         pepper=config["noise"]["pepper"],
         salt=config["noise"]["salt"],
@@ -27,7 +27,7 @@ rule plot_samples:
 
 rule plot_loss_curves:
     input:
-        unpack(histories),
+        histories=histories(),
     output:
         png=report(
             "results/figures/loss_curves.png",
@@ -39,6 +39,8 @@ rule plot_loss_curves:
         "logs/plot_loss_curves/loss_curves.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        instances=INSTANCES,
     script:
         "../scripts/plot_loss_curves.py"
 
@@ -63,7 +65,7 @@ rule plot_test_loss:
 
 rule plot_reconstructions:
     input:
-        unpack(reconstruction_models),
+        unpack(reconstruction_inputs),
     output:
         png=report(
             "results/figures/reconstructions_{domain}.png",
@@ -76,6 +78,8 @@ rule plot_reconstructions:
     conda:
         "../../envs/tensorflow.yaml"
     params:
+        domain=lambda w: w.domain,
+        roles=reconstruction_roles,
         images=config["figures"]["reconstruction_images"],
     script:
         "../scripts/plot_reconstructions.py"
@@ -96,6 +100,8 @@ rule plot_conv1_filters:
         "logs/plot_conv1_filters/{instance}.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        instance=lambda w: w.instance,
     script:
         "../scripts/plot_conv1_filters.py"
 
@@ -116,7 +122,7 @@ rule plot_base_strips:
         "../../envs/figures.yaml"
     params:
         figure="base_layer_strips",
-        options={"base": BASE},
+        options=PLAN.cka_options("base_layer_strips"),
     script:
         "../scripts/plot_cka.py"
 
@@ -137,7 +143,7 @@ rule plot_filter_heatmap:
         "../../envs/figures.yaml"
     params:
         figure="filter_heatmap",
-        options=filter_pair,
+        options=filter_heatmap_options,
     script:
         "../scripts/plot_cka.py"
 
@@ -158,6 +164,7 @@ rule plot_chord:
     conda:
         "../../envs/figures.yaml"
     params:
+        instance=lambda w: w.a,
         estimator=config["figures"]["estimator"],
     script:
         "../scripts/plot_chord.py"
@@ -179,7 +186,7 @@ rule plot_finetuned_vs_base:
         "../../envs/figures.yaml"
     params:
         figure="finetuned_vs_base",
-        options={"base": BASE, "finetuned": FINETUNED},
+        options=PLAN.cka_options("finetuned_vs_base"),
     script:
         "../scripts/plot_cka.py"
 
@@ -200,7 +207,7 @@ rule plot_layer_matrices:
         "../../envs/figures.yaml"
     params:
         figure="layer_matrices",
-        options={"pairs": layer_matrix_pairs()},
+        options=PLAN.cka_options("layer_matrices"),
     script:
         "../scripts/plot_cka.py"
 
@@ -221,7 +228,7 @@ rule plot_checkpoints:
         "../../envs/figures.yaml"
     params:
         figure="checkpoints_vs_final",
-        options={"base": BASE},
+        options=PLAN.cka_options("checkpoints_vs_final"),
     script:
         "../scripts/plot_cka.py"
 
@@ -231,7 +238,7 @@ rule write_findings:
         cka="results/cka.parquet",
         accuracy="results/tables/test_accuracy.csv",
         weight_change="results/tables/weight_change.csv",
-        histories=list(histories().values()),
+        histories=histories(),
         provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
         datasets=DATASET_JSONS,
     output:
@@ -248,6 +255,7 @@ rule write_findings:
     conda:
         "../../envs/figures.yaml"
     params:
+        instances=INSTANCES,
         base=BASE,
         finetuned=FINETUNED,
         estimator=config["figures"]["estimator"],

@@ -17,6 +17,9 @@ rule extract_activations:
     threads: 1
     resources:
         gpu=1,
+    params:
+        models=lambda w: PLAN.models_of(w.instance),
+        test_sets=DOMAINS,
     script:
         "../scripts/extract_activations.py"
 
@@ -36,7 +39,8 @@ rule compute_grams:
     resources:
         gpu=1,
     params:
-        estimators=config["similarity"]["estimators"],
+        model=lambda w: w.model,
+        estimators=ESTIMATORS,
         test_sets=DOMAINS,
     script:
         "../scripts/compute_grams.py"
@@ -59,8 +63,10 @@ rule compute_hsic:
         gpu=1,
     params:
         models=MODELS,
-        estimator=estimator_params,
-        shards=config["similarity"]["shards"],
+        test_set=lambda w: w.test_set,
+        estimator=lambda w: w.estimator,
+        shard=lambda w: int(w.shard),
+        shards=SHARDS,
         final_models=INSTANCES,
     script:
         "../scripts/compute_hsic.py"

@@ -9,7 +9,7 @@ rule train_base:
     output:
         checkpoints=expand(
             "results/models/{{domain}}-{{seed}}/checkpoints/{name}.{ext}",
-            name=BASE_CHECKPOINTS,
+            name=CHECKPOINTS,
             ext=["npz", "json"],
         ),
         history="results/models/{domain}-{seed}/history.parquet",
@@ -26,7 +26,10 @@ rule train_base:
         gpu=1,
     params:
         instance=instance_of,
-        train=train_params,
+        train=schedule_params,
+        train_images=train_images,
+        checkpoints=checkpoint_names,
+        domains=DOMAINS,
     script:
         "../scripts/train.py"
 
@@ -57,7 +60,9 @@ rule finetune:
         gpu=1,
     params:
         instance=instance_of,
-        train=finetune_params,
-        train_images=config["finetune"]["images"],
+        train=schedule_params,
+        train_images=train_images,
+        checkpoints=checkpoint_names,
+        domains=DOMAINS,
     script:
         "../scripts/train.py"

@@ -7,7 +7,7 @@ from ckaflow.logs import log_to
 
 log = log_to(snakemake.log[0])  # noqa: F821
 params = dict(snakemake.params.dataset)  # noqa: F821
-domain = snakemake.wildcards.domain  # noqa: F821
+domain = snakemake.params.domain  # noqa: F821
 if params["font_size"] is None:
     params.pop("font_size")
 dataset = build_domain(domain, **params)

@@ -1,16 +1,17 @@
 """HSIC and CKA of the pairs of one shard (snakemake rule compute_hsic)."""
 
 from ckaflow.logs import log_to
+from ckaflow.names import Estimator
 from ckaflow.provenance import run_provenance, write_parquet
-from ckaflow.shards import estimator_from_dict, hsic_shard, shard_blocks
+from ckaflow.shards import hsic_shard, shard_blocks
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 table = hsic_shard(
     dict(zip(sm.params.models, sm.input.grams, strict=True)),
-    test_set=sm.wildcards.test_set,
-    estimator=estimator_from_dict(sm.params.estimator),
-    blocks=shard_blocks(int(sm.wildcards.shard), sm.params.shards),
+    test_set=sm.params.test_set,
+    estimator=Estimator.from_name(sm.params.estimator),
+    blocks=shard_blocks(sm.params.shard, sm.params.shards),
     final_models=sm.params.final_models,
 )
 write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

@@ -1,16 +1,16 @@
 """Chord diagram of one instance's conv1 filter CKA on its own domain (rule plot_chord)."""
 
 from ckaflow.checkpoints import read_checkpoint
+from ckaflow.cka_table import read_cka_table
 from ckaflow.figures import save_figure
 from ckaflow.figures.chord import chord_diagram
 from ckaflow.findings import filter_matrix
-from ckaflow.instances import parse
 from ckaflow.logs import log_to
-from ckaflow.shards import read_cka_table
+from ckaflow.names import parse
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-instance = sm.wildcards.a
+instance = sm.params.instance
 test_set = parse(instance).domain
 matrix = filter_matrix(
     read_cka_table(sm.input.cka, models=[instance]),

@@ -11,5 +11,5 @@ kernels = {
     "init": read_checkpoint(sm.input.init)["conv1_kernel"],
     "trained": read_checkpoint(sm.input.final)["conv1_kernel"],
 }
-plot = conv1_filters(kernels, sm.wildcards.instance)
+plot = conv1_filters(kernels, sm.params.instance)
 save_figure(plot, sm.output.png, sm.output.pdf, width=11, height=2.6)

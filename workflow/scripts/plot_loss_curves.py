@@ -4,14 +4,14 @@ import pandas as pd
 
 from ckaflow.figures import save_figure
 from ckaflow.figures.training import loss_curves
-from ckaflow.instances import parse
 from ckaflow.io import read_parquet
 from ckaflow.logs import log_to
+from ckaflow.names import parse
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 frames = []
-for instance, path in sm.input.items():
+for instance, path in zip(sm.params.instances, sm.input.histories, strict=True):
     h = read_parquet(path, "history")
     inst = parse(instance)
     frames.append(h.assign(instance=instance, family=inst.family, seed=inst.seed))

@@ -14,10 +14,11 @@ from ckaflow.evaluate import reconstruction_columns  # noqa: E402
 from ckaflow.figures import save_figure  # noqa: E402
 from ckaflow.figures.training import reconstruction_grid  # noqa: E402
 
-domain = sm.wildcards.domain
+domain = sm.params.domain
 x = load_split(Path(sm.input.test).parent, "test")[: sm.params.images]
+roles = sm.params.roles  # role -> instance, in the order of input.models
 columns = reconstruction_columns(
-    x, {role: sm.input[role] for role in ("in_domain", "cross_domain", "finetuned")}
+    x, {r: (i, p) for (r, i), p in zip(roles.items(), sm.input.models, strict=True)}
 )
 plot = reconstruction_grid(columns, f"{domain} test images and their reconstructions")
 save_figure(

@@ -1,5 +1,7 @@
 """Sample grid of both domains, clean and noisy (snakemake rule plot_samples)."""
 
+from pathlib import Path
+
 from ckaflow.data import load_split
 from ckaflow.figures import sample_grid, save_figure
 from ckaflow.logs import log_to
@@ -7,7 +9,8 @@ from ckaflow.logs import log_to
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 domains = {
-    d: load_split(sm.input[d].rsplit("/", 1)[0], "test")[..., 0] for d in ("synth", "natural")
+    d: load_split(Path(p).parent, "test")[..., 0]
+    for d, p in zip(sm.params.domains, sm.input.tests, strict=True)
 }
 plot = sample_grid(
     domains,

@@ -13,14 +13,15 @@ from ckaflow.provenance import run_provenance  # noqa: E402
 from ckaflow.runs import train_instance  # noqa: E402  (after TensorFlow is configured)
 from ckaflow.train import TrainConfig  # noqa: E402
 
-names = tuple(Path(p).stem for p in sm.output.checkpoints if p.endswith(".npz"))
 train_instance(
     sm.params.instance,
-    data_dirs={d: str(Path(sm.input[d]).parent) for d in ("natural", "synth")},
+    data_dirs={
+        d: str(Path(p).parent) for d, p in zip(sm.params.domains, sm.input.datasets, strict=True)
+    },
     out_dir=Path(sm.output.history).parent,
     cfg=TrainConfig(**sm.params.train),
     init_from=sm.input.get("init"),
-    train_images=sm.params.get("train_images"),
-    checkpoints=names,
-    run=run_provenance(sm.config, [sm.input.natural, sm.input.synth]),
+    train_images=sm.params.train_images,
+    checkpoints=tuple(sm.params.checkpoints),
+    run=run_provenance(sm.config, sm.input.datasets),
 )

@@ -6,23 +6,27 @@ from pathlib import Path
 import pandas as pd
 
 from ckaflow.architecture import LAYER_GROUPS
-from ckaflow.findings import bias_note, findings, report_markdown, select_estimator, summary_table
+from ckaflow.cka_table import read_cka_table, select_estimator
+from ckaflow.findings import bias_note, findings, report_markdown, summary_table
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
 from ckaflow.provenance import footer, run_provenance, write_sidecar
-from ckaflow.shards import read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 table = read_cka_table(sm.input.cka, groups=LAYER_GROUPS)
 accuracy = pd.read_csv(sm.input.accuracy)
-histories = {Path(p).parent.name: read_parquet(p, "history") for p in sm.input.histories}
+instances = sm.params.instances
+histories = {
+    i: read_parquet(p, "history") for i, p in zip(instances, sm.input.histories, strict=True)
+}
 capped = {
-    Path(p).parent.name: json.loads(Path(p).read_text())["capped_by_max_steps"]
-    for p in sm.input.provenance
+    i: json.loads(Path(p).read_text())["capped_by_max_steps"]
+    for i, p in zip(instances, sm.input.provenance, strict=True)
 }
 prov = run_provenance(sm.config, sm.input.datasets)
-primary, label = select_estimator(table, sm.params.estimator)
+primary, estimator = select_estimator(table, sm.params.estimator)
+label = estimator.label
 summary = summary_table(primary, accuracy, sm.params.finetuned)
 with atomic_path(sm.output.table_csv) as tmp:
     summary.to_csv(tmp, index=False, float_format="%.4f")

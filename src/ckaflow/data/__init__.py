@@ -1,9 +1,8 @@
 """The two image domains of the study: synth (text pages) and natural (house numbers)."""
 
+from ..names import DOMAINS, SPLITS
 from .dataset import (
-    DOMAINS,
     NATURAL_SOURCES,
-    SPLITS,
     Dataset,
     build_domain,
     load_split,

@@ -26,6 +26,7 @@ from ..io import (
     save_npy,
     sha256_arrays,
 )
+from ..names import SPLITS, check_domain
 from .shapes import HEIGHT, WIDTH
 from .standin import photo_files, render_house_number
 from .svhn import load_svhn
@@ -33,8 +34,6 @@ from .synth import render_page, synth_fonts
 
 log = logging.getLogger(__name__)
 
-DOMAINS = ("natural", "synth")
-SPLITS = ("train", "val", "test")
 NATURAL_SOURCES = ("standin", "svhn")
 _DOMAIN_STREAM = {"natural": 1, "synth": 2}  # one random stream per domain, same seed
 _SPLIT_STREAM = 3
@@ -69,8 +68,7 @@ def build_domain(
     (``svhn_path`` is SVHN format 1: the tar.gz or its unpacked folder). ``fonts`` (synth) and
     ``photos`` (stand-in) are folders to draw from instead of what installed packages ship.
     """
-    if domain not in DOMAINS:
-        raise ValueError(f"unknown domain {domain!r}; expected one of {DOMAINS}")
+    check_domain(domain)
     if images < 1:
         raise ValueError(f"images must be >= 1, got {images}")
     counts = split_sizes(images, val_fraction, test_images)  # validates before the long work

@@ -10,20 +10,11 @@ import pandas as pd
 import plotnine as p9
 
 from ..architecture import CONV_LAYERS, LAYER_GROUPS
-from ..instances import parse
+from ..cka_table import estimator_labels, filter_rows, read_cka_table
+from ..names import CHECKPOINTS, FINAL, model_name, parse
 
 GROUP_ORDER = list(LAYER_GROUPS)
 CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
-
-
-def estimator_label(frame: pd.DataFrame) -> pd.Series:
-    """'linear, biased', 'rbf 0.8, debiased', 'linear, biased, global centring', ..."""
-    kernel = frame["kernel"].astype(str)
-    kernel = kernel.where(
-        kernel != "rbf", "rbf σ=" + frame["sigma_frac"].map("{:g}".format) + "·median"
-    )
-    label = kernel + ", " + frame["estimator"].astype(str)
-    return label.where(frame["centering"].astype(str) == "unit", label + ", global centring")
 
 
 def _pairs(table: pd.DataFrame, models: list[str], groups: list[str]) -> pd.DataFrame:
@@ -35,7 +26,7 @@ def _pairs(table: pd.DataFrame, models: list[str], groups: list[str]) -> pd.Data
     ].copy()
     for col in ("a_model", "b_model", "a_group", "b_group", "test_set"):
         t[col] = t[col].astype(str)
-    t["estimator_label"] = estimator_label(t)
+    t["estimator_label"] = estimator_labels(t)
     return t
 
 
@@ -43,14 +34,10 @@ def base_layer_strips(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
     """Layer CKA of every pair of base instances, per test set and conv layer (Figure 5.6)."""
     t = _pairs(table, base, list(CONV_LAYERS))
     t = t[t["a_model"] < t["b_model"]].copy()
-    doms = (
-        t["a_model"].map(lambda m: parse(m).domain)
-        + "/"
-        + t["b_model"].map(lambda m: parse(m).domain)
-    )
-    t["pair"] = doms.map(
-        {"natural/natural": "natural vs natural", "synth/synth": "synth vs synth"}
-    ).fillna("natural vs synth")
+    t["pair"] = [
+        " vs ".join(sorted((parse(a).domain, parse(b).domain)))
+        for a, b in zip(t["a_model"], t["b_model"], strict=True)
+    ]
     t["layer"] = pd.Categorical(t["a_group"], categories=list(CONV_LAYERS))
     t["test set"] = t["test_set"] + " test set"
     return (
@@ -73,15 +60,9 @@ def filter_heatmap(
     table: pd.DataFrame, a_model: str, b_model: str, layer: str = "conv1"
 ) -> p9.ggplot:
     """CKA between the filters of ``layer`` of two models (or one model with itself)."""
-    t = table[
-        (table["a_model"] == a_model)
-        & (table["b_model"] == b_model)
-        & table["a_group"].astype(str).str.startswith(f"{layer}/")
-        & table["b_group"].astype(str).str.startswith(f"{layer}/")
-    ].copy()
-    t["estimator_label"] = estimator_label(t)
-    t["a"] = t["a_group"].astype(str).str.split("/f").str[1]
-    t["b"] = t["b_group"].astype(str).str.split("/f").str[1]
+    t = filter_rows(table[(table["a_model"] == a_model) & (table["b_model"] == b_model)], layer)
+    t["estimator_label"] = estimator_labels(t)
+    t["a"], t["b"] = t["a"].map("{:02d}".format), t["b"].map("{:02d}".format)
     t["test set"] = t["test_set"].astype(str) + " test set"
     t["undefined"] = t["cka"].isna()
     what = f"within {a_model}" if a_model == b_model else f"{a_model} (rows) vs {b_model} (columns)"
@@ -119,7 +100,7 @@ def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]
     ].copy()
     for col in ("a_model", "b_model", "a_group", "test_set"):
         t[col] = t[col].astype(str)
-    t["estimator_label"] = estimator_label(t)
+    t["estimator_label"] = estimator_labels(t)
     a = t["a_model"].map(parse)
     b = t["b_model"].map(parse)
     t["relation"] = [
@@ -159,7 +140,9 @@ def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]
     )
 
 
-def layer_matrix(table: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> p9.ggplot:
+def layer_matrix(
+    table: pd.DataFrame, pairs: dict[str, tuple[str, str]], test_set: str
+) -> p9.ggplot:
     """Layer x layer CKA (all layers and the model group) for labelled pairs of models."""
     frames = []
     for label, (a, b) in pairs.items():
@@ -172,7 +155,7 @@ def layer_matrix(table: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> p9.g
         t["pair"] = label
         frames.append(t)
     t = pd.concat(frames, ignore_index=True)
-    t["estimator_label"] = estimator_label(t)
+    t["estimator_label"] = estimator_labels(t)
     t["a"] = pd.Categorical(t["a_group"].astype(str), categories=GROUP_ORDER[::-1])
     t["b"] = pd.Categorical(t["b_group"].astype(str), categories=GROUP_ORDER)
     t["pair"] = pd.Categorical(t["pair"], categories=list(pairs))
@@ -187,7 +170,7 @@ def layer_matrix(table: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> p9.g
         + CKA_FILL
         + p9.coord_equal()
         + p9.labs(
-            title="Layer x layer CKA (natural test set)",
+            title=f"Layer x layer CKA ({test_set} test set)",
             x="second model's layer",
             y="first model's layer",
         )
@@ -202,11 +185,11 @@ def layer_matrix(table: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> p9.g
 
 def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
     """CKA of each saved checkpoint of a base instance with its final weights, per layer."""
-    rows = []
+    rows, early = [], [c for c in CHECKPOINTS if c != FINAL]
     for inst in base:
-        for c in ("init", "phase1", "phase2"):
+        for c in early:
             t = table[
-                (table["a_model"] == f"{inst}@{c}")
+                (table["a_model"] == model_name(inst, c))
                 & (table["b_model"] == inst)
                 & table["a_group"].isin(GROUP_ORDER)
                 & (table["a_group"] == table["b_group"])
@@ -214,9 +197,9 @@ def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
             t["checkpoint"], t["instance"] = c, inst
             rows.append(t)
     t = pd.concat(rows, ignore_index=True)
-    t["estimator_label"] = estimator_label(t)
+    t["estimator_label"] = estimator_labels(t)
     t["layer"] = pd.Categorical(t["a_group"].astype(str), categories=GROUP_ORDER)
-    t["checkpoint"] = pd.Categorical(t["checkpoint"], categories=["init", "phase1", "phase2"])
+    t["checkpoint"] = pd.Categorical(t["checkpoint"], categories=early)
     t["line"] = t["instance"] + t["checkpoint"].astype(str)
     t["test set"] = t["test_set"].astype(str) + " test set"
     return (
@@ -242,11 +225,9 @@ def draw(figure: str, cka_path, options: dict) -> p9.ggplot:
     """The CKA figure called ``figure``, drawn from the rows of ``results/cka.parquet`` it needs.
 
     ``options`` are its arguments: ``base`` (base_layer_strips, checkpoints_vs_final),
-    ``finetuned`` and ``base`` (finetuned_vs_base), ``pairs`` (layer_matrices: panel title ->
-    [model, model], natural test set), ``a`` and ``b`` (filter_heatmap). An unknown name raises.
+    ``finetuned`` and ``base`` (finetuned_vs_base), ``pairs`` and ``test_set`` (layer_matrices:
+    panel title -> [model, model]), ``a`` and ``b`` (filter_heatmap). An unknown name raises.
     """
-    from ..shards import read_cka_table
-
     if figure not in _FIGURES:
         raise ValueError(f"unknown CKA figure {figure!r}; expected one of {sorted(_FIGURES)}")
     if figure == "filter_heatmap":
@@ -261,7 +242,9 @@ _FIGURES = {
     "filter_heatmap": lambda t, o: filter_heatmap(t, o["a"], o["b"]),
     "finetuned_vs_base": lambda t, o: finetuned_vs_base(t, o["finetuned"], o["base"]),
     "layer_matrices": lambda t, o: layer_matrix(
-        t[t["test_set"] == "natural"], {k: tuple(v) for k, v in o["pairs"].items()}
+        t[t["test_set"] == o["test_set"]],
+        {k: tuple(v) for k, v in o["pairs"].items()},
+        o["test_set"],
     ),
     "checkpoints_vs_final": lambda t, o: checkpoints_vs_final(t, o["base"]),
 }

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotnine as p9
 
-from ..instances import parse
+from ..names import parse
 from .common import greyscale_images, image_frame
 
 DOMAIN_COLOURS = {"natural": "#1b9e77", "synth": "#7570b3"}

@@ -22,7 +22,7 @@ from .claims import (
     worse_than_constant,
 )
 from .report import report_markdown, weight_change_section
-from .table import estimators_in, filter_matrix, pair_cka, select_estimator, summary_table
+from .table import filter_matrix, pair_cka, summary_table
 
 __all__ = [
     "MIXED",
@@ -36,13 +36,11 @@ __all__ = [
     "claim_c",
     "claim_d",
     "claim_e",
-    "estimators_in",
     "filter_matrix",
     "findings",
     "pair_cka",
     "refuse_untrained",
     "report_markdown",
-    "select_estimator",
     "steps_to_converge",
     "summary_table",
     "weight_change_section",

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..architecture import CONV_LAYERS
-from ..instances import parse
-from .table import estimator_rows, estimators_in, pair_cka
+from ..cka_table import estimator_rows, estimators_in
+from ..names import DOMAINS, FINETUNED_FAMILIES, MODEL_GROUP, parse
+from .table import pair_cka
 
 SUPPORTED, NOT_SUPPORTED, MIXED = "supported", "not supported", "mixed"
 NOT_DRAWN = "not drawn"
@@ -33,10 +34,10 @@ def claim_a(t: pd.DataFrame, finetuned: list[str]) -> Finding:
     diffs = []
     for name in finetuned:
         inst = parse(name)
-        for ts in ("natural", "synth"):
+        for ts in DOMAINS:
             diffs.append(
-                pair_cka(t, name, inst.base, "model", ts)
-                - pair_cka(t, name, inst.scratch, "model", ts)
+                pair_cka(t, name, inst.base, MODEL_GROUP, ts)
+                - pair_cka(t, name, inst.scratch, MODEL_GROUP, ts)
             )
     diffs = np.array(diffs)
     frac = float(np.mean(diffs > 0))
@@ -56,7 +57,7 @@ def claim_b(t: pd.DataFrame, finetuned: list[str]) -> Finding:
     per_layer = {layer: [] for layer in CONV_LAYERS}
     conv1_highest = []
     for name in finetuned:
-        for ts in ("natural", "synth"):
+        for ts in DOMAINS:
             vals = {layer: pair_cka(t, name, parse(name).base, layer, ts) for layer in CONV_LAYERS}
             for layer, v in vals.items():
                 per_layer[layer].append(v)
@@ -110,7 +111,7 @@ def steps_to_converge(history: pd.DataFrame, domain: str, within: float = 0.05) 
 
 
 def claim_d(histories: dict[str, pd.DataFrame], capped: dict[str, bool]) -> Finding:
-    steps = {fam: [] for fam in ("natural-from-synth", "synth-from-natural")}
+    steps = {fam: [] for fam in FINETUNED_FAMILIES}
     for name, h in histories.items():
         inst = parse(name)
         if inst.finetuned:
@@ -133,7 +134,7 @@ def claim_d(histories: dict[str, pd.DataFrame], capped: dict[str, bool]) -> Find
 def claim_e(accuracy: pd.DataFrame, finetuned: list[str]) -> Finding:
     acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
     close, lines = [], []
-    for fam in ("natural-from-synth", "synth-from-natural"):
+    for fam in FINETUNED_FAMILIES:
         names = [n for n in finetuned if parse(n).family == fam]
         gap_ft = np.mean(
             [
@@ -194,10 +195,9 @@ def findings(
 ) -> dict[str, list[Finding]]:
     """Claims (a)-(c) under every estimator in the table; (d), (e) do not depend on CKA."""
     out = {}
-    for kernel, est, centering, _ in estimators_in(table):
-        t = estimator_rows(table, kernel, est, centering)
-        label = f"{kernel}, {est}" + ("" if centering == "unit" else f", {centering} centring")
-        out[label] = [claim_a(t, finetuned), claim_b(t, finetuned), claim_c(t, base)]
+    for est in estimators_in(table):
+        t = estimator_rows(table, est)
+        out[est.label] = [claim_a(t, finetuned), claim_b(t, finetuned), claim_c(t, base)]
     out["training"] = [claim_d(histories, capped), claim_e(accuracy, finetuned)]
     return refuse_untrained(out, accuracy)
 

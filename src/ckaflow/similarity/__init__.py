@@ -17,16 +17,15 @@ from .cka import (
     warn_undefined,
 )
 from .estimator import Estimator
-from .groups import MODEL, filter_name, group_cka, instance_moments, packed_instance
+from .groups import block_cka, group_cka, instance_moments, packed_instance
 from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
 from .kernels import Moments, filter_moments, gram_matrices, group_moments
 from .minibatch import minibatch_cka_matrix
 from .validate import CENTERINGS, KERNELS
 
 __all__ = [
-    "MODEL",
     "Estimator",
-    "filter_name",
+    "block_cka",
     "group_cka",
     "instance_moments",
     "packed_instance",

@@ -1,29 +1,25 @@
 """The groups of one model instance: every filter, every layer, the whole model.
 
-A filter group is the units of one channel of one layer (all positions), named
-``"{layer}/f{index:02d}"``; a layer group is all units of a layer, named after the layer; the model
-group, ``"model"``, is all units of the instance. Filter moments come from one pass over each
-layer; layer moments are their sums and the model's the sum of the layers' (never recomputed).
+A filter group is the units of one channel of one layer (all positions), a layer group all units
+of a layer, the model group all units of the instance (names: :mod:`ckaflow.names`). Filter
+moments come from one pass over each layer; layer moments are their sums and the model's the sum
+of the layers' (never recomputed).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..names import MODEL_GROUP, filter_group
 from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
 from .estimator import Estimator
 from .hsic import hsic_matrix
 from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments
 
-MODEL = "model"
 log = logging.getLogger(__name__)
-
-
-def filter_name(layer: str, index: int) -> str:
-    return f"{layer}/f{index:02d}"
 
 
 def instance_moments(
@@ -51,66 +47,80 @@ def instance_moments(
             global_terms=global_terms,
             name=f"{name}:{layer}",
         )
-        names += [filter_name(layer, i) for i in range(len(m))]
+        names += [filter_group(layer, i) for i in range(len(m))]
         filters.append(m)
         totals.append(m.total())
         log.debug("moments of %s: %d filters", layer, len(m))
     per_layer = Moments.concat(totals)
-    names += [*layers, MODEL]
+    names += [*layers, MODEL_GROUP]
     return names, Moments.concat([*filters, per_layer, per_layer.total()])
 
 
 def packed_instance(
     layers: Mapping[str, np.ndarray],
-    estimators: list[Estimator],
+    estimators: Sequence[Estimator],
+    keep: Callable[[str], bool] | None = None,
     **kwargs,
-) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Group names of one instance and, per estimator name, its packed centred Grams (g, m).
+) -> tuple[list[str], dict[Estimator, np.ndarray]]:
+    """Group names of one instance and, per estimator, its packed centred Grams (g, m).
 
-    ``kwargs`` go to :func:`instance_moments`.
+    ``keep`` (a group name -> bool) drops groups after their moments are made (a layer's moments
+    are its filters' sums, so they are computed either way). ``kwargs`` go to
+    :func:`instance_moments`.
     """
     global_terms = any(e.centering == "global" for e in estimators)
     names, m = instance_moments(layers, global_terms=global_terms, **kwargs)
-    return names, {e.name: packed_grams(m, **e.options()) for e in estimators}
+    if keep is not None:
+        picked = np.array([keep(g) for g in names], dtype=bool)
+        names, m = [g for g, k in zip(names, picked, strict=True) if k], m.select(picked)
+    return names, {e: packed_grams(m, **e.options()) for e in estimators}
+
+
+def block_cka(packed: np.ndarray, names: list[str], n: int, estimator: Estimator) -> CKAResult:
+    """CKA of every ordered pair of the groups whose packed centred Grams are ``packed`` (g, m):
+    one matrix product. ``names`` (g,) name the groups that do not vary in the warning."""
+    xy = hsic_matrix(packed, n=n, debiased=estimator.debiased)
+    xx = np.diagonal(xy).copy()
+    warn_undefined(names, xx)
+    return CKAResult(cka_from_hsic(xy, xx, xx), xy, xx, xx, "gram")
 
 
 def group_cka(
     instances: Mapping[str, Mapping[str, np.ndarray]],
-    estimators: list[Estimator] | None = None,
+    estimators: Sequence[Estimator] | None = None,
     **kwargs,
 ) -> tuple[list[str], dict[str, CKAResult]]:
     """CKA of every pair of groups of every instance on one test set.
 
     ``instances`` maps an instance name to its layers (name -> (n, ..., c)); all share n.
     ``kwargs`` (channel_axis, precision, memory_budget) go to :func:`instance_moments`.
-    Returns the group names ``"{instance}:{group}"`` and, per estimator name, a
-    :class:`CKAResult` over all of them (one product per estimator). Each instance's Grams are
-    packed as soon as they are made, so memory holds one instance's activations at a time.
+    Returns the group names ``"{instance}:{group}"`` and, per estimator name, a :class:`CKAResult`
+    over all of them. Each instance's Grams are packed as soon as they are made, so memory holds
+    one instance's activations at a time. (The workflow runs the same two steps, with the packed
+    Grams stored in between: :mod:`ckaflow.shards`.)
     """
-    estimators = estimators or [Estimator()]
+    estimators = list(estimators or [Estimator()])
     names: list[str] = []
-    packed: dict[str, list[np.ndarray]] = {e.name: [] for e in estimators}
+    packed: dict[Estimator, list[np.ndarray]] = {e: [] for e in estimators}
     n = None
     for instance, layers in instances.items():
-        shapes = {f"{instance}:{k}": v.shape for k, v in layers.items()}
-        ns = {shape[0] for shape in shapes.values()} | ({n} if n else set())
-        if len(ns) != 1:
-            raise ValueError(
-                f"all layers need the same n as the instances before: {shapes}, n = {n}"
-            )
-        n = ns.pop()
-        if n < (4 if any(e.debiased for e in estimators) else 2):
-            raise ValueError(f"too few examples for CKA: {shapes}")
+        n = _common_n(instance, layers, n, min_n=4 if any(e.debiased for e in estimators) else 2)
         groups, per_estimator = packed_instance(layers, estimators, name=instance, **kwargs)
         names += [f"{instance}:{g}" for g in groups]
-        for key, a in per_estimator.items():
-            packed[key].append(a)
+        for e, a in per_estimator.items():
+            packed[e].append(a)
         log.info("packed %s: %d groups", instance, len(groups))
-    results = {}
-    for e in estimators:
-        a = np.concatenate(packed.pop(e.name))
-        xy = hsic_matrix(a, n=n, debiased=e.debiased)
-        xx = np.diagonal(xy).copy()
-        warn_undefined(names, xx)
-        results[e.name] = CKAResult(cka_from_hsic(xy, xx, xx), xy, xx, xx, "gram")
-    return names, results
+    return names, {
+        e.name: block_cka(np.concatenate(packed.pop(e)), names, n, e) for e in estimators
+    }
+
+
+def _common_n(instance: str, layers: Mapping[str, np.ndarray], n: int | None, min_n: int) -> int:
+    shapes = {f"{instance}:{k}": v.shape for k, v in layers.items()}
+    ns = {shape[0] for shape in shapes.values()} | ({n} if n else set())
+    if len(ns) != 1:
+        raise ValueError(f"all layers need the same n as the instances before: {shapes}, n = {n}")
+    n = ns.pop()
+    if n < min_n:
+        raise ValueError(f"too few examples for CKA: {shapes}")
+    return n

@@ -1,0 +1,226 @@
+"""The study's vocabulary: every name a file path, table row, figure or finding uses.
+
+Each convention is formatted and parsed here and nowhere else; a unit test round-trips each.
+
+* **domains** ``natural``, ``synth`` (:data:`DOMAINS`, :func:`other`); **splits** of a dataset.
+* **instances**: base ``{domain}-{seed}`` (``natural-1``), trained from scratch; fine-tuned
+  ``{target}-from-{source}-{seed}``, started from the final weights of ``{source}-{seed}``. The
+  base instance of the target domain with the same seed is the fine-tuned instance's *scratch*
+  counterpart; ``natural-N`` and ``synth-N`` share their initial weights.
+* **checkpoints**: ``init``, ``phase1``, ``phase2``, ``final`` (a fine-tuned run keeps ``init`` and
+  ``final``).
+* **models**, what CKA compares: an instance at a checkpoint, ``{instance}@{checkpoint}``, and the
+  bare instance name for its final weights (``synth-2``, ``synth-2@init``).
+* **groups** of units of a model: a filter ``{layer}/f{index:02d}``, a layer (its name), or the
+  whole model, ``model``.
+* **estimators**: :class:`~ckaflow.similarity.Estimator` (``linear-debiased``, ``rbf0.5-biased``),
+  defined with the engine and re-exported here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DOMAINS = ("natural", "synth")
+SPLITS = ("train", "val", "test")
+
+
+def other(domain: str) -> str:
+    """The other domain."""
+    check_domain(domain)
+    return DOMAINS[1 - DOMAINS.index(domain)]
+
+
+def check_domain(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; expected one of {DOMAINS}")
+    return domain
+
+
+# -- instances ------------------------------------------------------------------------------------
+
+_DOMAIN = "|".join(DOMAINS)
+_INSTANCE = re.compile(rf"^({_DOMAIN})(?:-from-({_DOMAIN}))?-(\d+)$")
+
+
+@dataclass(frozen=True)
+class Instance:
+    domain: str  # the domain it was (last) trained on
+    seed: int
+    source: str | None = None  # the domain it was fine-tuned from, if any
+
+    def __post_init__(self) -> None:
+        check_domain(self.domain)
+        if self.source is not None and other(check_domain(self.source)) != self.domain:
+            raise ValueError(f"an instance is fine-tuned from the other domain, not {self}")
+
+    @property
+    def name(self) -> str:
+        if self.source:
+            return f"{self.domain}-from-{self.source}-{self.seed}"
+        return f"{self.domain}-{self.seed}"
+
+    @property
+    def finetuned(self) -> bool:
+        return self.source is not None
+
+    @property
+    def base(self) -> str:
+        """The instance it started from (itself for a base instance)."""
+        return Instance(self.source, self.seed).name if self.source else self.name
+
+    @property
+    def scratch(self) -> str:
+        """The base instance of its domain with the same seed."""
+        return Instance(self.domain, self.seed).name
+
+    @property
+    def family(self) -> str:
+        """``natural``, ``synth``, ``natural-from-synth`` or ``synth-from-natural``."""
+        return f"{self.domain}-from-{self.source}" if self.source else self.domain
+
+    @property
+    def checkpoints(self) -> tuple[str, ...]:
+        """The checkpoints its training run saves."""
+        return FINETUNE_CHECKPOINTS if self.finetuned else CHECKPOINTS
+
+
+def parse(name: str) -> Instance:
+    """The :class:`Instance` named ``name``; ``ValueError`` for a malformed name."""
+    m = _INSTANCE.match(str(name))
+    if not m or m.group(1) == m.group(2):
+        raise ValueError(
+            f"bad instance name {name!r}: expected '<domain>-<seed>' or "
+            f"'<target>-from-<source>-<seed>' with domains {'/'.join(DOMAINS)}"
+        )
+    return Instance(m.group(1), int(m.group(3)), m.group(2))
+
+
+def base_instances(seeds: list[int]) -> list[str]:
+    return [Instance(d, s).name for d in DOMAINS for s in seeds]
+
+
+def finetuned_instances(seeds: list[int]) -> list[str]:
+    return [Instance(d, s, other(d)).name for d in DOMAINS for s in seeds]
+
+
+FAMILIES = (*DOMAINS, *(Instance(d, 0, other(d)).family for d in DOMAINS))
+FINETUNED_FAMILIES = FAMILIES[len(DOMAINS) :]
+
+# -- checkpoints and models -----------------------------------------------------------------------
+
+FINAL = "final"
+CHECKPOINTS = ("init", "phase1", "phase2", FINAL)
+FINETUNE_CHECKPOINTS = ("init", FINAL)
+CHECKPOINT_SEP = "@"
+
+
+def phase_checkpoint(phase: int) -> str:
+    """The checkpoint saved when learning-rate phase ``phase`` (1-based) ends."""
+    name = f"phase{phase}"
+    if name not in CHECKPOINTS:
+        raise ValueError(f"no checkpoint for phase {phase}; the checkpoints are {CHECKPOINTS}")
+    return name
+
+
+def model_name(instance: str, checkpoint: str = FINAL) -> str:
+    """``synth-2`` for the final weights, ``synth-2@init`` for a checkpoint."""
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {checkpoint!r}; expected one of {CHECKPOINTS}")
+    return instance if checkpoint == FINAL else f"{instance}{CHECKPOINT_SEP}{checkpoint}"
+
+
+def parse_model(model: str) -> tuple[str, str]:
+    """(instance, checkpoint) of a model name; ``ValueError`` for a malformed one."""
+    instance, sep, checkpoint = str(model).partition(CHECKPOINT_SEP)
+    checkpoint = checkpoint if sep else FINAL
+    parse(instance)
+    if checkpoint not in CHECKPOINTS or (sep and checkpoint == FINAL):
+        raise ValueError(
+            f"bad model name {model!r}: expected '<instance>' (final weights) or "
+            f"'<instance>{CHECKPOINT_SEP}<checkpoint>' with checkpoint one of {CHECKPOINTS[:-1]}"
+        )
+    return instance, checkpoint
+
+
+def is_final(model: str) -> bool:
+    return parse_model(model)[1] == FINAL
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+MODEL_GROUP = "model"
+_FILTER = re.compile(r"^(?P<layer>[^/]+)/f(?P<index>\d{2,})$")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of units of a model: a filter of a layer, a whole layer, or the whole model."""
+
+    layer: str | None = None  # None: the whole model
+    index: int | None = None  # a filter's channel index
+
+    @property
+    def kind(self) -> str:
+        return "model" if self.layer is None else "layer" if self.index is None else "filter"
+
+    @property
+    def name(self) -> str:
+        if self.layer is None:
+            return MODEL_GROUP
+        return self.layer if self.index is None else filter_group(self.layer, self.index)
+
+
+def filter_group(layer: str, index: int) -> str:
+    """``conv1/f07``: channel ``index`` of ``layer``."""
+    if "/" in layer or layer == MODEL_GROUP or index < 0:
+        raise ValueError(f"no filter group for layer {layer!r}, index {index}")
+    return f"{layer}/f{index:02d}"
+
+
+def parse_group(name: str) -> Group:
+    """The :class:`Group` called ``name``."""
+    name = str(name)
+    if name == MODEL_GROUP:
+        return Group()
+    m = _FILTER.match(name)
+    if m:
+        return Group(m["layer"], int(m["index"]))
+    if not name or "/" in name:
+        raise ValueError(f"bad group name {name!r}: expected '<layer>/fNN', '<layer>' or 'model'")
+    return Group(name)
+
+
+def is_filter(name: str) -> bool:
+    return parse_group(name).kind == "filter"
+
+
+# Last: the engine's group naming imports this module, so the names above must exist first.
+from .similarity.estimator import Estimator  # noqa: E402
+
+__all__ = [
+    "CHECKPOINTS",
+    "CHECKPOINT_SEP",
+    "DOMAINS",
+    "Estimator",
+    "FAMILIES",
+    "FINAL",
+    "FINETUNED_FAMILIES",
+    "FINETUNE_CHECKPOINTS",
+    "Group",
+    "Instance",
+    "MODEL_GROUP",
+    "SPLITS",
+    "base_instances",
+    "filter_group",
+    "finetuned_instances",
+    "is_filter",
+    "is_final",
+    "model_name",
+    "other",
+    "parse",
+    "parse_group",
+    "parse_model",
+    "phase_checkpoint",
+]

@@ -1,0 +1,177 @@
+"""What a config implies: the instances, models, estimators, figures and job parameters of a study.
+
+The workflow's ``common.smk`` builds one :class:`Plan` from the (checked) config and turns its
+names into file paths; nothing here knows a path, so the whole plan is unit-tested without
+Snakemake. The names themselves are :mod:`ckaflow.names`'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from .names import (
+    CHECKPOINTS,
+    DOMAINS,
+    FINAL,
+    Estimator,
+    Instance,
+    base_instances,
+    finetuned_instances,
+    model_name,
+    other,
+    parse,
+)
+from .study import check_config
+
+# The figures drawn from the CKA table by plot_cka, by name, and what each is given.
+CKA_FIGURES = (
+    "base_layer_strips",
+    "finetuned_vs_base",
+    "layer_matrices",
+    "checkpoints_vs_final",
+    "filter_heatmap",
+)
+# The training stage's figures (one file each).
+TRAINING_FIGURES = ("samples", "loss_curves", "test_loss")
+RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The study of one config (see :meth:`from_config`)."""
+
+    config: Mapping
+
+    @classmethod
+    def from_config(cls, config: Mapping, schema: Mapping | None = None) -> Plan:
+        """The plan of a schema-validated config, after :func:`~ckaflow.study.check_config`."""
+        check_config(config, schema)
+        return cls(config)
+
+    # -- instances and models --
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return list(self.config["seeds"])
+
+    @cached_property
+    def base(self) -> list[str]:
+        return base_instances(self.seeds)
+
+    @cached_property
+    def finetuned(self) -> list[str]:
+        return finetuned_instances(self.seeds)
+
+    @cached_property
+    def instances(self) -> list[str]:
+        return self.base + self.finetuned
+
+    @cached_property
+    def models(self) -> list[str]:
+        """Every model CKA compares: each instance's final weights, and the earlier checkpoints
+        of the base instances (a fine-tuned instance's init is its base's final model)."""
+        early = [model_name(b, c) for b in self.base for c in CHECKPOINTS if c != FINAL]
+        return self.instances + early
+
+    def checkpoints(self, instance: str) -> tuple[str, ...]:
+        return parse(instance).checkpoints
+
+    def models_of(self, instance: str) -> list[str]:
+        """The models of ``instance`` whose activations are recorded, one per checkpoint."""
+        return [model_name(instance, c) for c in self.checkpoints(instance)]
+
+    @cached_property
+    def estimators(self) -> list[Estimator]:
+        return [Estimator.from_dict(e) for e in self.config["similarity"]["estimators"]]
+
+    @cached_property
+    def estimator_names(self) -> list[str]:
+        return [e.name for e in self.estimators]
+
+    # -- figures --
+
+    @cached_property
+    def filter_instances(self) -> list[str]:
+        return list(self.config["figures"]["filter_instances"])
+
+    @cached_property
+    def filter_pairs(self) -> list[tuple[str, str]]:
+        """Filter heatmaps: each figures.filter_instances with itself, and the first two."""
+        pairs = [(x, x) for x in self.filter_instances]
+        a, b = (self.filter_instances * 2)[:2]
+        return pairs + ([(a, b)] if a != b else [])
+
+    def layer_matrix_pairs(self) -> dict[str, list[str]]:
+        """Layer x layer panels: an instance with itself, two seeds, a base vs its fine-tuned."""
+        s1, s2 = (self.seeds * 2)[0], (self.seeds * 2)[1 if len(self.seeds) > 1 else 0]
+        a, b = Instance("synth", s1).name, Instance("synth", s2).name
+        nat, ft = Instance("natural", s1).name, Instance("synth", s1, "natural").name
+        return {f"{a} with itself": [a, a], f"{a} vs {b}": [a, b], f"{nat} vs {ft}": [nat, ft]}
+
+    def cka_options(self, figure: str, a: str | None = None, b: str | None = None) -> dict:
+        """What plot_cka gives the CKA figure ``figure`` (``a``, ``b``: a filter heatmap's pair)."""
+        options = {
+            "base_layer_strips": {"base": self.base},
+            "finetuned_vs_base": {"base": self.base, "finetuned": self.finetuned},
+            "layer_matrices": {"pairs": self.layer_matrix_pairs(), "test_set": DOMAINS[0]},
+            "checkpoints_vs_final": {"base": self.base},
+            "filter_heatmap": {"a": a, "b": b},
+        }
+        if figure not in options:
+            raise ValueError(f"unknown CKA figure {figure!r}; expected one of {CKA_FIGURES}")
+        return options[figure]
+
+    def figures(self) -> list[str]:
+        """The file stem of every figure of the study, in reading order."""
+        return [
+            *TRAINING_FIGURES,
+            *(f"reconstructions_{d}" for d in DOMAINS),
+            *(f"conv1_filters_{i}" for i in self.filter_instances),
+            *(f for f in CKA_FIGURES if f != "filter_heatmap"),
+            *(f"filters_{a}_vs_{b}" for a, b in self.filter_pairs),
+            *(f"chord_{i}" for i in self.filter_instances),
+        ]
+
+    def reconstruction_models(self, domain: str) -> dict[str, str]:
+        """For a test set: its in-domain base, the other domain's base, and the instance
+        fine-tuned from the other domain to this one (first seed); the in-domain base is the
+        fine-tuned one's scratch counterpart."""
+        s, o = self.seeds[0], other(domain)
+        models = (Instance(domain, s), Instance(o, s), Instance(domain, s, o))
+        return {role: m.name for role, m in zip(RECONSTRUCTION_ROLES, models, strict=True)}
+
+    # -- job parameters --
+
+    def dataset_params(self, domain: str) -> dict:
+        """The plain values that decide a domain's images (a change re-runs exactly its job)."""
+        c = self.config
+        natural, svhn = domain == "natural", c["natural"]["source"] == "svhn"
+        return {
+            "images": c["images_per_domain"],
+            "seed": c["seed"],
+            "val_fraction": c["val_fraction"],
+            "test_images": c["test_images"],
+            "source": c["natural"]["source"] if natural else "pillow-text",
+            "svhn_path": c["natural"]["svhn_path"] if natural else None,
+            "font_size": None if natural else list(c["synth"]["font_size"]),
+            "fonts": None if natural else c["synth"]["fonts"],
+            "photos": c["natural"]["photos"] if natural and not svhn else None,
+        }
+
+    def schedule(self, instance: str) -> dict:
+        """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
+        finetune.mode final_phase, starts in the last learning-rate phase."""
+        c, finetuned = self.config, parse(instance).finetuned
+        return {
+            **{k: c["train"][k] for k in ("batch_size", "learning_rate", "patience", "eval_every")},
+            "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
+            "pepper": c["noise"]["pepper"],
+            "salt": c["noise"]["salt"],
+            "start_phase": 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0,
+        }
+
+    def train_images(self, instance: str) -> int | None:
+        """How many training images a run uses (None: the whole training split)."""
+        return self.config["finetune"]["images"] if parse(instance).finetuned else None
