@@ -11,7 +11,7 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "config/schema.yaml")
+validate(config, "src/ckaflow/schema.yaml")
 
 
 include: "workflow/rules/common.smk"

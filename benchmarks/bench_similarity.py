@@ -1,353 +1,256 @@
-"""The similarity engine on the thesis' workload, against the naive methods, in one table.
+"""The similarity engine on the thesis' workload, as the workflow runs it, in one table.
 
 Workload: 16 instances x 2 test sets x n = 200 images; groups = every filter of every layer, every
-layer (conv1 alone is 81,920 units) and the whole model (247,040 units); CKA of all pairs of
-groups on each test set. Activations are synthetic (ReLU'd Gaussians of the real shapes), written
-once as .npy files and memory-mapped, as the workflow stores them.
+layer (conv1 alone is 81,920 units) and the whole model (247,040 units). Activations are synthetic
+(ReLU'd Gaussians of the real shapes), written once as channels-first .npy files and memory-mapped,
+as the workflow stores them.
 
-Compared with:
-  (a) per pair, both Grams recomputed, explicit centring matrix H (the blog's method), and
-  (b) per pair, the squared Frobenius norm of the p_x x p_y cross-covariance (the thesis' method),
-each timed on a stratified sample of pairs and extrapolated to all pairs with a cost model fitted to
-the sample; and a floor measured here: reading the activations once + the Gram products at the
-measured GEMM rate.
+Rows:
+* the workflow path, timed as the workflow runs it: ``shards.write_grams`` for every model (one
+  Gram file each), then ``shards.hsic_shard`` over every block of both test sets (each block's
+  pairs in one product), writing its table; against a floor measured in the same run: reading
+  the activations once plus the Gram products at this machine's measured GEMM rate;
+* the general entry point ``cka_matrix`` on every filter (``x[..., c]`` views) and layer of the
+  16 instances on one test set, with the arrays channels-last and channels-first;
+* the naive methods of ``naive.py`` on a sample of pairs, extrapolated to the pairs the workflow
+  computes, and the engine's error against the float64 reference on those pairs.
 
-    .venv/bin/python benchmarks/bench_similarity.py            # the full workload (~5 min)
-    .venv/bin/python benchmarks/bench_similarity.py --instances 4 --pairs 2   # a quick look
+    .venv/bin/python benchmarks/bench_similarity.py            # the full workload (~6 min)
+    .venv/bin/python benchmarks/bench_similarity.py --seeds 1 --pairs 2   # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from naive import PRODUCT, SUM, blog_cka, extrapolate, reference_cka, sample_pairs, thesis_cka
+from naive import time_pairs as time_naive
 
-from ckaflow.architecture import LAYER_SHAPES
-from ckaflow.similarity import Estimator, group_cka
+from ckaflow.activations import load_layers
+from ckaflow.architecture import LAYER_SHAPES, LAYERS
+from ckaflow.names import (
+    DOMAINS,
+    MODEL_GROUP,
+    Estimator,
+    base_instances,
+    filter_group,
+    finetuned_instances,
+)
+from ckaflow.shards import BLOCKS, hsic_shard, write_grams
+from ckaflow.similarity import cka_matrix
 
-TEST_SETS = ("natural", "synth")
+UNITS = {layer: h * w * c for layer, (h, w, c) in LAYER_SHAPES.items()}
 
 
-# -- activations ---------------------------------------------------------------------------------
-
-
-def make_activations(root: Path, instances: int, n: int) -> list[Path]:
-    """Write (once) ReLU'd activations of every layer of every instance on both test sets."""
-    files = []
-    for ts, i in itertools.product(TEST_SETS, range(instances)):
-        rng = np.random.default_rng([i, TEST_SETS.index(ts)])
-        for layer, shape in LAYER_SHAPES.items():
-            path = root / ts / f"inst{i:02d}" / f"{layer}.npy"
-            files.append(path)
-            if path.exists():
+def make_activations(root: Path, models: list[str], n: int, channels_last: bool = False) -> None:
+    """Write (once) ReLU'd activations of every layer of every model on both test sets, in the
+    workflow's layout ``{root}/{model}/{test_set}/{layer}.npy``."""
+    for i, model in enumerate(models):
+        for ts in DOMAINS:
+            folder = root / model / ts
+            if (folder / f"{LAYERS[-1]}.npy").exists():
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            h, w, c = shape  # stored channels-first, (n, c, h, w), as the workflow stores them
-            act = rng.standard_normal((n, c, h, w), dtype=np.float32)
-            act += rng.standard_normal((c, 1, 1), dtype=np.float32)  # per-filter offsets
-            np.maximum(act, 0, out=act)
-            np.save(path, act)
-    return files
+            folder.mkdir(parents=True, exist_ok=True)
+            rng = np.random.default_rng([i, DOMAINS.index(ts)])
+            for layer, (h, w, c) in LAYER_SHAPES.items():
+                act = rng.standard_normal((n, c, h, w), dtype=np.float32)
+                act += rng.standard_normal((c, 1, 1), dtype=np.float32)  # per-filter offsets
+                np.maximum(act, 0, out=act)
+                np.save(folder / f"{layer}.npy", np.moveaxis(act, 1, -1) if channels_last else act)
 
 
-class Instances(Mapping):
-    """Instance name -> its layers, memory-mapped when asked for and unmapped when dropped,
-    as a workflow job reads them (so resident memory holds one instance at a time)."""
-
-    def __init__(self, root: Path, ts: str, instances: int):
-        self.dirs = {f"inst{i:02d}": root / ts / f"inst{i:02d}" for i in range(instances)}
-
-    def __getitem__(self, key: str) -> dict[str, np.ndarray]:
-        return {
-            layer: np.load(self.dirs[key] / f"{layer}.npy", mmap_mode="r") for layer in LAYER_SHAPES
-        }
-
-    def __iter__(self):
-        return iter(self.dirs)
-
-    def __len__(self) -> int:
-        return len(self.dirs)
-
-
-def load_instances(root: Path, ts: str, instances: int) -> Instances:
-    return Instances(root, ts, instances)
-
-
-# -- the engine, in a child process so that its peak memory is its own -------------------------
-
-
-def run_engine(root: Path, instances: int, estimators: list[str]) -> dict:
+def workflow_path(root: Path, models: list[str], estimators: list[str]) -> dict:
+    """Gram files of every model, then every HSIC block of both test sets: the workflow's jobs."""
+    ests = [Estimator.from_name(e) for e in estimators]
+    grams = {m: root / "grams" / f"{m}.npz" for m in models}
     t0 = time.perf_counter()
-    out = {}
-    for ts in TEST_SETS:
-        ests = [Estimator(debiased=(e == "linear-debiased")) for e in estimators]
-        names, results = group_cka(load_instances(root, ts, instances), ests, channel_axis=1)
-        for key, r in results.items():
-            np.save(root / f"engine-{ts}-{key}.npy", r.cka)
-        out[ts] = len(names)
+    for model, path in grams.items():
+        write_grams(root / "act", model, DOMAINS, ests, path)
+    t_grams = time.perf_counter() - t0
+    for ts in DOMAINS:
+        for e in ests:
+            table = hsic_shard(grams, test_set=ts, estimator=e, blocks=BLOCKS, final_models=models)
+            table.to_parquet(root / f"table-{ts}-{e.name}.parquet")
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"wall_s": wall, "peak_bytes": peak, "groups": out}
+    return {"wall_s": wall, "grams_s": t_grams, "peak_bytes": peak}
 
 
-def engine_in_child(root: Path, instances: int, estimators: list[str]) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--engine-only",
-        "--root",
-        str(root),
-        "--instances",
-        str(instances),
-        "--estimators",
-        ",".join(estimators),
-    ]
+def cka_matrix_call(root: Path, models: list[str], channels_last: bool) -> dict:
+    """cka_matrix on every filter view and layer of every model, natural test set."""
+    groups = {}
+    for model in models:
+        for layer, x in load_layers(root, model, "natural").items():
+            c_axis = -1 if channels_last else 1
+            for c in range(x.shape[c_axis]):
+                view = x[..., c] if channels_last else x[:, c]
+                groups[f"{model}:{filter_group(layer, c)}"] = view
+            groups[f"{model}:{layer}"] = x
+    t0 = time.perf_counter()
+    out = cka_matrix(groups)
+    wall = time.perf_counter() - t0
+    np.save(root / f"cka_matrix-{'last' if channels_last else 'first'}.npy", out)
+    return {"wall_s": wall, "groups": len(groups)}
+
+
+def in_child(what: str, root: Path, models: list[str], extra: str = "") -> dict:
+    """Run ``what`` in a fresh process, so that its time and peak memory are its own."""
+    cmd = [sys.executable, __file__, "--child", what, "--root", str(root), "--models",
+           ",".join(models), "--extra", extra]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-# -- groups and the naive methods ------------------------------------------------------------------
-
-
-def group_list(instances: int) -> list[tuple[int, str, str, int]]:
-    """(instance, kind, group, units) in the engine's order."""
-    out = []
-    for i in range(instances):
-        for layer, (h, w, c) in LAYER_SHAPES.items():
-            out += [(i, "filter", f"{layer}/f{f:02d}", h * w) for f in range(c)]
-        out += [(i, "layer", layer, h * w * c) for layer, (h, w, c) in LAYER_SHAPES.items()]
-        out.append((i, "model", "model", sum(h * w * c for h, w, c in LAYER_SHAPES.values())))
-    return out
-
-
-def group_data(acts: Mapping, group: tuple) -> np.ndarray:
-    i, kind, name, _ = group
-    layers = acts[f"inst{i:02d}"]
-    n = next(iter(layers.values())).shape[0]
-    if kind == "filter":
-        layer, f = name.split("/f")
-        return np.ascontiguousarray(layers[layer][:, int(f)]).reshape(n, -1)
-    if kind == "layer":
-        return np.asarray(layers[name]).reshape(n, -1)
-    return np.concatenate([np.asarray(a).reshape(n, -1) for a in layers.values()], axis=1)
-
-
-def blog_cka(x: np.ndarray, y: np.ndarray) -> float:
-    """(a) Per pair: both Grams recomputed in every HSIC, explicit centring matrix H."""
-
-    def centring(k):
-        n = k.shape[0]
-        h = np.eye(n) - np.ones((n, n)) / n
-        return h @ k @ h
-
-    def hsic(a, b):
-        return np.sum(centring(a @ a.T) * centring(b @ b.T))
-
-    return hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y))
-
-
-def thesis_cka(x: np.ndarray, y: np.ndarray, block: int = 4096) -> float:
-    """(b) Per pair: ||Xc'Yc||_F^2 over the p_x x p_y cross-covariance (row blocks bound memory)."""
-
-    def sq_cross(a, b):
-        return sum(
-            float(np.sum((a[:, r : r + block].T @ b) ** 2)) for r in range(0, a.shape[1], block)
-        )
-
-    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
-    return sq_cross(xc, yc) / np.sqrt(sq_cross(xc, xc) * sq_cross(yc, yc))
-
-
-def reference_cka(x: np.ndarray, y: np.ndarray) -> float:
-    """The slow float64 reference (explicit H, trace form) for the accuracy column."""
-    x, y = x.astype(np.float64), y.astype(np.float64)
-    n = len(x)
-    h = np.eye(n) - np.ones((n, n)) / n
-    k, l = x @ x.T, y @ y.T
-
-    def hsic(a, b):
-        return np.trace(a @ h @ b @ h)
-
-    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
-
-
-def sample_pairs(groups, per_stratum, rng, max_cross):
-    """``per_stratum`` pairs of each kind-pair (filter-filter, ..., model-model)."""
-    kinds = ("filter", "layer", "model")
-    by_kind = {k: [i for i, g in enumerate(groups) if g[1] == k] for k in kinds}
-    pairs = {"a": [], "b": []}
-    for ka, kb in itertools.combinations_with_replacement(kinds, 2):
-        for _ in range(per_stratum):
-            i, j = rng.choice(by_kind[ka]), rng.choice(by_kind[kb])
-            pairs["a"].append((i, j))
-        cands = [
-            (i, j)
-            for i in by_kind[ka]
-            for j in by_kind[kb]
-            if groups[i][3] * groups[j][3] <= max_cross
-        ]
-        for idx in rng.permutation(len(cands))[:per_stratum]:
-            pairs["b"].append(cands[idx])
-    return pairs
-
-
-def time_pairs(method, pairs, groups, acts):
-    out = []
-    for i, j in pairs:
-        x, y = group_data(acts, groups[i]), group_data(acts, groups[j])
-        t0 = time.perf_counter()
-        method(x, y)
-        out.append((groups[i][3], groups[j][3], time.perf_counter() - t0))
-    return np.array(out)
-
-
-def extrapolate(samples, feature, groups):
-    """Fit t = c0 + c1 * feature(px, py) on the sample; sum over all unique pairs."""
-    f = feature(samples[:, 0], samples[:, 1])
-    design = np.stack([np.ones_like(f), f], axis=1)
-    (c0, c1), *_ = np.linalg.lstsq(design, samples[:, 2], rcond=None)
-    c0, c1 = max(c0, 0.0), max(c1, 0.0)
-    p = np.array([g[3] for g in groups], dtype=np.float64)
-    n_pairs = len(p) * (len(p) + 1) / 2
-    if feature is SUM:  # sum over i <= j of (p_i + p_j) = (g + 1) * sum(p)
-        total_f = (len(p) + 1) * p.sum()
-    else:  # sum over i <= j of p_i p_j = ((sum p)^2 + sum p^2) / 2
-        total_f = (p.sum() ** 2 + (p**2).sum()) / 2
-    return c0 * n_pairs + c1 * total_f, n_pairs
-
-
-def SUM(px, py):
-    return px + py
-
-
-def PRODUCT(px, py):
-    return px * py
-
-
-# -- the floor -------------------------------------------------------------------------------------
-
-
-def measure_floor(root: Path, instances: int, n: int) -> dict:
+def measure_floor(root: Path, models: list[str], n: int) -> dict:
+    """Reading every activation once, and the Gram products (syrk) at the rate this machine
+    reaches on a conv1-sized channel (the best of five)."""
     t0 = time.perf_counter()
     read = 0
-    for ts in TEST_SETS:
-        for arr in load_instances(root, ts, instances).values():
-            for a in arr.values():
-                read += np.array(a).nbytes  # read every byte once
+    for model in models:
+        for ts in DOMAINS:
+            for a in load_layers(root, model, ts).values():
+                read += np.array(a).nbytes
     read_s = time.perf_counter() - t0
     q = LAYER_SHAPES["conv1"][0] * LAYER_SHAPES["conv1"][1]
     x = np.random.default_rng(0).standard_normal((n, q), dtype=np.float32)
-    x @ x.T
     reps, best = 10, float("inf")
-    for _ in range(5):  # the best of five: the rate this machine can reach
+    for _ in range(5):
         t0 = time.perf_counter()
         for _ in range(reps):
             x @ x.T
         best = min(best, time.perf_counter() - t0)
-    rate = n * n * q * reps / best  # Gram "n^2 q per second" (syrk)
-    units = sum(h * w * c for h, w, c in LAYER_SHAPES.values()) * instances * len(TEST_SETS)
-    gram_s = n * n * units / rate
+    rate = n * n * q * reps / best
+    gram_s = n * n * sum(UNITS.values()) * len(models) * len(DOMAINS) / rate
     return {"read_s": read_s, "read_bytes": read, "gram_s": gram_s, "rate": rate}
+
+
+def workflow_blocks(models: list[str]) -> dict[str, list]:
+    """The groups of each HSIC block as the workflow forms them: ((model, group), units)."""
+    blocks = {"layers": [((m, g), UNITS[g]) for m in models for g in LAYERS]}
+    blocks["layers"] += [((m, MODEL_GROUP), sum(UNITS.values())) for m in models]
+    for layer, (h, w, c) in LAYER_SHAPES.items():
+        blocks[layer] = [((m, filter_group(layer, f)), h * w) for m in models for f in range(c)]
+    return blocks
+
+
+def group_data(root: Path, n: int):
+    def data(group) -> np.ndarray:
+        (model, name), _ = group
+        layers = load_layers(root, model, "natural")
+        if name == MODEL_GROUP:
+            return np.concatenate([np.asarray(a).reshape(n, -1) for a in layers.values()], axis=1)
+        layer, _, f = name.partition("/f")
+        x = layers[layer][:, int(f)] if f else layers[layer]
+        return np.ascontiguousarray(x).reshape(n, -1)
+
+    return data
+
+
+def naive_rows(root: Path, models: list[str], n: int, per_block: int) -> tuple[dict, list]:
+    """The naive methods' extrapolated cost and the workflow's error on the sampled pairs."""
+    blocks = workflow_blocks(models)
+    pairs = sample_pairs(blocks, per_block, np.random.default_rng(0), max_cross=2_000_000)
+    data = group_data(root / "act", n)
+    a_total, n_pairs = extrapolate(time_naive(blog_cka, pairs["a"], data), SUM, blocks)
+    b_total, _ = extrapolate(time_naive(thesis_cka, pairs["b"], data), PRODUCT, blocks)
+    table = pd.read_parquet(root / "table-natural-linear-biased.parquet")
+    table = table.set_index(["a_model", "a_group", "b_model", "b_group"])["cka"]
+    errors = [abs(table[(*ga[0], *gb[0])] - reference_cka(data(ga), data(gb)))
+              for ga, gb in pairs["a"]]  # fmt: skip
+    sets = len(DOMAINS)
+    return {"a": a_total * sets, "b": b_total * sets, "pairs": n_pairs, "sampled": pairs}, errors
+
+
+def child(args) -> None:
+    models = args.models.split(",")
+    if args.child == "workflow":
+        print(json.dumps(workflow_path(args.root, models, args.extra.split(","))))
+    else:
+        root = args.root / ("act-last" if args.child == "last" else "act")
+        print(json.dumps(cka_matrix_call(root, models, args.child == "last")))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--instances", type=int, default=16)
+    ap.add_argument("--seeds", type=int, default=4, help="seeds: 4 instances each")
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--pairs", type=int, default=3, help="sampled pairs per stratum for (a), (b)")
+    ap.add_argument("--pairs", type=int, default=3, help="sampled pairs per block for (a), (b)")
     ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "ckaflow-bench")
-    ap.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--estimators", default="linear-biased", help=argparse.SUPPRESS)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--models", help=argparse.SUPPRESS)
+    ap.add_argument("--extra", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.engine_only:
-        print(json.dumps(run_engine(args.root, args.instances, args.estimators.split(","))))
-        return
+    if args.child:
+        return child(args)
 
-    root = args.root / f"i{args.instances}-n{args.n}-nchw"
+    seeds = list(range(1, args.seeds + 1))
+    models = base_instances(seeds) + finetuned_instances(seeds)
+    root = args.root / f"s{args.seeds}-n{args.n}"
     t0 = time.perf_counter()
-    make_activations(root, args.instances, args.n)
+    make_activations(root / "act", models, args.n)
+    make_activations(root / "act-last", models, args.n, channels_last=True)
     print(f"activations ready under {root} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # The floor's read comes first and leaves the files in the page cache, so that the engine
-    # and the floor both read warm files.
-    measure_floor(root, args.instances, args.n)
-    floor = measure_floor(root, args.instances, args.n)
-    eng = min(
-        (engine_in_child(root, args.instances, ["linear-biased"]) for _ in range(2)),
-        key=lambda r: r["wall_s"],
-    )  # the best of two runs, as for the floor
-    eng2 = engine_in_child(root, args.instances, ["linear-biased", "linear-debiased"])
-    print(f"engine done: {eng['wall_s']:.1f} s", flush=True)
+    # Each measure is the best of two runs; the floor's first read warms the page cache for all.
+    floor = min((measure_floor(root / "act", models, args.n) for _ in range(2)),
+                key=lambda f: f["read_s"] + f["gram_s"])  # fmt: skip
+    flow = min((in_child("workflow", root, models, "linear-biased") for _ in range(2)),
+               key=lambda r: r["wall_s"])  # fmt: skip
+    flow2 = in_child("workflow", root, models, "linear-biased,linear-debiased")
+    print(f"workflow path: {flow['wall_s']:.1f} s", flush=True)
+    first = min((in_child("first", root, models) for _ in range(2)), key=lambda r: r["wall_s"])
+    last = min((in_child("last", root, models) for _ in range(2)), key=lambda r: r["wall_s"])
+    same = np.abs(np.load(root / "act" / "cka_matrix-first.npy")
+                  - np.load(root / "act-last" / "cka_matrix-last.npy"))  # fmt: skip
+    naive, errors = naive_rows(root, models, args.n, args.pairs)
+    print_table(args, models, floor, flow, flow2, first, last, float(np.nanmax(same)), naive,
+                errors)  # fmt: skip
 
-    groups = group_list(args.instances)
-    assert len(groups) == eng["groups"]["natural"], "benchmark and engine disagree on the groups"
-    rng = np.random.default_rng(0)
-    pairs = sample_pairs(groups, args.pairs, rng, max_cross=2_000_000)
-    acts = load_instances(root, "natural", args.instances)
-    ta = time_pairs(blog_cka, pairs["a"], groups, acts)
-    tb = time_pairs(thesis_cka, pairs["b"], groups, acts)
-    a_total, n_pairs = extrapolate(ta, SUM, groups)
-    b_total, _ = extrapolate(tb, PRODUCT, groups)
-    a_total, b_total = a_total * len(TEST_SETS), b_total * len(TEST_SETS)
 
-    engine_cka = np.load(root / "engine-natural-linear-biased.npy", mmap_mode="r")
-    err = max(
-        abs(
-            engine_cka[i, j]
-            - reference_cka(group_data(acts, groups[i]), group_data(acts, groups[j]))
-        )
-        for i, j in pairs["a"]
-    )
-
+def print_table(args, models, floor, flow, flow2, first, last, same, naive, errors) -> None:
     floor_s = floor["read_s"] + floor["gram_s"]
     gb = 1024**3
     rows = [
-        (
-            "workload",
-            f"{args.instances} instances x 2 test sets, n={args.n}, {len(groups)} groups "
-            f"and {n_pairs:,.0f} unique pairs per test set",
-            "",
-        ),
-        ("engine, linear biased: wall (best of 2)", f"{eng['wall_s']:.1f} s", "< 60 s"),
-        ("engine, linear biased: peak memory", f"{eng['peak_bytes'] / gb:.2f} GB", "< 4 GB"),
-        (
-            "engine, linear biased + debiased",
-            f"{eng2['wall_s']:.1f} s, {eng2['peak_bytes'] / gb:.2f} GB",
-            "",
-        ),
-        (
-            "floor: read once + Gram GEMMs",
-            f"{floor_s:.1f} s = {floor['read_s']:.1f} s read "
-            f"({floor['read_bytes'] / gb:.1f} GB) + {floor['gram_s']:.1f} s at "
-            f"{floor['rate'] / 1e9:.0f} G n^2q/s",
-            "",
-        ),
-        ("engine / floor", f"{eng['wall_s'] / floor_s:.2f}x", "<= 3x"),
-        ("(a) blog, per pair, H (extrapolated)", f"{a_total:,.0f} s from {len(ta)} pairs", ""),
-        ("(a) / engine", f"{a_total / eng['wall_s']:,.0f}x faster", ">= 100x"),
-        ("(b) thesis, cross-cov (extrapolated)", f"{b_total:,.0f} s from {len(tb)} pairs", ""),
-        ("(b) / engine", f"{b_total / eng['wall_s']:,.0f}x faster", ""),
-        (
-            "max |engine - float64 ref| (sample)",
-            f"{err:.1e} over {len(pairs['a'])} pairs",
-            "<= 1e-6",
-        ),
-    ]
+        ("workload", f"{len(models)} instances x 2 test sets, n={args.n}; "
+         f"{naive['pairs']:,.0f} unique pairs per test set within the HSIC blocks", ""),
+        ("workflow path, linear biased: wall (best of 2)",
+         f"{flow['wall_s']:.1f} s ({flow['grams_s']:.1f} s Gram files)", "< 60 s"),
+        ("workflow path: peak memory", f"{flow['peak_bytes'] / gb:.2f} GB", "< 4 GB"),
+        ("workflow path, linear biased + debiased",
+         f"{flow2['wall_s']:.1f} s, {flow2['peak_bytes'] / gb:.2f} GB", ""),
+        ("floor: read once + Gram GEMMs",
+         f"{floor_s:.1f} s = {floor['read_s']:.1f} s read ({floor['read_bytes'] / gb:.1f} GB) "
+         f"+ {floor['gram_s']:.1f} s at {floor['rate'] / 1e9:.0f} G n^2q/s", ""),
+        ("workflow path / floor", f"{flow['wall_s'] / floor_s:.2f}x", "<= 2x"),
+        ("cka_matrix, channels-first views (best of 2)",
+         f"{first['wall_s']:.1f} s, {first['groups']} groups", ""),
+        ("cka_matrix, channels-last views (best of 2)", f"{last['wall_s']:.1f} s", ""),
+        ("channels-last / channels-first", f"{last['wall_s'] / first['wall_s']:.2f}x", "<= 1.3x"),
+        ("max |channels-last - channels-first| CKA", f"{same:.1e}", ""),
+        ("(a) blog, per pair, H (extrapolated)",
+         f"{naive['a']:,.0f} s from {len(naive['sampled']['a'])} pairs", ""),
+        ("(a) / workflow path", f"{naive['a'] / flow['wall_s']:,.0f}x faster", ">= 100x"),
+        ("(b) thesis, cross-cov (extrapolated)",
+         f"{naive['b']:,.0f} s from {len(naive['sampled']['b'])} pairs", ""),
+        ("(b) / workflow path", f"{naive['b'] / flow['wall_s']:,.0f}x faster", ""),
+        ("max |workflow - float64 ref| (sample)",
+         f"{max(errors):.1e} over {len(errors)} pairs", "<= 1e-6"),
+    ]  # fmt: skip
     w0, w1 = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-    print(f"\n| {'measure':<{w0}} | {'value':<{w1}} | target |")
-    print(f"|{'-' * (w0 + 2)}|{'-' * (w1 + 2)}|--------|")
+    print(f"\n| {'measure':<{w0}} | {'value':<{w1}} | target  |")
+    print(f"|{'-' * (w0 + 2)}|{'-' * (w1 + 2)}|---------|")
     for a, b, c in rows:
-        print(f"| {a:<{w0}} | {b:<{w1}} | {c:<6} |")
+        print(f"| {a:<{w0}} | {b:<{w1}} | {c:<7} |")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def images_per_second(model, batch: int, steps: int, repeats: int) -> float:
     import numpy as np
     import tensorflow as tf
 
-    from ckaflow.train import salt_and_pepper_tf
+    from ckaflow.data.noise import salt_and_pepper_tf
 
     optimizer = keras.optimizers.Adam(1e-2)
 

@@ -12,7 +12,7 @@ from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-SCHEMA = str(ROOT / "config" / "schema.yaml")
+SCHEMA = str(ROOT / "src" / "ckaflow" / "schema.yaml")
 
 
 def _load(path):

@@ -7,19 +7,9 @@ import pandas as pd
 import pytest
 
 from ckaflow.cka_table import estimators_in, select_estimator
-from ckaflow.findings import (
-    MIXED,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    claim_a,
-    claim_b,
-    claim_c,
-    claim_d,
-    claim_e,
-    findings,
-    report_markdown,
-    summary_table,
-)
+from ckaflow.findings import MIXED, NOT_SUPPORTED, SUPPORTED, findings, summary_table
+from ckaflow.findings.claims import claim_a, claim_b, claim_c, claim_d, claim_e
+from ckaflow.findings.report import report_markdown
 from ckaflow.names import Estimator, base_instances, finetuned_instances, parse
 
 SEEDS = [1, 2, 3, 4]

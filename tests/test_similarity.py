@@ -379,3 +379,28 @@ def test_float64_data_is_judged_by_its_own_resolution_not_float32s(shift, spread
         got, tiled = cka(shifted, y, **opts), cka(np.tile(shifted, 3), y, **opts)
     assert abs(got - ref.cka(spread * x, y, **opts)) <= TOL
     assert abs(tiled - ref.cka(np.tile(spread * x, 3), y, **opts)) <= TOL
+
+
+@pytest.mark.parametrize(
+    "opts", [{}, {"debiased": True}, {"kernel": "rbf", "sigma_frac": 0.7}, {"centering": "global"}]
+)
+def test_channel_views_of_one_array_are_gathered_and_give_the_same_cka(opts, tmp_path):
+    """x[..., c] views (channels-last, a memory map, or a transposed channels-first array) and
+    the whole layer: computed from one pass over x, the same numbers as contiguous copies."""
+    from ckaflow.similarity.slices import _channel_sets
+
+    rng = np.random.default_rng(31)
+    x = np.maximum(rng.standard_normal((30, 6, 5, 8), dtype=np.float32) + 0.3, 0)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    channels_first = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1)
+    for layer in (x, mapped, channels_first):
+        groups = {**{f"f{c}": layer[..., c] for c in range(8)}, "layer": layer, "even": layer[..., ::2]}
+        sets = list(_channel_sets(groups))
+        assert len(sets) == 1 and len(sets[0][1]) == 8 and sets[0][2] == ["layer"]
+        got = cka_matrix(groups, **opts)
+        want = cka_matrix({k: np.ascontiguousarray(v) for k, v in groups.items()}, **opts)
+        assert np.abs(got - want).max() <= TOL
+    names = list(groups)
+    for i, j in [(0, 8), (2, 5), (8, 8)]:
+        assert abs(got[i, j] - ref.cka(groups[names[i]], groups[names[j]], **opts)) <= TOL

@@ -12,7 +12,7 @@ from snakemake.utils import validate
 
 from ckaflow.study import ConfigError, check_config
 
-SCHEMA_PATH = str(ROOT / "config" / "schema.yaml")
+SCHEMA_PATH = str(ROOT / "src" / "ckaflow" / "schema.yaml")
 SCHEMA = yaml.safe_load(open(SCHEMA_PATH))
 
 

@@ -36,7 +36,7 @@ def test_losses(
 
     Columns: instance, family, seed, test_set, image, loss (mean squared error of the clean image).
     """
-    from .train import per_image_loss
+    from .model import per_image_loss
 
     tests = {d: load_split(path, "test") for d, path in test_dirs.items()}
     frames = []

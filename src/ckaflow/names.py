@@ -110,9 +110,9 @@ FINETUNED_FAMILIES = FAMILIES[len(DOMAINS) :]
 
 # -- checkpoints and models -----------------------------------------------------------------------
 
-FINAL = "final"
-CHECKPOINTS = ("init", "phase1", "phase2", FINAL)
-FINETUNE_CHECKPOINTS = ("init", FINAL)
+INIT, FINAL = "init", "final"
+CHECKPOINTS = (INIT, "phase1", "phase2", FINAL)
+FINETUNE_CHECKPOINTS = (INIT, FINAL)
 CHECKPOINT_SEP = "@"
 
 
@@ -206,6 +206,7 @@ __all__ = [
     "Estimator",
     "FAMILIES",
     "FINAL",
+    "INIT",
     "FINETUNED_FAMILIES",
     "FINETUNE_CHECKPOINTS",
     "Group",

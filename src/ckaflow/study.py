@@ -1,6 +1,7 @@
 """The study a config describes, checked as a whole before any job runs.
 
-The JSON schema (``config/schema.yaml``) checks each key alone: type, range, default. What it
+The JSON schema (:mod:`ckaflow.schema`) checks each key alone: type, range, default; it is the one
+source of every default. What it
 cannot express lives here: keys that must agree with each other (split sizes against the test set,
 the batch and the fine-tuning images; a font-size range; figure settings that name instances and
 estimators), integers written as floats, and estimator lists that repeat themselves.
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 
 from .data.dataset import split_sizes
 from .names import Estimator, base_instances
+from .schema import SCHEMA_PATH, load_schema, schema_default  # noqa: F401  (re-exported)
 
 # The HSIC blocks a test set and estimator are split into (see ckaflow.shards): the layers
 # block, then one block of filters per layer.
@@ -28,7 +30,7 @@ class ConfigError(ValueError):
 def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, dict]:
     """Check a validated config (defaults filled in) as a whole; return the estimators by name.
 
-    ``schema`` (the loaded ``config/schema.yaml``), when given, is used to refuse floats where
+    ``schema`` (:func:`load_schema`), when given, is used to refuse floats where
     the schema asks for integers (JSON schema accepts 2.0 as an integer; ``range(2.0)`` does not).
     """
     problems = _integers(config, schema) if schema else []

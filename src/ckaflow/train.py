@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.noise import salt_and_pepper_tf
+from .names import FINAL, INIT, phase_checkpoint
 from .schedule import PHASES, PatienceSchedule
+from .schema import schema_default
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,6 @@ log = logging.getLogger(__name__)
 # a run that ends there has blown up (learning_rate 1.0 ends at 1.6 to 2.9). A fine-tuning's first
 # steps can pass above it (2.3 seen at a rate of 1e-2) and recover: only the end is judged.
 MAX_LOSS = 1.0
-CHECKPOINTS = ("init", "phase1", "phase2", "final")
 HISTORY_COLUMNS = (
     "step",
     "phase",
@@ -46,15 +48,16 @@ HISTORY_COLUMNS = (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Plain values of one training run (filled from Snakemake params)."""
+    """Plain values of one training run (filled from Snakemake params); every default is the
+    config schema's (:func:`ckaflow.study.schema_default`)."""
 
-    batch_size: int = 32
-    learning_rate: float = 5e-3  # the defaults are config/schema.yaml's
-    patience: int = 400  # batches without improvement before the rate drops
-    eval_every: int = 50  # batches between validations
-    max_steps: int = 3500  # cap on batches, whatever the schedule says
-    pepper: float = 0.05
-    salt: float = 0.05
+    batch_size: int = schema_default("train.batch_size")
+    learning_rate: float = schema_default("train.learning_rate")
+    patience: int = schema_default("train.patience")  # batches without improvement: rate drops
+    eval_every: int = schema_default("train.eval_every")  # batches between validations
+    max_steps: int = schema_default("train.max_steps")  # cap on batches, whatever the schedule
+    pepper: float = schema_default("noise.pepper")
+    salt: float = schema_default("noise.salt")
     start_phase: int = 0  # 2: the thesis' fine-tuning mode, only the final low-rate phase
 
     def __post_init__(self) -> None:
@@ -110,14 +113,8 @@ def train(
         raise ValueError(f"{len(train_x)} training images < batch_size {cfg.batch_size}")
     loop = _Loop(model, train_x, val, instance, cfg, tensorboard_dir)
     schedule = PatienceSchedule(cfg.patience, cfg.learning_rate, phase=cfg.start_phase)
-    loop.set_rate(schedule.rate)
-    info = {"step": 0, "phase": schedule.phase, "val_loss": loop.val_losses()}
-    save_checkpoint("init", info)
-    for skipped in range(cfg.start_phase):
-        save_checkpoint(f"phase{skipped + 1}", {**info, "skipped": True})
+    _start(loop, schedule, save_checkpoint)
     best_weights = loop.weights()
-    log.info("%s: training on %d images, phase %d, rate %.2e", instance, len(train_x),
-             schedule.phase, schedule.rate)  # fmt: skip
     while True:
         step = loop.run(min(cfg.eval_every, cfg.max_steps - loop.step))
         capped = step >= cfg.max_steps
@@ -130,20 +127,13 @@ def train(
             loop.restore(best_weights)
         if event == "phase_end":
             loop.set_rate(schedule.rate)
-            save_checkpoint(f"phase{schedule.phase}", _info(step, schedule, loop.val_losses()))
+            save_checkpoint(
+                phase_checkpoint(schedule.phase), _info(step, schedule, loop.val_losses())
+            )
         if event == "done":
             break
         if capped:
-            log.warning(
-                "%s: max_steps=%d reached in phase %d before the schedule ended; "
-                "keeping the best weights so far",
-                instance,
-                cfg.max_steps,
-                schedule.phase,
-            )
-            info = {**_info(step, schedule, loop.val_losses()), "capped_by_max_steps": True}
-            for later in range(schedule.phase + 1, PHASES):
-                save_checkpoint(f"phase{later}", info)
+            _end_capped(loop, schedule, step, cfg.max_steps, save_checkpoint)
             break
     final = loop.val_losses()
     if not final[domain] <= MAX_LOSS:  # a passing spike early on is fine; ending there is not
@@ -152,9 +142,33 @@ def train(
             "than any output in [0, 1])",
             schedule,
         )
-    save_checkpoint("final", {**_info(step, schedule, final), "capped_by_max_steps": capped})
+    save_checkpoint(FINAL, {**_info(step, schedule, final), "capped_by_max_steps": capped})
     loop.close()
     return Result(pd.DataFrame(loop.rows, columns=HISTORY_COLUMNS), step, capped, schedule.best)
+
+
+def _start(loop, schedule, save_checkpoint) -> None:
+    """The initial weights are checkpoint ``init``, and those of the phases skipped
+    (``cfg.start_phase``) too."""
+    loop.set_rate(schedule.rate)
+    info = {"step": 0, "phase": schedule.phase, "val_loss": loop.val_losses()}
+    save_checkpoint(INIT, info)
+    for skipped in range(schedule.phase):
+        save_checkpoint(phase_checkpoint(skipped + 1), {**info, "skipped": True})
+    log.info("%s: training on %d images, phase %d, rate %.2e", loop.instance, loop.n,
+             schedule.phase, schedule.rate)  # fmt: skip
+
+
+def _end_capped(loop, schedule, step: int, max_steps: int, save_checkpoint) -> None:
+    """The run reached max_steps before its schedule ended: the phases it did not reach get the
+    best weights so far (restored already) as their checkpoints."""
+    log.warning(
+        "%s: max_steps=%d reached in phase %d before the schedule ended; keeping the best "
+        "weights so far", loop.instance, max_steps, schedule.phase
+    )  # fmt: skip
+    info = {**_info(step, schedule, loop.val_losses()), "capped_by_max_steps": True}
+    for later in range(schedule.phase + 1, PHASES):
+        save_checkpoint(phase_checkpoint(later), info)
 
 
 class _Loop:
@@ -212,6 +226,8 @@ class _Loop:
         return self.step
 
     def val_losses(self) -> dict[str, float]:
+        from .model import per_image_loss
+
         return {d: float(np.mean(per_image_loss(self.model, v))) for d, v in self.val.items()}
 
     def record(self, schedule: PatienceSchedule) -> dict[str, float]:
@@ -275,39 +291,6 @@ def _summaries(writer, step, rate, train_loss, losses) -> None:
         tf.summary.scalar("loss/train", train_loss)
         for d, v in losses.items():
             tf.summary.scalar(f"loss/val_{d}", v)
-
-
-def salt_and_pepper_tf(x, seed, pepper: float, salt: float):
-    """TensorFlow twin of :func:`ckaflow.data.salt_and_pepper`: stateless, seeded by ``seed``."""
-    import tensorflow as tf
-
-    u = tf.random.stateless_uniform(tf.shape(x), seed=seed)
-    return tf.where(u < pepper, 0.0, tf.where(u < pepper + salt, 1.0, x))
-
-
-def per_image_loss(model, x, batch_size: int = 200) -> np.ndarray:
-    """Mean squared reconstruction error of each clean image, no noise: (n,) float64.
-
-    ``x`` (n, 64, 80, 1). One compiled call per batch of ``batch_size``, traced once per model.
-    """
-    fn = _compiled_loss(model)
-    out = [fn(x[b0 : b0 + batch_size]).numpy() for b0 in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-def _compiled_loss(model):
-    import tensorflow as tf
-
-    fn = getattr(model, "_per_image_loss", None)
-    if fn is None:
-
-        @tf.function(input_signature=[tf.TensorSpec((None, None, None, 1), tf.float32)])
-        def fn(x):
-            y = tf.cast(model(x, training=False), tf.float64)
-            return tf.reduce_mean(tf.square(y - tf.cast(x, tf.float64)), axis=[1, 2, 3])
-
-        object.__setattr__(model, "_per_image_loss", fn)  # not a Keras-tracked attribute
-    return fn
 
 
 def config_dict(cfg: TrainConfig) -> dict:

@@ -23,12 +23,13 @@ from ckaflow.names import (
     parse_model,
 )
 from ckaflow.plan import Plan
+from ckaflow.schema import load_schema
 
 # The study this config describes. Every cross-key check runs here, before any job: a config
 # that cannot run to the end stops now.
 PLAN = Plan.from_config(
     config,
-    yaml.safe_load((Path(workflow.basedir) / "config" / "schema.yaml").read_text()),
+    load_schema(),
 )
 SEEDS = PLAN.seeds
 BASE = PLAN.base

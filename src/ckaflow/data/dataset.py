@@ -27,6 +27,7 @@ from ..io import (
     sha256_arrays,
 )
 from ..names import SPLITS, check_domain
+from ..schema import schema_default
 from .shapes import HEIGHT, WIDTH
 from .standin import photo_files, render_house_number
 from .svhn import load_svhn
@@ -53,11 +54,11 @@ def build_domain(
     *,
     images: int,
     seed: int,
-    val_fraction: float = 0.2,
-    test_images: int = 200,
-    source: str = "standin",
+    val_fraction: float = schema_default("val_fraction"),
+    test_images: int = schema_default("test_images"),
+    source: str = schema_default("natural.source"),
     svhn_path: str | None = None,
-    font_size: tuple[int, int] = (10, 22),
+    font_size: tuple[int, int] = schema_default("synth.font_size"),
     fonts: str | None = None,
     photos: str | None = None,
 ) -> Dataset:
@@ -81,24 +82,7 @@ def build_domain(
         pixels = _generate(images, seed, "natural", lambda rng: render_house_number(rng, photos))
         extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
     elif source == "svhn":
-        if not svhn_path:
-            raise ValueError("natural.source is 'svhn' but natural.svhn_path is not set")
-        scan = load_svhn(svhn_path)
-        if len(scan.images) < images:
-            raise ValueError(
-                f"SVHN path {svhn_path!r} has {len(scan.images)} usable images "
-                f"(of {scan.seen}); images_per_domain asks for {images}"
-            )
-        rng = np.random.default_rng([seed, _DOMAIN_STREAM["natural"]])
-        chosen = np.sort(rng.choice(len(scan.images), size=images, replace=False))
-        pixels = scan.images[chosen]
-        extra = {
-            "svhn_path": str(svhn_path),
-            "svhn_png_files": scan.seen,
-            "svhn_usable": len(scan.images),
-            "svhn_too_small": scan.too_small,
-            "svhn_unreadable": len(scan.unreadable),
-        }
+        pixels, extra = _svhn_images(svhn_path, images, seed)
     else:
         raise ValueError(f"unknown natural source {source!r}; expected one of {NATURAL_SOURCES}")
 
@@ -125,6 +109,27 @@ def build_domain(
     if domain == "synth":
         provenance["font_size"] = list(font_size)
     return Dataset(splits, provenance)
+
+
+def _svhn_images(svhn_path: str | None, images: int, seed: int) -> tuple[np.ndarray, dict]:
+    """``images`` SVHN crops drawn (seeded) from ``svhn_path``, and what the scan found."""
+    if not svhn_path:
+        raise ValueError("natural.source is 'svhn' but natural.svhn_path is not set")
+    scan = load_svhn(svhn_path)
+    if len(scan.images) < images:
+        raise ValueError(
+            f"SVHN path {svhn_path!r} has {len(scan.images)} usable images "
+            f"(of {scan.seen}); images_per_domain asks for {images}"
+        )
+    rng = np.random.default_rng([seed, _DOMAIN_STREAM["natural"]])
+    chosen = np.sort(rng.choice(len(scan.images), size=images, replace=False))
+    return scan.images[chosen], {
+        "svhn_path": str(svhn_path),
+        "svhn_png_files": scan.seen,
+        "svhn_usable": len(scan.images),
+        "svhn_too_small": scan.too_small,
+        "svhn_unreadable": len(scan.unreadable),
+    }
 
 
 def split_sizes(n: int, val_fraction: float, test_images: int) -> dict[str, int]:

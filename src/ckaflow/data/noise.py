@@ -20,3 +20,11 @@ def salt_and_pepper(
     out[u < pepper] = 0.0
     out[(u >= pepper) & (u < pepper + salt)] = 1.0
     return out
+
+
+def salt_and_pepper_tf(x, seed, pepper: float, salt: float):
+    """TensorFlow twin of :func:`salt_and_pepper`: stateless, seeded by ``seed``."""
+    import tensorflow as tf
+
+    u = tf.random.stateless_uniform(tf.shape(x), seed=seed)
+    return tf.where(u < pepper, 0.0, tf.where(u < pepper + salt, 1.0, x))

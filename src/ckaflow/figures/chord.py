@@ -21,40 +21,9 @@ def chord_diagram(cka: np.ndarray, kernels: np.ndarray, title: str) -> p9.ggplot
         raise ValueError(f"{f} filters in the CKA matrix but {kernels.shape[-1]} kernels")
     theta = np.pi / 2 - 2 * np.pi * np.arange(f) / f
     ends = np.stack([np.cos(theta), np.sin(theta)], axis=1)  # (f, 2)
-
-    t = np.linspace(0, 1, 24)[:, None]
-    chords = []
-    for i in range(f):
-        for j in range(i + 1, f):
-            if not np.isfinite(cka[i, j]):
-                continue
-            # Quadratic Bezier through a control point pulled towards the centre.
-            ctrl = 0.15 * (ends[i] + ends[j])
-            path = (1 - t) ** 2 * ends[i] + 2 * t * (1 - t) * ctrl + t**2 * ends[j]
-            chords.append(
-                pd.DataFrame(
-                    {"x": path[:, 0], "y": path[:, 1], "pair": f"{i}-{j}", "cka": cka[i, j]}
-                )
-            )
-    chord_frame = (
-        pd.concat(chords, ignore_index=True)
-        if chords
-        else pd.DataFrame(columns=["x", "y", "pair", "cka"])
-    )
-
-    k = kernels.shape[0]
+    chord_frame = _chords(cka, ends)
     cell = 0.045
-    offsets = (np.arange(k) - (k - 1) / 2) * cell
-    glyphs = []
-    for i in range(f):
-        cx, cy = _GLYPH_RADIUS * ends[i]
-        gx, gy = np.meshgrid(offsets, -offsets)
-        glyphs.append(
-            pd.DataFrame(
-                {"x": (cx + gx).ravel(), "y": (cy + gy).ravel(), "weight": kernels[:, :, i].ravel()}
-            )
-        )
-    glyph_frame = pd.concat(glyphs, ignore_index=True)
+    glyph_frame = _glyphs(kernels, ends, cell)
     limit = float(np.abs(kernels).max()) or 1.0
     dead = [i for i in range(f) if not np.isfinite(cka[i, i])]
     labels = pd.DataFrame(
@@ -83,3 +52,39 @@ def chord_diagram(cka: np.ndarray, kernels: np.ndarray, title: str) -> p9.ggplot
         + p9.theme_void()
         + p9.theme(figure_size=(7.5, 6.5), plot_title=p9.element_text(size=10))
     )
+
+
+def _chords(cka: np.ndarray, ends: np.ndarray) -> pd.DataFrame:
+    """One path per pair of filters with a defined CKA: (x, y, pair, cka)."""
+    t = np.linspace(0, 1, 24)[:, None]
+    chords = []
+    for i in range(len(ends)):
+        for j in range(i + 1, len(ends)):
+            if not np.isfinite(cka[i, j]):
+                continue
+            # Quadratic Bezier through a control point pulled towards the centre.
+            ctrl = 0.15 * (ends[i] + ends[j])
+            path = (1 - t) ** 2 * ends[i] + 2 * t * (1 - t) * ctrl + t**2 * ends[j]
+            chords.append(
+                pd.DataFrame(
+                    {"x": path[:, 0], "y": path[:, 1], "pair": f"{i}-{j}", "cka": cka[i, j]}
+                )
+            )
+    if not chords:
+        return pd.DataFrame(columns=["x", "y", "pair", "cka"])
+    return pd.concat(chords, ignore_index=True)
+
+
+def _glyphs(kernels: np.ndarray, ends: np.ndarray, cell: float) -> pd.DataFrame:
+    """Each filter's kernel (k, k) as tiles of side ``cell`` beside its end: (x, y, weight)."""
+    k = kernels.shape[0]
+    offsets = (np.arange(k) - (k - 1) / 2) * cell
+    gx, gy = np.meshgrid(offsets, -offsets)
+    glyphs = []
+    for i, (cx, cy) in enumerate(_GLYPH_RADIUS * ends):
+        glyphs.append(
+            pd.DataFrame(
+                {"x": (cx + gx).ravel(), "y": (cy + gy).ravel(), "weight": kernels[:, :, i].ravel()}
+            )
+        )
+    return pd.concat(glyphs, ignore_index=True)

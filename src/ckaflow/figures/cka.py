@@ -12,15 +12,20 @@ import plotnine as p9
 from ..architecture import CONV_LAYERS, LAYER_GROUPS
 from ..cka_table import estimator_labels, filter_rows, read_cka_table
 from ..names import CHECKPOINTS, FINAL, model_name, parse
+from .common import framed
 
 GROUP_ORDER = list(LAYER_GROUPS)
 CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
 
 
-def _pairs(table: pd.DataFrame, models: list[str], groups: list[str]) -> pd.DataFrame:
+def _pairs(
+    table: pd.DataFrame, a_models: list[str], b_models: list[str], groups: list[str]
+) -> pd.DataFrame:
+    """The rows comparing a group of ``groups`` of an ``a_models`` model with the same group of a
+    ``b_models`` model, with each row's estimator label."""
     t = table[
-        table["a_model"].isin(models)
-        & table["b_model"].isin(models)
+        table["a_model"].isin(a_models)
+        & table["b_model"].isin(b_models)
         & table["a_group"].isin(groups)
         & (table["a_group"] == table["b_group"])
     ].copy()
@@ -32,7 +37,7 @@ def _pairs(table: pd.DataFrame, models: list[str], groups: list[str]) -> pd.Data
 
 def base_layer_strips(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
     """Layer CKA of every pair of base instances, per test set and conv layer (Figure 5.6)."""
-    t = _pairs(table, base, list(CONV_LAYERS))
+    t = _pairs(table, base, base, list(CONV_LAYERS))
     t = t[t["a_model"] < t["b_model"]].copy()
     t["pair"] = [
         " vs ".join(sorted((parse(a).domain, parse(b).domain)))
@@ -45,14 +50,13 @@ def base_layer_strips(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
         + p9.geom_jitter(width=0.2, height=0, size=1.8, alpha=0.8, random_state=0)
         + p9.facet_grid("estimator_label ~ test set")
         + p9.scale_y_continuous(limits=(None, 1))
-        + p9.labs(
+        + framed(
+            (9, 2.2 + 2.2 * t["estimator_label"].nunique()),
             title="Layer CKA between the 8 base instances (each point one pair)",
             x="layer",
             y="CKA",
             colour="instances",
         )
-        + p9.theme_bw()
-        + p9.theme(figure_size=(9, 2.2 + 2.2 * t["estimator_label"].nunique()))
     )
 
 
@@ -76,15 +80,12 @@ def filter_heatmap(
         + CKA_FILL
         + p9.scale_y_discrete(limits=sorted(t["a"].unique(), reverse=True))
         + p9.coord_equal()
-        + p9.labs(
+        + framed(
+            (9, 1.5 + 3.6 * t["estimator_label"].nunique()),
             title=f"CKA between {layer} filters, {what}\n(x: undefined, a dead filter)",
             x=f"{b_model} {layer} filter",
             y=f"{a_model} {layer} filter",
-        )
-        + p9.theme_bw()
-        + p9.theme(
-            axis_text=p9.element_text(size=6),
-            figure_size=(9, 1.5 + 3.6 * t["estimator_label"].nunique()),
+            theme={"axis_text": p9.element_text(size=6)},
         )
     )
 
@@ -92,15 +93,7 @@ def filter_heatmap(
 def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]) -> p9.ggplot:
     """CKA of each fine-tuned instance with every base instance per conv layer and test set
     (Figure 5.12); pairs with the same seed are marked."""
-    t = table[
-        table["a_model"].isin(finetuned)
-        & table["b_model"].isin(base)
-        & table["a_group"].isin(CONV_LAYERS)
-        & (table["a_group"] == table["b_group"])
-    ].copy()
-    for col in ("a_model", "b_model", "a_group", "test_set"):
-        t[col] = t[col].astype(str)
-    t["estimator_label"] = estimator_labels(t)
+    t = _pairs(table, finetuned, base, list(CONV_LAYERS))
     a = t["a_model"].map(parse)
     b = t["b_model"].map(parse)
     t["relation"] = [
@@ -128,15 +121,14 @@ def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]
                 "other seed, target domain": "#80cdc1",
             }
         )
-        + p9.labs(
+        + framed(
+            (10, 2.5 + 2.4 * t["panel"].nunique() / 2),
             title="Fine-tuned instances against every base instance, per conv layer",
             x="layer",
             y="CKA",
             colour="base instance is",
             shape="fine-tuned",
         )
-        + p9.theme_bw()
-        + p9.theme(figure_size=(10, 2.5 + 2.4 * t["panel"].nunique() / 2))
     )
 
 
@@ -169,16 +161,15 @@ def layer_matrix(
         + p9.facet_grid("estimator_label ~ pair")
         + CKA_FILL
         + p9.coord_equal()
-        + p9.labs(
+        + framed(
+            (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique()),
             title=f"Layer x layer CKA ({test_set} test set)",
             x="second model's layer",
             y="first model's layer",
-        )
-        + p9.theme_bw()
-        + p9.theme(
-            axis_text_x=p9.element_text(rotation=90, size=6),
-            axis_text_y=p9.element_text(size=6),
-            figure_size=(2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique()),
+            theme={
+                "axis_text_x": p9.element_text(rotation=90, size=6),
+                "axis_text_y": p9.element_text(size=6),
+            },
         )
     )
 
@@ -208,15 +199,12 @@ def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
         + p9.geom_point(size=1)
         + p9.facet_grid("estimator_label ~ test set")
         + p9.scale_y_continuous(limits=(0, 1))
-        + p9.labs(
+        + framed(
+            (10, 1.5 + 2.5 * t["estimator_label"].nunique()),
             title="CKA of each checkpoint with the final weights, per layer (8 base instances)",
             x="layer",
             y="CKA with the final weights",
-        )
-        + p9.theme_bw()
-        + p9.theme(
-            axis_text_x=p9.element_text(rotation=45, ha="right"),
-            figure_size=(10, 1.5 + 2.5 * t["estimator_label"].nunique()),
+            theme={"axis_text_x": p9.element_text(rotation=45, ha="right")},
         )
     )
 

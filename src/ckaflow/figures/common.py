@@ -43,3 +43,9 @@ def greyscale_images(facets: str) -> list:
         p9.scale_y_reverse(),
         p9.coord_fixed(expand=False),
     ]
+
+
+def framed(size: tuple[float, float], theme: dict | None = None, **labels: str) -> list:
+    """The last layers of every figure: its labels (``p9.labs``), the black-and-white theme,
+    its size in inches and any further ``theme`` settings."""
+    return [p9.labs(**labels), p9.theme_bw(), p9.theme(figure_size=size, **(theme or {}))]

@@ -7,7 +7,7 @@ import pandas as pd
 import plotnine as p9
 
 from ..names import parse
-from .common import greyscale_images, image_frame
+from .common import framed, greyscale_images, image_frame
 
 DOMAIN_COLOURS = {"natural": "#1b9e77", "synth": "#7570b3"}
 
@@ -33,13 +33,12 @@ def loss_curves(history: pd.DataFrame) -> p9.ggplot:
         + p9.facet_wrap("family", ncol=2, scales="free_x")
         + p9.scale_y_log10()
         + p9.scale_colour_manual(values=DOMAIN_COLOURS)
-        + p9.labs(
+        + framed(
+            (9, 6),
             title="Validation loss during training (four seeds per family)",
             x="training step (batches)",
             y="validation loss (MSE, log scale)",
         )
-        + p9.theme_bw()
-        + p9.theme(figure_size=(9, 6))
     )
 
 
@@ -92,16 +91,15 @@ def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
         + p9.geom_boxplot(outlier_size=0.4, outlier_alpha=0.4)
         + p9.facet_wrap("test set")
         + p9.scale_y_log10()
-        + p9.labs(
+        + framed(
+            (9, 5),
             title="Per-image test loss by how the instance relates to the test set (4 seeds each)",
             x="",
             y="reconstruction loss per image (MSE, log scale)",
-        )
-        + p9.theme_bw()
-        + p9.theme(
-            axis_text_x=p9.element_text(rotation=20, ha="right"),
-            legend_position="none",
-            figure_size=(9, 5),
+            theme={
+                "axis_text_x": p9.element_text(rotation=20, ha="right"),
+                "legend_position": "none",
+            },
         )
     )
 

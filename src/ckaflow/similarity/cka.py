@@ -30,9 +30,9 @@ from .kernels import (
     Moments,
     constant_groups,
     gram_matrices,
-    group_moments,
     scale_exponent,
 )
+from .slices import named_moments
 from .validate import Arrays, check_arrays, check_options, named_arrays
 
 
@@ -109,19 +109,12 @@ def cka_matrix(
         method = "feature"
     else:
         _check_gram_fits(n, memory_budget, debiased)
-        budget = dict(precision=precision, memory_budget=memory_budget)
-        a = packed_grams(
-            Moments.concat([group_moments(v, name=k, **budget) for k, v in named_x.items()]),
-            **opts,
+        # Channel views of one array (x[..., c]) are gathered in one pass (see .slices).
+        budget = dict(
+            precision=precision, memory_budget=memory_budget, global_terms=centering == "global"
         )
-        b = (
-            a
-            if ys is None
-            else packed_grams(
-                Moments.concat([group_moments(v, name=k, **budget) for k, v in named_y.items()]),
-                **opts,
-            )
-        )
+        a = packed_grams(named_moments(named_x, **budget), **opts)
+        b = a if ys is None else packed_grams(named_moments(named_y, **budget), **opts)
         xy = hsic_matrix(a, None if ys is None else b, n=n, debiased=debiased)
         xx = self_hsic(a, n=n, debiased=debiased)
         yy = xx if ys is None else self_hsic(b, n=n, debiased=debiased)
