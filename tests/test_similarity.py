@@ -394,8 +394,12 @@ def test_channel_views_of_one_array_are_gathered_and_give_the_same_cka(opts, tmp
     np.save(tmp_path / "x.npy", x)
     mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
     channels_first = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1)
-    for layer in (x, mapped, channels_first):
-        groups = {**{f"f{c}": layer[..., c] for c in range(8)}, "layer": layer, "even": layer[..., ::2]}
+    cf_views = np.ascontiguousarray(np.moveaxis(x, -1, 1))  # (n, c, h, w): views x[:, c]
+    layouts = [(x, x), (mapped, mapped), (channels_first, channels_first)]
+    layouts.append((cf_views, np.moveaxis(cf_views, 1, -1)))
+    for layer, views in layouts:
+        filters = {f"f{c}": views[..., c] for c in range(8)}
+        groups = {**filters, "layer": layer, "even": views[..., ::2]}
         sets = list(_channel_sets(groups))
         assert len(sets) == 1 and len(sets[0][1]) == 8 and sets[0][2] == ["layer"]
         got = cka_matrix(groups, **opts)

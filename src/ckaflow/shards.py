@@ -101,17 +101,20 @@ def hsic_shard(
     are compared. Groups that do not vary give NaN (and a warning naming them).
     """
     rows, labels, n = _read_blocks(gram_files, gram_key(test_set, estimator), blocks, final_models)
-    frames = []
+    results = []
     for block in blocks:
         names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
-        res = block_cka(np.concatenate(rows.pop(block)), names, n, estimator)
-        frames.append(_pair_frame(res, labels[block], n))
+        results.append(
+            (labels[block], block_cka(np.concatenate(rows.pop(block)), names, n, estimator))
+        )
         g = len(names)
         log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
-    out = pd.concat(frames, ignore_index=True)
-    for i, (column, value) in enumerate(estimator.columns().items()):
+    out = _pair_frame(results, n)
+    constants = {"test_set": test_set, **estimator.columns()}
+    for i, (column, value) in enumerate(constants.items()):
+        if isinstance(value, str):  # one category: no string per row
+            value = pd.Categorical.from_codes(np.zeros(len(out), int), [value])
         out.insert(i, column, value)
-    out.insert(0, "test_set", test_set)
     return out
 
 
@@ -133,28 +136,44 @@ def _read_blocks(gram_files, key, blocks, final_models):
             if block != LAYERS_BLOCK and model not in final_models:
                 continue
             pick = np.flatnonzero(where == block)
-            rows[block].append(packed[pick])
+            # Blocks are contiguous runs of a file's groups: a slice is a view, not a copy.
+            contiguous = len(pick) and pick[-1] - pick[0] + 1 == len(pick)
+            rows[block].append(packed[pick[0] : pick[-1] + 1] if contiguous else packed[pick])
             labels[block] += [(model, groups[i]) for i in pick]
         del packed
     return rows, labels, n
 
 
-def _pair_frame(res, labels: list[tuple[str, str]], n: int) -> pd.DataFrame:
-    """One row per ordered pair of a block's groups."""
-    g = len(labels)
-    ia, ib = np.divmod(np.arange(g * g), g)
-    models = np.array([m for m, _ in labels])
-    names = np.array([x for _, x in labels])
+def _pair_frame(results, n: int) -> pd.DataFrame:
+    """One row per ordered pair of each block's groups; ``results`` holds (labels, CKAResult) per
+    block. Names are categoricals: one copy of each string, codes per row."""
+    models, model_codes = np.unique([m for labels, _ in results for m, _ in labels],
+                                    return_inverse=True)  # fmt: skip
+    groups, group_codes = np.unique([x for labels, _ in results for _, x in labels],
+                                    return_inverse=True)  # fmt: skip
+    ia, ib, columns, start = [], [], {"cka": [], "hsic_xy": [], "hsic_xx": [], "hsic_yy": []}, 0
+    for labels, res in results:
+        g = len(labels)
+        a, b = np.divmod(np.arange(g * g), g)
+        ia.append(start + a)
+        ib.append(start + b)
+        columns["cka"].append(res.cka.ravel())
+        columns["hsic_xy"].append(res.xy.ravel())
+        columns["hsic_xx"].append(res.xx[a])
+        columns["hsic_yy"].append(res.yy[b])
+        start += g
+    ia, ib = np.concatenate(ia), np.concatenate(ib)
+
+    def names(codes, categories, index):
+        return pd.Categorical.from_codes(codes[index], categories=categories)
+
     return pd.DataFrame(
         {
-            "a_model": models[ia],
-            "a_group": names[ia],
-            "b_model": models[ib],
-            "b_group": names[ib],
-            "cka": res.cka.ravel(),
-            "hsic_xy": res.xy.ravel(),
-            "hsic_xx": res.xx[ia],
-            "hsic_yy": res.yy[ib],
+            "a_model": names(model_codes, models, ia),
+            "a_group": names(group_codes, groups, ia),
+            "b_model": names(model_codes, models, ib),
+            "b_group": names(group_codes, groups, ib),
+            **{k: np.concatenate(v) for k, v in columns.items()},
             "n": n,
         }
     )

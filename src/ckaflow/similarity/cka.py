@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
+from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import (
     DEFAULT_MEMORY_BUDGET,
     Moments,
@@ -160,7 +160,7 @@ def packed_grams(
     A group that does not vary gives a row of zeros (and so NaN CKA).
     """
     k = gram_matrices(m, kernel=kernel, centering=centering, sigma_frac=sigma_frac)
-    packed = pack(centre_grams(k, debiased=debiased, centering=centering))
+    packed = packed_centred(k, debiased=debiased, centering=centering)
     # Undefined CKA (NaN downstream, never a number from noise): a group that does not vary, or
     # an RBF kernel whose median distance is 0 (more than half the examples coincide).
     undefined = constant_groups(m, centering) | ~np.isfinite(packed).all(axis=1)

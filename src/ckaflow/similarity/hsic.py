@@ -66,6 +66,34 @@ def pack(kt: np.ndarray) -> np.ndarray:
     return out
 
 
+def packed_centred(k: np.ndarray, *, debiased: bool = False, centering: str = "unit") -> np.ndarray:
+    """``pack(centre_grams(k, ...))`` without the centred (g, n, n) copy: each packed row is
+    centred as it is copied out of k. (g, n, n) -> (g, n(n+1)/2)."""
+    g, n, _ = k.shape
+    row = np.zeros((g, n))  # centred K_ij = K_ij - row_i - row_j + total (unit centring)
+    total = np.zeros((g, 1))
+    if centering != "global":
+        if debiased:  # U(K)_ij = K_ij - m_i - m_j off the diagonal (means without the diagonal)
+            diag = np.einsum("gii->gi", k)
+            row = (k.sum(axis=1) - diag) / (n - 2)
+            row -= row.sum(axis=1, keepdims=True) / (2 * (n - 1))
+        else:
+            row = k.mean(axis=1)
+            total = row.mean(axis=1, keepdims=True)
+    out = np.empty((g, n * (n + 1) // 2))
+    offset = 0
+    for i in range(n):
+        seg = out[:, offset : offset + n - i]
+        np.subtract(k[:, i, i:], row[:, i : i + 1], out=seg)
+        seg -= row[:, i:]
+        seg += total
+        if debiased and centering != "global":
+            seg[:, 0] = 0.0
+        offset += n - i
+    out *= _triu_weights(n)
+    return out
+
+
 @functools.cache
 def _triu_weights(n: int) -> np.ndarray:
     iu, ju = np.triu_indices(n)

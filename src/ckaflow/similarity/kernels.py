@@ -74,6 +74,8 @@ class Moments:
     @staticmethod
     def concat(parts: list[Moments]) -> Moments:
         """Stack the groups of several :class:`Moments` in order."""
+        if len(parts) == 1:
+            return parts[0]
         fields = zip(*(m._fields() for m in parts), strict=True)
         return Moments(
             *(None if any(f is None for f in fs) else np.concatenate(fs) for fs in fields)
@@ -108,9 +110,14 @@ def filter_moments(
     parts = []
     for c0 in range(0, c, block):
         # (b, n, q) view of the block; channels-first storage makes each channel's rows contiguous.
-        xv = np.moveaxis(x[:, c0 : c0 + block], 1, 0).reshape(-1, n, q)
-        if xv.dtype.kind != "f":
-            xv = xv.astype(np.float64)
+        part = x[:, c0 : c0 + block]  # (n, b, ...)
+        if part.dtype.kind != "f":
+            part = part.astype(np.float64)
+        elif q > 1 and part.strides[-1] != part.itemsize:
+            # Channels-last: one gather of the block, sample by sample (each sample's values
+            # are close together in memory, so the transposition stays in cache).
+            part = np.ascontiguousarray(part)
+        xv = np.moveaxis(part, 1, 0).reshape(-1, n, q)  # (b, n, q), rows contiguous
         parts.append(_block_moments(xv, dtype, global_terms, name, act.shape, c0))
     return Moments.concat(parts)
 
@@ -168,25 +175,26 @@ def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
     # Unit means by BLAS, rounded to the product dtype. Whatever mu is subtracted, the moments
     # below are exact for it, and the double centring of the Gram removes its rounding.
     mu32 = (np.matmul(np.ones((1, n), xv.dtype), xv)[:, 0, :] / n).astype(dtype)  # (b, q)
-    # Centre into a new contiguous array in one pass (the input, maybe a read-only memory map,
-    # never changes): (b, n, q).
-    xc = np.empty(xv.shape, dtype)
-    np.subtract(xv, mu32[:, None, :], out=xc, casting="unsafe")
-    gram = np.empty((len(xc), n, n))
-    for i, xf in enumerate(xc):
-        gram[i] = xf @ xf.T  # (n, n); numpy uses syrk for a @ a.T
+    # Each channel is centred into one reused (n, q) buffer (the input, maybe a read-only memory
+    # map, never changes) and its product taken while the buffer is still in cache.
+    b = len(xv)
+    xc = np.empty(xv.shape[1:], dtype)
+    gram = np.empty((b, n, n))
+    st = np.empty((b, n, 2)) if global_terms else None
+    for i in range(b):
+        np.subtract(xv[i], mu32[i], out=xc, casting="unsafe")
+        gram[i] = xc @ xc.T  # (n, n); numpy uses syrk for a @ a.T
+        if st is not None:
+            st[i] = xc @ np.stack([mu32[i], np.ones_like(mu32[i])], axis=1)
     mu = mu32.astype(np.float64)
-    st = None
-    if global_terms:
-        st = np.matmul(xc, np.stack([mu32, np.ones_like(mu32)], axis=2)).astype(np.float64)
     mu_sq = np.ldexp((mu * mu).sum(axis=1), 2 * e)
     return Moments(
-        gram=np.ldexp(gram, 2 * e[:, None, None]),
+        gram=np.ldexp(gram, 2 * e[:, None, None], out=gram),  # in place: no n x n copy
         s=None if st is None else np.ldexp(st[..., 0], 2 * e[:, None]),  # Xc mu
         t=None if st is None else np.ldexp(st[..., 1], e[:, None]),  # Xc 1
         mu_sum=np.ldexp(mu.sum(axis=1), e),
         mu_sq=mu_sq,
-        p=np.full(len(xc), float(xv.shape[2])),
+        p=np.full(b, float(xv.shape[2])),
         floor=_floor(resolution_of, n, mu_sq),
     )
 

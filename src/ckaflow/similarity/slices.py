@@ -1,12 +1,14 @@
 """Moments of named groups, with channel slices of one array gathered in one pass.
 
 A user holding channels-last activations ``x`` (n, h, w, c) names its filters ``x[..., k]`` and
-the layer ``x`` itself. Each filter view is strided (one value in every c), so computing it alone
-reads the whole layer from memory once per filter. Here views that are channels of one array
+the layer ``x`` itself (channels-first: ``x[:, k]`` and ``x``). A channels-last filter view is
+strided (one value in every c), so computing it alone reads the whole layer from memory once per
+filter; and the layer's Gram is the sum of its filters'. Here views that are channels of one array
 (same memory, shape, strides and dtype, data pointers a whole number of channel strides apart)
 are recognised and their moments computed together by :func:`filter_moments` on the strided
-parent (one gather per block of channels), and an array that *is* that parent (the layer) gets
-the sum of its channels' moments: no second pass. Anything else is computed on its own.
+parent (one gather per block of channels when they are channels-last), and an array that holds
+exactly the parent's elements (the layer, in either layout) gets the sum of its channels'
+moments: no second pass over it. Anything else is computed on its own.
 """
 
 from __future__ import annotations
@@ -76,10 +78,14 @@ def _channel_sets(named: Mapping[str, np.ndarray]):
 
 
 def _is_parent(x: np.ndarray, parent: np.ndarray, owner: int) -> bool:
-    return (
-        x.shape == parent.shape
-        and x.strides == parent.strides
-        and x.dtype == parent.dtype
-        and _pointer(x) == _pointer(parent)
-        and id(_root(x)) == owner
+    """Whether ``x`` holds exactly the parent's elements, its channel axis anywhere after the
+    first (a channels-first layer (n, c, h, w) is the parent of its views x[:, k])."""
+    if x.ndim != parent.ndim or x.dtype != parent.dtype or _pointer(x) != _pointer(parent):
+        return False
+    if id(_root(x)) != owner:
+        return False
+    return any(
+        np.moveaxis(x, axis, -1).shape == parent.shape
+        and np.moveaxis(x, axis, -1).strides == parent.strides
+        for axis in range(1, x.ndim)
     )
