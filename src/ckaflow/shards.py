@@ -22,7 +22,7 @@ import pandas as pd
 from .activations import load_layers
 from .architecture import LAYERS
 from .cka_table import CKA_COLUMNS, PAIR_KEY
-from .io import atomic_path, check_sha256, read_parquet, reading, sha256_named
+from .io import atomic_path, read_parquet, reading
 from .names import Estimator, is_filter, is_final, parse_group
 from .similarity import block_cka, packed_instance
 
@@ -45,8 +45,7 @@ def write_grams(
     out_path: str | Path,
 ) -> None:
     """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
-    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2), and
-    ``sha256__{name}`` of each, which :func:`read_grams` verifies."""
+    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2)."""
     final = is_final(model)
     arrays, names, n = {}, None, None
     for test_set in test_sets:
@@ -63,21 +62,17 @@ def write_grams(
         arrays.update({gram_key(test_set, e): a for e, a in packed.items()})
         log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
     arrays.update(groups=np.array(names), n=np.array(n))
-    hashes = {f"sha256__{k}": np.array(sha256_named({k: v})) for k, v in arrays.items()}
     with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays, **hashes)
+        np.savez(f, **arrays)
 
 
 def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:
-    """(groups, n, packed Grams of ``key``) from a Gram file, each checked against its SHA-256."""
-    out = {}
+    """(groups, n, packed Grams of ``key``) from a Gram file. Each array of an ``.npz`` carries
+    the zip format's CRC-32, checked as it is read: a changed or truncated file is a
+    :class:`~ckaflow.io.CorruptFileError` naming it (no second pass to hash it)."""
     with reading(path, "Gram file"), np.load(path, allow_pickle=False) as z:
-        for name in ("groups", "n", key):
-            out[name] = z[name]
-            recorded = str(z[f"sha256__{name}"]) if f"sha256__{name}" in z.files else None
-            check_sha256(path, f"Gram file's {name}", sha256_named({name: out[name]}), recorded,
-                         "the file itself")  # fmt: skip
-    return [str(g) for g in out["groups"]], int(out["n"]), out[key]
+        groups, n, packed = z["groups"], z["n"], z[key]
+    return [str(g) for g in groups], int(n), packed
 
 
 def shard_blocks(shard: int, shards: int) -> tuple[str, ...]:

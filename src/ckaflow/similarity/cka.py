@@ -218,8 +218,13 @@ def _centred(name: str, x: np.ndarray, precision: str) -> tuple[np.ndarray, int]
     about 1, then rounded to ``precision``: (n, p) and e (float32 products neither overflow nor
     fall to subnormals, whatever the scale of x)."""
     x = x.reshape(x.shape[0], -1).astype(np.float64)
-    xc = x - x.mean(axis=0)
-    e = scale_exponent(float(np.abs(xc).max()), f"{name} (shape {x.shape})")
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: found just below
+        xc = x - x.mean(axis=0)
+    amax = float(np.abs(xc).max())
+    if not np.isfinite(amax):
+        bad = int((~np.isfinite(x)).sum())
+        raise ValueError(f"{name} (shape {x.shape}) has {bad} NaN or inf values")
+    e = scale_exponent(amax, f"{name} (shape {x.shape})")
     return np.ldexp(xc, -e).astype(precision, copy=False), e
 
 
