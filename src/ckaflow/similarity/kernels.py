@@ -172,16 +172,19 @@ def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
     e = np.broadcast_to(np.asarray(e, dtype=np.int64), (len(xv),))
     if e.any():
         xv = np.ldexp(xv, -e[:, None, None])  # exact; a temporary copy, only for extreme values
-    # Unit means by BLAS, rounded to the product dtype. Whatever mu is subtracted, the moments
-    # below are exact for it, and the double centring of the Gram removes its rounding.
-    mu32 = (np.matmul(np.ones((1, n), xv.dtype), xv)[:, 0, :] / n).astype(dtype)  # (b, q)
-    # Each channel is centred into one reused (n, q) buffer (the input, maybe a read-only memory
-    # map, never changes) and its product taken while the buffer is still in cache.
+    # One channel at a time, so that it is read from memory once and stays in cache: its unit
+    # means by BLAS, rounded to the product dtype (whatever mu is subtracted, the moments below
+    # are exact for it, and the double centring of the Gram removes its rounding); its values
+    # centred into one reused (n, q) buffer (the input, maybe a read-only memory map, never
+    # changes); their product.
     b = len(xv)
+    ones = np.ones(n, xv.dtype)
+    mu32 = np.empty((b, xv.shape[2]), dtype)
     xc = np.empty(xv.shape[1:], dtype)
     gram = np.empty((b, n, n))
     st = np.empty((b, n, 2)) if global_terms else None
     for i in range(b):
+        np.divide(ones @ xv[i], n, out=mu32[i], casting="unsafe")  # (q,)
         np.subtract(xv[i], mu32[i], out=xc, casting="unsafe")
         gram[i] = xc @ xc.T  # (n, n); numpy uses syrk for a @ a.T
         if st is not None:
