@@ -408,3 +408,20 @@ def test_channel_views_of_one_array_are_gathered_and_give_the_same_cka(opts, tmp
     names = list(groups)
     for i, j in [(0, 8), (2, 5), (8, 8)]:
         assert abs(got[i, j] - ref.cka(groups[names[i]], groups[names[j]], **opts)) <= TOL
+
+
+@pytest.mark.parametrize("spread, defined", [(3e-8, False), (1e-4, True)])
+def test_feature_space_and_gram_forms_share_the_does_not_vary_rule(spread, defined):
+    """float32 values varying below their own rounding are undefined on both code paths; a
+    spread float32 resolves is defined on both, with the same value."""
+    rng = np.random.default_rng(41)
+    x = (1 + spread * rng.standard_normal((50, 5))).astype(np.float32)
+    y = rng.standard_normal((50, 5)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCKAWarning)
+        feature = cka_matrix({"x": x}, {"y": y}, components=True)
+        gram = cka_matrix({"x": np.tile(x, 40)}, {"y": y}, components=True)
+    assert (feature.method, gram.method) == ("feature", "gram")
+    assert np.isnan(feature.cka[0, 0]) == np.isnan(gram.cka[0, 0]) == (not defined)
+    if defined:
+        assert abs(feature.cka[0, 0] - gram.cka[0, 0]) <= 1e-5

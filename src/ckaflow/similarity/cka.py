@@ -30,6 +30,7 @@ from .kernels import (
     Moments,
     constant_groups,
     gram_matrices,
+    rounding_floor,
     scale_exponent,
 )
 from .slices import named_moments
@@ -217,13 +218,18 @@ def _centred(name: str, x: np.ndarray, precision: str) -> tuple[np.ndarray, int]
     """x (n, p) unit-centred in float64, divided by 2^e (exact) so that its largest value is
     about 1, then rounded to ``precision``: (n, p) and e (float32 products neither overflow nor
     fall to subnormals, whatever the scale of x)."""
+    resolution = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     x = x.reshape(x.shape[0], -1).astype(np.float64)
+    mu = x.mean(axis=0)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: found just below
-        xc = x - x.mean(axis=0)
+        xc = x - mu
     amax = float(np.abs(xc).max())
     if not np.isfinite(amax):
         bad = int((~np.isfinite(x)).sum())
         raise ValueError(f"{name} (shape {x.shape}) has {bad} NaN or inf values")
+    # The Gram form's rule for "does not vary" (kernels.constant_groups), on the same sums.
+    if np.einsum("ij,ij->", xc, xc) <= rounding_floor(resolution, len(x), float(mu @ mu)):
+        xc[:] = 0.0
     e = scale_exponent(amax, f"{name} (shape {x.shape})")
     return np.ldexp(xc, -e).astype(precision, copy=False), e
 

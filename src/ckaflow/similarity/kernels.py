@@ -198,12 +198,13 @@ def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
         mu_sum=np.ldexp(mu.sum(axis=1), e),
         mu_sq=mu_sq,
         p=np.full(b, float(xv.shape[2])),
-        floor=_floor(resolution_of, n, mu_sq),
+        floor=rounding_floor(resolution_of, n, mu_sq),
     )
 
 
-def _floor(dtype, n: int, mu_sq: np.ndarray) -> np.ndarray:
-    """(g,) the centred sum of squares that rounding of values of ``dtype`` alone could give.
+def rounding_floor(dtype, n: int, mu_sq):
+    """The centred sum of squares that rounding of values of ``dtype`` alone could give, for
+    unit means whose squares sum to ``mu_sq`` ((g,) or a number); see :func:`constant_groups`.
     Centring happens in the input's precision, so a float32 product keeps whatever variation the
     input resolves: the resolution is the input's own."""
     return (_ROUNDING * float(np.finfo(dtype).eps)) ** 2 * n * mu_sq
