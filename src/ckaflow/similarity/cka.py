@@ -155,13 +155,15 @@ def packed_grams(
     sigma_frac: float = 1.0,
     debiased: bool = False,
     centering: str = "unit",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The packed centred Gram of every group of ``m``: (g, n(n+1)/2), ready for HSIC products.
+    """The packed centred Gram of every group of ``m``: (g, n(n+1)/2), ready for HSIC products,
+    written into ``out`` when given.
 
     A group that does not vary gives a row of zeros (and so NaN CKA).
     """
     k = gram_matrices(m, kernel=kernel, centering=centering, sigma_frac=sigma_frac)
-    packed = packed_centred(k, debiased=debiased, centering=centering)
+    packed = packed_centred(k, debiased=debiased, centering=centering, out=out)
     # Undefined CKA (NaN downstream, never a number from noise): a group that does not vary, or
     # an RBF kernel whose median distance is 0 (more than half the examples coincide).
     undefined = constant_groups(m, centering) | ~np.isfinite(packed).all(axis=1)

@@ -36,8 +36,13 @@ def instance_moments(
     ``channel_axis=1`` (n, c, ...) (faster); a memory-mapped array is read one channel block at a
     time.
     """
-    names: list[str] = []
-    filters, totals = [], []
+    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name)
+    return [g for names, _ in parts for g in names], Moments.concat([m for _, m in parts])
+
+
+def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name):
+    """[(group names, their Moments)]: each layer's filters, then the layers, then the model."""
+    parts, totals = [], []
     for layer, act in layers.items():
         m = filter_moments(
             act,
@@ -47,33 +52,45 @@ def instance_moments(
             global_terms=global_terms,
             name=f"{name}:{layer}",
         )
-        names += [filter_group(layer, i) for i in range(len(m))]
-        filters.append(m)
+        parts.append(([filter_group(layer, i) for i in range(len(m))], m))
         totals.append(m.total())
         log.debug("moments of %s: %d filters", layer, len(m))
     per_layer = Moments.concat(totals)
-    names += [*layers, MODEL_GROUP]
-    return names, Moments.concat([*filters, per_layer, per_layer.total()])
+    return [*parts, (list(layers), per_layer), ([MODEL_GROUP], per_layer.total())]
 
 
 def packed_instance(
     layers: Mapping[str, np.ndarray],
     estimators: Sequence[Estimator],
     keep: Callable[[str], bool] | None = None,
-    **kwargs,
+    *,
+    channel_axis: int = -1,
+    precision: str = "float32",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    name: str = "instance",
 ) -> tuple[list[str], dict[Estimator, np.ndarray]]:
     """Group names of one instance and, per estimator, its packed centred Grams (g, m).
 
     ``keep`` (a group name -> bool) drops groups after their moments are made (a layer's moments
-    are its filters' sums, so they are computed either way). ``kwargs`` go to
-    :func:`instance_moments`.
+    are its filters' sums, so they are computed either way). The other arguments are
+    :func:`instance_moments`'. Each part's Grams are packed straight into the output (no copy of
+    all the instance's n x n Grams).
     """
     global_terms = any(e.centering == "global" for e in estimators)
-    names, m = instance_moments(layers, global_terms=global_terms, **kwargs)
+    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name)
     if keep is not None:
-        picked = np.array([keep(g) for g in names], dtype=bool)
-        names, m = [g for g, k in zip(names, picked, strict=True) if k], m.select(picked)
-    return names, {e: packed_grams(m, **e.options()) for e in estimators}
+        picked = [np.array([keep(g) for g in names], dtype=bool) for names, _ in parts]
+        parts = [([g for g, k in zip(names, p, strict=True) if k], m.select(p))
+                 for (names, m), p in zip(parts, picked, strict=True) if p.any()]  # fmt: skip
+    names = [g for part, _ in parts for g in part]
+    n = parts[0][1].n
+    out = {e: np.empty((len(names), n * (n + 1) // 2)) for e in estimators}
+    row = 0
+    for part, m in parts:
+        for e in estimators:
+            packed_grams(m, **e.options(), out=out[e][row : row + len(part)])
+        row += len(part)
+    return names, out
 
 
 def block_cka(packed: np.ndarray, names: list[str], n: int, estimator: Estimator) -> CKAResult:

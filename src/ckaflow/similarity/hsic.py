@@ -66,9 +66,11 @@ def pack(kt: np.ndarray) -> np.ndarray:
     return out
 
 
-def packed_centred(k: np.ndarray, *, debiased: bool = False, centering: str = "unit") -> np.ndarray:
+def packed_centred(
+    k: np.ndarray, *, debiased: bool = False, centering: str = "unit", out: np.ndarray | None = None
+) -> np.ndarray:
     """``pack(centre_grams(k, ...))`` without the centred (g, n, n) copy: each packed row is
-    centred as it is copied out of k. (g, n, n) -> (g, n(n+1)/2)."""
+    centred as it is copied out of k. (g, n, n) -> (g, n(n+1)/2), into ``out`` when given."""
     g, n, _ = k.shape
     row = np.zeros((g, n))  # centred K_ij = K_ij - row_i - row_j + total (unit centring)
     total = np.zeros((g, 1))
@@ -80,7 +82,7 @@ def packed_centred(k: np.ndarray, *, debiased: bool = False, centering: str = "u
         else:
             row = k.mean(axis=1)
             total = row.mean(axis=1, keepdims=True)
-    out = np.empty((g, n * (n + 1) // 2))
+    out = np.empty((g, n * (n + 1) // 2)) if out is None else out
     offset = 0
     for i in range(n):
         seg = out[:, offset : offset + n - i]
