@@ -70,6 +70,8 @@ def make_activations(root: Path, models: list[str], n: int, channels_last: bool 
 
 def workflow_path(root: Path, models: list[str], estimators: list[str]) -> dict:
     """Gram files of every model, then every HSIC block of both test sets: the workflow's jobs."""
+    import pyarrow.parquet  # noqa: F401  (imports are not timed, as everywhere here)
+
     ests = [Estimator.from_name(e) for e in estimators]
     grams = {m: root / "grams" / f"{m}.npz" for m in models}
     t0 = time.perf_counter()
