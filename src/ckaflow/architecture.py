@@ -7,6 +7,7 @@ These names are the keys of every activation and CKA table, in network order. Th
 from __future__ import annotations
 
 from .data.shapes import HEIGHT, WIDTH
+from .names import MODEL_GROUP
 
 FILTERS = 16
 
@@ -25,5 +26,5 @@ LAYER_SHAPES: dict[str, tuple[int, int, int]] = {
 }
 LAYERS = tuple(LAYER_SHAPES)
 # The groups of the layer-level CKA rows, in network order: every layer, then the whole model.
-LAYER_GROUPS = (*LAYERS, "model")
+LAYER_GROUPS = (*LAYERS, MODEL_GROUP)
 CONV_LAYERS = ("conv1", "conv2", "conv3")

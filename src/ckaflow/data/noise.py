@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..schema import schema_default
+
 
 def salt_and_pepper(
-    images: np.ndarray, rng: np.random.Generator, *, pepper: float = 0.05, salt: float = 0.05
+    images: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    pepper: float = schema_default("noise.pepper"),
+    salt: float = schema_default("noise.salt"),
 ) -> np.ndarray:
     """A copy of ``images`` (float, values in [0, 1]) with a fraction ``pepper`` of pixels set
     to 0 and a fraction ``salt`` set to 1, independently per pixel.

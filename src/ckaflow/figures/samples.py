@@ -7,16 +7,17 @@ import pandas as pd
 import plotnine as p9
 
 from ..data.noise import salt_and_pepper
+from ..schema import schema_default
 from .common import greyscale_images, image_frame
 
 
 def sample_grid(
     domains: dict[str, np.ndarray],
     *,
-    per_domain: int = 6,
-    pepper: float = 0.05,
-    salt: float = 0.05,
-    seed: int = 0,
+    per_domain: int = schema_default("figures.samples_per_domain"),
+    pepper: float = schema_default("noise.pepper"),
+    salt: float = schema_default("noise.salt"),
+    seed: int = schema_default("seed"),
 ) -> p9.ggplot:
     """Rows: each domain clean and with training noise; columns: ``per_domain`` images.
 

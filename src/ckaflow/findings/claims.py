@@ -15,6 +15,8 @@ from ..names import DOMAINS, FINETUNED_FAMILIES, MODEL_GROUP, parse
 from .table import pair_cka
 
 SUPPORTED, NOT_SUPPORTED, MIXED = "supported", "not supported", "mixed"
+NATURAL, SYNTH = DOMAINS
+NATURAL_FROM_SYNTH, SYNTH_FROM_NATURAL = FINETUNED_FAMILIES
 NOT_DRAWN = "not drawn"
 
 
@@ -87,16 +89,14 @@ def claim_c(t: pd.DataFrame, base: list[str]) -> Finding:
         & (t["a_group"] == t["b_group"])
     ]
     means = s.groupby(["a_group", "test_set"], observed=True)["cka"].mean().unstack()
-    closer = [
-        bool(means.loc[layer, "synth"] > means.loc[layer, "natural"]) for layer in CONV_LAYERS
-    ]
+    closer = [bool(means.loc[layer, SYNTH] > means.loc[layer, NATURAL]) for layer in CONV_LAYERS]
     verdict = SUPPORTED if all(closer) else NOT_SUPPORTED if not any(closer) else MIXED
     return Finding(
         "(c) CKA on the synth test set is closer to 1 than on the natural test set.",
         verdict,
         "mean layer CKA between base instances, synth vs natural test set: "
         + ", ".join(
-            f"{layer} {means.loc[layer, 'synth']:.4f} vs {means.loc[layer, 'natural']:.4f}"
+            f"{layer} {means.loc[layer, SYNTH]:.4f} vs {means.loc[layer, NATURAL]:.4f}"
             for layer in CONV_LAYERS
         ),
         "base_layer_strips",
@@ -117,16 +117,19 @@ def claim_d(histories: dict[str, pd.DataFrame], capped: dict[str, bool]) -> Find
         if inst.finetuned:
             steps[inst.family].append(steps_to_converge(h, inst.domain))
     m = {fam: float(np.mean(v)) for fam, v in steps.items()}
-    verdict = SUPPORTED if m["natural-from-synth"] < m["synth-from-natural"] else NOT_SUPPORTED
-    n_capped = sum(capped.get(n, False) for n in histories if parse(n).finetuned)
+    verdict = SUPPORTED if m[NATURAL_FROM_SYNTH] < m[SYNTH_FROM_NATURAL] else NOT_SUPPORTED
+    tuned = [n for n in histories if parse(n).finetuned]
+    n_capped = sum(capped.get(n, False) for n in tuned)
     return Finding(
         "(d) Fine-tuning natural-from-synth converges in fewer steps than synth-from-natural.",
         verdict,
         "steps until the target-domain validation loss is within 5% of its best: "
-        "natural-from-synth "
-        f"{steps['natural-from-synth']} (mean {m['natural-from-synth']:.0f}), synth-from-natural "
-        f"{steps['synth-from-natural']} (mean {m['synth-from-natural']:.0f})"
-        + (f"; {n_capped} of 8 fine-tuning runs were cut by max_steps" if n_capped else ""),
+        + "; ".join(f"{fam} {steps[fam]} (mean {m[fam]:.0f})" for fam in FINETUNED_FAMILIES)
+        + (
+            f"; {n_capped} of {len(tuned)} fine-tuning runs were cut by max_steps"
+            if n_capped
+            else ""
+        ),
         "loss_curves",
     )
 
