@@ -154,3 +154,20 @@ def _default():
     config = yaml.safe_load(open(ROOT / "config" / "config.yaml"))
     validate(config, SCHEMA_PATH)
     return config
+
+
+def test_library_defaults_are_the_schemas():
+    """TrainConfig and build_domain take their defaults from the schema: the one source."""
+    import inspect
+
+    from ckaflow.data.dataset import build_domain
+    from ckaflow.schema import schema_default
+    from ckaflow.train import TrainConfig
+
+    cfg = TrainConfig()
+    for key in ("batch_size", "learning_rate", "patience", "eval_every", "max_steps"):
+        assert getattr(cfg, key) == schema_default(f"train.{key}") == _default()["train"][key]
+    assert (cfg.pepper, cfg.salt) == (schema_default("noise.pepper"), schema_default("noise.salt"))
+    params = inspect.signature(build_domain).parameters
+    assert params["test_images"].default == _default()["test_images"]
+    assert list(params["font_size"].default) == _default()["synth"]["font_size"]
