@@ -29,9 +29,10 @@ from ..io import (
 from ..names import SPLITS, check_domain
 from ..schema import schema_default
 from .shapes import HEIGHT, WIDTH
-from .standin import photo_files, render_house_number
-from .svhn import load_svhn
-from .synth import render_page, synth_fonts
+
+# The image generators (fontTools, scikit-image, wordfreq) are imported where images are made:
+# reading a split needs only numpy, so training, evaluation and the engine's environments do not
+# install them.
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +74,8 @@ def build_domain(
     if images < 1:
         raise ValueError(f"images must be >= 1, got {images}")
     counts = split_sizes(images, val_fraction, test_images)  # validates before the long work
-    extra: dict = {}
-    if domain == "synth":
-        source = "pillow-text"
-        pixels = _generate(images, seed, "synth", lambda rng: render_page(rng, font_size, fonts))
-        extra = {"fonts": fonts, "font_files": [p.name for p in synth_fonts(fonts)]}
-    elif source == "standin":
-        pixels = _generate(images, seed, "natural", lambda rng: render_house_number(rng, photos))
-        extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
-    elif source == "svhn":
-        pixels, extra = _svhn_images(svhn_path, images, seed)
-    else:
-        raise ValueError(f"unknown natural source {source!r}; expected one of {NATURAL_SOURCES}")
+    made = dict(font_size=font_size, fonts=fonts, photos=photos, svhn_path=svhn_path)
+    source, pixels, extra = _make_images(domain, source, images, seed, **made)
 
     index = split_indices(images, val_fraction, test_images, seed)
     splits = {name: pixels[idx] for name, idx in index.items()}
@@ -111,10 +102,30 @@ def build_domain(
     return Dataset(splits, provenance)
 
 
+def _make_images(domain, source, images, seed, *, font_size, fonts, photos, svhn_path):
+    """(source, pixels (images, 64, 80) uint8, what the provenance adds) of one domain."""
+    from .standin import photo_files, render_house_number
+    from .synth import render_page, synth_fonts
+
+    if domain == "synth":
+        pixels = _generate(images, seed, "synth", lambda rng: render_page(rng, font_size, fonts))
+        extra = {"fonts": fonts, "font_files": [p.name for p in synth_fonts(fonts)]}
+        return "pillow-text", pixels, extra
+    if source == "standin":
+        pixels = _generate(images, seed, "natural", lambda rng: render_house_number(rng, photos))
+        extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
+        return source, pixels, extra
+    if source == "svhn":
+        return (source, *_svhn_images(svhn_path, images, seed))
+    raise ValueError(f"unknown natural source {source!r}; expected one of {NATURAL_SOURCES}")
+
+
 def _svhn_images(svhn_path: str | None, images: int, seed: int) -> tuple[np.ndarray, dict]:
     """``images`` SVHN crops drawn (seeded) from ``svhn_path``, and what the scan found."""
     if not svhn_path:
         raise ValueError("natural.source is 'svhn' but natural.svhn_path is not set")
+    from .svhn import load_svhn
+
     scan = load_svhn(svhn_path)
     if len(scan.images) < images:
         raise ValueError(
