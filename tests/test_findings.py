@@ -125,9 +125,16 @@ def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
         [(n, ts, 0.9) for n in BASE + FT for ts in ("natural", "synth")],
         columns=["instance", "test_set", "accuracy"],
     )
+    acc.loc[acc["instance"].str.startswith("synth-from"), "accuracy"] = 0.7
     table = summary_table(t, acc, FT)
-    assert list(table["fine-tuned"].iloc[-2:]) == ["mean", "sd"] and len(table) == 10
+    labels = list(table["fine-tuned"])
+    assert len(table) == 12 and labels[:4] == [n for n in FT if n.startswith("natural-from")]
+    assert labels[4:6] == ["mean (natural-from-synth)", "sd (natural-from-synth)"]
+    assert labels[-2:] == ["mean (synth-from-natural)", "sd (synth-from-natural)"]
     assert table["CKA base, synth"].iloc[-2] == pytest.approx(0.97)
+    # each half's mean is its own domain's accuracy, never the two averaged together
+    assert table["accuracy fine-tuned"].iloc[4] == pytest.approx(0.9)
+    assert table["accuracy fine-tuned"].iloc[-2] == pytest.approx(0.7)
     md = report_markdown(
         {"linear, debiased": [claim_a(t, FT)], "training": []}, "note", "linear, debiased"
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..cka_table import filter_rows, select_estimator
-from ..names import DOMAINS, MODEL_GROUP, parse
+from ..names import DOMAINS, FINETUNED_FAMILIES, MODEL_GROUP, parse
 
 
 def pair_cka(t: pd.DataFrame, a: str, b: str, group: str, test_set: str) -> float:
@@ -21,25 +21,34 @@ def pair_cka(t: pd.DataFrame, a: str, b: str, group: str, test_set: str) -> floa
 
 
 def summary_table(t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str]) -> pd.DataFrame:
-    """Per fine-tuned instance: model CKA with its base and its scratch counterpart on both test
-    sets, and the test accuracy (on the target domain) of fine-tuned, base and scratch; plus mean
-    and standard deviation rows."""
+    """Thesis Figure 5.14, in its two halves (natural-from-synth, then synth-from-natural): per
+    fine-tuned instance, model CKA with its base and its scratch counterpart on both test sets
+    and the test accuracy (on the target domain) of fine-tuned, base and scratch; each half ends
+    with its mean and standard deviation rows (accuracies of different domains never averaged)."""
     acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
-    rows = []
-    for name in finetuned:
-        inst = parse(name)
-        row = {"fine-tuned": name, "base": inst.base, "scratch": inst.scratch}
-        for ts in DOMAINS:
-            row[f"CKA base, {ts}"] = pair_cka(t, name, inst.base, MODEL_GROUP, ts)
-            row[f"CKA scratch, {ts}"] = pair_cka(t, name, inst.scratch, MODEL_GROUP, ts)
-        for who, model in (("fine-tuned", name), ("base", inst.base), ("scratch", inst.scratch)):
-            row[f"accuracy {who}"] = float(acc.get((model, inst.domain), np.nan))
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    numeric = out.columns[3:]
-    mean = {"fine-tuned": "mean", "base": "", "scratch": "", **out[numeric].mean().to_dict()}
-    sd = {"fine-tuned": "sd", "base": "", "scratch": "", **out[numeric].std(ddof=1).to_dict()}
-    return pd.concat([out, pd.DataFrame([mean, sd])], ignore_index=True)
+    halves = []
+    for family in FINETUNED_FAMILIES:
+        rows = [_summary_row(t, acc, n) for n in finetuned if parse(n).family == family]
+        if not rows:
+            continue
+        half = pd.DataFrame(rows)
+        numeric = half.columns[3:]
+        label = {"base": "", "scratch": ""}
+        mean = {"fine-tuned": f"mean ({family})", **label, **half[numeric].mean().to_dict()}
+        sd = {"fine-tuned": f"sd ({family})", **label, **half[numeric].std(ddof=1).to_dict()}
+        halves += [half, pd.DataFrame([mean, sd])]
+    return pd.concat(halves, ignore_index=True)
+
+
+def _summary_row(t: pd.DataFrame, acc: pd.Series, name: str) -> dict:
+    inst = parse(name)
+    row = {"fine-tuned": name, "base": inst.base, "scratch": inst.scratch}
+    for ts in DOMAINS:
+        row[f"CKA base, {ts}"] = pair_cka(t, name, inst.base, MODEL_GROUP, ts)
+        row[f"CKA scratch, {ts}"] = pair_cka(t, name, inst.scratch, MODEL_GROUP, ts)
+    for who, model in (("fine-tuned", name), ("base", inst.base), ("scratch", inst.scratch)):
+        row[f"accuracy {who}"] = float(acc.get((model, inst.domain), np.nan))
+    return row
 
 
 def filter_matrix(
