@@ -109,7 +109,11 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     assert np.allclose(change["relative_change"], change["change_norm"] / change["init_norm"])
     assert "max_steps=6 reached" in (tiny_run / "logs" / "train_base" / "synth-1.log").read_text()
     table = pd.read_csv(results / "tables" / "table_finetuning.csv")
-    assert len(table) == 4 + 2 and table["CKA base, synth"].notna().any()
+    assert len(table) == 4 + 2 * 2 and table["CKA base, synth"].notna().any()  # two halves
+    assert list(table["fine-tuned"].iloc[[2, 3]]) == [
+        "mean (natural-from-synth)",
+        "sd (natural-from-synth)",
+    ]
     assert (results / "tables" / "table_finetuning.md").read_text().count("|") > 50
     findings = (results / "findings.md").read_text()
     for claim in ("(a)", "(b)", "(c)", "(d)", "(e)"):
