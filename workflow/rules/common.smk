@@ -100,14 +100,6 @@ def instance_of(wildcards):
     return Instance(wildcards.domain, int(wildcards.seed), source).name
 
 
-def checkpoint_paths(instance):
-    return [
-        f"results/models/{instance}/checkpoints/{c}.{ext}"
-        for c in PLAN.checkpoints(instance)
-        for ext in ("npz", "json")
-    ]
-
-
 def schedule_params(wildcards):
     return PLAN.schedule(instance_of(wildcards))
 
