@@ -142,10 +142,9 @@ def _read_blocks(gram_files, key, blocks, final_models):
 def _pair_frame(results, n: int) -> pd.DataFrame:
     """One row per ordered pair of each block's groups; ``results`` holds (labels, CKAResult) per
     block. Names are categoricals: one copy of each string, codes per row."""
-    models, model_codes = np.unique([m for labels, _ in results for m, _ in labels],
-                                    return_inverse=True)  # fmt: skip
-    groups, group_codes = np.unique([x for labels, _ in results for _, x in labels],
-                                    return_inverse=True)  # fmt: skip
+    pairs = [label for labels, _ in results for label in labels]  # (model, group) of every row
+    models, model_codes = np.unique([m for m, _ in pairs], return_inverse=True)
+    groups, group_codes = np.unique([g for _, g in pairs], return_inverse=True)
     ia, ib, columns, start = [], [], {"cka": [], "hsic_xy": [], "hsic_xx": [], "hsic_yy": []}, 0
     for labels, res in results:
         g = len(labels)

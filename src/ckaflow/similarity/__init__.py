@@ -18,7 +18,7 @@ from .cka import (
 )
 from .estimator import Estimator
 from .groups import block_cka, group_cka, instance_moments, packed_instance
-from .hsic import centre_grams, hsic_matrix, hsic_scale, pack, self_hsic
+from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import Moments, filter_moments, gram_matrices, group_moments
 from .minibatch import minibatch_cka_matrix
 from .validate import CENTERINGS, KERNELS
@@ -34,7 +34,7 @@ __all__ = [
     "CKAResult",
     "Moments",
     "UndefinedCKAWarning",
-    "centre_grams",
+    "packed_centred",
     "cka",
     "cka_from_hsic",
     "cka_matrix",
@@ -44,7 +44,6 @@ __all__ = [
     "hsic_matrix",
     "hsic_scale",
     "minibatch_cka_matrix",
-    "pack",
     "packed_grams",
     "self_hsic",
     "warn_undefined",

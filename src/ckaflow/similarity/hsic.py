@@ -9,7 +9,7 @@ and the unbiased estimator of Song et al. (2012), in the form Kornblith et al. (
     HSIC_u(K, L) = <U(K), U(L)>_F / (n (n - 3)),
 
 where U zeroes the diagonal and subtracts row and column means with the (n - 2) and 2(n - 1)
-corrections (:func:`centre_grams`). Either way HSIC is an inner product of *centred* Grams, so all
+corrections (:func:`packed_centred`). Either way HSIC is an inner product of *centred* Grams, so all
 pairs of groups cost one product of the flattened centred Grams. Grams are symmetric: only the
 upper triangle is kept, off-diagonal entries scaled by sqrt(2), which halves the product and
 leaves every inner product unchanged.
@@ -25,52 +25,19 @@ import functools
 import numpy as np
 
 
-def centre_grams(k: np.ndarray, *, debiased: bool = False, centering: str = "unit") -> np.ndarray:
-    """Centred copies of Grams k (g, n, n): HKH, U(K) if ``debiased``, K itself if ``global``."""
-    k = np.array(k, dtype=np.float64, copy=True)
-    n = k.shape[-1]
-    if centering == "global":
-        return k
-    if debiased:
-        idx = np.arange(n)
-        k[:, idx, idx] = 0.0
-        means = k.sum(axis=1) / (n - 2)  # (g, n)
-        means -= means.sum(axis=1, keepdims=True) / (2 * (n - 1))
-        k -= means[:, :, None]
-        k -= means[:, None, :]
-        k[:, idx, idx] = 0.0
-        return k
-    col = k.mean(axis=1)  # (g, n)
-    k -= col[:, None, :]
-    k -= k.mean(axis=2, keepdims=True)
-    return k
-
-
 def hsic_scale(n: int, debiased: bool) -> float:
     """The factor that turns <centred K, centred L> into HSIC."""
     return 1.0 / (n * (n - 3)) if debiased else 1.0 / (n - 1) ** 2
 
 
-def pack(kt: np.ndarray) -> np.ndarray:
-    """(g, n, n) symmetric -> (g, n(n+1)/2): upper triangle, off-diagonal times sqrt(2).
-
-    For symmetric A, B: pack(A) . pack(B) = <A, B>_F.
-    """
-    g, n, _ = kt.shape
-    out = np.empty((g, n * (n + 1) // 2))
-    offset = 0
-    for i in range(n):  # row by row: contiguous slices copy faster than a fancy-index gather
-        out[:, offset : offset + n - i] = kt[:, i, i:]
-        offset += n - i
-    out *= _triu_weights(n)
-    return out
-
-
 def packed_centred(
     k: np.ndarray, *, debiased: bool = False, centering: str = "unit", out: np.ndarray | None = None
 ) -> np.ndarray:
-    """``pack(centre_grams(k, ...))`` without the centred (g, n, n) copy: each packed row is
-    centred as it is copied out of k. (g, n, n) -> (g, n(n+1)/2), into ``out`` when given."""
+    """Centred Grams k (g, n, n), packed: (g, n(n+1)/2), into ``out`` when given. Centred is
+    HKH (unit), U(K) (``debiased``: diagonal zeroed, means corrected) or K itself (``global``);
+    packed is the upper triangle with off-diagonal entries times sqrt(2), so that for symmetric
+    A, B the packed inner product is <A, B>_F. Each row is centred as it is copied out of k: no
+    centred (g, n, n) copy."""
     g, n, _ = k.shape
     row = np.zeros((g, n))  # centred K_ij = K_ij - row_i - row_j + total (unit centring)
     total = np.zeros((g, 1))
