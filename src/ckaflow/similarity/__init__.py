@@ -4,9 +4,18 @@ High level: :func:`cka` for one pair, :func:`cka_matrix` for every pair of two l
 Low level (what the workflow shards on): :func:`filter_moments` / :func:`group_moments`
 (a group's Gram, once), :func:`packed_grams` (centred, packed), :func:`hsic_matrix`
 (all pairs, one product), :func:`cka_from_hsic` (normalisation). :func:`minibatch_cka_matrix`
-for n too large for n x n Grams.
+for n too large for n x n Grams. :func:`bootstrap_cka` / :func:`cka_interval`: intervals from
+the same Grams, resampling the examples.
 """
 
+from .bootstrap import (
+    Bootstrap,
+    bootstrap_cka,
+    bootstrap_interval,
+    cka_interval,
+    percentile_interval,
+    resample_counts,
+)
 from .cka import (
     CKAResult,
     UndefinedCKAWarning,
@@ -24,6 +33,12 @@ from .minibatch import minibatch_cka_matrix
 from .validate import CENTERINGS, KERNELS
 
 __all__ = [
+    "Bootstrap",
+    "bootstrap_cka",
+    "bootstrap_interval",
+    "cka_interval",
+    "percentile_interval",
+    "resample_counts",
     "Estimator",
     "block_cka",
     "group_cka",
