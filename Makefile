@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
+# The study, then its HTML report (findings first, every figure captioned) from what it made.
 run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 
 # After a crash, a kill or a lost node: release the dead run's Snakemake locks, then rerun exactly
 # the jobs it left incomplete, and the rest. A live run in this folder holds an OS lock
@@ -26,6 +28,7 @@ run: $(STAMP)
 resume: $(STAMP)
 	$(BIN)/snakemake --unlock --configfile $(CONFIG)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks

@@ -116,9 +116,9 @@ def population_linear_cka(a, sigma):
 @pytest.mark.parametrize("debiased", [False, True], ids=["biased", "debiased"])
 def test_95_percent_intervals_cover_the_population_cka(debiased):
     """Correlated Gaussian features with a known population CKA: the nominal 95% interval
-    covers it in 90-99% of 300 trials (10 units, n = 100, 400 resamples each)."""
+    covers it in 90-99% of 200 trials (10 units, n = 200 as in the study, 400 resamples)."""
     rng = np.random.default_rng(12345)
-    p, n, trials = 10, 100, 300
+    p, n, trials = 10, 200, 200
     a, sigma = 0.5 * rng.normal(size=(p, p)), 1.0
     truth = population_linear_cka(a, sigma)
     covered = 0

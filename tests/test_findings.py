@@ -7,13 +7,24 @@ import pandas as pd
 import pytest
 
 from ckaflow.cka_table import estimators_in, select_estimator
-from ckaflow.findings import MIXED, NOT_SUPPORTED, SUPPORTED, findings, summary_table
+from ckaflow.findings import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    SUPPORTED,
+    Values,
+    findings,
+    summary_table,
+)
+from ckaflow.findings.baselines import COMPARISONS, baseline_table
 from ckaflow.findings.claims import claim_a, claim_b, claim_c, claim_d, claim_e
+from ckaflow.findings.effects import seed_interval, summarise
 from ckaflow.findings.report import report_markdown
-from ckaflow.names import Estimator, base_instances, finetuned_instances, parse
+from ckaflow.names import Estimator, base_instances, finetuned_instances, model_name, parse
 
 SEEDS = [1, 2, 3, 4]
 BASE, FT = base_instances(SEEDS), finetuned_instances(SEEDS)
+COLUMNS = ["test_set", "a_model", "a_group", "b_model", "b_group", "cka"]
+NOISE = 0.002  # sd of a hand-made CKA's bootstrap replicates
 
 
 def hand_made(base_cka: float, scratch_cka: float, layers=None) -> pd.DataFrame:
@@ -26,97 +37,186 @@ def hand_made(base_cka: float, scratch_cka: float, layers=None) -> pd.DataFrame:
                 rows.append((ts, name, "model", other, "model", value))
                 for layer, v in (layers or {}).items():
                     rows.append((ts, name, layer, other, layer, v))
-    t = pd.DataFrame(rows, columns=["test_set", "a_model", "a_group", "b_model", "b_group", "cka"])
+    return _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def _estimator_columns(t: pd.DataFrame) -> pd.DataFrame:
     return t.assign(kernel="linear", estimator="debiased", centering="unit", sigma_frac=np.nan)
 
 
-def test_claim_a_false_when_scratch_is_closer():
-    assert claim_a(hand_made(0.90, 0.95), FT).verdict == NOT_SUPPORTED
+def with_replicates(t: pd.DataFrame, resamples: int = 300, seed: int = 0) -> pd.DataFrame:
+    """An interval table: each CKA with replicates scattered by NOISE around it."""
+    rng = np.random.default_rng(seed)
+    return t.assign(
+        confidence=0.95,
+        replicates=[c + NOISE * rng.normal(size=resamples) for c in t["cka"]],
+    )
 
 
-def test_claim_a_true_when_base_is_closer():
-    finding = claim_a(hand_made(0.97, 0.95), FT)
-    assert finding.verdict == SUPPORTED and "16 of 16" in finding.numbers
+def values(t: pd.DataFrame) -> Values:
+    return Values(with_replicates(t))
 
 
-def test_claim_a_mixed_when_it_depends_on_the_instance():
+@pytest.mark.parametrize(
+    "scratch, verdict", [(0.95, SUPPORTED), (0.99, CONTRADICTED), (0.97, INCONCLUSIVE)]
+)
+def test_claim_a_reads_the_interval_of_base_minus_scratch(scratch, verdict):
+    finding = claim_a(values(hand_made(0.97, scratch)), FT)
+    assert finding.verdict == verdict
+    assert "95% bootstrap interval" in finding.numbers
+
+
+def test_claim_a_counts_cases_and_shows_their_spread():
     t = hand_made(0.97, 0.95)
     half = t["a_model"].isin(FT[:4]) & (t["b_model"] == t["a_model"].map(lambda m: parse(m).base))
-    t.loc[half, "cka"] = 0.90
-    assert claim_a(t, FT).verdict == MIXED
+    t.loc[half, "cka"] = 0.90  # base closer for half the instances, scratch for the other half
+    finding = claim_a(values(t), FT)
+    assert "8 of 16 positive" in finding.numbers and "sd over the 16 cases 0.0" in finding.numbers
+    assert finding.verdict == CONTRADICTED  # mean -0.025: pooled over seeds, not a vote
 
 
-def test_claim_b_needs_conv1_most_similar_and_falling_with_depth():
-    assert (
-        claim_b(hand_made(1, 1, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9}), FT).verdict
-        == SUPPORTED
-    )
-    assert (
-        claim_b(hand_made(1, 1, {"conv1": 0.8, "conv2": 0.95, "conv3": 0.99}), FT).verdict
-        == NOT_SUPPORTED
-    )
+LAYERS_DOWN = {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9}
 
 
-def test_claim_b_mixed_when_conv1_leads_in_half_the_cases():
-    t = hand_made(1, 1, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
-    half = t["a_model"].isin(FT[:4]) & (t["a_group"] == "conv1")
-    t.loc[half, "cka"] = 0.5
-    assert claim_b(t, FT).verdict == MIXED
+@pytest.mark.parametrize(
+    "layers, verdict",
+    [
+        (LAYERS_DOWN, SUPPORTED),
+        ({"conv1": 0.8, "conv2": 0.95, "conv3": 0.99}, CONTRADICTED),
+        ({"conv1": 0.95, "conv2": 0.95, "conv3": 0.9}, INCONCLUSIVE),
+    ],
+)
+def test_claim_b_reads_conv1_against_the_most_similar_later_layer(layers, verdict):
+    assert claim_b(values(hand_made(1, 1, layers)), FT).verdict == verdict
 
 
-def base_pairs(synth: dict[str, float], natural: dict[str, float]) -> pd.DataFrame:
-    """Layer CKA of every pair of base instances: per layer, one value per test set."""
-    rows = [
-        (ts, a, layer, b, layer, v)
-        for a in BASE
+def test_claim_b_is_read_against_training_from_initial_weights():
+    """If each base instance's conv1 also stays closest to its own initial weights, by as much,
+    the claim's effect is said to be within that baseline."""
+    init = [
+        (ts, model_name(b, "init"), layer, b, layer, v)
         for b in BASE
-        if a < b
+        for ts in ("natural", "synth")
+        for layer, v in LAYERS_DOWN.items()
+    ]
+    t = pd.concat(
+        [hand_made(1, 1, LAYERS_DOWN), _estimator_columns(pd.DataFrame(init, columns=COLUMNS))]
+    )
+    finding = claim_b(values(t), FT, BASE)
+    assert finding.verdict == SUPPORTED
+    assert (
+        "indistinguishable from what training from initial weights alone gives" in finding.baseline
+    )
+
+
+def base_pairs(synth: dict[str, float], natural: dict[str, float], init: bool = False):
+    """Layer CKA of every pair of base instances (at init: of their initial weights)."""
+    name = (lambda m: model_name(m, "init")) if init else (lambda m: m)
+    rows = [
+        (ts, name(a), layer, name(b), layer, v)
+        for i, a in enumerate(BASE)
+        for b in BASE[i + 1 :]
         for ts, values in (("synth", synth), ("natural", natural))
         for layer, v in values.items()
     ]
-    t = pd.DataFrame(rows, columns=["test_set", "a_model", "a_group", "b_model", "b_group", "cka"])
-    return t.assign(kernel="linear", estimator="debiased", centering="unit", sigma_frac=np.nan)
+    return _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+
+
+CONV = ("conv1", "conv2", "conv3")
 
 
 @pytest.mark.parametrize(
     "synth, verdict",
-    [((0.9, 0.9, 0.9), SUPPORTED), ((0.5, 0.5, 0.5), NOT_SUPPORTED), ((0.9, 0.5, 0.9), MIXED)],
+    [
+        ((0.9, 0.9, 0.9), SUPPORTED),
+        ((0.5, 0.5, 0.5), CONTRADICTED),
+        ((0.9, 0.5, 0.7), INCONCLUSIVE),
+    ],
 )
-def test_claim_c_compares_the_test_sets_layer_by_layer(synth, verdict):
-    layers = ("conv1", "conv2", "conv3")
-    t = base_pairs(dict(zip(layers, synth, strict=True)), dict.fromkeys(layers, 0.7))
-    assert claim_c(t, BASE).verdict == verdict
+def test_claim_c_compares_the_test_sets(synth, verdict):
+    t = base_pairs(dict(zip(CONV, synth, strict=True)), dict.fromkeys(CONV, 0.7))
+    assert claim_c(values(t), BASE).verdict == verdict
 
 
-def test_claim_d_from_steps_to_converge():
-    def history(best_at):
-        steps = np.arange(0, 1001, 50)
-        loss = np.where(steps >= best_at, 0.01, 0.5)
-        return pd.DataFrame({"step": steps, "val_loss_natural": loss, "val_loss_synth": loss})
+def test_claim_c_reports_an_effect_initial_weights_give_as_well():
+    trained = base_pairs(dict.fromkeys(CONV, 0.9), dict.fromkeys(CONV, 0.7))
+    same_at_init = base_pairs(dict.fromkeys(CONV, 0.8), dict.fromkeys(CONV, 0.6), init=True)
+    finding = claim_c(values(pd.concat([trained, same_at_init])), BASE)
+    assert finding.verdict == SUPPORTED and "within the baseline" in finding.baseline
+    smaller_at_init = base_pairs(dict.fromkeys(CONV, 0.7), dict.fromkeys(CONV, 0.7), init=True)
+    finding = claim_c(values(pd.concat([trained, smaller_at_init])), BASE)
+    assert "exceeds what the initial weights alone give" in finding.baseline
 
-    fast = {n: history(200 if parse(n).domain == "natural" else 800) for n in FT}
+
+def _history(best_at):
+    steps = np.arange(0, 1001, 50)
+    loss = np.where(steps >= best_at, 0.01, 0.5)
+    return pd.DataFrame({"step": steps, "val_loss_natural": loss, "val_loss_synth": loss})
+
+
+def test_claim_d_from_steps_to_converge_with_an_interval_over_seeds():
+    fast = {n: _history(200 + 50 * parse(n).seed if parse(n).domain == "natural" else 800)
+            for n in FT}  # fmt: skip
     finding = claim_d(fast, dict.fromkeys(FT, False))
-    assert finding.verdict == SUPPORTED and "mean 200" in finding.numbers
-    slow = {n: history(800 if parse(n).domain == "natural" else 200) for n in FT}
+    assert finding.verdict == SUPPORTED and "Welch t over seeds" in finding.numbers
+    slow = {n: _history(800 if parse(n).domain == "natural" else 200 + 50 * parse(n).seed)
+            for n in FT}  # fmt: skip
     capped = claim_d(slow, dict.fromkeys(FT, True))
-    assert capped.verdict == NOT_SUPPORTED and "8 of 8 fine-tuning runs were cut" in capped.numbers
+    assert capped.verdict == CONTRADICTED and "8 of 8 fine-tuning runs were cut" in capped.numbers
+    noisy = {n: _history(200 + 200 * parse(n).seed) for n in FT}
+    assert claim_d(noisy, {}).verdict == INCONCLUSIVE
 
 
-def test_claim_e_from_accuracies():
+def _accuracies(ft_acc):
     rows = []
     for name in BASE + FT:
         inst = parse(name)
         for ts in ("natural", "synth"):
             acc = 0.95 if ts == inst.domain else 0.80  # trained (or fine-tuned) on it: good
+            if inst.finetuned and ts == inst.domain:
+                acc = ft_acc(inst)
             rows.append((name, ts, acc))
-    acc = pd.DataFrame(rows, columns=["instance", "test_set", "accuracy"])
-    assert claim_e(acc, FT).verdict == SUPPORTED
-    far = acc.copy()
-    far.loc[far["instance"].isin(FT), "accuracy"] = 0.80  # fine-tuning did not help at all
-    assert claim_e(far, FT).verdict == NOT_SUPPORTED
-    one = acc.copy()  # it helped natural-from-synth only
-    one.loc[one["instance"].str.startswith("synth-from"), "accuracy"] = 0.80
-    assert claim_e(one, FT).verdict == MIXED
+    return pd.DataFrame(rows, columns=["instance", "test_set", "accuracy"])
+
+
+def test_claim_e_from_accuracies():
+    def jitter(i):
+        return 0.002 * i.seed
+
+    assert claim_e(_accuracies(lambda i: 0.95 - jitter(i)), FT).verdict == SUPPORTED
+    # fine-tuning did not help at all
+    assert claim_e(_accuracies(lambda i: 0.80 + jitter(i)), FT).verdict == CONTRADICTED
+    # it helped by about a quarter of the gap, give or take the seeds
+    spread = _accuracies(lambda i: 0.95 - 0.15 * 0.25 + 0.03 * (i.seed - 2.5))
+    assert claim_e(spread, FT).verdict == INCONCLUSIVE
+
+
+def test_pooled_effects_skip_undefined_cases_and_welch_matches_scipy():
+    from scipy import stats
+
+    cases = [np.array([0.1, 0.1, 0.1]), np.array([np.nan, np.nan, np.nan])]
+    e = summarise(cases, 0.95)
+    assert e.estimate == pytest.approx(0.1) and e.cases == 1
+    a, b = [3.0, 4.0, 6.0], [1.0, 1.5, 1.0, 2.0]
+    e = seed_interval(a, b, 0.9)
+    ref = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.9)
+    assert (e.low, e.high) == pytest.approx((ref.low, ref.high))
+
+
+def test_the_null_baselines_have_every_comparison_with_intervals():
+    init_same = base_pairs(dict.fromkeys(CONV, 1.0), dict.fromkeys(CONV, 1.0), init=True)
+    trained = base_pairs(dict.fromkeys(CONV, 0.9), dict.fromkeys(CONV, 0.7))
+    own = _estimator_columns(pd.DataFrame(
+        [(ts, model_name(b, "init"), g, b, g, 0.5) for b in BASE for ts in ("natural", "synth")
+         for g in CONV], columns=COLUMNS))  # fmt: skip
+    t = pd.concat([init_same, trained, own, hand_made(0.97, 0.95, LAYERS_DOWN)])
+    with pytest.raises(KeyError, match="pool1"):  # a group the table lacks is named
+        baseline_table(values(t), BASE, FT)
+    table = baseline_table(values(t), BASE, FT, groups=CONV)
+    assert list(dict.fromkeys(table["comparison"])) == list(COMPARISONS)
+    row = table[(table["comparison"] == "initial vs final weights") & (table["group"] == "conv1")]
+    assert list(row["cka"]) == pytest.approx([0.5, 0.5]) and (row["low"] < 0.5).all()
+    assert (table["pairs"][table["comparison"] == "initial weights, same seed"] == 4).all()
 
 
 def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
@@ -136,7 +236,7 @@ def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
     assert table["accuracy fine-tuned"].iloc[4] == pytest.approx(0.9)
     assert table["accuracy fine-tuned"].iloc[-2] == pytest.approx(0.7)
     md = report_markdown(
-        {"linear, debiased": [claim_a(t, FT)], "training": []}, "note", "linear, debiased"
+        {"linear, debiased": [claim_a(values(t), FT)], "training": []}, "note", "linear, debiased"
     )
     assert "**supported.**" in md and "(a)" in md
 
@@ -164,10 +264,10 @@ def test_two_rbf_bandwidths_are_two_estimators_with_their_own_verdicts():
     acc = _accuracy(lambda n, ts: 0.01)
     hist = {n: pd.DataFrame({"step": [0], "val_loss_natural": [1.0], "val_loss_synth": [1.0]})
             for n in FT}  # fmt: skip
-    found = findings(table, acc, hist, {}, BASE, FT)
+    found = findings(with_replicates(table), acc, hist, {}, BASE, FT)
     wide_label, narrow_label = "rbf σ=2·median, debiased", "rbf σ=0.5·median, debiased"
     assert found[wide_label][0].verdict == SUPPORTED
-    assert found[narrow_label][0].verdict == NOT_SUPPORTED
+    assert found[narrow_label][0].verdict == CONTRADICTED
 
 
 def test_the_report_reads_weight_change_per_family_and_layer():
@@ -188,7 +288,7 @@ def test_the_report_reads_weight_change_per_family_and_layer():
         ],
     )
     t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
-    found = {"linear, debiased": [claim_a(t, FT)], "training": []}
+    found = {"linear, debiased": [claim_a(values(t), FT)], "training": []}
     md = report_markdown(found, "note", "linear, debiased", change)
     assert "## How far training moved the weights" in md
     assert "| family | conv1 | conv2 |" in md
@@ -212,7 +312,8 @@ def test_no_verdict_is_drawn_from_models_worse_than_a_constant_predictor():
     from ckaflow.findings import NOT_DRAWN, refuse_untrained
 
     t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
-    found = {"linear, debiased": [claim_a(t, FT), claim_b(t, FT)], "training": []}
+    v = values(t)
+    found = {"linear, debiased": [claim_a(v, FT), claim_b(v, FT)], "training": []}
     good = _accuracy(lambda n, ts: 0.01)
     assert refuse_untrained(found, good) is found
     diverged = _accuracy(lambda n, ts: 1.57 if n == "synth-3" and ts == "synth" else 0.01)

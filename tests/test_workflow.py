@@ -11,6 +11,9 @@ import yaml
 from conftest import snakemake
 
 from ckaflow.activations import load_layers
+from ckaflow.cka_table import read_cka_table
+from ckaflow.findings.baselines import COMPARISONS
+from ckaflow.intervals import read_intervals
 from ckaflow.provenance import config_sha256, read_parquet_provenance, sidecar
 from ckaflow.shards import CKA_COLUMNS, PAIR_KEY
 from ckaflow.similarity import cka
@@ -120,6 +123,17 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         assert claim in findings
     assert findings.count("**") >= 10 and "global centring" in findings
     assert "## How far training moved the weights" in findings
+    assert "## Null baselines" in findings and "95% bootstrap interval" in findings
+    # the intervals' estimates are the CKA table's values, from the same Gram files
+    intervals = read_intervals(results / "cka_intervals.parquet")
+    assert len(intervals) and (intervals["low"] <= intervals["high"]).all()
+    assert intervals["replicates"].map(len).eq(1000).all()
+    cka_table = read_cka_table(results / "cka.parquet")
+    both = intervals.merge(cka_table, on=PAIR_KEY, suffixes=("", "_table"))
+    assert len(both) == len(intervals)
+    assert np.allclose(both["cka"], both["cka_table"], atol=1e-12, equal_nan=True)
+    baselines = pd.read_csv(results / "tables" / "null_baselines.csv")
+    assert set(baselines["comparison"]) == set(COMPARISONS)
     # a model no better than the mean image on its own domain: no verdicts, and the reason
     own = acc[acc["test_set"] == acc["instance"].str.split("-").str[0]]
     untrained = bool((own["mean_loss"] >= own["constant_loss"]).any())

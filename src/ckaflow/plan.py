@@ -15,6 +15,7 @@ from .names import (
     CHECKPOINTS,
     DOMAINS,
     FINAL,
+    INIT,
     Estimator,
     Instance,
     base_instances,
@@ -83,8 +84,34 @@ class Plan:
         return [model_name(instance, c) for c in self.checkpoints(instance)]
 
     @cached_property
+    def interval_pairs(self) -> list[tuple[str, str]]:
+        """(a_model, b_model) pairs whose layer and model groups get bootstrap intervals: each
+        fine-tuned instance with its base and its scratch counterpart; every two base instances,
+        trained and at their initial weights; each base instance with its initial weights."""
+        init = {b: model_name(b, INIT) for b in self.base}
+        pairs = []
+        for name in self.finetuned:
+            inst = parse(name)
+            pairs += [(name, inst.base), (name, inst.scratch)]
+        for i, a in enumerate(self.base):
+            for b in self.base[i + 1 :]:
+                pairs += [(a, b), (init[a], init[b])]
+        return pairs + [(init[b], b) for b in self.base]
+
+    @cached_property
+    def interval_models(self) -> list[str]:
+        """The models :attr:`interval_pairs` reads, in :attr:`models` order."""
+        used = {m for pair in self.interval_pairs for m in pair}
+        return [m for m in self.models if m in used]
+
+    @cached_property
     def estimators(self) -> list[Estimator]:
         return [Estimator.from_dict(e) for e in self.config["similarity"]["estimators"]]
+
+    @cached_property
+    def primary_estimator(self) -> Estimator:
+        """``figures.estimator``: the headline findings', the table's and the baselines'."""
+        return Estimator.from_name(self.config["figures"]["estimator"])
 
     @cached_property
     def estimator_names(self) -> list[str]:
@@ -132,6 +159,7 @@ class Plan:
             *(f for f in CKA_FIGURES if f != "filter_heatmap"),
             *(f"filters_{a}_vs_{b}" for a, b in self.filter_pairs),
             *(f"chord_{i}" for i in self.filter_instances),
+            "null_baselines",
         ]
 
     def reconstruction_models(self, domain: str) -> dict[str, str]:

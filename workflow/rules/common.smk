@@ -178,10 +178,12 @@ def get_final_output():
         "results/tables/test_accuracy.csv",
         "results/tables/weight_change.csv",
         "results/cka.parquet",
+        "results/cka_intervals.parquet",
         # The shards too: a shard deleted by hand is then rebuilt on the next run.
         *hsic_shards(),
         *expand("results/figures/{fig}.{ext}", fig=PLAN.figures(), ext=["png", "pdf"]),
         "results/findings.md",
         "results/tables/table_finetuning.md",
         "results/tables/table_finetuning.csv",
+        "results/tables/null_baselines.csv",
     ]

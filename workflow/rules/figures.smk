@@ -8,7 +8,7 @@ rule plot_samples:
         png=report(
             "results/figures/samples.png",
             caption="../report/samples.rst",
-            category="Data",
+            category="2 Data",
         ),
         pdf="results/figures/samples.pdf",
     log:
@@ -32,7 +32,7 @@ rule plot_loss_curves:
         png=report(
             "results/figures/loss_curves.png",
             caption="../report/loss_curves.rst",
-            category="Training",
+            category="3 Training",
         ),
         pdf="results/figures/loss_curves.pdf",
     log:
@@ -52,7 +52,7 @@ rule plot_test_loss:
         png=report(
             "results/figures/test_loss.png",
             caption="../report/test_loss.rst",
-            category="Training",
+            category="3 Training",
         ),
         pdf="results/figures/test_loss.pdf",
     log:
@@ -70,7 +70,7 @@ rule plot_reconstructions:
         png=report(
             "results/figures/reconstructions_{domain}.png",
             caption="../report/reconstructions.rst",
-            category="Training",
+            category="3 Training",
         ),
         pdf="results/figures/reconstructions_{domain}.pdf",
     log:
@@ -93,7 +93,7 @@ rule plot_conv1_filters:
         png=report(
             "results/figures/conv1_filters_{instance}.png",
             caption="../report/conv1_filters.rst",
-            category="Training",
+            category="3 Training",
         ),
         pdf="results/figures/conv1_filters_{instance}.pdf",
     log:
@@ -113,7 +113,7 @@ rule plot_base_strips:
         png=report(
             "results/figures/base_layer_strips.png",
             caption="../report/base_layer_strips.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/base_layer_strips.pdf",
     log:
@@ -134,7 +134,7 @@ rule plot_filter_heatmap:
         png=report(
             "results/figures/filters_{a}_vs_{b}.png",
             caption="../report/filter_heatmap.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/filters_{a}_vs_{b}.pdf",
     log:
@@ -156,7 +156,7 @@ rule plot_chord:
         png=report(
             "results/figures/chord_{a}.png",
             caption="../report/chord.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/chord_{a}.pdf",
     log:
@@ -177,7 +177,7 @@ rule plot_finetuned_vs_base:
         png=report(
             "results/figures/finetuned_vs_base.png",
             caption="../report/finetuned_vs_base.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/finetuned_vs_base.pdf",
     log:
@@ -198,7 +198,7 @@ rule plot_layer_matrices:
         png=report(
             "results/figures/layer_matrices.png",
             caption="../report/layer_matrices.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/layer_matrices.pdf",
     log:
@@ -219,7 +219,7 @@ rule plot_checkpoints:
         png=report(
             "results/figures/checkpoints_vs_final.png",
             caption="../report/checkpoints.rst",
-            category="CKA",
+            category="4 CKA",
         ),
         pdf="results/figures/checkpoints_vs_final.pdf",
     log:
@@ -236,6 +236,7 @@ rule plot_checkpoints:
 rule write_findings:
     input:
         cka="results/cka.parquet",
+        intervals="results/cka_intervals.parquet",
         accuracy="results/tables/test_accuracy.csv",
         weight_change="results/tables/weight_change.csv",
         histories=histories(),
@@ -245,11 +246,13 @@ rule write_findings:
         findings=report(
             "results/findings.md",
             caption="../report/findings.rst",
-            category="Findings",
+            category="1 Findings",
         ),
         table_md="results/tables/table_finetuning.md",
         table_csv="results/tables/table_finetuning.csv",
         table_provenance="results/tables/table_finetuning.provenance.json",
+        baselines="results/tables/null_baselines.csv",
+        baselines_provenance="results/tables/null_baselines.provenance.json",
     log:
         "logs/write_findings/findings.log",
     conda:
@@ -261,3 +264,23 @@ rule write_findings:
         estimator=config["figures"]["estimator"],
     script:
         "../scripts/write_findings.py"
+
+
+rule plot_null_baselines:
+    input:
+        table="results/tables/null_baselines.csv",
+    output:
+        png=report(
+            "results/figures/null_baselines.png",
+            caption="../report/null_baselines.rst",
+            category="4 CKA",
+        ),
+        pdf="results/figures/null_baselines.pdf",
+    log:
+        "logs/plot_null_baselines/null_baselines.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        label=PLAN.primary_estimator.label,
+    script:
+        "../scripts/plot_null_baselines.py"

@@ -84,3 +84,48 @@ rule reduce_cka:
         "../../envs/figures.yaml"
     script:
         "../scripts/reduce_cka.py"
+
+
+rule compute_intervals:
+    input:
+        grams=expand("results/similarity/grams/{model}.npz", model=PLAN.interval_models),
+        datasets=DATASET_JSONS,
+    output:
+        "results/similarity/intervals/{test_set}/{estimator}.parquet",
+    log:
+        "logs/compute_intervals/{test_set}-{estimator}.log",
+    benchmark:
+        "benchmarks/results/compute_intervals/{test_set}-{estimator}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        models=PLAN.interval_models,
+        model_pairs=PLAN.interval_pairs,
+        test_set=lambda w: w.test_set,
+        estimator=lambda w: w.estimator,
+        resamples=config["similarity"]["resamples"],
+        confidence=config["similarity"]["confidence"],
+        seed=config["seed"],
+    script:
+        "../scripts/compute_intervals.py"
+
+
+rule reduce_intervals:
+    input:
+        parts=expand(
+            "results/similarity/intervals/{test_set}/{estimator}.parquet",
+            test_set=DOMAINS,
+            estimator=ESTIMATORS,
+        ),
+        datasets=DATASET_JSONS,
+    output:
+        "results/cka_intervals.parquet",
+    log:
+        "logs/reduce_intervals/intervals.log",
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/reduce_intervals.py"

@@ -7,7 +7,9 @@ import pandas as pd
 
 from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.cka_table import read_cka_table, select_estimator
-from ckaflow.findings import bias_note, findings, report_markdown, summary_table
+from ckaflow.findings import Values, bias_note, findings, report_markdown, summary_table
+from ckaflow.findings.baselines import baseline_table
+from ckaflow.intervals import read_intervals
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
 from ckaflow.provenance import footer, run_provenance, write_sidecar
@@ -39,8 +41,15 @@ with atomic_path(sm.output.table_md) as tmp:
         + footer(prov)
     )
 write_sidecar(sm.output.table_csv, prov)
-found = findings(table, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
+intervals = read_intervals(sm.input.intervals)
+found = findings(intervals, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
+baselines = baseline_table(
+    Values(select_estimator(intervals, sm.params.estimator)[0]), sm.params.base, sm.params.finetuned
+)
+with atomic_path(sm.output.baselines) as tmp:
+    baselines.to_csv(tmp, index=False, float_format="%.6f")
+write_sidecar(sm.output.baselines, prov)
 with atomic_path(sm.output.findings) as tmp:
     change = pd.read_csv(sm.input.weight_change)
     note = bias_note(table, sm.params.base)
-    tmp.write_text(report_markdown(found, note, label, change) + footer(prov))
+    tmp.write_text(report_markdown(found, note, label, change, baselines) + footer(prov))

@@ -1,14 +1,13 @@
 """The study's findings, computed from the CKA table and the training outputs.
 
-``table``: the rows a claim reads and thesis Figure 5.14; ``claims``: one verdict per claim of the
-thesis; ``report``: the Markdown of ``results/findings.md``.
+``table``: the rows a claim reads and thesis Figure 5.14; ``effects``: statistics of several
+CKA values with their intervals, and the verdict they give; ``claims``: one verdict per claim of
+the thesis; ``baselines``: what initial weights and other seeds give; ``report``: the Markdown
+of ``results/findings.md``.
 """
 
 from .claims import (
-    MIXED,
     NOT_DRAWN,
-    NOT_SUPPORTED,
-    SUPPORTED,
     Finding,
     bias_note,
     claim_a,
@@ -21,14 +20,17 @@ from .claims import (
     steps_to_converge,
     worse_than_constant,
 )
+from .effects import CONTRADICTED, INCONCLUSIVE, SUPPORTED, Effect, Values
 from .report import report_markdown, weight_change_section
 from .table import filter_matrix, pair_cka, summary_table
 
 __all__ = [
-    "MIXED",
+    "CONTRADICTED",
+    "Effect",
+    "INCONCLUSIVE",
     "NOT_DRAWN",
-    "NOT_SUPPORTED",
     "SUPPORTED",
+    "Values",
     "Finding",
     "bias_note",
     "claim_a",

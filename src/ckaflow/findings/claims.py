@@ -1,6 +1,8 @@
 """Each claim of the thesis as a verdict computed from the tables, never from the thesis:
-supported, not supported or mixed, with the numbers behind it and the figure that shows it;
-not drawn at all from models that have not learnt their domain."""
+supported, contradicted or inconclusive, decided by whether the interval of the claim's effect
+excludes 0 (:mod:`.effects`), printed with its interval and the seed-to-seed spread, read against
+what the initial weights alone give, with the figure that shows it; not drawn at all from models
+that have not learnt their domain."""
 
 from __future__ import annotations
 
@@ -11,10 +13,18 @@ import pandas as pd
 
 from ..architecture import CONV_LAYERS
 from ..cka_table import estimator_rows, estimators_in
-from ..names import DOMAINS, FINETUNED_FAMILIES, MODEL_GROUP, parse
-from .table import pair_cka
+from ..names import DOMAINS, FINETUNED_FAMILIES, INIT, MODEL_GROUP, model_name, parse
+from .effects import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    SUPPORTED,
+    Effect,
+    Values,
+    difference,
+    seed_interval,
+    summarise,
+)
 
-SUPPORTED, NOT_SUPPORTED, MIXED = "supported", "not supported", "mixed"
 NATURAL, SYNTH = DOMAINS
 NATURAL_FROM_SYNTH, SYNTH_FROM_NATURAL = FINETUNED_FAMILIES
 NOT_DRAWN = "not drawn"
@@ -26,80 +36,140 @@ class Finding:
     verdict: str
     numbers: str
     figure: str
+    effect: Effect | None = None
+    baseline: str = ""
 
 
-def _verdict(fraction: float) -> str:
-    return SUPPORTED if fraction >= 0.75 else NOT_SUPPORTED if fraction <= 0.25 else MIXED
+def _finding(claim: str, effect: Effect, numbers: str, figure: str, baseline: str = "") -> Finding:
+    return Finding(claim, effect.verdict, numbers, figure, effect, baseline)
 
 
-def claim_a(t: pd.DataFrame, finetuned: list[str]) -> Finding:
-    diffs = []
-    for name in finetuned:
-        inst = parse(name)
-        for ts in DOMAINS:
-            diffs.append(
-                pair_cka(t, name, inst.base, MODEL_GROUP, ts)
-                - pair_cka(t, name, inst.scratch, MODEL_GROUP, ts)
-            )
-    diffs = np.array(diffs)
-    frac = float(np.mean(diffs > 0))
-    return Finding(
+def _init(instance: str) -> str:
+    return model_name(instance, INIT)
+
+
+def claim_a(v: Values, finetuned: list[str]) -> Finding:
+    cases = [
+        v(name, parse(name).base, MODEL_GROUP, ts) - v(name, parse(name).scratch, MODEL_GROUP, ts)
+        for name in finetuned
+        for ts in DOMAINS
+    ]
+    e = summarise(cases, v.confidence)
+    try:
+        shared = [v(_init(parse(n).base), _init(parse(n).scratch), MODEL_GROUP, NATURAL)[0]
+                  for n in finetuned]  # fmt: skip
+        baseline = (
+            "A fine-tuned instance's base and scratch counterpart start from the same initial "
+            f"weights (their model CKA at init: {min(shared):.4f} to {max(shared):.4f}), so "
+            "initialisation favours neither: the difference is what the base's training left."
+        )
+    except KeyError:
+        baseline = ""
+    return _finding(
         "(a) Fine-tuned instances stay more similar to their base than to their same-seed "
         "scratch counterpart.",
-        _verdict(frac),
-        "model-level CKA(fine-tuned, base) − CKA(fine-tuned, scratch) > 0 in "
-        f"{int((diffs > 0).sum())} of "
-        f"{len(diffs)} (instance, test set) cases; mean difference {np.nanmean(diffs):+.4f} "
-        f"(range {np.nanmin(diffs):+.4f} to {np.nanmax(diffs):+.4f})",
-        "finetuned_vs_base, table_finetuning",
+        e,
+        "model-level CKA(fine-tuned, base) − CKA(fine-tuned, scratch), mean over the "
+        f"(instance, test set) cases: {e.text()}; {e.spread_text()}",
+        "finetuned_vs_base, null_baselines, table_finetuning",
+        baseline,
     )
 
 
-def claim_b(t: pd.DataFrame, finetuned: list[str]) -> Finding:
-    per_layer = {layer: [] for layer in CONV_LAYERS}
-    conv1_highest = []
-    for name in finetuned:
-        for ts in DOMAINS:
-            vals = {layer: pair_cka(t, name, parse(name).base, layer, ts) for layer in CONV_LAYERS}
-            for layer, v in vals.items():
-                per_layer[layer].append(v)
-            conv1_highest.append(vals["conv1"] >= max(vals.values()))
-    means = {layer: float(np.nanmean(v)) for layer, v in per_layer.items()}
-    monotone = means["conv1"] > means["conv2"] > means["conv3"]
-    frac = float(np.mean(conv1_highest))
-    verdict = SUPPORTED if frac >= 0.75 and monotone else NOT_SUPPORTED if frac <= 0.25 else MIXED
-    return Finding(
-        "(b) conv1 changes least; adaptation concentrates in later layers.",
-        verdict,
-        "mean CKA(fine-tuned, base) per layer: "
-        + ", ".join(f"{layer} {v:.4f}" for layer, v in means.items())
-        + f"; conv1 is the most similar layer in {int(np.sum(conv1_highest))} of "
-        f"{len(conv1_highest)} cases"
-        + ("" if monotone else "; similarity does not fall monotonically with depth"),
-        "finetuned_vs_base, layer_matrices",
-    )
+def _conv1_lead(v: Values, a: str, b: str, ts: str) -> np.ndarray:
+    """CKA(a, b) of conv1 minus that of the most similar later conv layer (an undefined later
+    layer is passed over)."""
+    later = np.fmax.reduce([v(a, b, layer, ts) for layer in CONV_LAYERS[1:]])
+    return v(a, b, CONV_LAYERS[0], ts) - later
 
 
-def claim_c(t: pd.DataFrame, base: list[str]) -> Finding:
-    s = t[
-        t["a_model"].isin(base)
-        & t["b_model"].isin(base)
-        & (t["a_model"] < t["b_model"])
-        & t["a_group"].isin(CONV_LAYERS)
-        & (t["a_group"] == t["b_group"])
-    ]
-    means = s.groupby(["a_group", "test_set"], observed=True)["cka"].mean().unstack()
-    closer = [bool(means.loc[layer, SYNTH] > means.loc[layer, NATURAL]) for layer in CONV_LAYERS]
-    verdict = SUPPORTED if all(closer) else NOT_SUPPORTED if not any(closer) else MIXED
-    return Finding(
-        "(c) CKA on the synth test set is closer to 1 than on the natural test set.",
-        verdict,
-        "mean layer CKA between base instances, synth vs natural test set: "
+def claim_b(v: Values, finetuned: list[str], base: list[str] | None = None) -> Finding:
+    pairs = [(name, parse(name).base, ts) for name in finetuned for ts in DOMAINS]
+    cases = [_conv1_lead(v, *p) for p in pairs]
+    e = summarise(cases, v.confidence)
+    layers = {
+        layer: summarise([v(a, b, layer, ts) for a, b, ts in pairs], v.confidence)
+        for layer in CONV_LAYERS
+    }
+    numbers = (
+        "CKA(fine-tuned, base) of conv1 minus the most similar later conv layer, mean over the "
+        f"cases: {e.text()}; {e.spread_text()}. Per layer: "
         + ", ".join(
-            f"{layer} {means.loc[layer, SYNTH]:.4f} vs {means.loc[layer, NATURAL]:.4f}"
-            for layer in CONV_LAYERS
-        ),
-        "base_layer_strips",
+            f"{layer} {x.estimate:.4f} [{x.low:.4f}, {x.high:.4f}]" for layer, x in layers.items()
+        )  # fmt: skip
+    )
+    baseline = ""
+    if base:
+        try:
+            init = [_conv1_lead(v, _init(b), b, ts) for b in base for ts in DOMAINS]
+        except KeyError:
+            init = None
+        if init is not None:
+            b0 = summarise(init, v.confidence)
+            gap = difference(cases, init, v.confidence)
+            baseline = (
+                "Training from scratch alone: each base instance's conv1 against its own "
+                f"initial weights leads the later layers by {b0.text()}. "
+                + _against_baseline(e, b0, gap, "training from initial weights alone")
+            )
+    return _finding(
+        "(b) conv1 changes least; adaptation concentrates in later layers.",
+        e,
+        numbers,
+        "finetuned_vs_base, layer_matrices, null_baselines",
+        baseline,
+    )
+
+
+def _against_baseline(effect: Effect, base: Effect, gap: Effect, what: str) -> str:
+    """A sentence placing ``effect`` against the same statistic under the baseline."""
+    if gap.low > 0:
+        return f"The effect exceeds what {what} gives (by {gap.text()})."
+    if gap.high < 0:
+        return (
+            f"The effect is smaller than what {what} gives (by {gap.text()}): "
+            "it is within the baseline, not evidence of adaptation."
+        )
+    return (
+        f"The effect is indistinguishable from what {what} gives (difference {gap.text()}): "
+        "it is within the baseline, not evidence of adaptation."
+    )
+
+
+def claim_c(v: Values, base: list[str]) -> Finding:
+    pairs = [(a, b) for i, a in enumerate(base) for b in base[i + 1 :]]
+
+    def cases(model):
+        return [v(model(a), model(b), layer, SYNTH) - v(model(a), model(b), layer, NATURAL)
+                for a, b in pairs for layer in CONV_LAYERS]  # fmt: skip
+
+    trained = cases(lambda m: m)
+    e = summarise(trained, v.confidence)
+    per_layer = {
+        layer: [summarise([v(a, b, layer, ts) for a, b in pairs], v.confidence).estimate
+                for ts in (SYNTH, NATURAL)]
+        for layer in CONV_LAYERS
+    }  # fmt: skip
+    baseline = ""
+    try:
+        init = cases(_init)
+    except KeyError:
+        init = None
+    if init is not None:
+        b0 = summarise(init, v.confidence)
+        gap = difference(trained, init, v.confidence)
+        baseline = (
+            f"At their initial weights the same pairs give {b0.text()}. "
+            + _against_baseline(e, b0, gap, "the initial weights alone")
+        )
+    return _finding(
+        "(c) CKA on the synth test set is closer to 1 than on the natural test set.",
+        e,
+        "layer CKA between base instances, synth minus natural test set, mean over pairs and "
+        f"conv layers: {e.text()}; {e.spread_text()}. Mean per layer, synth vs natural: "
+        + ", ".join(f"{layer} {s:.4f} vs {n:.4f}" for layer, (s, n) in per_layer.items()),
+        "base_layer_strips, null_baselines",
+        baseline,
     )
 
 
@@ -110,21 +180,25 @@ def steps_to_converge(history: pd.DataFrame, domain: str, within: float = 0.05) 
     return int(history["step"].to_numpy()[np.argmax(loss <= best * (1 + within))])
 
 
-def claim_d(histories: dict[str, pd.DataFrame], capped: dict[str, bool]) -> Finding:
+def claim_d(
+    histories: dict[str, pd.DataFrame], capped: dict[str, bool], confidence: float = 0.95
+) -> Finding:
     steps = {fam: [] for fam in FINETUNED_FAMILIES}
     for name, h in histories.items():
         inst = parse(name)
         if inst.finetuned:
             steps[inst.family].append(steps_to_converge(h, inst.domain))
-    m = {fam: float(np.mean(v)) for fam, v in steps.items()}
-    verdict = SUPPORTED if m[NATURAL_FROM_SYNTH] < m[SYNTH_FROM_NATURAL] else NOT_SUPPORTED
+    e = seed_interval(steps[SYNTH_FROM_NATURAL], steps[NATURAL_FROM_SYNTH], confidence)
     tuned = [n for n in histories if parse(n).finetuned]
     n_capped = sum(capped.get(n, False) for n in tuned)
-    return Finding(
+    return _finding(
         "(d) Fine-tuning natural-from-synth converges in fewer steps than synth-from-natural.",
-        verdict,
+        e,
         "steps until the target-domain validation loss is within 5% of its best: "
-        + "; ".join(f"{fam} {steps[fam]} (mean {m[fam]:.0f})" for fam in FINETUNED_FAMILIES)
+        + "; ".join(
+            f"{fam} {steps[fam]} (mean {np.mean(steps[fam]):.0f})" for fam in FINETUNED_FAMILIES
+        )
+        + f"; synth-from-natural minus natural-from-synth {e.text(0)}"
         + (
             f"; {n_capped} of {len(tuned)} fine-tuning runs were cut by max_steps"
             if n_capped
@@ -134,36 +208,33 @@ def claim_d(histories: dict[str, pd.DataFrame], capped: dict[str, bool]) -> Find
     )
 
 
-def claim_e(accuracy: pd.DataFrame, finetuned: list[str]) -> Finding:
+def claim_e(accuracy: pd.DataFrame, finetuned: list[str], confidence: float = 0.95) -> Finding:
+    """Close: the fine-tuned-to-scratch accuracy gap is at most a quarter of the untuned
+    base's; the effect per family is a quarter of the base's gap minus the fine-tuned one."""
     acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
-    close, lines = [], []
+    effects, lines = [], []
     for fam in FINETUNED_FAMILIES:
-        names = [n for n in finetuned if parse(n).family == fam]
-        gap_ft = np.mean(
-            [
-                abs(acc[(n, parse(n).domain)] - acc[(parse(n).scratch, parse(n).domain)])
-                for n in names
-            ]
+        names = [parse(n) for n in finetuned if parse(n).family == fam]
+        gap_ft = [abs(acc[(i.name, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
+        gap_base = [abs(acc[(i.base, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
+        e = seed_interval(
+            [0.25 * b - f for b, f in zip(gap_base, gap_ft, strict=True)], None, confidence
         )
-        gap_base = np.mean(
-            [
-                abs(
-                    acc[(parse(n).base, parse(n).domain)] - acc[(parse(n).scratch, parse(n).domain)]
-                )
-                for n in names
-            ]
-        )
-        close.append(gap_ft <= 0.25 * gap_base)
+        effects.append(e)
         lines.append(
-            f"{fam}: |fine-tuned − scratch| {gap_ft:.4f} vs |untuned base − scratch| {gap_base:.4f}"
+            f"{fam}: |fine-tuned − scratch| {np.mean(gap_ft):.4f} vs |untuned base − scratch| "
+            f"{np.mean(gap_base):.4f}; a quarter of the second minus the first {e.text()}"
         )
-    verdict = SUPPORTED if all(close) else NOT_SUPPORTED if not any(close) else MIXED
+    verdicts = {e.verdict for e in effects}
+    verdict = (
+        CONTRADICTED if CONTRADICTED in verdicts
+        else SUPPORTED if verdicts == {SUPPORTED} else INCONCLUSIVE
+    )  # fmt: skip
     return Finding(
         "(e) Fine-tuned accuracy is close to scratch accuracy.",
         verdict,
-        "mean accuracy gaps on the target test set, "
-        + "; ".join(lines)
-        + " (close: the gap is at most a quarter of the untuned base's)",
+        "mean accuracy gaps on the target test set (close: the gap is at most a quarter of the "
+        "untuned base's), " + "; ".join(lines),
         "test_loss, table_finetuning",
     )
 
@@ -189,19 +260,24 @@ def bias_note(table: pd.DataFrame, base: list[str]) -> str:
 
 
 def findings(
-    table: pd.DataFrame,
+    intervals: pd.DataFrame,
     accuracy: pd.DataFrame,
     histories: dict[str, pd.DataFrame],
     capped: dict[str, bool],
     base: list[str],
     finetuned: list[str],
 ) -> dict[str, list[Finding]]:
-    """Claims (a)-(c) under every estimator in the table; (d), (e) do not depend on CKA."""
-    out = {}
-    for est in estimators_in(table):
-        t = estimator_rows(table, est)
-        out[est.label] = [claim_a(t, finetuned), claim_b(t, finetuned), claim_c(t, base)]
-    out["training"] = [claim_d(histories, capped), claim_e(accuracy, finetuned)]
+    """Claims (a)-(c) under every estimator of the interval table
+    (``results/cka_intervals.parquet``); (d), (e) do not depend on CKA (their intervals are
+    over seeds, at the intervals' confidence)."""
+    out, confidence = {}, float(intervals["confidence"].iloc[0])
+    for est in estimators_in(intervals):
+        v = Values(estimator_rows(intervals, est))
+        out[est.label] = [claim_a(v, finetuned), claim_b(v, finetuned, base), claim_c(v, base)]
+    out["training"] = [
+        claim_d(histories, capped, confidence),
+        claim_e(accuracy, finetuned, confidence),
+    ]
     return refuse_untrained(out, accuracy)
 
 
@@ -219,7 +295,8 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
     )
     return {
         label: [
-            Finding(f.claim, NOT_DRAWN, f"{why}. The numbers: {f.numbers}", f.figure) for f in fs
+            Finding(f.claim, NOT_DRAWN, f"{why}. The numbers: {f.numbers}", f.figure, f.effect)
+            for f in fs
         ]  # fmt: skip
         for label, fs in found.items()
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .baselines import baseline_markdown
 from .claims import Finding
 
 
@@ -35,13 +36,17 @@ def report_markdown(
     note: str,
     primary: str,
     change: pd.DataFrame | None = None,
+    baselines: pd.DataFrame | None = None,
 ) -> str:
     lines = [
         "# Findings",
         "",
-        "Each claim of the thesis, checked against this run. Verdicts are computed from "
-        "`results/cka.parquet` and the training outputs; a contradiction is a result, "
-        "not a failure.",
+        "Each claim of the thesis, checked against this run. A claim is *supported* when the "
+        "interval of its effect lies above 0, *contradicted* when it lies below, *inconclusive* "
+        "when it contains 0. CKA effects come from `results/cka_intervals.parquet` (bootstrap "
+        "over the test images: what 200 images can resolve, not what other seeds would do; the "
+        "seed-to-seed sd is printed beside it); training effects from the seeds themselves. "
+        "A contradiction is a result, not a failure.",
         "",
     ]
     main = found.get(primary) or next(iter(found.values()))
@@ -52,9 +57,12 @@ def report_markdown(
             "",
             f"**{f.verdict}.** {f.numbers}.",
             "",
+            *([f"Against the baseline: {f.baseline}", ""] if f.baseline else []),
             f"Figure: {f.figure}.",
             "",
         ]
+    if baselines is not None:
+        lines += baseline_markdown(baselines, primary)
     if change is not None:
         lines += weight_change_section(change)
     lines += [

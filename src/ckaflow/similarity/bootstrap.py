@@ -141,8 +141,11 @@ def bootstrap_cka(
     used, inverse = np.unique(pairs, return_inverse=True)
     inverse = inverse.reshape(pairs.shape)
     a = packed[used]
-    weights = np.vstack([np.ones((1, n)), counts]).astype(np.float64)
-    xy, xx = [], []
+    weights = counts.astype(np.float64)
+    # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
+    # to rounding that is not negligible for a group that barely varies).
+    xy0, xx0 = _resampled_hsic(a, inverse, np.ones((1, n)), n, debiased, "global")
+    xy, xx = [xy0], [xx0]
     for start in range(0, len(weights), batch):
         w = weights[start : start + batch]
         pxy, pxx = _resampled_hsic(a, inverse, w, n, debiased, centering)
@@ -205,8 +208,9 @@ def bootstrap_interval(
     Any statistic of the pairs' CKA works, computed alike on the estimate and on each replicate
     row: a difference of two pairs, a mean over seeds. Basic, not percentile: the biased estimator
     sits above the population CKA, and its replicates above it again by about as much; the
-    percentile interval then covers the truth in under half of the simulated trials (10 units,
-    n = 100), the basic one in about 92% (both about 95% for the debiased estimator).
+    percentile interval then covers the truth in 63% of simulated trials (10 correlated Gaussian
+    units, n = 200), the basic one in 95% (98% and 97% for the debiased estimator). Unlike the
+    percentile interval it can reach past 1 when n is small.
     """
     low, high = percentile_interval(replicates, confidence)
     t = np.asarray(estimate, dtype=np.float64)

@@ -1,0 +1,140 @@
+"""Effects with intervals, and the verdict they give.
+
+An effect is a statistic of several CKA values (a difference, a mean over seeds and test sets).
+Each CKA value is carried as one vector: its estimate, then its bootstrap replicates
+(``results/cka_intervals.parquet``). Any arithmetic on the vectors computes the statistic on the
+full test set and on every resample at once, and :func:`summarise` turns the result into an
+estimate with its bootstrap interval. Pairs on one test set share their resamples (so their
+differences are paired); the two test sets' resamples are independent, and combining replicate
+b of one with replicate b of the other is a draw from the joint bootstrap distribution.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..similarity import bootstrap_interval
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A pooled effect: its estimate, interval, the spread of the cases it pools (sd over seeds
+    and test sets), how many cases point the claimed way, and the method of the interval."""
+
+    estimate: float
+    low: float
+    high: float
+    spread: float
+    positive: int
+    cases: int
+    confidence: float
+    method: str = "bootstrap"
+
+    @property
+    def verdict(self) -> str:
+        """Supported if the interval lies above 0, contradicted if below, else inconclusive."""
+        if self.low > 0:
+            return SUPPORTED
+        if self.high < 0:
+            return CONTRADICTED
+        return INCONCLUSIVE
+
+    def text(self, digits: int = 4) -> str:
+        f = f"{{:+.{digits}f}}"
+        return (
+            f"{f.format(self.estimate)} [{self.confidence:.0%} {self.method} interval "
+            f"{f.format(self.low)} to {f.format(self.high)}]"
+        )
+
+    def spread_text(self, digits: int = 4) -> str:
+        return (
+            f"sd over the {self.cases} cases {self.spread:.{digits}f}; "
+            f"{self.positive} of {self.cases} positive"
+        )
+
+
+class Values:
+    """The CKA vectors (estimate, *replicates) of one estimator's rows of the interval table."""
+
+    def __init__(self, table: pd.DataFrame):
+        if table.empty:
+            raise ValueError("no intervals for this estimator")
+        self.confidence = float(table["confidence"].iloc[0])
+        self._rows = {
+            (r.a_model, r.b_model, r.a_group, r.test_set): np.concatenate([[r.cka], r.replicates])
+            for r in table.itertuples()
+            if r.a_group == r.b_group
+        }
+
+    def __call__(self, a: str, b: str, group: str, test_set: str) -> np.ndarray:
+        """CKA of (a, b) on ``group`` and ``test_set`` as (1 + B,); CKA is symmetric."""
+        v = self._rows.get((a, b, group, test_set))
+        v = self._rows.get((b, a, group, test_set)) if v is None else v
+        if v is None:
+            raise KeyError(f"no interval for {a} vs {b}, {group} on {test_set}")
+        return v
+
+
+def summarise(cases: list[np.ndarray], confidence: float) -> Effect:
+    """The mean of ``cases`` (each (1 + B,)) with its basic bootstrap interval. A case that is
+    undefined (NaN: a group that does not vary) is left out of the mean, on the full sample and
+    on each resample alike; ``cases`` counts the defined ones."""
+    c = np.vstack(cases)
+    defined = ~np.isnan(c[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN
+        pooled = np.nanmean(c[defined], axis=0) if defined.any() else np.full(c.shape[1], np.nan)
+    low, high = bootstrap_interval(pooled[0], pooled[1:], confidence)
+    est = c[defined, 0]
+    return Effect(
+        float(pooled[0]),
+        float(low),
+        float(high),
+        float(np.std(est, ddof=1)) if len(est) > 1 else 0.0,
+        int((est > 0).sum()),
+        len(est),
+        confidence,
+    )
+
+
+def difference(effect: list[np.ndarray], baseline: list[np.ndarray], confidence: float) -> Effect:
+    """The pooled ``effect`` minus the pooled ``baseline`` (vectors on the same resamples)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gap = np.nanmean(np.vstack(effect), axis=0) - np.nanmean(np.vstack(baseline), axis=0)
+    return summarise([gap], confidence)
+
+
+def seed_interval(a: list[float], b: list[float] | None, confidence: float) -> Effect:
+    """mean(a) - mean(b) (or mean(a)) over seeds with Welch's t interval: for the effects that
+    no test-set resample reaches (training steps, accuracy gaps), the seeds are the sample."""
+    a = np.asarray(a, dtype=np.float64)
+    b = None if b is None else np.asarray(b, dtype=np.float64)
+    est = a.mean() - (0.0 if b is None else b.mean())
+    va = a.var(ddof=1) / len(a) if len(a) > 1 else 0.0
+    vb = 0.0 if b is None else (b.var(ddof=1) / len(b) if len(b) > 1 else 0.0)
+    se = np.sqrt(va + vb)
+    if se > 0:
+        dfs = [(va, len(a))] + ([] if b is None else [(vb, len(b))])
+        df = se**4 / sum(v**2 / (k - 1) for v, k in dfs if k > 1 and v > 0)
+        half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    else:
+        half = 0.0 if len(a) > 1 else np.inf
+    above = a > (0.0 if b is None else b.mean())  # one-sample: a > 0; two: a above mean(b)
+    return Effect(
+        float(est),
+        float(est - half),
+        float(est + half),
+        float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        int(above.sum()),
+        len(a),
+        confidence,
+        method="Welch t over seeds",
+    )

@@ -1,0 +1,123 @@
+"""The interval stage: bootstrap intervals of every CKA pair the findings and baselines read.
+
+The model pairs are :attr:`ckaflow.plan.Plan.interval_pairs`; each gets its layer and model
+groups. :func:`compute_intervals`
+(one job per test set and estimator) resamples the test images from the Gram files the HSIC jobs
+read, never from the activations: one resample serves every pair, the estimators of a test set
+share their resamples, and the two test sets' resamples are independent. The table it writes
+holds each pair's CKA, its interval and its replicates, so that any statistic of several pairs
+(a difference, a mean over seeds) gets its own interval (:mod:`ckaflow.findings.effects`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .architecture import LAYER_GROUPS
+from .io import read_parquet
+from .names import DOMAINS, Estimator
+from .shards import gram_key, read_grams
+from .similarity import bootstrap_cka, resample_counts
+from .similarity.bootstrap import check_confidence, check_resamples
+
+log = logging.getLogger(__name__)
+
+INTERVAL_COLUMNS = [
+    "test_set",
+    "kernel",
+    "estimator",
+    "centering",
+    "sigma_frac",
+    "a_model",
+    "a_group",
+    "b_model",
+    "b_group",
+    "cka",
+    "low",
+    "high",
+    "confidence",
+    "resamples",
+    "replicates",
+]
+
+
+def compute_intervals(
+    gram_files: Mapping[str, str | Path],
+    *,
+    test_set: str,
+    estimator: Estimator,
+    model_pairs: Sequence[tuple[str, str]],
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> pd.DataFrame:
+    """One row per (pair of models, layer or model group) on ``test_set``: CKA, the bootstrap
+    interval at ``confidence`` from ``resamples`` resamples of the test images, the replicates.
+
+    ``gram_files`` maps each model to its Gram file. The resamples depend on ``seed`` and the
+    test set only (so every estimator of a test set sees the same ones).
+    """
+    check_resamples(resamples)
+    check_confidence(confidence)
+    models = list(dict.fromkeys(m for pair in model_pairs for m in pair))
+    missing = [m for m in models if m not in gram_files]
+    if missing:
+        raise ValueError(f"no Gram file for {missing}")
+    key = gram_key(test_set, estimator)
+    rows, where, n = [], {}, None
+    for model in models:
+        groups, n, packed = read_grams(gram_files[model], key)
+        for g in LAYER_GROUPS:
+            where[model, g] = len(rows)
+            rows.append(packed[groups.index(g)])
+        del packed
+    pairs = [(a, b, g) for a, b in model_pairs for g in LAYER_GROUPS]
+    index = np.array([(where[a, g], where[b, g]) for a, b, g in pairs])
+    counts = resample_counts(n, resamples, seed=[seed, DOMAINS.index(test_set)])
+    boot = bootstrap_cka(
+        np.stack(rows), index, counts, n=n, debiased=estimator.debiased,
+        centering=estimator.centering,
+    )  # fmt: skip
+    low, high = boot.interval(confidence)
+    log.info(
+        "%s %s: %d pairs of %d groups, %d resamples of n = %d",
+        test_set, estimator.name, len(pairs), len(rows), resamples, n,
+    )  # fmt: skip
+    return pd.DataFrame(
+        {
+            "test_set": test_set,
+            **estimator.columns(),
+            "a_model": [a for a, _, _ in pairs],
+            "a_group": [g for _, _, g in pairs],
+            "b_model": [b for _, b, _ in pairs],
+            "b_group": [g for _, _, g in pairs],
+            "cka": boot.estimate,
+            "low": low,
+            "high": high,
+            "confidence": confidence,
+            "resamples": resamples,
+            "replicates": list(boot.replicates.T),
+        }
+    )[INTERVAL_COLUMNS]
+
+
+def reduce_intervals(parts: Sequence[str | Path]) -> pd.DataFrame:
+    """Every (test set, estimator) part in one table; fails on a pair given twice."""
+    table = pd.concat([read_parquet(p, "interval table") for p in parts], ignore_index=True)
+    key = INTERVAL_COLUMNS[:9]
+    dup = table.duplicated(subset=key)
+    if dup.any():
+        raise ValueError(f"{int(dup.sum())} pairs given twice, e.g. {table[dup].iloc[0][key]}")
+    return table
+
+
+def read_intervals(path: str | Path) -> pd.DataFrame:
+    """``results/cka_intervals.parquet``, its replicates as float64 arrays."""
+    table = read_parquet(path, "interval table")
+    table["replicates"] = [np.asarray(r, dtype=np.float64) for r in table["replicates"]]
+    return table

@@ -1,0 +1,19 @@
+"""Bootstrap intervals of the pairs the findings read, on one test set (rule compute_intervals)."""
+
+from ckaflow.intervals import compute_intervals
+from ckaflow.logs import log_to
+from ckaflow.names import Estimator
+from ckaflow.provenance import run_provenance, write_parquet
+
+sm = snakemake  # noqa: F821
+log_to(sm.log[0])
+table = compute_intervals(
+    dict(zip(sm.params.models, sm.input.grams, strict=True)),
+    test_set=sm.params.test_set,
+    estimator=Estimator.from_name(sm.params.estimator),
+    model_pairs=[tuple(p) for p in sm.params.model_pairs],
+    resamples=sm.params.resamples,
+    confidence=sm.params.confidence,
+    seed=sm.params.seed,
+)
+write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
