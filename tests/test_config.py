@@ -40,6 +40,10 @@ def test_defaults_fill_missing_keys():
         ({"natural": {"source": "svhn", "svhn_path": None}}, "svhn_path", "None"),
         ({"noise": {"pepper": 0.9}}, "pepper", "0.9"),
         ({"imagse_per_domain": 100}, "imagse_per_domain", "imagse_per_domain"),
+        ({"similarity": {"resamples": 99}}, "resamples", "99"),
+        ({"similarity": {"resamples": 100_001}}, "resamples", "100001"),
+        ({"similarity": {"confidence": 0.5}}, "confidence", "0.5"),
+        ({"similarity": {"confidence": 1}}, "confidence", "1"),
     ],
 )
 def test_rejections_name_the_key_and_value(change, key, value):

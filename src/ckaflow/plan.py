@@ -160,6 +160,7 @@ class Plan:
             *(f"filters_{a}_vs_{b}" for a, b in self.filter_pairs),
             *(f"chord_{i}" for i in self.filter_instances),
             "null_baselines",
+            "claim_effects",
         ]
 
     def reconstruction_models(self, domain: str) -> dict[str, str]:

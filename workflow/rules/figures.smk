@@ -253,6 +253,8 @@ rule write_findings:
         table_provenance="results/tables/table_finetuning.provenance.json",
         baselines="results/tables/null_baselines.csv",
         baselines_provenance="results/tables/null_baselines.provenance.json",
+        effects="results/tables/claim_effects.csv",
+        effects_provenance="results/tables/claim_effects.provenance.json",
     log:
         "logs/write_findings/findings.log",
     conda:
@@ -284,3 +286,21 @@ rule plot_null_baselines:
         label=PLAN.primary_estimator.label,
     script:
         "../scripts/plot_null_baselines.py"
+
+
+rule plot_claim_effects:
+    input:
+        table="results/tables/claim_effects.csv",
+    output:
+        png=report(
+            "results/figures/claim_effects.png",
+            caption="../report/claim_effects.rst",
+            category="1 Findings",
+        ),
+        pdf="results/figures/claim_effects.pdf",
+    log:
+        "logs/plot_claim_effects/claim_effects.log",
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/plot_claim_effects.py"

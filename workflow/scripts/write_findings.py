@@ -9,6 +9,7 @@ from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.cka_table import read_cka_table, select_estimator
 from ckaflow.findings import Values, bias_note, findings, report_markdown, summary_table
 from ckaflow.findings.baselines import baseline_table
+from ckaflow.findings.claims import effects_table
 from ckaflow.intervals import read_intervals
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
@@ -46,6 +47,9 @@ found = findings(intervals, accuracy, histories, capped, sm.params.base, sm.para
 baselines = baseline_table(
     Values(select_estimator(intervals, sm.params.estimator)[0]), sm.params.base, sm.params.finetuned
 )
+with atomic_path(sm.output.effects) as tmp:
+    effects_table(found).to_csv(tmp, index=False, float_format="%.6f")
+write_sidecar(sm.output.effects, prov)
 with atomic_path(sm.output.baselines) as tmp:
     baselines.to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.baselines, prov)

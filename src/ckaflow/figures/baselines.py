@@ -35,3 +35,28 @@ def null_baselines(table: pd.DataFrame, label: str) -> p9.ggplot:
             colour="pairs compared",
         )
     )
+
+
+def claim_effects(table: pd.DataFrame) -> p9.ggplot:
+    """Each CKA claim's effect per estimator with its interval, beside the same statistic under
+    the initial weights (``table``: results/tables/claim_effects.csv). A claim is supported
+    where its interval lies right of 0, contradicted where it lies left of it."""
+    t = table[table["estimator"] != "training"].copy()
+    t["claim"] = "claim " + t["claim"]
+    dodge = p9.position_dodge(width=0.5)
+    return (
+        p9.ggplot(t, p9.aes("estimator", "estimate", colour="kind"))
+        + p9.geom_hline(yintercept=0, linetype="dashed", colour="grey")
+        + p9.geom_pointrange(p9.aes(ymin="low", ymax="high"), position=dodge)
+        + p9.facet_wrap("claim", ncol=3, scales="free_x")
+        + p9.coord_flip()
+        + p9.scale_colour_manual(values={"effect": "#d95f02", "same at initial weights": "#7570b3"})
+        + framed(
+            (11, 1.5 + 0.45 * t["estimator"].nunique()),
+            theme={"legend_position": "bottom", "subplots_adjust": {"wspace": 0.35}},
+            title="The claims' CKA effects with their intervals (dashed: no effect)",
+            x="",
+            y="effect (CKA difference)",
+            colour="",
+        )
+    )

@@ -38,10 +38,29 @@ class Finding:
     figure: str
     effect: Effect | None = None
     baseline: str = ""
+    at_init: Effect | None = None  # the same statistic under the initial weights
 
 
-def _finding(claim: str, effect: Effect, numbers: str, figure: str, baseline: str = "") -> Finding:
-    return Finding(claim, effect.verdict, numbers, figure, effect, baseline)
+def _finding(
+    claim: str, effect: Effect, numbers: str, figure: str, baseline: str = "", at_init=None
+) -> Finding:
+    return Finding(claim, effect.verdict, numbers, figure, effect, baseline, at_init)
+
+
+def effects_table(found: dict[str, list[Finding]]) -> pd.DataFrame:
+    """One row per claim, estimator and kind (the effect; the same under initial weights):
+    estimate, low, high, verdict. For the claim-effects figure."""
+    rows = []
+    for label, fs in found.items():
+        for f in fs:
+            for kind, e in (("effect", f.effect), ("same at initial weights", f.at_init)):
+                if e is not None:
+                    rows.append((label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method,
+                                 f.verdict))  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=["estimator", "claim", "kind", "estimate", "low", "high", "method", "verdict"],
+    )
 
 
 def _init(instance: str) -> str:
@@ -71,7 +90,7 @@ def claim_a(v: Values, finetuned: list[str]) -> Finding:
         e,
         "model-level CKA(fine-tuned, base) − CKA(fine-tuned, scratch), mean over the "
         f"(instance, test set) cases: {e.text()}; {e.spread_text()}",
-        "finetuned_vs_base, null_baselines, table_finetuning",
+        "finetuned_vs_base, null_baselines, claim_effects, table_finetuning",
         baseline,
     )
 
@@ -98,7 +117,7 @@ def claim_b(v: Values, finetuned: list[str], base: list[str] | None = None) -> F
             f"{layer} {x.estimate:.4f} [{x.low:.4f}, {x.high:.4f}]" for layer, x in layers.items()
         )  # fmt: skip
     )
-    baseline = ""
+    baseline, b0 = "", None
     if base:
         try:
             init = [_conv1_lead(v, _init(b), b, ts) for b in base for ts in DOMAINS]
@@ -116,8 +135,9 @@ def claim_b(v: Values, finetuned: list[str], base: list[str] | None = None) -> F
         "(b) conv1 changes least; adaptation concentrates in later layers.",
         e,
         numbers,
-        "finetuned_vs_base, layer_matrices, null_baselines",
+        "finetuned_vs_base, layer_matrices, null_baselines, claim_effects",
         baseline,
+        b0,
     )
 
 
@@ -150,7 +170,7 @@ def claim_c(v: Values, base: list[str]) -> Finding:
                 for ts in (SYNTH, NATURAL)]
         for layer in CONV_LAYERS
     }  # fmt: skip
-    baseline = ""
+    baseline, b0 = "", None
     try:
         init = cases(_init)
     except KeyError:
@@ -168,8 +188,9 @@ def claim_c(v: Values, base: list[str]) -> Finding:
         "layer CKA between base instances, synth minus natural test set, mean over pairs and "
         f"conv layers: {e.text()}; {e.spread_text()}. Mean per layer, synth vs natural: "
         + ", ".join(f"{layer} {s:.4f} vs {n:.4f}" for layer, (s, n) in per_layer.items()),
-        "base_layer_strips, null_baselines",
+        "base_layer_strips, null_baselines, claim_effects",
         baseline,
+        b0,
     )
 
 
@@ -295,7 +316,15 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
     )
     return {
         label: [
-            Finding(f.claim, NOT_DRAWN, f"{why}. The numbers: {f.numbers}", f.figure, f.effect)
+            Finding(
+                f.claim,
+                NOT_DRAWN,
+                f"{why}. The numbers: {f.numbers}",
+                f.figure,
+                f.effect,
+                f.baseline,
+                f.at_init,
+            )
             for f in fs
         ]  # fmt: skip
         for label, fs in found.items()
