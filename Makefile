@@ -38,6 +38,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_similarity.py
+	$(BIN)/python benchmarks/bench_intervals.py
 
 # Re-pin the whole environment after changing a direct pin in pyproject.toml.
 lock:

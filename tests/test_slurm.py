@@ -14,7 +14,14 @@ from ckaflow.shards import PAIR_KEY
 
 pytestmark = pytest.mark.workflow
 
-GPU_RULES = {"train_base", "finetune", "extract_activations", "compute_grams", "compute_hsic"}
+GPU_RULES = {
+    "train_base",
+    "finetune",
+    "extract_activations",
+    "compute_grams",
+    "compute_hsic",
+    "compute_intervals",
+}
 TINY = ("--configfile", "config/tiny.yaml")
 
 
