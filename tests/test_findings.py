@@ -102,8 +102,19 @@ def test_claim_b_is_read_against_training_from_initial_weights():
     t = pd.concat(
         [hand_made(1, 1, LAYERS_DOWN), _estimator_columns(pd.DataFrame(init, columns=COLUMNS))]
     )
-    finding = claim_b(values(t), FT, BASE)
+    change = pd.DataFrame(
+        [
+            (n, layer, r)
+            for n in FT
+            for layer, r in (("conv1", 0.05), ("conv2", 0.2), ("conv3", 0.1))
+        ],
+        columns=["instance", "layer", "relative_change"],
+    )
+    finding = claim_b(values(t), FT, BASE, change)
     assert finding.verdict == SUPPORTED
+    assert "the kernels moved (‖W_final − W_base‖ / ‖W_base‖, mean): conv1 0.050, conv2 0.200" in (
+        finding.baseline
+    )
     assert (
         "indistinguishable from what training from initial weights alone gives" in finding.baseline
     )

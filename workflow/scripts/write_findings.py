@@ -43,7 +43,10 @@ with atomic_path(sm.output.table_md) as tmp:
     )
 write_sidecar(sm.output.table_csv, prov)
 intervals = read_intervals(sm.input.intervals)
-found = findings(intervals, accuracy, histories, capped, sm.params.base, sm.params.finetuned)
+change = pd.read_csv(sm.input.weight_change)
+found = findings(
+    intervals, accuracy, histories, capped, sm.params.base, sm.params.finetuned, change
+)
 baselines = baseline_table(
     Values(select_estimator(intervals, sm.params.estimator)[0]), sm.params.base, sm.params.finetuned
 )
@@ -54,6 +57,5 @@ with atomic_path(sm.output.baselines) as tmp:
     baselines.to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.baselines, prov)
 with atomic_path(sm.output.findings) as tmp:
-    change = pd.read_csv(sm.input.weight_change)
     note = bias_note(table, sm.params.base)
     tmp.write_text(report_markdown(found, note, label, change, baselines) + footer(prov))

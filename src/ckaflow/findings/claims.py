@@ -102,7 +102,14 @@ def _conv1_lead(v: Values, a: str, b: str, ts: str) -> np.ndarray:
     return v(a, b, CONV_LAYERS[0], ts) - later
 
 
-def claim_b(v: Values, finetuned: list[str], base: list[str] | None = None) -> Finding:
+def claim_b(
+    v: Values,
+    finetuned: list[str],
+    base: list[str] | None = None,
+    change: pd.DataFrame | None = None,
+) -> Finding:
+    """``change``: results/tables/weight_change.csv, to say how far each layer's kernel moved
+    in fine-tuning beside how similar it stayed."""
     pairs = [(name, parse(name).base, ts) for name in finetuned for ts in DOMAINS]
     cases = [_conv1_lead(v, *p) for p in pairs]
     e = summarise(cases, v.confidence)
@@ -130,6 +137,15 @@ def claim_b(v: Values, finetuned: list[str], base: list[str] | None = None) -> F
                 "Training from scratch alone: each base instance's conv1 against its own "
                 f"initial weights leads the later layers by {b0.text()}. "
                 + _against_baseline(e, b0, gap, "training from initial weights alone")
+            )
+    if change is not None:
+        moved = change[change["instance"].isin(finetuned) & change["layer"].isin(CONV_LAYERS)]
+        mean = moved.groupby("layer")["relative_change"].mean()
+        if len(mean):
+            baseline += (
+                " In fine-tuning the kernels moved (‖W_final − W_base‖ / ‖W_base‖, mean): "
+                + ", ".join(f"{layer} {mean[layer]:.3f}" for layer in CONV_LAYERS if layer in mean)
+                + "."
             )
     return _finding(
         "(b) conv1 changes least; adaptation concentrates in later layers.",
@@ -287,6 +303,7 @@ def findings(
     capped: dict[str, bool],
     base: list[str],
     finetuned: list[str],
+    change: pd.DataFrame | None = None,
 ) -> dict[str, list[Finding]]:
     """Claims (a)-(c) under every estimator of the interval table
     (``results/cka_intervals.parquet``); (d), (e) do not depend on CKA (their intervals are
@@ -294,7 +311,11 @@ def findings(
     out, confidence = {}, float(intervals["confidence"].iloc[0])
     for est in estimators_in(intervals):
         v = Values(estimator_rows(intervals, est))
-        out[est.label] = [claim_a(v, finetuned), claim_b(v, finetuned, base), claim_c(v, base)]
+        out[est.label] = [
+            claim_a(v, finetuned),
+            claim_b(v, finetuned, base, change),
+            claim_c(v, base),
+        ]
     out["training"] = [
         claim_d(histories, capped, confidence),
         claim_e(accuracy, finetuned, confidence),
