@@ -116,7 +116,8 @@ def test_claim_b_is_read_against_training_from_initial_weights():
         finding.baseline
     )
     assert (
-        "indistinguishable from what training from initial weights alone gives" in finding.baseline
+        "indistinguishable from its baseline (training from initial weights alone)"
+        in finding.baseline
     )
 
 
@@ -156,7 +157,7 @@ def test_claim_c_reports_an_effect_initial_weights_give_as_well():
     assert finding.verdict == SUPPORTED and "within the baseline" in finding.baseline
     smaller_at_init = base_pairs(dict.fromkeys(CONV, 0.7), dict.fromkeys(CONV, 0.7), init=True)
     finding = claim_c(values(pd.concat([trained, smaller_at_init])), BASE)
-    assert "exceeds what the initial weights alone give" in finding.baseline
+    assert "exceeds its baseline (the initial weights alone)" in finding.baseline
 
 
 def _history(best_at):

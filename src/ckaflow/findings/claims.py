@@ -158,17 +158,17 @@ def claim_b(
 
 
 def _against_baseline(effect: Effect, base: Effect, gap: Effect, what: str) -> str:
-    """A sentence placing ``effect`` against the same statistic under the baseline."""
+    """A sentence placing ``effect`` against the same statistic under the baseline ``what``."""
     if gap.low > 0:
-        return f"The effect exceeds what {what} gives (by {gap.text()})."
+        return f"The effect exceeds its baseline ({what}) by {gap.text()}."
     if gap.high < 0:
         return (
-            f"The effect is smaller than what {what} gives (by {gap.text()}): "
-            "it is within the baseline, not evidence of adaptation."
+            f"The effect is smaller than its baseline ({what}), by {gap.text()}: "
+            "within the baseline, not evidence of adaptation."
         )
     return (
-        f"The effect is indistinguishable from what {what} gives (difference {gap.text()}): "
-        "it is within the baseline, not evidence of adaptation."
+        f"The effect is indistinguishable from its baseline ({what}): difference "
+        f"{gap.text()}; within the baseline, not evidence of adaptation."
     )
 
 

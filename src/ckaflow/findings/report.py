@@ -46,6 +46,9 @@ def report_markdown(
         "when it contains 0. CKA effects come from `results/cka_intervals.parquet` (bootstrap "
         "over the test images: what 200 images can resolve, not what other seeds would do; the "
         "seed-to-seed sd is printed beside it); training effects from the seeds themselves. "
+        "Intervals are basic bootstrap intervals, which correct for the estimator's bias: for "
+        "the biased estimators, whose bias grows when a resample repeats images, an interval "
+        "can sit beside its own estimate rather than around it. "
         "A contradiction is a result, not a failure.",
         "",
     ]
