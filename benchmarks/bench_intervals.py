@@ -32,7 +32,7 @@ from ckaflow.architecture import LAYER_GROUPS, LAYER_SHAPES
 from ckaflow.intervals import compute_intervals
 from ckaflow.names import DOMAINS, filter_group, is_final
 from ckaflow.plan import Plan
-from ckaflow.schema import load_schema
+from ckaflow.schema import SCHEMA_PATH
 from ckaflow.shards import gram_key
 from ckaflow.similarity import packed_grams, resample_counts
 from ckaflow.similarity.bootstrap import _unpack
@@ -43,7 +43,7 @@ def default_plan() -> Plan:
     from snakemake.utils import validate
 
     config = yaml.safe_load(Path("config/config.yaml").read_text())
-    validate(config, load_schema())
+    validate(config, str(SCHEMA_PATH))
     return Plan.from_config(config)
 
 
