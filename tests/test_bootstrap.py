@@ -147,9 +147,7 @@ def test_a_difference_of_a_pair_with_itself_has_a_zero_interval():
     pk = packed(g, debiased=True)
     pairs = np.array([[0, 1], [0, 1], [0, 3]])
     boot = bootstrap_cka(pk, pairs, resample_counts(60, 300, seed=1), n=60, debiased=True)
-    diff = boot.replicates[:, 0] - boot.replicates[:, 1]
-    low, high = bootstrap_interval(boot.estimate[0] - boot.estimate[1], diff)
-    assert low == high == 0.0
+    assert boot.difference(0, 1) == (0.0, 0.0, 0.0)
     d = boot.replicates[:, 0] - boot.replicates[:, 2]
     dl, dh = bootstrap_interval(boot.estimate[0] - boot.estimate[2], d)
     low, high = boot.interval()

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.architecture import LAYER_SHAPES, LAYERS
+from ckaflow.architecture import LAYER_GROUPS, LAYER_SHAPES, LAYERS
 from ckaflow.cka_table import PAIR_KEY
+from ckaflow.intervals import compute_intervals
 from ckaflow.names import Estimator
 from ckaflow.shards import (
     BLOCKS,
@@ -68,7 +69,7 @@ def stage(tmp_path_factory):
                 path = root / f"{ts}-{e.name}-{shard}.parquet"
                 t.to_parquet(path)
                 shards.append(path)
-    return acts, reduce_cka(shards)
+    return acts, reduce_cka(shards), grams
 
 
 def test_shards_deal_out_every_block_once():
@@ -80,7 +81,7 @@ def test_shards_deal_out_every_block_once():
 
 
 def test_table_rows_are_complete_and_unique(stage):
-    _, table = stage
+    _, table, _ = stage
     assert not table.duplicated(subset=PAIR_KEY).any()
     per_combo = len(table) / (2 * len(ESTIMATORS))
     layer_pairs = (3 * 11) ** 2  # layers + model of all three models
@@ -90,7 +91,7 @@ def test_table_rows_are_complete_and_unique(stage):
 
 
 def test_values_agree_with_cka_on_the_activations(stage):
-    acts, table = stage
+    acts, table, _ = stage
     rows = table[table["cka"].notna()].sample(40, random_state=2)
     for r in rows.itertuples():
         e = Estimator.from_dict({"debiased": r.estimator == "debiased", "centering": r.centering})
@@ -108,7 +109,7 @@ def test_values_agree_with_cka_on_the_activations(stage):
 
 
 def test_dead_filter_is_nan_and_self_cka_is_one(stage):
-    _, table = stage
+    _, table, _ = stage
     dead = table[(table["a_model"] == "natural-1") & (table["a_group"] == "conv2/f05")]
     assert len(dead) and dead["cka"].isna().all()
     selfs = table[(table["a_model"] == table["b_model"]) & (table["a_group"] == table["b_group"])]
@@ -117,7 +118,7 @@ def test_dead_filter_is_nan_and_self_cka_is_one(stage):
 
 
 def test_reduce_refuses_biased_values_outside_the_unit_interval(tmp_path, stage):
-    _, table = stage
+    _, table, _ = stage
     bad = table.copy()
     for col in bad.select_dtypes("category"):
         bad[col] = bad[col].astype(str)
@@ -132,7 +133,7 @@ def test_reduce_refuses_biased_values_outside_the_unit_interval(tmp_path, stage)
 
 def test_shards_and_group_cka_are_one_pipeline(stage):
     """The workflow's Gram files + HSIC blocks give group_cka's numbers, bit for bit."""
-    acts, table = stage
+    acts, table, _ = stage
     finals = ["synth-1", "natural-1"]
     instances = {m: {layer: acts[m, "synth", layer] for layer in LAYERS} for m in finals}
     with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
@@ -146,3 +147,30 @@ def test_shards_and_group_cka_are_one_pipeline(stage):
     ]:
         want = res["linear-debiased"].cka[index[a], index[b]]
         assert got[(*a.split(":"), *b.split(":"))] == want
+
+
+def test_intervals_come_from_the_same_gram_files(stage):
+    """compute_intervals' estimates are the table's values; a Gram file without a layer group
+    is refused naming the file."""
+    _, table, grams = stage
+    pairs = [("synth-1", "natural-1"), ("synth-1@init", "synth-1")]
+    est = ESTIMATORS[1]
+    got = compute_intervals(
+        grams, test_set="synth", estimator=est, model_pairs=pairs, resamples=100,
+        confidence=0.9, seed=0,
+    )  # fmt: skip
+    assert len(got) == 2 * len(LAYER_GROUPS) and (got["low"] <= got["high"]).all()
+    want = table[(table["test_set"] == "synth") & (table["estimator"] == "debiased")]
+    merged = got.merge(want, on=["a_model", "a_group", "b_model", "b_group"])
+    assert len(merged) == len(got)
+    assert np.allclose(merged["cka_x"], merged["cka_y"], atol=1e-12)
+    again = compute_intervals(
+        grams, test_set="synth", estimator=est, model_pairs=pairs, resamples=100,
+        confidence=0.9, seed=0,
+    )  # fmt: skip
+    assert np.array_equal(np.stack(got["replicates"]), np.stack(again["replicates"]))
+    with pytest.raises(ValueError, match="no Gram file for"):
+        compute_intervals(
+            grams, test_set="synth", estimator=est, model_pairs=[("synth-2", "synth-1")],
+            resamples=100, confidence=0.9, seed=0,
+        )  # fmt: skip

@@ -72,6 +72,12 @@ def compute_intervals(
     rows, where, n = [], {}, None
     for model in models:
         groups, n, packed = read_grams(gram_files[model], key)
+        lacking = [g for g in LAYER_GROUPS if g not in groups]
+        if lacking:
+            raise ValueError(
+                f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
+                "rerun the workflow to rebuild it"
+            )
         for g in LAYER_GROUPS:
             where[model, g] = len(rows)
             rows.append(packed[groups.index(g)])

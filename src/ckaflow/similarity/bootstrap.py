@@ -65,6 +65,15 @@ class Bootstrap:
         """Each pair's interval (:func:`bootstrap_interval`): (low (P,), high (P,))."""
         return bootstrap_interval(self.estimate, self.replicates, confidence)
 
+    def difference(
+        self, p: int, q: int, confidence: float = DEFAULT_CONFIDENCE
+    ) -> tuple[float, float, float]:
+        """CKA of pair ``p`` minus pair ``q`` and its interval (both on the same resamples):
+        (difference, low, high)."""
+        d = self.estimate[p] - self.estimate[q]
+        low, high = bootstrap_interval(d, self.replicates[:, p] - self.replicates[:, q], confidence)
+        return float(d), float(low), float(high)
+
 
 def cka_interval(
     x: np.ndarray,
