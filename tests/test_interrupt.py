@@ -33,12 +33,12 @@ KILL_POINTS = [
         "models/natural-2/history.parquet",
         "models/natural-2/.tensorboard.tmp-*",
     ),
-    (
+    (  # natural-2: the instance whose training was cut, so its extraction cannot have run yet
         "activation extraction",
-        "logs/extract_activations/synth-2.log",
+        "logs/extract_activations/natural-2.log",
         "layers on",
-        "activations/synth-2",
-        "activations/.synth-2.tmp-*",
+        "activations/natural-2",
+        "activations/.natural-2.tmp-*",
     ),
     (
         "an HSIC shard",

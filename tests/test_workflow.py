@@ -126,7 +126,8 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     assert "## Null baselines" in findings and "95% bootstrap interval" in findings
     # the intervals' estimates are the CKA table's values, from the same Gram files
     intervals = read_intervals(results / "cka_intervals.parquet")
-    assert len(intervals) and (intervals["low"] <= intervals["high"]).all()
+    defined = intervals.dropna(subset=["low", "high"])  # the tiny models have dead layers
+    assert len(defined) > len(intervals) / 2 and (defined["low"] <= defined["high"]).all()
     assert intervals["replicates"].map(len).eq(1000).all()
     cka_table = read_cka_table(results / "cka.parquet")
     both = intervals.merge(cka_table, on=PAIR_KEY, suffixes=("", "_table"))
@@ -232,6 +233,8 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         "plot_finetuned_vs_base",
         "plot_layer_matrices",
         "plot_checkpoints",
+        "plot_null_baselines",
+        "plot_claim_effects",
     }
     assert set(jobs) <= downstream
     # Rebuilt (alone, to keep the suite short: its dependants are the same code as above), it
