@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tables import print_table
 
 from ckaflow.architecture import LAYER_GROUPS, LAYER_SHAPES
 from ckaflow.intervals import compute_intervals
@@ -133,11 +134,7 @@ def main() -> None:
          f"{per * 1e3:.2f} ms per pair and resample -> {naive:,.0f} s (extrapolated)", ""),
         ("naive / interval stage", f"{naive / wall:,.0f}x", ""),
     ]  # fmt: skip
-    w0, w1 = max(len(r[0]) for r in table), max(len(r[1]) for r in table)
-    print(f"\n| {'measure':<{w0}} | {'value':<{w1}} | target  |")
-    print(f"|{'-' * (w0 + 2)}|{'-' * (w1 + 2)}|---------|")
-    for a, b, c in table:
-        print(f"| {a:<{w0}} | {b:<{w1}} | {c:<7} |")
+    print_table(table)
 
 
 if __name__ == "__main__":

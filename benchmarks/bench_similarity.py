@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from naive import PRODUCT, SUM, blog_cka, extrapolate, reference_cka, sample_pairs, thesis_cka
 from naive import time_pairs as time_naive
+from tables import print_table
 
 from ckaflow.activations import load_layers
 from ckaflow.architecture import LAYER_SHAPES, LAYERS
@@ -215,11 +216,11 @@ def main() -> None:
     same = np.abs(np.load(root / "act" / "cka_matrix-first.npy")
                   - np.load(root / "act-last" / "cka_matrix-last.npy"))  # fmt: skip
     naive, errors = naive_rows(root, models, args.n, args.pairs)
-    print_table(args, models, floor, flow, flow2, first, last, float(np.nanmax(same)), naive,
+    report(args, models, floor, flow, flow2, first, last, float(np.nanmax(same)), naive,
                 errors)  # fmt: skip
 
 
-def print_table(args, models, floor, flow, flow2, first, last, same, naive, errors) -> None:
+def report(args, models, floor, flow, flow2, first, last, same, naive, errors) -> None:
     floor_s = floor["read_s"] + floor["gram_s"]
     gb = 1024**3
     rows = [
@@ -248,11 +249,7 @@ def print_table(args, models, floor, flow, flow2, first, last, same, naive, erro
         ("max |workflow - float64 ref| (sample)",
          f"{max(errors):.1e} over {len(errors)} pairs", "<= 1e-6"),
     ]  # fmt: skip
-    w0, w1 = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
-    print(f"\n| {'measure':<{w0}} | {'value':<{w1}} | target  |")
-    print(f"|{'-' * (w0 + 2)}|{'-' * (w1 + 2)}|---------|")
-    for a, b, c in rows:
-        print(f"| {a:<{w0}} | {b:<{w1}} | {c:<7} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
+from test_similarity import ESTIMATORS, SEEDS
 
 from ckaflow.similarity import (
     bootstrap_cka,
@@ -17,15 +18,6 @@ from ckaflow.similarity import (
     resample_counts,
 )
 from ckaflow.similarity.slices import named_moments
-
-SEEDS = [0, 1, 2]
-ESTIMATORS = [
-    dict(kernel="linear"),
-    dict(kernel="linear", debiased=True),
-    dict(kernel="rbf"),
-    dict(kernel="rbf", sigma_frac=0.5, debiased=True),
-    dict(kernel="linear", centering="global"),
-]
 
 
 def packed(arrays, **opts):

@@ -12,11 +12,15 @@ from ckaflow.findings import (
     INCONCLUSIVE,
     SUPPORTED,
     Values,
+    claim_a,
+    claim_b,
+    claim_c,
+    claim_d,
+    claim_e,
     findings,
     summary_table,
 )
 from ckaflow.findings.baselines import COMPARISONS, baseline_table
-from ckaflow.findings.claims import claim_a, claim_b, claim_c, claim_d, claim_e
 from ckaflow.findings.effects import seed_interval, summarise
 from ckaflow.findings.report import report_markdown
 from ckaflow.names import Estimator, base_instances, finetuned_instances, model_name, parse

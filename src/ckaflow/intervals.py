@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .architecture import LAYER_GROUPS
+from .cka_table import PAIR_KEY
 from .io import read_parquet
 from .names import DOMAINS, Estimator
 from .shards import gram_key, read_grams
@@ -27,23 +28,7 @@ from .similarity.bootstrap import check_confidence, check_resamples
 
 log = logging.getLogger(__name__)
 
-INTERVAL_COLUMNS = [
-    "test_set",
-    "kernel",
-    "estimator",
-    "centering",
-    "sigma_frac",
-    "a_model",
-    "a_group",
-    "b_model",
-    "b_group",
-    "cka",
-    "low",
-    "high",
-    "confidence",
-    "resamples",
-    "replicates",
-]
+INTERVAL_COLUMNS = [*PAIR_KEY, "cka", "low", "high", "confidence", "resamples", "replicates"]
 
 
 def compute_intervals(
@@ -115,7 +100,7 @@ def compute_intervals(
 def reduce_intervals(parts: Sequence[str | Path]) -> pd.DataFrame:
     """Every (test set, estimator) part in one table; fails on a pair given twice."""
     table = pd.concat([read_parquet(p, "interval table") for p in parts], ignore_index=True)
-    key = INTERVAL_COLUMNS[:9]
+    key = PAIR_KEY
     dup = table.duplicated(subset=key)
     if dup.any():
         raise ValueError(f"{int(dup.sum())} pairs given twice, e.g. {table[dup].iloc[0][key]}")

@@ -7,9 +7,15 @@ import pandas as pd
 
 from ckaflow.architecture import LAYER_GROUPS
 from ckaflow.cka_table import read_cka_table, select_estimator
-from ckaflow.findings import Values, bias_note, findings, report_markdown, summary_table
+from ckaflow.findings import (
+    Values,
+    bias_note,
+    effects_table,
+    findings,
+    report_markdown,
+    summary_table,
+)
 from ckaflow.findings.baselines import baseline_table
-from ckaflow.findings.claims import effects_table
 from ckaflow.intervals import read_intervals
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to

@@ -12,16 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..architecture import CONV_LAYERS
-from ..cka_table import estimator_rows, estimators_in
 from ..names import DOMAINS, FINETUNED_FAMILIES, INIT, MODEL_GROUP, model_name, parse
 from .effects import (
-    CONTRADICTED,
-    INCONCLUSIVE,
-    SUPPORTED,
     Effect,
     Values,
     difference,
-    seed_interval,
     summarise,
 )
 
@@ -124,20 +119,13 @@ def claim_b(
             f"{layer} {x.estimate:.4f} [{x.low:.4f}, {x.high:.4f}]" for layer, x in layers.items()
         )  # fmt: skip
     )
-    baseline, b0 = "", None
-    if base:
-        try:
-            init = [_conv1_lead(v, _init(b), b, ts) for b in base for ts in DOMAINS]
-        except KeyError:
-            init = None
-        if init is not None:
-            b0 = summarise(init, v.confidence)
-            gap = difference(cases, init, v.confidence)
-            baseline = (
-                "Training from scratch alone: each base instance's conv1 against its own "
-                f"initial weights leads the later layers by {b0.text()}. "
-                + _against_baseline(e, b0, gap, "training from initial weights alone")
-            )
+    baseline, b0 = _read_against(
+        v, e, cases,
+        lambda: [_conv1_lead(v, _init(b), b, ts) for b in (base or []) for ts in DOMAINS],
+        "Training from scratch alone: each base instance's conv1 against its own initial "
+        "weights leads the later layers by {}. ",
+        "training from initial weights alone",
+    ) if base else ("", None)  # fmt: skip
     if change is not None:
         moved = change[change["instance"].isin(finetuned) & change["layer"].isin(CONV_LAYERS)]
         mean = moved.groupby("layer")["relative_change"].mean()
@@ -157,8 +145,22 @@ def claim_b(
     )
 
 
-def _against_baseline(effect: Effect, base: Effect, gap: Effect, what: str) -> str:
-    """A sentence placing ``effect`` against the same statistic under the baseline ``what``."""
+def _read_against(v: Values, effect: Effect, cases, baseline_cases, intro: str, what: str):
+    """(sentences, baseline Effect) placing ``effect`` (pooled from ``cases``) against the same
+    statistic under a baseline; ``baseline_cases()`` gives its cases, or raises KeyError when
+    the table lacks them (then ("", None)). ``intro`` has a {} for the baseline's value."""
+    try:
+        init = baseline_cases()
+    except KeyError:
+        return "", None
+    b0 = summarise(init, v.confidence)
+    gap = difference(cases, init, v.confidence)
+    return intro.format(b0.text()) + _against_baseline(gap, what), b0
+
+
+def _against_baseline(gap: Effect, what: str) -> str:
+    """A sentence placing an effect against the same statistic under the baseline ``what``,
+    from ``gap``: the effect minus the baseline."""
     if gap.low > 0:
         return f"The effect exceeds its baseline ({what}) by {gap.text()}."
     if gap.high < 0:
@@ -186,18 +188,10 @@ def claim_c(v: Values, base: list[str]) -> Finding:
                 for ts in (SYNTH, NATURAL)]
         for layer in CONV_LAYERS
     }  # fmt: skip
-    baseline, b0 = "", None
-    try:
-        init = cases(_init)
-    except KeyError:
-        init = None
-    if init is not None:
-        b0 = summarise(init, v.confidence)
-        gap = difference(trained, init, v.confidence)
-        baseline = (
-            f"At their initial weights the same pairs give {b0.text()}. "
-            + _against_baseline(e, b0, gap, "the initial weights alone")
-        )
+    baseline, b0 = _read_against(
+        v, e, trained, lambda: cases(_init),
+        "At their initial weights the same pairs give {}. ", "the initial weights alone",
+    )  # fmt: skip
     return _finding(
         "(c) CKA on the synth test set is closer to 1 than on the natural test set.",
         e,
@@ -207,72 +201,6 @@ def claim_c(v: Values, base: list[str]) -> Finding:
         "base_layer_strips, null_baselines, claim_effects",
         baseline,
         b0,
-    )
-
-
-def steps_to_converge(history: pd.DataFrame, domain: str, within: float = 0.05) -> int:
-    """First validation step whose in-domain loss is within ``within`` (relative) of the best."""
-    loss = history[f"val_loss_{domain}"].to_numpy()
-    best = np.nanmin(loss)
-    return int(history["step"].to_numpy()[np.argmax(loss <= best * (1 + within))])
-
-
-def claim_d(
-    histories: dict[str, pd.DataFrame], capped: dict[str, bool], confidence: float = 0.95
-) -> Finding:
-    steps = {fam: [] for fam in FINETUNED_FAMILIES}
-    for name, h in histories.items():
-        inst = parse(name)
-        if inst.finetuned:
-            steps[inst.family].append(steps_to_converge(h, inst.domain))
-    e = seed_interval(steps[SYNTH_FROM_NATURAL], steps[NATURAL_FROM_SYNTH], confidence)
-    tuned = [n for n in histories if parse(n).finetuned]
-    n_capped = sum(capped.get(n, False) for n in tuned)
-    return _finding(
-        "(d) Fine-tuning natural-from-synth converges in fewer steps than synth-from-natural.",
-        e,
-        "steps until the target-domain validation loss is within 5% of its best: "
-        + "; ".join(
-            f"{fam} {steps[fam]} (mean {np.mean(steps[fam]):.0f})" for fam in FINETUNED_FAMILIES
-        )
-        + f"; synth-from-natural minus natural-from-synth {e.text(0)}"
-        + (
-            f"; {n_capped} of {len(tuned)} fine-tuning runs were cut by max_steps"
-            if n_capped
-            else ""
-        ),
-        "loss_curves",
-    )
-
-
-def claim_e(accuracy: pd.DataFrame, finetuned: list[str], confidence: float = 0.95) -> Finding:
-    """Close: the fine-tuned-to-scratch accuracy gap is at most a quarter of the untuned
-    base's; the effect per family is a quarter of the base's gap minus the fine-tuned one."""
-    acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
-    effects, lines = [], []
-    for fam in FINETUNED_FAMILIES:
-        names = [parse(n) for n in finetuned if parse(n).family == fam]
-        gap_ft = [abs(acc[(i.name, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
-        gap_base = [abs(acc[(i.base, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
-        e = seed_interval(
-            [0.25 * b - f for b, f in zip(gap_base, gap_ft, strict=True)], None, confidence
-        )
-        effects.append(e)
-        lines.append(
-            f"{fam}: |fine-tuned − scratch| {np.mean(gap_ft):.4f} vs |untuned base − scratch| "
-            f"{np.mean(gap_base):.4f}; a quarter of the second minus the first {e.text()}"
-        )
-    verdicts = {e.verdict for e in effects}
-    verdict = (
-        CONTRADICTED if CONTRADICTED in verdicts
-        else SUPPORTED if verdicts == {SUPPORTED} else INCONCLUSIVE
-    )  # fmt: skip
-    return Finding(
-        "(e) Fine-tuned accuracy is close to scratch accuracy.",
-        verdict,
-        "mean accuracy gaps on the target test set (close: the gap is at most a quarter of the "
-        "untuned base's), " + "; ".join(lines),
-        "test_loss, table_finetuning",
     )
 
 
@@ -294,69 +222,3 @@ def bias_note(table: pd.DataFrame, base: list[str]) -> str:
         f"Across layer pairs of different base instances the biased estimator averages "
         f"{m['biased']:.4f} and the debiased one {m['debiased']:.4f}."
     )
-
-
-def findings(
-    intervals: pd.DataFrame,
-    accuracy: pd.DataFrame,
-    histories: dict[str, pd.DataFrame],
-    capped: dict[str, bool],
-    base: list[str],
-    finetuned: list[str],
-    change: pd.DataFrame | None = None,
-) -> dict[str, list[Finding]]:
-    """Claims (a)-(c) under every estimator of the interval table
-    (``results/cka_intervals.parquet``); (d), (e) do not depend on CKA (their intervals are
-    over seeds, at the intervals' confidence)."""
-    out, confidence = {}, float(intervals["confidence"].iloc[0])
-    for est in estimators_in(intervals):
-        v = Values(estimator_rows(intervals, est))
-        out[est.label] = [
-            claim_a(v, finetuned),
-            claim_b(v, finetuned, base, change),
-            claim_c(v, base),
-        ]
-    out["training"] = [
-        claim_d(histories, capped, confidence),
-        claim_e(accuracy, finetuned, confidence),
-    ]
-    return refuse_untrained(out, accuracy)
-
-
-def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) -> dict:
-    """Every finding turned into :data:`NOT_DRAWN`, saying why, when any instance does no better
-    than a constant predictor on its own domain (:func:`worse_than_constant`); else as it was."""
-    untrained = worse_than_constant(accuracy)
-    if not untrained:
-        return found
-    why = (
-        "no verdict from models that have not learnt their domain: "
-        + ", ".join(f"{name} ({loss:.4f} vs {const:.4f})" for name, loss, const in untrained)
-        + " reconstruct their own domain's test images no better than a constant predictor "
-        "(the mean training image: loss in brackets); train longer or check the schedule"
-    )
-    return {
-        label: [
-            Finding(
-                f.claim,
-                NOT_DRAWN,
-                f"{why}. The numbers: {f.numbers}",
-                f.figure,
-                f.effect,
-                f.baseline,
-                f.at_init,
-            )
-            for f in fs
-        ]  # fmt: skip
-        for label, fs in found.items()
-    }
-
-
-def worse_than_constant(accuracy: pd.DataFrame) -> list[tuple[str, float, float]]:
-    """(instance, its in-domain test loss, the constant predictor's) of every instance that does
-    no better than predicting the mean training image of its domain."""
-    if "constant_loss" not in accuracy:
-        return []
-    own = accuracy[accuracy["test_set"] == accuracy["instance"].map(lambda i: parse(i).domain)]
-    bad = own[~(own["mean_loss"] < own["constant_loss"])]
-    return [(r.instance, r.mean_loss, r.constant_loss) for r in bad.itertuples()]

@@ -1,0 +1,78 @@
+"""The claims about training, not CKA: (d) how fast fine-tuning converges, (e) how close the
+fine-tuned accuracy comes to scratch. Their intervals are over seeds (Welch's t), since no
+test-set resample reaches them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..names import FINETUNED_FAMILIES, parse
+from .claims import NATURAL_FROM_SYNTH, SYNTH_FROM_NATURAL, Finding, _finding
+from .effects import CONTRADICTED, INCONCLUSIVE, SUPPORTED, seed_interval
+
+
+def steps_to_converge(history: pd.DataFrame, domain: str, within: float = 0.05) -> int:
+    """First validation step whose in-domain loss is within ``within`` (relative) of the best."""
+    loss = history[f"val_loss_{domain}"].to_numpy()
+    best = np.nanmin(loss)
+    return int(history["step"].to_numpy()[np.argmax(loss <= best * (1 + within))])
+
+
+def claim_d(
+    histories: dict[str, pd.DataFrame], capped: dict[str, bool], confidence: float = 0.95
+) -> Finding:
+    steps = {fam: [] for fam in FINETUNED_FAMILIES}
+    for name, h in histories.items():
+        inst = parse(name)
+        if inst.finetuned:
+            steps[inst.family].append(steps_to_converge(h, inst.domain))
+    e = seed_interval(steps[SYNTH_FROM_NATURAL], steps[NATURAL_FROM_SYNTH], confidence)
+    tuned = [n for n in histories if parse(n).finetuned]
+    n_capped = sum(capped.get(n, False) for n in tuned)
+    return _finding(
+        "(d) Fine-tuning natural-from-synth converges in fewer steps than synth-from-natural.",
+        e,
+        "steps until the target-domain validation loss is within 5% of its best: "
+        + "; ".join(
+            f"{fam} {steps[fam]} (mean {np.mean(steps[fam]):.0f})" for fam in FINETUNED_FAMILIES
+        )
+        + f"; synth-from-natural minus natural-from-synth {e.text(0)}"
+        + (
+            f"; {n_capped} of {len(tuned)} fine-tuning runs were cut by max_steps"
+            if n_capped
+            else ""
+        ),
+        "loss_curves",
+    )
+
+
+def claim_e(accuracy: pd.DataFrame, finetuned: list[str], confidence: float = 0.95) -> Finding:
+    """Close: the fine-tuned-to-scratch accuracy gap is at most a quarter of the untuned
+    base's; the effect per family is a quarter of the base's gap minus the fine-tuned one."""
+    acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
+    effects, lines = [], []
+    for fam in FINETUNED_FAMILIES:
+        names = [parse(n) for n in finetuned if parse(n).family == fam]
+        gap_ft = [abs(acc[(i.name, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
+        gap_base = [abs(acc[(i.base, i.domain)] - acc[(i.scratch, i.domain)]) for i in names]
+        e = seed_interval(
+            [0.25 * b - f for b, f in zip(gap_base, gap_ft, strict=True)], None, confidence
+        )
+        effects.append(e)
+        lines.append(
+            f"{fam}: |fine-tuned − scratch| {np.mean(gap_ft):.4f} vs |untuned base − scratch| "
+            f"{np.mean(gap_base):.4f}; a quarter of the second minus the first {e.text()}"
+        )
+    verdicts = {e.verdict for e in effects}
+    verdict = (
+        CONTRADICTED if CONTRADICTED in verdicts
+        else SUPPORTED if verdicts == {SUPPORTED} else INCONCLUSIVE
+    )  # fmt: skip
+    return Finding(
+        "(e) Fine-tuned accuracy is close to scratch accuracy.",
+        verdict,
+        "mean accuracy gaps on the target test set (close: the gap is at most a quarter of the "
+        "untuned base's), " + "; ".join(lines),
+        "test_loss, table_finetuning",
+    )
