@@ -103,7 +103,7 @@ def test_each_rule_imports_only_what_its_env_installs(rule, env, script):
 
 
 def test_every_script_rule_names_an_env():
-    assert len(rules_and_envs()) == 25
+    assert len(rules_and_envs()) == 26
 
 
 def test_a_module_the_env_lacks_fails_the_check():

@@ -82,11 +82,14 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         "finetuned_vs_base",
         "layer_matrices",
         "checkpoints_vs_final",
+        "checkpoint_matrices",
         "filters_synth-1_vs_synth-1",
         "filters_natural-1_vs_natural-1",
         "filters_synth-1_vs_natural-1",
         "chord_synth-1",
         "chord_natural-1",
+        "null_baselines",
+        "claim_effects",
     ]
     for name in figures:
         for suffix in ("png", "pdf"):
@@ -235,6 +238,7 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         "plot_checkpoints",
         "plot_null_baselines",
         "plot_claim_effects",
+        "plot_checkpoint_matrices",
     }
     assert set(jobs) <= downstream
     # Rebuilt (alone, to keep the suite short: its dependants are the same code as above), it

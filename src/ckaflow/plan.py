@@ -32,6 +32,7 @@ CKA_FIGURES = (
     "finetuned_vs_base",
     "layer_matrices",
     "checkpoints_vs_final",
+    "checkpoint_matrices",
     "filter_heatmap",
 )
 # The training stage's figures (one file each).
@@ -137,6 +138,19 @@ class Plan:
         nat, ft = Instance("natural", s1).name, Instance("synth", s1, "natural").name
         return {f"{a} with itself": [a, a], f"{a} vs {b}": [a, b], f"{nat} vs {ft}": [nat, ft]}
 
+    def checkpoint_matrix_options(self) -> dict:
+        """Layer x layer panels of each saved checkpoint of the first synth base instance against
+        its final weights, on its own domain's test set, under the headline estimator."""
+        inst = Instance("synth", self.seeds[0])
+        early = [c for c in CHECKPOINTS if c != FINAL]
+        return {
+            "pairs": {
+                f"{inst.name}@{c} vs final": [model_name(inst.name, c), inst.name] for c in early
+            },  # fmt: skip
+            "test_set": inst.domain,
+            "estimator": self.primary_estimator.name,
+        }
+
     def cka_options(self, figure: str, a: str | None = None, b: str | None = None) -> dict:
         """What plot_cka gives the CKA figure ``figure`` (``a``, ``b``: a filter heatmap's pair)."""
         options = {
@@ -144,6 +158,7 @@ class Plan:
             "finetuned_vs_base": {"base": self.base, "finetuned": self.finetuned},
             "layer_matrices": {"pairs": self.layer_matrix_pairs(), "test_set": DOMAINS[0]},
             "checkpoints_vs_final": {"base": self.base},
+            "checkpoint_matrices": self.checkpoint_matrix_options(),
             "filter_heatmap": {"a": a, "b": b},
         }
         if figure not in options:

@@ -233,6 +233,27 @@ rule plot_checkpoints:
         "../scripts/plot_cka.py"
 
 
+rule plot_checkpoint_matrices:
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/checkpoint_matrices.png",
+            caption="../report/checkpoint_matrices.rst",
+            category="4 CKA",
+        ),
+        pdf="results/figures/checkpoint_matrices.pdf",
+    log:
+        "logs/plot_checkpoints/checkpoint_matrices.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        figure="checkpoint_matrices",
+        options=PLAN.cka_options("checkpoint_matrices"),
+    script:
+        "../scripts/plot_cka.py"
+
+
 rule write_findings:
     input:
         cka="results/cka.parquet",

@@ -10,7 +10,7 @@ import pandas as pd
 import plotnine as p9
 
 from ..architecture import CONV_LAYERS, LAYER_GROUPS
-from ..cka_table import estimator_labels, filter_rows, read_cka_table
+from ..cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
 from ..names import CHECKPOINTS, FINAL, model_name, parse
 from .common import framed
 
@@ -235,4 +235,9 @@ _FIGURES = {
         o["test_set"],
     ),
     "checkpoints_vs_final": lambda t, o: checkpoints_vs_final(t, o["base"]),
+    "checkpoint_matrices": lambda t, o: layer_matrix(
+        select_estimator(t[t["test_set"] == o["test_set"]], o["estimator"])[0],
+        {k: tuple(v) for k, v in o["pairs"].items()},
+        o["test_set"],
+    ),
 }
