@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cka import packed_grams
-from .hsic import hsic_scale
+from .hsic import _triu_weights, hsic_scale
 from .kernels import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
 from .validate import check_arrays, check_options
@@ -153,33 +153,35 @@ def bootstrap_cka(
     weights = counts.astype(np.float64)
     # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
     # to rounding that is not negligible for a group that barely varies).
-    xy0, xx0 = _resampled_hsic(a, inverse, np.ones((1, n)), n, debiased, "global")
-    xy, xx = [xy0], [xx0]
+    g = len(a)
+    both = np.vstack([inverse, np.column_stack([np.arange(g), np.arange(g)])])  # pairs, then selves
+    # What every resample shares, made once: each pair's elementwise Gram product (its packed
+    # sqrt(2)s make the packed sum the full one) and, for the T2, T3 terms, the full Grams.
+    products = a[both[:, 0]] * a[both[:, 1]]  # (P + g, m)
+    full = None if centering == "global" else _unpack(a, n)  # (g, n, n)
+    # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
+    # to rounding that is not negligible for a group that barely varies).
+    hsic = [_resampled_hsic(products, None, both, np.ones((1, n)), n, debiased)]
     for start in range(0, len(weights), batch):
         w = weights[start : start + batch]
-        pxy, pxx = _resampled_hsic(a, inverse, w, n, debiased, centering)
-        xy.append(pxy)
-        xx.append(pxx)
-    xy, xx = np.vstack(xy), np.vstack(xx)
+        hsic.append(_resampled_hsic(products, full, both, w, n, debiased))
+    hsic = np.vstack(hsic)  # (1 + B, P + g)
+    xy, xx = hsic[:, : len(pairs)], hsic[:, len(pairs) :]
     denom = np.sqrt(xx[:, inverse[:, 0]] * xx[:, inverse[:, 1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         cka = np.where(denom > 0.0, xy / np.where(denom > 0.0, denom, 1.0), np.nan)
     return Bootstrap(cka[0], cka[1:])
 
 
-def _resampled_hsic(a, pairs, w, n, debiased, centering):
-    """HSIC of each pair (b, P) and of each group with itself (b, g) under weights w (b, n)."""
+def _resampled_hsic(products, full, both, w, n, debiased):
+    """HSIC of each row pair of ``both`` (b, P + g) under weights w (b, n); ``full=None``: the
+    T1 term alone (global centring, or the full sample)."""
     iu, ju = _triu(n)
     ww = w[:, iu] * w[:, ju]  # (b, m): w_i w_j in packed order
-    g = len(a)
-    self_pairs = np.column_stack([np.arange(g), np.arange(g)])
-    both = np.vstack([pairs, self_pairs])
-    t1 = (a[both[:, 0]] * a[both[:, 1]]) @ ww.T  # (P + g, b); packed sqrt(2)s make it the full sum
+    t1 = (products @ ww.T).T  # (b, P + g)
     scale = hsic_scale(n, debiased)
-    if centering == "global":
-        hsic = (t1 * scale).T
-        return hsic[:, : len(pairs)], hsic[:, len(pairs) :]
-    full = _unpack(a, n)  # (g, n, n)
+    if full is None:
+        return t1 * scale
     aw = full @ w.T  # (g, n, b)
     waw = aw * w.T[None]  # w_i (Aw)_i
     t2_all = np.matmul(waw.transpose(2, 0, 1), aw.transpose(2, 1, 0))  # (b, g, g)
@@ -187,10 +189,8 @@ def _resampled_hsic(a, pairs, w, n, debiased, centering):
     t2 = t2_all[:, both[:, 0], both[:, 1]]  # (b, P + g)
     t3 = s[:, both[:, 0]] * s[:, both[:, 1]]
     if debiased:
-        hsic = (t1.T + t3 / ((n - 1) * (n - 2)) - 2.0 * t2 / (n - 2)) * scale
-    else:
-        hsic = (t1.T - 2.0 * t2 / n + t3 / n**2) * scale
-    return hsic[:, : len(pairs)], hsic[:, len(pairs) :]
+        return (t1 + t3 / ((n - 1) * (n - 2)) - 2.0 * t2 / (n - 2)) * scale
+    return (t1 - 2.0 * t2 / n + t3 / n**2) * scale
 
 
 @functools.cache
@@ -201,7 +201,7 @@ def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _unpack(a: np.ndarray, n: int) -> np.ndarray:
     """Packed (g, m) -> symmetric (g, n, n), undoing the sqrt(2) of off-diagonal entries."""
     iu, ju = _triu(n)
-    vals = a / np.where(iu == ju, 1.0, np.sqrt(2.0))
+    vals = a / _triu_weights(n)
     full = np.empty((len(a), n, n))
     full[:, iu, ju] = vals
     full[:, ju, iu] = vals
