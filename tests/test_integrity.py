@@ -164,3 +164,23 @@ def test_activation_files_have_their_blocks_reserved(tmp_path):
     from ckaflow.architecture import LAYERS
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.npy" for k in LAYERS)
+
+
+def test_gram_rows_read_into_their_blocks_are_checked_whole(tmp_path):
+    """Rows read straight into block buffers equal numpy's reading; a flipped byte in rows the
+    shard does not use still fails the CRC (the whole member is checked)."""
+    from ckaflow.io import read_npz_array, reading
+
+    path = tmp_path / "natural-1.npz"
+    k = np.random.default_rng(0).standard_normal((6, 10))
+    np.savez(path, k=k)
+    a, b = np.empty((2, 10)), np.empty((1, 10))
+    assert read_npz_array(path, "k", into=[(1, a), (4, b)]) is None
+    assert np.array_equal(a, k[1:3]) and np.array_equal(b, k[4:5])
+    assert np.array_equal(read_npz_array(path, "k"), k)
+    data = bytearray(path.read_bytes())
+    data[bytes(data).index(k[5].tobytes())] ^= 1  # row 5: read by no destination
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"natural-1\.npz: the Gram file.*CRC"):
+        with reading(path, "Gram file"):
+            read_npz_array(path, "k", into=[(1, a)])

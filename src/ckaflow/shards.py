@@ -22,7 +22,7 @@ import pandas as pd
 from .activations import load_layers
 from .architecture import LAYERS
 from .cka_table import CKA_COLUMNS, PAIR_KEY
-from .io import atomic_path, read_parquet, reading
+from .io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
 from .names import Estimator, is_filter, is_final, parse_group
 from .similarity import block_cka, packed_instance
 
@@ -70,8 +70,8 @@ def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:
     """(groups, n, packed Grams of ``key``) from a Gram file. Each array of an ``.npz`` carries
     the zip format's CRC-32, checked as it is read: a changed or truncated file is a
     :class:`~ckaflow.io.CorruptFileError` naming it (no second pass to hash it)."""
-    with reading(path, "Gram file"), np.load(path, allow_pickle=False) as z:
-        groups, n, packed = z["groups"], z["n"], z[key]
+    with reading(path, "Gram file"):
+        groups, n, packed = (read_npz_array(path, k) for k in ("groups", "n", key))
     return [str(g) for g in groups], int(n), packed
 
 
@@ -99,9 +99,7 @@ def hsic_shard(
     results = []
     for block in blocks:
         names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
-        results.append(
-            (labels[block], block_cka(np.concatenate(rows.pop(block)), names, n, estimator))
-        )
+        results.append((labels[block], block_cka(rows.pop(block), names, n, estimator)))
         g = len(names)
         log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
     out = _pair_frame(results, n)
@@ -119,23 +117,39 @@ def _block_of(group: str) -> str:
 
 
 def _read_blocks(gram_files, key, blocks, final_models):
-    """The packed Grams of every block's groups, read once per file: rows {block: [(k, m)]},
-    labels {block: [(model, group)]} and n."""
-    rows = {b: [] for b in blocks}
+    """The packed Grams of every block's groups, each file's rows read straight into their
+    block's array (no per-file copy, no concatenation): rows {block: (g, m)}, labels
+    {block: [(model, group)]} and n."""
     labels = {b: [] for b in blocks}
+    runs = {}  # model -> [(block, first row in the file, rows)]
     n = None
     for model, path in gram_files.items():
-        groups, n, packed = read_grams(path, key)
+        with reading(path, "Gram file"):
+            groups = [str(g) for g in read_npz_array(path, "groups")]
+            n_file = int(read_npz_array(path, "n"))
+        if n is not None and n_file != n:
+            raise ValueError(f"{path}: Grams of n = {n_file} images, the files before have {n}")
+        n = n_file
         where = np.array([_block_of(g) for g in groups])
+        runs[model] = []
         for block in blocks:
             if block != LAYERS_BLOCK and model not in final_models:
                 continue
             pick = np.flatnonzero(where == block)
-            # Blocks are contiguous runs of a file's groups: a slice is a view, not a copy.
-            contiguous = len(pick) and pick[-1] - pick[0] + 1 == len(pick)
-            rows[block].append(packed[pick[0] : pick[-1] + 1] if contiguous else packed[pick])
+            if len(pick) and pick[-1] - pick[0] + 1 != len(pick):
+                raise CorruptFileError(f"{path}: the groups of block {block} are not contiguous")
+            if len(pick):
+                runs[model].append((block, int(pick[0]), len(pick)))
             labels[block] += [(model, groups[i]) for i in pick]
-        del packed
+    rows = {b: np.empty((len(labels[b]), n * (n + 1) // 2)) for b in blocks}
+    filled = dict.fromkeys(blocks, 0)
+    for model, path in gram_files.items():
+        into = []
+        for block, first, count in sorted(runs[model], key=lambda r: r[1]):
+            into.append((first, rows[block][filled[block] : filled[block] + count]))
+            filled[block] += count
+        with reading(path, "Gram file"):
+            read_npz_array(path, key, into=into)
     return rows, labels, n
 
 
