@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/findings.smk"
 
 
 localrules:

@@ -53,20 +53,7 @@ def compute_intervals(
     missing = [m for m in models if m not in gram_files]
     if missing:
         raise ValueError(f"no Gram file for {missing}")
-    key = gram_key(test_set, estimator)
-    rows, where, n = [], {}, None
-    for model in models:
-        groups, n, packed = read_grams(gram_files[model], key)
-        lacking = [g for g in LAYER_GROUPS if g not in groups]
-        if lacking:
-            raise ValueError(
-                f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
-                "rerun the workflow to rebuild it"
-            )
-        for g in LAYER_GROUPS:
-            where[model, g] = len(rows)
-            rows.append(packed[groups.index(g)])
-        del packed
+    rows, where, n = _layer_grams(gram_files, models, gram_key(test_set, estimator))
     pairs = [(a, b, g) for a, b in model_pairs for g in LAYER_GROUPS]
     index = np.array([(where[a, g], where[b, g]) for a, b, g in pairs])
     counts = resample_counts(n, resamples, seed=[seed, DOMAINS.index(test_set)])
@@ -95,6 +82,25 @@ def compute_intervals(
             "replicates": list(boot.replicates.T),
         }
     )[INTERVAL_COLUMNS]
+
+
+def _layer_grams(gram_files, models, key):
+    """The packed Grams of every layer and model group of ``models``: rows (r, m), where
+    {(model, group): row} and n."""
+    rows, where, n = [], {}, None
+    for model in models:
+        groups, n, packed = read_grams(gram_files[model], key)
+        lacking = [g for g in LAYER_GROUPS if g not in groups]
+        if lacking:
+            raise ValueError(
+                f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
+                "rerun the workflow to rebuild it"
+            )
+        for g in LAYER_GROUPS:
+            where[model, g] = len(rows)
+            rows.append(packed[groups.index(g)])
+        del packed
+    return rows, where, n
 
 
 def reduce_intervals(parts: Sequence[str | Path]) -> pd.DataFrame:

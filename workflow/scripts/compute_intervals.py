@@ -7,8 +7,9 @@ from ckaflow.provenance import run_provenance, write_parquet
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
+gram_files = dict(zip(sm.params.models, sm.input.grams, strict=True))
 table = compute_intervals(
-    dict(zip(sm.params.models, sm.input.grams, strict=True)),
+    gram_files,
     test_set=sm.params.test_set,
     estimator=Estimator.from_name(sm.params.estimator),
     model_pairs=[tuple(p) for p in sm.params.model_pairs],
