@@ -1,19 +1,35 @@
 # Two commands on a fresh machine with Python 3.11:
 #   make run   - create .venv, install ckaflow, run the whole study on config/config.yaml
 #   make test  - create .venv, install ckaflow with its test tools, run the whole test suite
+# On a machine with an NVIDIA GPU, add GPU=1 (make run GPU=1): the venv then holds
+# tensorflow[and-cuda] and CuPy (requirements-gpu.lock) instead of tensorflow-cpu.
 PYTHON ?= python3.11
 VENV ?= .venv
 CORES ?= all
 CONFIG ?= config/config.yaml
+GPU ?=
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+ifeq ($(GPU),1)
+BUILD := gpu
+LOCK := requirements-gpu.lock
+OTHER := tensorflow-cpu
+else
+BUILD := cpu
+LOCK := requirements.lock
+OTHER := tensorflow cupy-cuda12x
+endif
+STAMP := $(VENV)/.installed-$(BUILD)
 
 .PHONY: run resume test lint bench lock clean
 
-$(STAMP): pyproject.toml requirements.lock
+# One TensorFlow build per venv: switching builds removes the other one first (tensorflow and
+# tensorflow-cpu installed side by side overwrite each other's files).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip uninstall --quiet --yes $(OTHER)
+	rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[workflow,$(BUILD),test]'
 	touch $(STAMP)
 
 # The study, then its HTML report (findings first, every figure captioned) from what it made.
@@ -40,12 +56,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_similarity.py
 	$(BIN)/python benchmarks/bench_intervals.py
 
-# Re-pin the whole environment after changing a direct pin in pyproject.toml.
+# Re-pin both environments after changing a direct pin in pyproject.toml: pip resolves each
+# (without downloading the CUDA wheels) and tools/lock.py writes the pins. The GPU lock keeps
+# the CPU lock's versions of everything the two share.
 lock:
 	rm -rf /tmp/ckaflow-lock && $(PYTHON) -m venv /tmp/ckaflow-lock
 	/tmp/ckaflow-lock/bin/python -m pip install --quiet --upgrade pip
-	/tmp/ckaflow-lock/bin/python -m pip install --quiet -e '.[test]'
-	/tmp/ckaflow-lock/bin/python -m pip freeze --exclude-editable | grep -v '^ckaflow' > requirements.lock
+	/tmp/ckaflow-lock/bin/python -m pip install --quiet --dry-run --ignore-installed \
+		--report /tmp/ckaflow-lock/cpu.json '.[workflow,cpu,test]'
+	$(PYTHON) tools/lock.py /tmp/ckaflow-lock/cpu.json > requirements.lock
+	/tmp/ckaflow-lock/bin/python -m pip install --quiet --dry-run --ignore-installed \
+		--report /tmp/ckaflow-lock/gpu.json -c requirements.lock '.[workflow,gpu,test]'
+	$(PYTHON) tools/lock.py /tmp/ckaflow-lock/gpu.json > requirements-gpu.lock
 
 clean:
 	rm -rf $(VENV) .snakemake

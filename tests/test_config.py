@@ -37,6 +37,7 @@ def test_defaults_fill_missing_keys():
     [
         ({"images_per_domain": -5}, "images_per_domain", "-5"),
         ({"natural": {"source": "mnist"}}, "source", "mnist"),
+        ({"similarity": {"device": "cuda"}}, "device", "cuda"),
         ({"natural": {"source": "svhn", "svhn_path": None}}, "svhn_path", "None"),
         ({"noise": {"pepper": 0.9}}, "pepper", "0.9"),
         ({"imagse_per_domain": 100}, "imagse_per_domain", "imagse_per_domain"),

@@ -21,7 +21,9 @@ import yaml
 from conftest import ROOT
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.M | re.S)
-CONDA = re.compile(r'conda:\s*"\.\./\.\./(envs/[\w.]+)"')
+CONDA = re.compile(r'conda:\s*(?:"\.\./\.\./(envs/[\w.-]+)"|(TF_ENV))')
+# common.smk: the GPU rules' env, the CPU or the GPU build of TensorFlow (config gpu_env)
+TF_ENVS = ("envs/tensorflow.yaml", "envs/tensorflow-gpu.yaml")
 SCRIPT = re.compile(r'script:\s*"\.\./(scripts/[\w.]+)"')
 
 # A fresh interpreter that refuses every top-level module outside ``allowed`` (the standard
@@ -48,7 +50,8 @@ def rules_and_envs() -> list[tuple[str, str, str]]:
         for name, body in RULE.findall(smk.read_text()):
             conda, script = CONDA.search(body), SCRIPT.search(body)
             if conda and script:
-                out.append((name, conda.group(1), f"workflow/{script.group(1)}"))
+                envs = TF_ENVS if conda.group(2) else (conda.group(1),)
+                out += [(name, env, f"workflow/{script.group(1)}") for env in envs]
     return out
 
 
@@ -103,7 +106,11 @@ def test_each_rule_imports_only_what_its_env_installs(rule, env, script):
 
 
 def test_every_script_rule_names_an_env():
-    assert len(rules_and_envs()) == 26
+    rules = rules_and_envs()
+    assert len({rule for rule, _, _ in rules}) == 26
+    gpu_rules = {rule for rule, env, _ in rules if env == "envs/tensorflow-gpu.yaml"}
+    assert gpu_rules == {"train_base", "finetune", "extract_activations", "compute_grams",
+                         "compute_hsic", "compute_intervals"}  # fmt: skip
 
 
 def test_a_module_the_env_lacks_fails_the_check():

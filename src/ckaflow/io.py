@@ -28,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-PROVENANCE_PACKAGES = ("ckaflow", "numpy", "pillow", "tensorflow-cpu", "pandas", "pyarrow")
+# The packages that decide the numbers; a TensorFlow build and CuPy are recorded when installed.
+PROVENANCE_PACKAGES = ("ckaflow", "numpy", "array-api-compat", "pillow", "pandas", "pyarrow")
+OPTIONAL_PACKAGES = ("tensorflow-cpu", "tensorflow", "cupy-cuda12x")
 
 
 @contextlib.contextmanager
@@ -277,6 +279,7 @@ def code_version() -> dict[str, str]:
 def package_versions() -> dict[str, str]:
     """Versions of the packages that decide the numbers, plus Python's."""
     out = {name: _version(name) for name in PROVENANCE_PACKAGES}
+    out |= {name: v for name in OPTIONAL_PACKAGES if (v := _version(name)) != "not installed"}
     out["python"] = platform.python_version()
     return out
 

@@ -25,6 +25,7 @@ from .cka_table import CKA_COLUMNS, PAIR_KEY
 from .io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
 from .names import Estimator, is_filter, is_final, parse_group
 from .similarity import block_cka, packed_instance
+from .similarity.arrays import to_numpy
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,12 @@ def write_grams(
     test_sets: Sequence[str],
     estimators: Sequence[Estimator],
     out_path: str | Path,
+    xp=None,
 ) -> None:
     """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
-    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2)."""
+    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2).
+    Computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU, each block of
+    channels moved there as it is read from the memory-mapped activations)."""
     final = is_final(model)
     arrays, names, n = {}, None, None
     for test_set in test_sets:
@@ -57,9 +61,10 @@ def write_grams(
             keep=None if final else lambda g: not is_filter(g),
             channel_axis=1,
             name=f"{model}:{test_set}",
+            xp=xp,
         )
         del layers
-        arrays.update({gram_key(test_set, e): a for e, a in packed.items()})
+        arrays.update({gram_key(test_set, e): to_numpy(a) for e, a in packed.items()})
         log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
     arrays.update(groups=np.array(names), n=np.array(n))
     with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
@@ -89,17 +94,21 @@ def hsic_shard(
     estimator: Estimator,
     blocks: Sequence[str],
     final_models: Sequence[str],
+    xp=None,
 ) -> pd.DataFrame:
     """HSIC and CKA of every ordered pair of groups within each block, as a table.
 
     ``gram_files`` maps every model to its Gram file; ``final_models`` are those whose filters
-    are compared. Groups that do not vary give NaN (and a warning naming them).
+    are compared. Groups that do not vary give NaN (and a warning naming them). Each block's
+    product is computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU).
     """
     rows, labels, n = _read_blocks(gram_files, gram_key(test_set, estimator), blocks, final_models)
     results = []
     for block in blocks:
         names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
-        results.append((labels[block], block_cka(rows.pop(block), names, n, estimator)))
+        packed = rows.pop(block) if xp is None else xp.asarray(rows.pop(block))
+        res = block_cka(packed, names, n, estimator)
+        results.append((labels[block], res.on_host()))
         g = len(names)
         log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
     out = _pair_frame(results, n)

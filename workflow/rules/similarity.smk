@@ -13,7 +13,7 @@ rule extract_activations:
     benchmark:
         "benchmarks/results/extract_activations/{instance}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,
@@ -34,7 +34,7 @@ rule compute_grams:
     benchmark:
         "benchmarks/results/compute_grams/{model}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,
@@ -42,6 +42,7 @@ rule compute_grams:
         model=lambda w: w.model,
         estimators=ESTIMATORS,
         test_sets=DOMAINS,
+        device=config["similarity"]["device"],
     script:
         "../scripts/compute_grams.py"
 
@@ -57,7 +58,7 @@ rule compute_hsic:
     benchmark:
         "benchmarks/results/compute_hsic/{test_set}-{estimator}-{shard}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,
@@ -68,6 +69,7 @@ rule compute_hsic:
         shard=lambda w: int(w.shard),
         shards=SHARDS,
         final_models=INSTANCES,
+        device=config["similarity"]["device"],
     script:
         "../scripts/compute_hsic.py"
 
@@ -97,7 +99,7 @@ rule compute_intervals:
     benchmark:
         "benchmarks/results/compute_intervals/{test_set}-{estimator}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,

@@ -20,7 +20,7 @@ rule train_base:
     benchmark:
         "benchmarks/results/train_base/{domain}-{seed}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,
@@ -54,7 +54,7 @@ rule finetune:
     benchmark:
         "benchmarks/results/finetune/{domain}-from-{source}-{seed}.tsv"
     conda:
-        "../../envs/tensorflow.yaml"
+        TF_ENV
     threads: 1
     resources:
         gpu=1,

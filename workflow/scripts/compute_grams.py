@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
 from ckaflow.names import Estimator
 from ckaflow.shards import write_grams
@@ -14,4 +15,5 @@ write_grams(
     sm.params.test_sets,
     [Estimator.from_name(e) for e in sm.params.estimators],
     sm.output[0],
+    xp=compute_namespace(sm.params.device),
 )

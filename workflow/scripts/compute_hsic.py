@@ -1,5 +1,6 @@
 """HSIC and CKA of the pairs of one shard (snakemake rule compute_hsic)."""
 
+from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
 from ckaflow.names import Estimator
 from ckaflow.provenance import run_provenance, write_parquet
@@ -13,5 +14,6 @@ table = hsic_shard(
     estimator=Estimator.from_name(sm.params.estimator),
     blocks=shard_blocks(sm.params.shard, sm.params.shards),
     final_models=sm.params.final_models,
+    xp=compute_namespace(sm.params.device),
 )
 write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

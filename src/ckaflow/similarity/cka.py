@@ -19,11 +19,13 @@ A group whose activations do not vary over the examples has undefined CKA: NaN, 
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import array_namespace, as_float64, errstate, no_tf32, scalars, to_numpy
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import (
     DEFAULT_MEMORY_BUDGET,
@@ -46,18 +48,24 @@ class CKAResult:
     """CKA of every pair with the raw HSIC components it came from.
 
     cka, xy : (len(xs), len(ys))    xx : (len(xs),)    yy : (len(ys),)
+    Arrays of the inputs' namespace, on their device (float64).
     """
 
-    cka: np.ndarray
-    xy: np.ndarray
-    xx: np.ndarray
-    yy: np.ndarray
+    cka: object
+    xy: object
+    xx: object
+    yy: object
     method: str  # "gram" or "feature"
+
+    def on_host(self) -> CKAResult:
+        """The same result as NumPy arrays."""
+        cka, xy, xx, yy = (to_numpy(a) for a in (self.cka, self.xy, self.xx, self.yy))
+        return CKAResult(cka, xy, xx, yy, self.method)
 
 
 def cka(
-    x: np.ndarray,
-    y: np.ndarray,
+    x,
+    y,
     *,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
@@ -90,7 +98,7 @@ def cka_matrix(
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     components: bool = False,
-) -> np.ndarray | CKAResult:
+):
     """CKA of every pair (xs[i], ys[j]) -> (len(xs), len(ys)); ``ys=None`` compares xs with itself.
 
     ``xs`` and ``ys`` are sequences of arrays (n, ...) or mappings name -> array (names appear in
@@ -98,13 +106,23 @@ def cka_matrix(
     product (or, for the linear biased estimator when units are few, the feature-space form
     ||Xc'Yc||_F^2, whichever the cost model says is cheaper; the numbers are the same).
     ``components=True`` returns a :class:`CKAResult` with the HSIC components as well.
+
+    Arrays of any array API namespace (NumPy, CuPy, PyTorch, ...; all the same one): the result
+    is that namespace's, computed on the inputs' device, with float64 sums and TensorFloat-32 off.
     """
     check_options(kernel, sigma_frac, debiased, centering, precision)
     named_x = named_arrays(xs, "xs")
     named_y = named_x if ys is None else named_arrays(ys, "ys")
     n = check_arrays(named_x | named_y, debiased)
+    with no_tf32(array_namespace(*(named_x | named_y).values())):
+        return _cka_matrix(named_x, named_y, ys is None, n, precision, memory_budget, components,
+                           dict(kernel=kernel, sigma_frac=sigma_frac, debiased=debiased,
+                                centering=centering))  # fmt: skip
 
-    opts = dict(kernel=kernel, sigma_frac=sigma_frac, debiased=debiased, centering=centering)
+
+def _cka_matrix(named_x, named_y, same, n, precision, memory_budget, components, opts):
+    debiased, centering = opts["debiased"], opts["centering"]
+    ys = None if same else named_y
     if _feature_space_is_cheaper(named_x, named_y, ys is None, n, **opts):
         xy, xx, yy = _feature_space(named_x, None if ys is None else named_y, precision)
         method = "feature"
@@ -155,8 +173,8 @@ def packed_grams(
     sigma_frac: float = 1.0,
     debiased: bool = False,
     centering: str = "unit",
-    out: np.ndarray | None = None,
-) -> np.ndarray:
+    out=None,
+):
     """The packed centred Gram of every group of ``m``: (g, n(n+1)/2), ready for HSIC products,
     written into ``out`` when given.
 
@@ -166,25 +184,27 @@ def packed_grams(
     packed = packed_centred(k, debiased=debiased, centering=centering, out=out)
     # Undefined CKA (NaN downstream, never a number from noise): a group that does not vary, or
     # an RBF kernel whose median distance is 0 (more than half the examples coincide).
-    undefined = constant_groups(m, centering) | ~np.isfinite(packed).all(axis=1)
+    xp = m.xp
+    undefined = constant_groups(m, centering) | ~xp.all(xp.isfinite(packed), axis=1)
     packed[undefined] = 0.0
     return packed
 
 
-def cka_from_hsic(xy: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+def cka_from_hsic(xy, xx, yy):
     """Normalise HSIC to CKA: xy (a, b) / sqrt(xx (a,) outer yy (b,)); NaN where undefined."""
-    denom = np.sqrt(np.outer(xx, yy))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(denom > 0.0, xy / np.where(denom > 0.0, denom, 1.0), np.nan)
-    return out
+    xp = array_namespace(xy, xx, yy)
+    denom = xp.sqrt(xx[:, None] * yy[None, :])
+    with errstate(xp):
+        return xp.where(denom > 0.0, xy / xp.where(denom > 0.0, denom, 1.0), xp.nan)
 
 
-def warn_undefined(names: list[str], self_hsic_values: np.ndarray) -> list[str]:
+def warn_undefined(names: list[str], self_hsic_values) -> list[str]:
     """Warn once per group whose self-HSIC is 0 (it does not vary); return their names.
 
     A self-HSIC that is not finite (the float64 products overflowed) raises ``ValueError``
     naming the groups: a CKA of 0 or NaN there would be silently wrong.
     """
+    self_hsic_values = to_numpy(self_hsic_values)
     overflow = [name for name, v in zip(names, self_hsic_values, strict=True) if np.isinf(v)]
     if overflow or np.isnan(self_hsic_values).any():
         raise ValueError(
@@ -209,35 +229,37 @@ def warn_undefined(names: list[str], self_hsic_values: np.ndarray) -> list[str]:
 def _feature_space_is_cheaper(xs, ys, same, n, *, kernel, debiased, centering, sigma_frac) -> bool:
     if kernel != "linear" or debiased or centering != "unit":
         return False
-    px = np.array([v[0].size for v in xs.values()], dtype=float)
-    py = px if same else np.array([v[0].size for v in ys.values()], dtype=float)
+    px = np.array([math.prod(v.shape[1:]) for v in xs.values()], dtype=float)
+    py = px if same else np.array([math.prod(v.shape[1:]) for v in ys.values()], dtype=float)
     gram = n * n * (px.sum() + (0 if same else py.sum())) + n * n / 2 * len(px) * len(py)
     feature = n * (px.sum() * py.sum() + (px**2).sum() + (0 if same else (py**2).sum()))
     return feature < gram
 
 
-def _centred(name: str, x: np.ndarray, precision: str) -> tuple[np.ndarray, int]:
+def _centred(name: str, x, precision: str):
     """x (n, p) unit-centred in float64, divided by 2^e (exact) so that its largest value is
     about 1, then rounded to ``precision``: (n, p) and e (float32 products neither overflow nor
     fall to subnormals, whatever the scale of x)."""
-    resolution = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    x = x.reshape(x.shape[0], -1).astype(np.float64)
-    mu = x.mean(axis=0)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: found just below
+    xp = array_namespace(x)
+    resolution = x.dtype if xp.isdtype(x.dtype, "real floating") else xp.float64
+    x = as_float64(xp, xp.reshape(x, (x.shape[0], -1)))
+    mu = xp.mean(x, axis=0)
+    with errstate(xp):  # inf - inf: found just below
         xc = x - mu
-    amax = float(np.abs(xc).max())
-    if not np.isfinite(amax):
-        bad = int((~np.isfinite(x)).sum())
-        raise ValueError(f"{name} (shape {x.shape}) has {bad} NaN or inf values")
+    amax = float(xp.max(xp.abs(xc)))
+    if not math.isfinite(amax):
+        bad = int(xp.sum(xp.astype(~xp.isfinite(x), xp.int64)))
+        raise ValueError(f"{name} (shape {tuple(x.shape)}) has {bad} NaN or inf values")
     # The Gram form's rule for "does not vary" (kernels.constant_groups), on the same sums.
-    if np.einsum("ij,ij->", xc, xc) <= rounding_floor(resolution, len(x), float(mu @ mu)):
-        xc[:] = 0.0
-    e = scale_exponent(amax, f"{name} (shape {x.shape})")
-    return np.ldexp(xc, -e).astype(precision, copy=False), e
+    if float(xp.sum(xc * xc)) <= rounding_floor(xp, resolution, x.shape[0], float(mu @ mu)):
+        xc = xp.zeros_like(xc)
+    e = scale_exponent(amax, f"{name} (shape {tuple(x.shape)})")
+    return xp.astype(xc * math.ldexp(1.0, -e), getattr(xp, precision)), e
 
 
-def _sq_frobenius(a: np.ndarray) -> float:
-    return float(np.einsum("ij,ij->", a, a, dtype=np.float64))
+def _sq_frobenius(xp, a) -> float:
+    a = as_float64(xp, a)
+    return float(xp.sum(a * a))
 
 
 def _feature_space(xs, ys, precision):
@@ -245,10 +267,15 @@ def _feature_space(xs, ys, precision):
     computed on the scaled copies and scaled back by 2^(2 ex + 2 ey)."""
     cx = [_centred(k, v, precision) for k, v in xs.items()]
     cy = cx if ys is None else [_centred(k, v, precision) for k, v in ys.items()]
+    xp = array_namespace(cx[0][0])
     n = cx[0][0].shape[0]
     scale = hsic_scale(n, debiased=False)
-    xx = np.array([np.ldexp(_sq_frobenius(a.T @ a), 4 * e) for a, e in cx]) * scale
-    yy = xx if ys is None else np.array([np.ldexp(_sq_frobenius(b.T @ b), 4 * e) for b, e in cy])
-    yy = yy if ys is None else yy * scale
-    xy = [[np.ldexp(_sq_frobenius(a.T @ b), 2 * (ea + eb)) for b, eb in cy] for a, ea in cx]
-    return np.array(xy) * scale, xx, yy
+
+    def sq(a, b, e):
+        return math.ldexp(_sq_frobenius(xp, a.T @ b), e) * scale
+
+    xx = [sq(a, a, 4 * e) for a, e in cx]
+    yy = xx if ys is None else [sq(b, b, 4 * e) for b, e in cy]
+    xy = [[sq(a, b, 2 * (ea + eb)) for b, eb in cy] for a, ea in cx]
+    like = cx[0][0]
+    return scalars(xp, xy, like), scalars(xp, xx, like), scalars(xp, yy, like)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..names import MODEL_GROUP, filter_group
+from .arrays import array_namespace, device, no_tf32
 from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
 from .estimator import Estimator
 from .hsic import hsic_matrix
@@ -30,17 +31,18 @@ def instance_moments(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     global_terms: bool = True,
     name: str = "instance",
+    xp=None,
 ) -> tuple[list[str], Moments]:
     """Group names and moments of one instance: all filters (layer by layer), then every layer,
     then the model. ``layers`` maps a layer name to its activations, (n, ..., c) or with
     ``channel_axis=1`` (n, c, ...) (faster); a memory-mapped array is read one channel block at a
-    time.
+    time. ``xp``: the array API namespace to compute in (default: the arrays' own).
     """
-    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name)
+    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
     return [g for names, _ in parts for g in names], Moments.concat([m for _, m in parts])
 
 
-def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name):
+def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp):
     """[(group names, their Moments)]: each layer's filters, then the layers, then the model."""
     parts, totals = [], []
     for layer, act in layers.items():
@@ -51,6 +53,7 @@ def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms
             memory_budget=memory_budget,
             global_terms=global_terms,
             name=f"{name}:{layer}",
+            xp=xp,
         )
         parts.append(([filter_group(layer, i) for i in range(len(m))], m))
         totals.append(m.total())
@@ -68,36 +71,42 @@ def packed_instance(
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     name: str = "instance",
-) -> tuple[list[str], dict[Estimator, np.ndarray]]:
+    xp=None,
+) -> tuple[list[str], dict]:
     """Group names of one instance and, per estimator, its packed centred Grams (g, m).
 
     ``keep`` (a group name -> bool) drops groups after their moments are made (a layer's moments
     are its filters' sums, so they are computed either way). The other arguments are
     :func:`instance_moments`'. Each part's Grams are packed straight into the output (no copy of
-    all the instance's n x n Grams).
+    all the instance's n x n Grams), an array of the computing namespace ``xp``.
     """
     global_terms = any(e.centering == "global" for e in estimators)
-    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name)
+    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
     if keep is not None:
         picked = [np.array([keep(g) for g in names], dtype=bool) for names, _ in parts]
         parts = [([g for g, k in zip(names, p, strict=True) if k], m.select(p))
                  for (names, m), p in zip(parts, picked, strict=True) if p.any()]  # fmt: skip
     names = [g for part, _ in parts for g in part]
-    n = parts[0][1].n
-    out = {e: np.empty((len(names), n * (n + 1) // 2)) for e in estimators}
+    n, first = parts[0][1].n, parts[0][1].gram
+    xp = array_namespace(first)
+    out = {e: xp.empty((len(names), n * (n + 1) // 2), dtype=xp.float64, device=device(first))
+           for e in estimators}  # fmt: skip
     row = 0
     for part, m in parts:
         for e in estimators:
-            packed_grams(m, **e.options(), out=out[e][row : row + len(part)])
+            packed_grams(m, **e.options(), out=out[e][row : row + len(part), ...])
         row += len(part)
     return names, out
 
 
-def block_cka(packed: np.ndarray, names: list[str], n: int, estimator: Estimator) -> CKAResult:
+def block_cka(packed, names: list[str], n: int, estimator: Estimator) -> CKAResult:
     """CKA of every ordered pair of the groups whose packed centred Grams are ``packed`` (g, m):
-    one matrix product. ``names`` (g,) name the groups that do not vary in the warning."""
-    xy = hsic_matrix(packed, n=n, debiased=estimator.debiased)
-    xx = np.diagonal(xy).copy()
+    one matrix product, in packed's namespace. ``names`` (g,) name the groups that do not vary in
+    the warning."""
+    xp = array_namespace(packed)
+    with no_tf32(xp):
+        xy = hsic_matrix(packed, n=n, debiased=estimator.debiased)
+    xx = xp.linalg.diagonal(xy)
     warn_undefined(names, xx)
     return CKAResult(cka_from_hsic(xy, xx, xx), xy, xx, xx, "gram")
 
@@ -128,7 +137,8 @@ def group_cka(
             packed[e].append(a)
         log.info("packed %s: %d groups", instance, len(groups))
     return names, {
-        e.name: block_cka(np.concatenate(packed.pop(e)), names, n, e) for e in estimators
+        e.name: block_cka(array_namespace(*packed[e]).concat(packed.pop(e)), names, n, e)
+        for e in estimators
     }
 
 

@@ -24,42 +24,41 @@ import functools
 
 import numpy as np
 
+from .arrays import array_namespace, device, scalars
+
 
 def hsic_scale(n: int, debiased: bool) -> float:
     """The factor that turns <centred K, centred L> into HSIC."""
     return 1.0 / (n * (n - 3)) if debiased else 1.0 / (n - 1) ** 2
 
 
-def packed_centred(
-    k: np.ndarray, *, debiased: bool = False, centering: str = "unit", out: np.ndarray | None = None
-) -> np.ndarray:
+def packed_centred(k, *, debiased: bool = False, centering: str = "unit", out=None):
     """Centred Grams k (g, n, n), packed: (g, n(n+1)/2), into ``out`` when given. Centred is
     HKH (unit), U(K) (``debiased``: diagonal zeroed, means corrected) or K itself (``global``);
     packed is the upper triangle with off-diagonal entries times sqrt(2), so that for symmetric
     A, B the packed inner product is <A, B>_F. Each row is centred as it is copied out of k: no
-    centred (g, n, n) copy."""
+    centred (g, n, n) copy. Any array API namespace; ``out`` in k's."""
+    xp = array_namespace(k)
     g, n, _ = k.shape
-    row = np.zeros((g, n))  # centred K_ij = K_ij - row_i - row_j + total (unit centring)
-    total = np.zeros((g, 1))
+    on = device(k)
+    row = xp.zeros((g, n), dtype=xp.float64, device=on)  # centred K_ij = K_ij - r_i - r_j + t
+    total = xp.zeros((g, 1), dtype=xp.float64, device=on)
     if centering != "global":
         if debiased:  # U(K)_ij = K_ij - m_i - m_j off the diagonal (means without the diagonal)
-            diag = np.einsum("gii->gi", k)
-            row = (k.sum(axis=1) - diag) / (n - 2)
-            row -= row.sum(axis=1, keepdims=True) / (2 * (n - 1))
+            row = (xp.sum(k, axis=1) - xp.linalg.diagonal(k)) / (n - 2)
+            row = row - xp.sum(row, axis=1, keepdims=True) / (2 * (n - 1))
         else:
-            row = k.mean(axis=1)
-            total = row.mean(axis=1, keepdims=True)
-    out = np.empty((g, n * (n + 1) // 2)) if out is None else out
+            row = xp.mean(k, axis=1)
+            total = xp.mean(row, axis=1, keepdims=True)
+    out = xp.empty((g, n * (n + 1) // 2), dtype=xp.float64, device=on) if out is None else out
     offset = 0
     for i in range(n):
-        seg = out[:, offset : offset + n - i]
-        np.subtract(k[:, i, i:], row[:, i : i + 1], out=seg)
-        seg -= row[:, i:]
-        seg += total
+        seg = k[:, i, i:] - row[:, i : i + 1] - row[:, i:] + total
         if debiased and centering != "global":
             seg[:, 0] = 0.0
+        out[:, offset : offset + n - i] = seg
         offset += n - i
-    out *= _triu_weights(n)
+    out *= scalars(xp, _triu_weights(n), out)
     return out
 
 
@@ -69,9 +68,7 @@ def _triu_weights(n: int) -> np.ndarray:
     return np.where(iu == ju, 1.0, np.sqrt(2.0))
 
 
-def hsic_matrix(
-    a: np.ndarray, b: np.ndarray | None = None, *, n: int, debiased: bool = False
-) -> np.ndarray:
+def hsic_matrix(a, b=None, *, n: int, debiased: bool = False):
     """HSIC of every pair (i, j): a (ga, m) and b (gb, m) packed centred Grams -> (ga, gb).
 
     One float64 matrix product. ``b=None`` means b = a (numpy then uses the symmetric rank-k
@@ -81,6 +78,7 @@ def hsic_matrix(
     return product * hsic_scale(n, debiased)
 
 
-def self_hsic(a: np.ndarray, *, n: int, debiased: bool = False) -> np.ndarray:
+def self_hsic(a, *, n: int, debiased: bool = False):
     """HSIC(K, K) of each packed centred Gram a (g, m) -> (g,)."""
-    return np.einsum("gm,gm->g", a, a) * hsic_scale(n, debiased)
+    xp = array_namespace(a)
+    return xp.vecdot(a, a) * hsic_scale(n, debiased)

@@ -26,9 +26,22 @@ of ReLU activations cancels catastrophically); every n^2-sized accumulator is fl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
+
+from .arrays import (
+    array_namespace,
+    as_float64,
+    device,
+    errstate,
+    is_numpy_namespace,
+    median,
+    scalars,
+    to_numpy,
+)
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
 
@@ -41,34 +54,44 @@ class Moments:
     ``s`` and ``t`` are None when only unit centring was asked for (they cost a pass over the data).
     ``floor`` is the centred sum of squares that rounding alone could give: (16 eps)^2 n sum(mu^2)
     with eps the resolution of the input's own dtype (see :func:`constant_groups`); a sum too.
+    Arrays of any array API namespace (all the same one, on one device).
     """
 
-    gram: np.ndarray
-    s: np.ndarray | None
-    t: np.ndarray | None
-    mu_sum: np.ndarray
-    mu_sq: np.ndarray
-    p: np.ndarray
-    floor: np.ndarray
+    gram: object
+    s: object | None
+    t: object | None
+    mu_sum: object
+    mu_sq: object
+    p: object
+    floor: object
 
     @property
     def n(self) -> int:
         return self.gram.shape[1]
+
+    @property
+    def xp(self) -> ModuleType:
+        return array_namespace(self.gram)
 
     def __len__(self) -> int:
         return self.gram.shape[0]
 
     def total(self) -> Moments:
         """The moments of the union of all g groups, as one group: (1, n, n)."""
+        xp = self.xp
         return Moments(
-            *(None if f is None else f.sum(axis=0, keepdims=True) for f in self._fields())
+            *(None if f is None else xp.sum(f, axis=0, keepdims=True) for f in self._fields())
         )
 
-    def select(self, keep: np.ndarray) -> Moments:
-        """The groups where ``keep`` (a boolean or index array over the g groups) selects."""
-        return Moments(*(None if f is None else f[keep] for f in self._fields()))
+    def select(self, keep) -> Moments:
+        """The groups where ``keep`` (a host boolean or index array over the g groups) selects."""
+        keep = np.asarray(keep)
+        index = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(np.int64)
+        xp = self.xp
+        idx = xp.asarray(index, device=device(self.gram))
+        return Moments(*(None if f is None else xp.take(f, idx, axis=0) for f in self._fields()))
 
-    def _fields(self) -> tuple[np.ndarray | None, ...]:
+    def _fields(self) -> tuple:
         return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p, self.floor)
 
     @staticmethod
@@ -76,49 +99,54 @@ class Moments:
         """Stack the groups of several :class:`Moments` in order."""
         if len(parts) == 1:
             return parts[0]
+        xp = parts[0].xp
         fields = zip(*(m._fields() for m in parts), strict=True)
-        return Moments(
-            *(None if any(f is None for f in fs) else np.concatenate(fs) for fs in fields)
-        )
+        return Moments(*(None if any(f is None for f in fs) else xp.concat(fs) for fs in fields))
 
 
 def filter_moments(
-    act: np.ndarray,
+    act,
     *,
     channel_axis: int = -1,
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     global_terms: bool = True,
     name: str = "activations",
+    xp: ModuleType | None = None,
 ) -> Moments:
     """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
     ``channel_axis=-1`` (channels-last), or (n, c, ...) with ``channel_axis=1``.
 
+    Computed in ``xp`` (an array API namespace; default: act's own), each block of channels moved
+    there as it is read (a NumPy memory map, computed on a GPU with ``xp`` = CuPy's namespace).
     Channels-first input is read without a transpose (each channel's rows are contiguous), which
-    is why the workflow stores activations that way; channels-last input costs one gather.
+    is why the workflow stores activations that way; channels-last NumPy input costs one gather.
     The channels are processed in blocks sized to ``memory_budget``. ``precision`` is the dtype of
     the Gram products (means and every sum are float64). A NaN or inf anywhere raises a
     ``ValueError`` naming ``name`` and the channel (found from the unit means, at no extra pass).
     ``global_terms=False`` skips s and t (one pass over the data), which only global centring uses.
     """
-    x = np.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
+    src = array_namespace(act)
+    xp = xp or src
+    x = src.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
     n, c = x.shape[:2]
-    q = int(np.prod(x.shape[2:], dtype=np.int64))  # units (positions) per channel
-    dtype = np.dtype(precision)
-    per_channel = n * q * dtype.itemsize  # the centred copy of a block
+    q = math.prod(x.shape[2:])  # units (positions) per channel
+    per_channel = n * q * (4 if precision == "float32" else 8)  # the centred copy of a block
     block = max(1, min(c, memory_budget // max(per_channel, 1)))
     parts = []
     for c0 in range(0, c, block):
-        # (b, n, q) view of the block; channels-first storage makes each channel's rows contiguous.
-        part = x[:, c0 : c0 + block]  # (n, b, ...)
-        if part.dtype.kind != "f":
-            part = part.astype(np.float64)
-        elif q > 1 and part.strides[-1] != part.itemsize:
+        part = x[:, c0 : c0 + block, ...]  # (n, b, ...)
+        if is_numpy_namespace(src) and q > 1 and part.strides[-1] != part.itemsize:
             # Channels-last: one gather of the block, sample by sample (each sample's values
             # are close together in memory, so the transposition stays in cache).
             part = np.ascontiguousarray(part)
-        xv = np.moveaxis(part, 1, 0).reshape(-1, n, q)  # (b, n, q), rows contiguous
-        parts.append(_block_moments(xv, dtype, global_terms, name, act.shape, c0))
+        if xp is not src:
+            part = xp.asarray(part)  # to the computing namespace's device
+        if not xp.isdtype(part.dtype, "real floating"):
+            part = xp.astype(part, xp.float64)
+        # (b, n, q), rows contiguous for channels-first storage
+        xv = xp.reshape(xp.moveaxis(part, 1, 0), (-1, n, q))
+        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0))
     return Moments.concat(parts)
 
 
@@ -132,30 +160,34 @@ _TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to fl
 _TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
 
 
-def _block_moments(xv, dtype, global_terms, name, shape, c0) -> Moments:
+def _block_moments(xp, xv, precision, global_terms, name, shape, c0) -> Moments:
     """Moments of a block of channels xv (b, n, q) of a float dtype; see :func:`filter_moments`."""
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # detected below, redone
-        m = _scaled_moments(xv, dtype, global_terms, 0)
-    diag = np.einsum("gii->gi", m.gram).max(axis=1)  # (b,) each channel's largest sum of squares
-    redo = ~np.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
-    zero = diag == 0  # a dead channel, or one whose tiny values all fell to 0 in the products
-    if zero.any():
-        amax_zero = np.abs(xv[zero]).reshape(int(zero.sum()), -1).max(axis=1)
-        redo[zero] = (amax_zero > 0) & (amax_zero < _TINY_VALUE)
-    if np.isfinite(m.mu_sum).all() and not redo.any():
+    with errstate(xp):  # overflow and underflow are detected below, and the block redone
+        m = _scaled_moments(xp, xv, precision, global_terms, None)
+    diag = xp.max(xp.linalg.diagonal(m.gram), axis=1)  # (b,) each channel's largest square sum
+    redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
+    # a dead channel, or one whose tiny values all fell to 0 in the products
+    amax = _channel_amax(xp, xv) if bool(xp.any(diag == 0)) else None
+    if amax is not None:
+        redo = redo | ((diag == 0) & (amax > 0) & (amax < _TINY_VALUE))
+    if bool(xp.all(xp.isfinite(m.mu_sum))) and not bool(xp.any(redo)):
         return m
-    amax = np.abs(xv).reshape(len(xv), -1).max(axis=1)  # (b,) a temporary: rare path
+    amax = np.asarray(to_numpy(_channel_amax(xp, xv) if amax is None else amax))  # rare path
     if not np.isfinite(amax).all():
         bad = c0 + int(np.flatnonzero(~np.isfinite(amax))[0])
         raise ValueError(f"{name} (shape {shape}) has NaN or inf values in channel {bad}")
-    e = np.array([scale_exponent(a, f"{name} (shape {shape}), channel {c0 + i}")
-                  for i, a in enumerate(amax)])  # fmt: skip
-    return _scaled_moments(xv, dtype, global_terms, e)
+    e = [scale_exponent(float(a), f"{name} (shape {shape}), channel {c0 + i}")
+         for i, a in enumerate(amax)]  # fmt: skip
+    return _scaled_moments(xp, xv, precision, global_terms, np.array(e, dtype=np.int64))
+
+
+def _channel_amax(xp, xv):
+    return xp.max(xp.reshape(xp.abs(xv), (xv.shape[0], -1)), axis=1)
 
 
 def scale_exponent(amax: float, what: str) -> int:
     """e with amax < 2^e (0 for amax = 0); ``ValueError`` naming ``what`` beyond 2^+-200."""
-    e = int(np.frexp(amax)[1]) if amax > 0 else 0
+    e = math.frexp(amax)[1] if amax > 0 else 0
     if abs(e) > _MAX_EXPONENT:
         raise ValueError(
             f"{what}: values up to {amax:.3g} in absolute value; CKA is computed for magnitudes "
@@ -165,54 +197,57 @@ def scale_exponent(amax: float, what: str) -> int:
     return e
 
 
-def _scaled_moments(xv, dtype, global_terms, e) -> Moments:
+def _scaled_moments(xp, xv, precision, global_terms, e) -> Moments:
     """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
-    integers, or 0: as it is."""
-    n, resolution_of = xv.shape[1], xv.dtype  # the input's own dtype, before any rescaling
-    e = np.broadcast_to(np.asarray(e, dtype=np.int64), (len(xv),))
-    if e.any():
-        xv = np.ldexp(xv, -e[:, None, None])  # exact; a temporary copy, only for extreme values
+    host integers, or None: as it is."""
+    b, n = xv.shape[:2]
+    resolution = xv.dtype  # the input's own dtype, before any rescaling
+    e = np.zeros(b, dtype=np.int64) if e is None else e
+    if e.any():  # a temporary float64 copy (exact), only for extreme values
+        xv = as_float64(xp, xv) * scalars(xp, np.ldexp(1.0, -e), xv)[:, None, None]
+    dtype = getattr(xp, precision)
     # One channel at a time, so that it is read from memory once and stays in cache: its unit
-    # means by BLAS, rounded to the product dtype (whatever mu is subtracted, the moments below
-    # are exact for it, and the double centring of the Gram removes its rounding); its values
-    # centred into one reused (n, q) buffer (the input, maybe a read-only memory map, never
-    # changes); their product.
-    b = len(xv)
-    ones = np.ones(n, xv.dtype)
-    mu32 = np.empty((b, xv.shape[2]), dtype)
-    xc = np.empty(xv.shape[1:], dtype)
-    gram = np.empty((b, n, n))
-    st = np.empty((b, n, 2)) if global_terms else None
+    # means by a product, rounded to the product dtype (whatever mu is subtracted, the moments
+    # below are exact for it, and the double centring of the Gram removes its rounding); its
+    # centred values (the input, maybe a read-only memory map, never changes); their product.
+    ones = xp.ones(n, dtype=xv.dtype, device=device(xv))
+    mus, grams, sts = [], [], []
     for i in range(b):
-        np.divide(ones @ xv[i], n, out=mu32[i], casting="unsafe")  # (q,)
-        np.subtract(xv[i], mu32[i], out=xc, casting="unsafe")
-        gram[i] = xc @ xc.T  # (n, n); numpy uses syrk for a @ a.T
-        if st is not None:
-            st[i] = xc @ np.stack([mu32[i], np.ones_like(mu32[i])], axis=1)
-    mu = mu32.astype(np.float64)
-    mu_sq = np.ldexp((mu * mu).sum(axis=1), 2 * e)
+        mu = xp.astype((ones @ xv[i, ...]) / n, dtype, copy=False)  # (q,)
+        # centred in the input's precision, then rounded to the product's
+        xc = xp.astype(xv[i, ...] - xp.astype(mu, xv.dtype, copy=False), dtype, copy=False)
+        grams.append(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
+        if global_terms:
+            sts.append(as_float64(xp, xc @ xp.stack([mu, xp.ones_like(mu)], axis=1)))
+        mus.append(mu)
+    mu = as_float64(xp, xp.stack(mus))  # (b, q)
+    four_e = scalars(xp, np.ldexp(1.0, 2 * e), xv)  # (b,) 4^e
+    two_e = scalars(xp, np.ldexp(1.0, e), xv)
+    mu_sq = xp.sum(mu * mu, axis=1) * four_e
+    st = xp.stack(sts) if global_terms else None  # (b, n, 2)
     return Moments(
-        gram=np.ldexp(gram, 2 * e[:, None, None], out=gram),  # in place: no n x n copy
-        s=None if st is None else np.ldexp(st[..., 0], 2 * e[:, None]),  # Xc mu
-        t=None if st is None else np.ldexp(st[..., 1], e[:, None]),  # Xc 1
-        mu_sum=np.ldexp(mu.sum(axis=1), e),
+        gram=xp.stack(grams) * four_e[:, None, None],
+        s=None if st is None else st[..., 0] * four_e[:, None],  # Xc mu
+        t=None if st is None else st[..., 1] * two_e[:, None],  # Xc 1
+        mu_sum=xp.sum(mu, axis=1) * two_e,
         mu_sq=mu_sq,
-        p=np.full(b, float(xv.shape[2])),
-        floor=rounding_floor(resolution_of, n, mu_sq),
+        p=xp.full(b, float(xv.shape[2]), dtype=xp.float64, device=device(xv)),
+        floor=rounding_floor(xp, resolution, n, mu_sq),
     )
 
 
-def rounding_floor(dtype, n: int, mu_sq):
+def rounding_floor(xp, dtype, n: int, mu_sq):
     """The centred sum of squares that rounding of values of ``dtype`` alone could give, for
     unit means whose squares sum to ``mu_sq`` ((g,) or a number); see :func:`constant_groups`.
     Centring happens in the input's precision, so a float32 product keeps whatever variation the
     input resolves: the resolution is the input's own."""
-    return (_ROUNDING * float(np.finfo(dtype).eps)) ** 2 * n * mu_sq
+    return (_ROUNDING * float(xp.finfo(dtype).eps)) ** 2 * n * mu_sq
 
 
-def group_moments(x: np.ndarray, **kwargs) -> Moments:
+def group_moments(x, **kwargs) -> Moments:
     """Moments of all units of x (n, ...) as a single group."""
-    return filter_moments(x.reshape(x.shape[0], 1, -1), channel_axis=1, **kwargs)
+    src = array_namespace(x)
+    return filter_moments(src.reshape(x, (x.shape[0], 1, -1)), channel_axis=1, **kwargs)
 
 
 # Variation within this many units in the last place of a unit's values (relative to its mean)
@@ -220,7 +255,7 @@ def group_moments(x: np.ndarray, **kwargs) -> Moments:
 _ROUNDING = 16
 
 
-def constant_groups(m: Moments, centering: str = "unit") -> np.ndarray:
+def constant_groups(m: Moments, centering: str = "unit"):
     """(g,) bool: groups whose activations do not vary over the examples beyond the resolution of
     their own values: tr(Kc) <= floor = (16 eps)^2 n sum(mu^2), eps of the input's dtype (float32
     activations: 1.2e-7; float64 data: 2.2e-16). A dead filter (all zeros) has tr(Kc) = 0; a
@@ -231,37 +266,35 @@ def constant_groups(m: Moments, centering: str = "unit") -> np.ndarray:
     ``centering="global"`` re-adds the means through float32 products (s = Xc mu), which cancel
     to float32 accuracy: its floor is float32's whatever the input (undefined, not wrong).
     """
-    energy = np.einsum("gii->g", m.gram)  # total centred sum of squares
+    xp = m.xp
+    energy = xp.sum(xp.linalg.diagonal(m.gram), axis=1)  # total centred sum of squares
     floor = m.floor
     if centering == "global":
-        floor = np.maximum(
-            floor, (_ROUNDING * float(np.finfo(np.float32).eps)) ** 2 * m.n * m.mu_sq
-        )
+        floor = xp.maximum(floor, rounding_floor(xp, xp.float32, m.n, m.mu_sq))
     return energy <= floor
 
 
-def gram_matrices(
-    m: Moments, *, kernel: str = "linear", centering: str = "unit", sigma_frac: float = 1.0
-) -> np.ndarray:
+def gram_matrices(m: Moments, *, kernel: str = "linear", centering: str = "unit",
+                  sigma_frac: float = 1.0):  # fmt: skip
     """Kernel matrices (g, n, n) float64 of every group of ``m``, before any H-centring."""
     if kernel == "rbf":
-        return _rbf(m.gram, sigma_frac)
+        return _rbf(m.xp, m.gram, sigma_frac)
     if centering == "unit":
         return m.gram
     if m.s is None or m.t is None:
         raise ValueError("global centring needs moments computed with global_terms=True")
     # (g,) mean of all entries of each group's X = 1'(Xc + 1 mu')1 / (n p), exact for any mu
-    mean = (m.mu_sum + m.t.sum(axis=1) / m.n) / m.p
+    xp = m.xp
+    mean = (m.mu_sum + xp.sum(m.t, axis=1) / m.n) / m.p
     a = m.s - mean[:, None] * m.t  # (g, n)
     c = m.mu_sq - 2.0 * mean * m.mu_sum + mean**2 * m.p  # (g,)
     return m.gram + a[:, :, None] + a[:, None, :] + c[:, None, None]
 
 
-def _rbf(kc: np.ndarray, sigma_frac: float) -> np.ndarray:
+def _rbf(xp, kc, sigma_frac: float):
     """RBF kernels from unit-centred linear Grams kc (g, n, n)."""
-    diag = np.einsum("gii->gi", kc)
-    d = diag[:, :, None] + diag[:, None, :] - 2.0 * kc
-    np.maximum(d, 0.0, out=d)  # cancellation can leave tiny negative squared distances
-    med = np.median(d.reshape(len(d), -1), axis=1)  # Kornblith et al.: median over all n^2 entries
-    with np.errstate(divide="ignore", invalid="ignore"):  # median 0: a group that does not vary
-        return np.exp(-d / (2.0 * sigma_frac**2 * med)[:, None, None])
+    diag = xp.linalg.diagonal(kc)
+    d = xp.maximum(diag[:, :, None] + diag[:, None, :] - 2.0 * kc, 0.0)  # cancellation: tiny < 0
+    med = median(xp, xp.reshape(d, (d.shape[0], -1)))  # Kornblith et al.: over all n^2 entries
+    with errstate(xp):  # median 0: a group that does not vary
+        return xp.exp(-d / (2.0 * sigma_frac**2 * med)[:, None, None])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import array_namespace, device, no_tf32
 from .cka import cka_from_hsic, packed_grams, warn_undefined
 from .hsic import hsic_matrix, self_hsic
 from .kernels import Moments, group_moments
@@ -32,7 +33,7 @@ def minibatch_cka_matrix(
     kernel: str = "linear",
     sigma_frac: float = 1.0,
     precision: str = "float32",
-) -> np.ndarray:
+):
     """Debiased minibatch CKA of every pair (xs[i], ys[j]) -> (len(xs), len(ys))."""
     check_options(kernel, sigma_frac, True, "unit", precision)
     if not (isinstance(batch_size, int | np.integer) and batch_size >= MIN_BATCH):
@@ -40,28 +41,34 @@ def minibatch_cka_matrix(
     named_x = named_arrays(xs, "xs")
     named_y = named_x if ys is None else named_arrays(ys, "ys")
     n = check_arrays(named_x | named_y, debiased=True)
+    first = next(iter(named_x.values()))
+    xp = array_namespace(first)
 
     order = np.random.default_rng(seed).permutation(n)
-    xy = np.zeros((len(named_x), len(named_y)))
-    xx, yy = np.zeros(len(named_x)), np.zeros(len(named_y))
+    xy, xx, yy = 0.0, 0.0, 0.0
     opts = dict(kernel=kernel, sigma_frac=sigma_frac, debiased=True)
     for b0 in range(0, n, batch_size):
         idx = np.sort(order[b0 : b0 + batch_size])
         if len(idx) < MIN_BATCH:
             continue  # the unbiased estimator is undefined below 4 examples
-        a = _packed(named_x, idx, precision, opts)
-        b = a if ys is None else _packed(named_y, idx, precision, opts)
-        xy += hsic_matrix(a, None if ys is None else b, n=len(idx), debiased=True)
-        xx += self_hsic(a, n=len(idx), debiased=True)
-        yy += self_hsic(b, n=len(idx), debiased=True)
+        idx = xp.asarray(idx, device=device(first))
+        with no_tf32(xp):
+            a = _packed(named_x, idx, precision, opts)
+            b = a if ys is None else _packed(named_y, idx, precision, opts)
+            xy = xy + hsic_matrix(a, None if ys is None else b, n=idx.shape[0], debiased=True)
+        xx = xx + self_hsic(a, n=idx.shape[0], debiased=True)
+        yy = yy + self_hsic(b, n=idx.shape[0], debiased=True)
     warn_undefined(list(named_x), xx)
     if ys is not None:
         warn_undefined(list(named_y), yy)
     return cka_from_hsic(xy, xx, yy)
 
 
-def _packed(named: dict[str, np.ndarray], idx: np.ndarray, precision: str, opts) -> np.ndarray:
+def _packed(named: dict, idx, precision: str, opts):
     m = Moments.concat(
-        [group_moments(v[idx], precision=precision, name=k) for k, v in named.items()]
+        [
+            group_moments(array_namespace(v).take(v, idx, axis=0), precision=precision, name=k)
+            for k, v in named.items()
+        ]  # fmt: skip
     )
     return packed_grams(m, **opts)

@@ -29,7 +29,8 @@ def named_moments(named: Mapping[str, np.ndarray], **kwargs) -> Moments:
     ``kwargs`` (precision, memory_budget, global_terms) go to :func:`filter_moments`.
     """
     parts: dict[str, Moments] = {}
-    for parent, channels, layers in _channel_sets(named):
+    numpy_arrays = {k: v for k, v in named.items() if isinstance(v, np.ndarray)}
+    for parent, channels, layers in _channel_sets(numpy_arrays):
         m = filter_moments(parent, channel_axis=-1, name=f"{channels[0][0]} and its channels",
                            **kwargs)  # fmt: skip
         for name, c in channels:

@@ -5,15 +5,18 @@ Public functions validate with these; the private computations after them assume
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from .arrays import array_namespace
 
 KERNELS = ("linear", "rbf")
 CENTERINGS = ("unit", "global")
 PRECISIONS = ("float32", "float64")
 
-Arrays = Sequence[np.ndarray] | Mapping[str, np.ndarray]
+Arrays = Sequence | Mapping[str, object]  # of arrays (n, ...) of one array API namespace
 
 
 def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
@@ -37,10 +40,12 @@ def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
         raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
 
 
-def named_arrays(arrays: Arrays, what: str) -> dict[str, np.ndarray]:
-    if isinstance(arrays, np.ndarray):
+def named_arrays(arrays: Arrays, what: str) -> dict:
+    """{name: array}: arrays of an array API namespace are kept as they are (on their device);
+    anything else with a shape (a list of memory maps, an h5py dataset) becomes a NumPy array."""
+    if hasattr(arrays, "shape"):
         raise ValueError(
-            f"{what} must be a sequence or mapping of arrays, got one array {arrays.shape}"
+            f"{what} must be a sequence or mapping of arrays, got one array {tuple(arrays.shape)}"
         )
     items = (
         arrays.items()
@@ -54,19 +59,29 @@ def named_arrays(arrays: Arrays, what: str) -> dict[str, np.ndarray]:
                 f"{what}: {k} is a {type(v).__name__}, not an array: pass a sequence or mapping "
                 "of arrays (n, ...), e.g. [np.asarray(x)], not x.tolist()"
             )
-        named[str(k)] = np.asarray(v)
+        try:
+            array_namespace(v)
+        except TypeError:
+            v = np.asarray(v)
+        named[str(k)] = v
     if not named:
         raise ValueError(f"{what} is empty")
     return named
 
 
-def check_arrays(named: dict[str, np.ndarray], debiased: bool) -> int:
-    shapes = {k: v.shape for k, v in named.items()}
+def check_arrays(named: dict, debiased: bool) -> int:
+    """n, after checking shapes, dtypes and that every array is of one namespace."""
+    try:
+        xp = array_namespace(*named.values())
+    except TypeError as err:
+        kinds = sorted({f"{type(v).__module__}.{type(v).__name__}" for v in named.values()})
+        raise ValueError(f"inputs must all be arrays of one library, got {kinds}: {err}") from err
+    shapes = {k: tuple(v.shape) for k, v in named.items()}
     for k, v in named.items():
-        units = v.size // v.shape[0] if v.ndim >= 1 and v.shape[0] > 0 else 0
+        units = math.prod(v.shape[1:]) if len(v.shape) >= 1 and v.shape[0] > 0 else 0
         if units == 0:
-            raise ValueError(f"{k} has shape {v.shape}; expected (n, ...) with at least one unit")
-        if not np.issubdtype(v.dtype, np.number) or np.issubdtype(v.dtype, np.complexfloating):
+            raise ValueError(f"{k} has shape {shapes[k]}; expected (n, ...) with at least one unit")
+        if not xp.isdtype(v.dtype, ("integral", "real floating")):
             raise ValueError(f"{k} has dtype {v.dtype}; expected real numbers")
     ns = {v.shape[0] for v in named.values()}
     if len(ns) > 1:
