@@ -36,7 +36,7 @@ from ckaflow.plan import Plan
 from ckaflow.schema import SCHEMA_PATH
 from ckaflow.shards import gram_key
 from ckaflow.similarity import packed_grams, resample_counts
-from ckaflow.similarity.bootstrap import _unpack
+from ckaflow.similarity.hsic import unpack
 from ckaflow.similarity.slices import named_moments
 
 
@@ -81,7 +81,7 @@ def naive_seconds(files: dict[str, Path], plan: Plan, n: int, pairs: int, resamp
     for a, b in plan.interval_pairs[:pairs]:
         ga, _, pa = read_grams(files[a], gram_key(DOMAINS[0], est))
         gb, _, pb = read_grams(files[b], gram_key(DOMAINS[0], est))
-        k, l = _unpack(pa[[ga.index("model")]], n)[0], _unpack(pb[[gb.index("model")]], n)[0]
+        k, l = unpack(pa[[ga.index("model")]], n)[0], unpack(pb[[gb.index("model")]], n)[0]
         counts = resample_counts(n, resamples, seed=1)
         t0 = time.perf_counter()
         for c in counts:

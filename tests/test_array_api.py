@@ -160,3 +160,13 @@ def test_numpy_results_stay_numpy():
         warnings.simplefilter("error")
         got = cka_matrix([x], [y])
     assert type(got) is np.ndarray
+
+
+@pytest.mark.parametrize("opts", ESTIMATORS, ids=lambda o: "-".join(map(str, o.values())))
+def test_bootstrap_on_the_namespace_equals_numpy(xp, opts):
+    from ckaflow.similarity import cka_interval
+
+    x, y = related(np.random.default_rng(21), n=30)
+    want = cka_interval(x, y, resamples=100, seed=4, **opts)
+    got = cka_interval(put(xp, x), put(xp, y), resamples=100, seed=4, **opts)
+    np.testing.assert_allclose(got, want, atol=1e-10)

@@ -40,11 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import array_namespace, as_float64, device, no_tf32, to_numpy
 from .cka import packed_grams
-from .hsic import _triu_weights, hsic_scale
+from .hsic import hsic_scale, unpack
 from .kernels import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import check_arrays, check_options
+from .validate import check_arrays, check_options, named_arrays
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -76,8 +77,8 @@ class Bootstrap:
 
 
 def cka_interval(
-    x: np.ndarray,
-    y: np.ndarray,
+    x,
+    y,
     *,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
@@ -88,11 +89,12 @@ def cka_interval(
     centering: str = "unit",
     precision: str = "float32",
 ) -> tuple[float, float, float]:
-    """CKA between x (n, ...) and y (n, ...) and its bootstrap interval: (cka, low, high)."""
+    """CKA between x (n, ...) and y (n, ...) and its bootstrap interval: (cka, low, high).
+    Arrays of any array API namespace, computed on their device."""
     check_options(kernel, sigma_frac, debiased, centering, precision)
     check_resamples(resamples)
     check_confidence(confidence)
-    named = {"x": x, "y": y}
+    named = named_arrays({"x": x, "y": y}, "inputs")
     n = check_arrays(named, debiased)
     m = named_moments(
         named,
@@ -121,7 +123,7 @@ def resample_counts(n: int, resamples: int = DEFAULT_RESAMPLES, seed=0) -> np.nd
 
 
 def bootstrap_cka(
-    packed: np.ndarray,
+    packed,
     pairs: np.ndarray,
     counts: np.ndarray,
     *,
@@ -133,39 +135,51 @@ def bootstrap_cka(
     """CKA of each pair of groups on the full sample and on every resample.
 
     packed : (g, n(n+1)/2) packed centred Grams (:func:`~ckaflow.similarity.packed_grams`, or
-        the workflow's Gram files), made with the estimator's ``debiased`` and ``centering``.
+        the workflow's Gram files), made with the estimator's ``debiased`` and ``centering``;
+        an array of any array API namespace, where the products are computed (the result is
+        small and comes back to the host as NumPy).
     pairs : (P, 2) int, rows of ``packed`` to compare.
     counts : (B, n) :func:`resample_counts`; each row sums to n.
     """
-    packed = np.asarray(packed, dtype=np.float64)
+    try:
+        xp = array_namespace(packed)
+    except TypeError:
+        packed = np.asarray(packed)
+        xp = array_namespace(packed)
+    packed = as_float64(xp, packed)
     pairs = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
     counts = np.asarray(counts)
     m = n * (n + 1) // 2
     if packed.ndim != 2 or packed.shape[1] != m:
-        raise ValueError(f"packed Grams must be (g, {m}) for n = {n}, got {packed.shape}")
+        raise ValueError(f"packed Grams must be (g, {m}) for n = {n}, got {tuple(packed.shape)}")
     if counts.ndim != 2 or counts.shape[1] != n or (counts.sum(axis=1) != n).any():
         raise ValueError(f"counts must be (B, {n}) with rows summing to n, got {counts.shape}")
-    if len(pairs) and not (0 <= pairs.min() and pairs.max() < len(packed)):
-        raise ValueError(f"pairs must index groups 0..{len(packed) - 1}, got {pairs.tolist()[:3]}")
+    if len(pairs) and not (0 <= pairs.min() and pairs.max() < packed.shape[0]):
+        raise ValueError(
+            f"pairs must index groups 0..{packed.shape[0] - 1}, got {pairs.tolist()[:3]}"
+        )
     used, inverse = np.unique(pairs, return_inverse=True)
     inverse = inverse.reshape(pairs.shape)
-    a = packed[used]
-    weights = counts.astype(np.float64)
-    # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
-    # to rounding that is not negligible for a group that barely varies).
-    g = len(a)
+    on = device(packed)
+
+    def index(values):
+        return xp.asarray(np.asarray(values, dtype=np.int64), device=on)
+
+    a = xp.take(packed, index(used), axis=0)
+    g = a.shape[0]
     both = np.vstack([inverse, np.column_stack([np.arange(g), np.arange(g)])])  # pairs, then selves
     # What every resample shares, made once: each pair's elementwise Gram product (its packed
     # sqrt(2)s make the packed sum the full one) and, for the T2, T3 terms, the full Grams.
-    products = a[both[:, 0]] * a[both[:, 1]]  # (P + g, m)
-    full = None if centering == "global" else _unpack(a, n)  # (g, n, n)
+    products = xp.take(a, index(both[:, 0]), axis=0) * xp.take(a, index(both[:, 1]), axis=0)
+    full = None if centering == "global" else unpack(a, n)  # (g, n, n)
+    terms = _Terms(xp, products, full, both, n, debiased, index)
     # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
     # to rounding that is not negligible for a group that barely varies).
-    hsic = [_resampled_hsic(products, None, both, np.ones((1, n)), n, debiased)]
-    for start in range(0, len(weights), batch):
-        w = weights[start : start + batch]
-        hsic.append(_resampled_hsic(products, full, both, w, n, debiased))
-    hsic = np.vstack(hsic)  # (1 + B, P + g)
+    with no_tf32(xp):
+        hsic = [terms.hsic(np.ones((1, n)), full_sample=True)]
+        for start in range(0, len(counts), batch):
+            hsic.append(terms.hsic(counts[start : start + batch].astype(np.float64)))
+    hsic = np.vstack([to_numpy(h) for h in hsic])  # (1 + B, P + g)
     xy, xx = hsic[:, : len(pairs)], hsic[:, len(pairs) :]
     denom = np.sqrt(xx[:, inverse[:, 0]] * xx[:, inverse[:, 1]])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,39 +187,46 @@ def bootstrap_cka(
     return Bootstrap(cka[0], cka[1:])
 
 
-def _resampled_hsic(products, full, both, w, n, debiased):
-    """HSIC of each row pair of ``both`` (b, P + g) under weights w (b, n); ``full=None``: the
-    T1 term alone (global centring, or the full sample)."""
-    iu, ju = _triu(n)
-    ww = w[:, iu] * w[:, ju]  # (b, m): w_i w_j in packed order
-    t1 = (products @ ww.T).T  # (b, P + g)
-    scale = hsic_scale(n, debiased)
-    if full is None:
-        return t1 * scale
-    aw = full @ w.T  # (g, n, b)
-    waw = aw * w.T[None]  # w_i (Aw)_i
-    t2_all = np.matmul(waw.transpose(2, 0, 1), aw.transpose(2, 1, 0))  # (b, g, g)
-    s = waw.sum(axis=1).T  # (b, g): w'Aw
-    t2 = t2_all[:, both[:, 0], both[:, 1]]  # (b, P + g)
-    t3 = s[:, both[:, 0]] * s[:, both[:, 1]]
-    if debiased:
-        return (t1 + t3 / ((n - 1) * (n - 2)) - 2.0 * t2 / (n - 2)) * scale
-    return (t1 - 2.0 * t2 / n + t3 / n**2) * scale
+@dataclass(frozen=True)
+class _Terms:
+    """HSIC of each row pair of ``both`` under resampling weights, in namespace ``xp``."""
+
+    xp: object
+    products: object  # (P + g, m)
+    full: object  # (g, n, n), or None: the T1 term alone (global centring)
+    both: np.ndarray  # (P + g, 2)
+    n: int
+    debiased: bool
+    index: object  # host ints -> an index array of xp on the Grams' device
+
+    def hsic(self, w: np.ndarray, full_sample: bool = False):
+        """(b, P + g) under weights w (b, n) on the host; ``full_sample``: T1 alone."""
+        xp, n, both = self.xp, self.n, self.both
+        iu, ju = _triu(n)
+        on = device(self.products)
+        ww = xp.asarray(w[:, iu] * w[:, ju], device=on)  # (b, m): w_i w_j in packed order
+        t1 = xp.matrix_transpose(self.products @ xp.matrix_transpose(ww))  # (b, P + g)
+        scale = hsic_scale(n, self.debiased)
+        if self.full is None or full_sample:
+            return t1 * scale
+        wt = xp.asarray(w.T, device=on)  # (n, b)
+        aw = self.full @ wt  # (g, n, b)
+        waw = aw * wt[None, ...]  # w_i (Aw)_i
+        # (b, g, g): sum_i w_i (Aw)_i (Bw)_i of every two groups
+        t2_all = xp.permute_dims(waw, (2, 0, 1)) @ xp.permute_dims(aw, (2, 1, 0))
+        g = t2_all.shape[1]
+        t2 = xp.take(xp.reshape(t2_all, (w.shape[0], g * g)),
+                     self.index(both[:, 0] * g + both[:, 1]), axis=1)  # fmt: skip
+        s = xp.matrix_transpose(xp.sum(waw, axis=1))  # (b, g): w'Aw
+        t3 = xp.take(s, self.index(both[:, 0]), axis=1) * xp.take(s, self.index(both[:, 1]), axis=1)
+        if self.debiased:
+            return (t1 + t3 / ((n - 1) * (n - 2)) - 2.0 * t2 / (n - 2)) * scale
+        return (t1 - 2.0 * t2 / n + t3 / n**2) * scale
 
 
 @functools.cache
 def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n)
-
-
-def _unpack(a: np.ndarray, n: int) -> np.ndarray:
-    """Packed (g, m) -> symmetric (g, n, n), undoing the sqrt(2) of off-diagonal entries."""
-    iu, ju = _triu(n)
-    vals = a / _triu_weights(n)
-    full = np.empty((len(a), n, n))
-    full[:, iu, ju] = vals
-    full[:, ju, iu] = vals
-    return full
 
 
 def bootstrap_interval(

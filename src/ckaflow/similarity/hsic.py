@@ -68,6 +68,24 @@ def _triu_weights(n: int) -> np.ndarray:
     return np.where(iu == ju, 1.0, np.sqrt(2.0))
 
 
+@functools.cache
+def _full_index(n: int) -> np.ndarray:
+    """(n * n,) the packed position of every entry (i, j) of an n x n symmetric matrix."""
+    iu, ju = np.triu_indices(n)
+    where = np.empty((n, n), dtype=np.int64)
+    where[iu, ju] = where[ju, iu] = np.arange(len(iu))
+    return where.ravel()
+
+
+def unpack(a, n: int):
+    """The inverse of packing: packed (g, n(n+1)/2) -> symmetric (g, n, n), the sqrt(2) of
+    off-diagonal entries undone; one gather, in a's namespace."""
+    xp = array_namespace(a)
+    vals = a / scalars(xp, _triu_weights(n), a)
+    full = xp.take(vals, xp.asarray(_full_index(n), device=device(a)), axis=1)
+    return xp.reshape(full, (a.shape[0], n, n))
+
+
 def hsic_matrix(a, b=None, *, n: int, debiased: bool = False):
     """HSIC of every pair (i, j): a (ga, m) and b (gb, m) packed centred Grams -> (ga, gb).
 
