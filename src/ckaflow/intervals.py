@@ -40,12 +40,14 @@ def compute_intervals(
     resamples: int,
     confidence: float,
     seed: int,
+    xp=None,
 ) -> pd.DataFrame:
     """One row per (pair of models, layer or model group) on ``test_set``: CKA, the bootstrap
     interval at ``confidence`` from ``resamples`` resamples of the test images, the replicates.
 
     ``gram_files`` maps each model to its Gram file. The resamples depend on ``seed`` and the
-    test set only (so every estimator of a test set sees the same ones).
+    test set only (so every estimator of a test set sees the same ones). The resampled products
+    are computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU).
     """
     check_resamples(resamples)
     check_confidence(confidence)
@@ -57,10 +59,10 @@ def compute_intervals(
     pairs = [(a, b, g) for a, b in model_pairs for g in LAYER_GROUPS]
     index = np.array([(where[a, g], where[b, g]) for a, b, g in pairs])
     counts = resample_counts(n, resamples, seed=[seed, DOMAINS.index(test_set)])
+    packed = np.stack(rows) if xp is None else xp.asarray(np.stack(rows))
     boot = bootstrap_cka(
-        np.stack(rows), index, counts, n=n, debiased=estimator.debiased,
-        centering=estimator.centering,
-    )  # fmt: skip
+        packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
+    )
     low, high = boot.interval(confidence)
     log.info(
         "%s %s: %d pairs of %d groups, %d resamples of n = %d",

@@ -111,6 +111,7 @@ rule compute_intervals:
         resamples=config["similarity"]["resamples"],
         confidence=config["similarity"]["confidence"],
         seed=config["seed"],
+        device=config["similarity"]["device"],
     script:
         "../scripts/compute_intervals.py"
 

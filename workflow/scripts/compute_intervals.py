@@ -1,5 +1,6 @@
 """Bootstrap intervals of the pairs the findings read, on one test set (rule compute_intervals)."""
 
+from ckaflow.device import compute_namespace
 from ckaflow.intervals import compute_intervals
 from ckaflow.logs import log_to
 from ckaflow.names import Estimator
@@ -16,5 +17,6 @@ table = compute_intervals(
     resamples=sm.params.resamples,
     confidence=sm.params.confidence,
     seed=sm.params.seed,
+    xp=compute_namespace(sm.params.device),
 )
 write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

@@ -141,23 +141,7 @@ def bootstrap_cka(
     pairs : (P, 2) int, rows of ``packed`` to compare.
     counts : (B, n) :func:`resample_counts`; each row sums to n.
     """
-    try:
-        xp = array_namespace(packed)
-    except TypeError:
-        packed = np.asarray(packed)
-        xp = array_namespace(packed)
-    packed = as_float64(xp, packed)
-    pairs = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
-    counts = np.asarray(counts)
-    m = n * (n + 1) // 2
-    if packed.ndim != 2 or packed.shape[1] != m:
-        raise ValueError(f"packed Grams must be (g, {m}) for n = {n}, got {tuple(packed.shape)}")
-    if counts.ndim != 2 or counts.shape[1] != n or (counts.sum(axis=1) != n).any():
-        raise ValueError(f"counts must be (B, {n}) with rows summing to n, got {counts.shape}")
-    if len(pairs) and not (0 <= pairs.min() and pairs.max() < packed.shape[0]):
-        raise ValueError(
-            f"pairs must index groups 0..{packed.shape[0] - 1}, got {pairs.tolist()[:3]}"
-        )
+    xp, packed, pairs, counts = _checked(packed, pairs, counts, n)
     used, inverse = np.unique(pairs, return_inverse=True)
     inverse = inverse.reshape(pairs.shape)
     on = device(packed)
@@ -185,6 +169,28 @@ def bootstrap_cka(
     with np.errstate(divide="ignore", invalid="ignore"):
         cka = np.where(denom > 0.0, xy / np.where(denom > 0.0, denom, 1.0), np.nan)
     return Bootstrap(cka[0], cka[1:])
+
+
+def _checked(packed, pairs, counts, n: int):
+    """(namespace, packed as float64, pairs (P, 2), counts (B, n)), or ``ValueError``."""
+    try:
+        xp = array_namespace(packed)
+    except TypeError:
+        packed = np.asarray(packed)
+        xp = array_namespace(packed)
+    packed = as_float64(xp, packed)
+    pairs = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    counts = np.asarray(counts)
+    m = n * (n + 1) // 2
+    if packed.ndim != 2 or packed.shape[1] != m:
+        raise ValueError(f"packed Grams must be (g, {m}) for n = {n}, got {tuple(packed.shape)}")
+    if counts.ndim != 2 or counts.shape[1] != n or (counts.sum(axis=1) != n).any():
+        raise ValueError(f"counts must be (B, {n}) with rows summing to n, got {counts.shape}")
+    if len(pairs) and not (0 <= pairs.min() and pairs.max() < packed.shape[0]):
+        raise ValueError(
+            f"pairs must index groups 0..{packed.shape[0] - 1}, got {pairs.tolist()[:3]}"
+        )
+    return xp, packed, pairs, counts
 
 
 @dataclass(frozen=True)
