@@ -15,7 +15,10 @@ Rows:
 * the general entry point ``cka_matrix`` on every filter (``x[..., c]`` views) and layer of the
   16 instances on one test set, with the arrays channels-last and channels-first;
 * the naive methods of ``naive.py`` on a sample of pairs, extrapolated to the pairs the workflow
-  computes, and the engine's error against the float64 reference on those pairs.
+  computes, and the engine's error against the float64 reference on those pairs;
+* on a GPU (CuPy, ``make run GPU=1``): the Gram products (float32) and the all-pairs HSIC product
+  (float64, every group of every model) in TFLOP/s against the card's peak, and the workflow path
+  computed there; on a machine without one, a row that says "no GPU" and why.
 
     .venv/bin/python benchmarks/bench_similarity.py            # the full workload (~6 min)
     .venv/bin/python benchmarks/bench_similarity.py --seeds 1 --pairs 2   # a quick look
@@ -37,12 +40,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from gpu import gpu_rows
 from naive import PRODUCT, SUM, blog_cka, extrapolate, reference_cka, sample_pairs, thesis_cka
 from naive import time_pairs as time_naive
 from tables import print_table
 
 from ckaflow.activations import load_layers
 from ckaflow.architecture import LAYER_SHAPES, LAYERS
+from ckaflow.device import compute_namespace, gpu_namespace
 from ckaflow.names import (
     DOMAINS,
     MODEL_GROUP,
@@ -78,7 +83,9 @@ def make_activations(root: Path, models: list[str], n: int, channels_last: bool 
                 np.save(folder / f"{layer}.npy", np.moveaxis(act, 1, -1) if channels_last else act)
 
 
-def workflow_path(root: Path, models: list[str], estimators: list[str], cores: int) -> dict:
+def workflow_path(
+    root: Path, models: list[str], estimators: list[str], cores: int, device: str = "cpu"
+) -> dict:
     """Gram files of every model, then every HSIC shard of both test sets: the workflow's jobs,
     run as ``snakemake --cores {cores}`` runs them (each job a process with one BLAS thread,
     ``cores`` at a time; the HSIC jobs start when every Gram file exists)."""
@@ -90,10 +97,10 @@ def workflow_path(root: Path, models: list[str], estimators: list[str], cores: i
     with ProcessPoolExecutor(cores, mp_context=get_context("spawn")) as pool:
         list(pool.map(_job, [None] * cores))  # start the workers (imports are not timed)
         t0 = time.perf_counter()
-        list(pool.map(_gram_job, [(root, m, ests, grams[m]) for m in models]))
+        list(pool.map(_gram_job, [(root, m, ests, grams[m], device) for m in models]))
         t_grams = time.perf_counter() - t0
         peaks = list(
-            pool.map(_hsic_job, [(root, grams, models, *job, shards) for job in hsic_jobs])
+            pool.map(_hsic_job, [(root, grams, models, *job, shards, device) for job in hsic_jobs])
         )
         wall = time.perf_counter() - t0
     return {"wall_s": wall, "grams_s": t_grams, "peak_bytes": max(peaks)}
@@ -106,15 +113,15 @@ def _job(_) -> int:
 
 
 def _gram_job(args) -> int:
-    root, model, ests, path = args
-    write_grams(root / "act", model, DOMAINS, ests, path)
+    root, model, ests, path, device = args
+    write_grams(root / "act", model, DOMAINS, ests, path, xp=compute_namespace(device))
     return _job(None)
 
 
 def _hsic_job(args) -> int:
-    root, grams, models, ts, e, shard, shards = args
+    root, grams, models, ts, e, shard, shards, device = args
     table = hsic_shard(grams, test_set=ts, estimator=e, blocks=shard_blocks(shard, shards),
-                       final_models=models)  # fmt: skip
+                       final_models=models, xp=compute_namespace(device))  # fmt: skip
     table.to_parquet(root / f"table-{ts}-{e.name}-{shard}.parquet")
     return _job(None)
 
@@ -208,6 +215,8 @@ def child(args) -> None:
     models = args.models.split(",")
     if args.child == "workflow":
         print(json.dumps(workflow_path(args.root, models, args.extra.split(","), args.cores)))
+    elif args.child == "workflow-gpu":  # one GPU: one job at a time
+        print(json.dumps(workflow_path(args.root, models, args.extra.split(","), 1, "gpu")))
     else:
         root = args.root / ("act-last" if args.child == "last" else "act")
         print(json.dumps(cka_matrix_call(root, models, args.child == "last")))
@@ -251,6 +260,21 @@ def main() -> None:
     naive, errors = naive_rows(root, models, args.n, args.pairs)
     report(args, models, floor, flow, flow2, first, last, float(np.nanmax(same)), naive,
                 errors)  # fmt: skip
+    print_table(gpu_section(root, models, args.n, floor, flow))
+
+
+def gpu_section(root: Path, models: list[str], n: int, floor: dict, flow: dict) -> list[tuple]:
+    """The engine's products on the GPU against its peak, and the workflow path there (one job
+    at a time); "no GPU" rows on a machine without one."""
+    h, w, c = LAYER_SHAPES["conv1"]
+    groups = len(models) * (sum(s[2] for s in LAYER_SHAPES.values()) + len(LAYERS) + 1)
+    rows = gpu_rows(n, h * w, c, groups, floor["rate"])
+    if gpu_namespace()[0] is not None:
+        on_gpu = in_child("workflow-gpu", root, models, "linear-biased")
+        rows.append(("workflow path on the GPU, linear biased, one job at a time",
+                     f"{on_gpu['wall_s']:.1f} s ({on_gpu['grams_s']:.1f} s Gram files); CPU, "
+                     f"{flow['wall_s']:.1f} s", ""))  # fmt: skip
+    return rows
 
 
 def report(args, models, floor, flow, flow2, first, last, same, naive, errors) -> None:

@@ -135,17 +135,20 @@ def main() -> None:
         argv = [sys.executable, __file__, "--loop-only", str(args.loop_steps)]
         print(subprocess.run(argv, check=True, capture_output=True, text=True).stdout, end="")
     configure(args.threads)
+    import tensorflow as tf
+
     from ckaflow.model import TiedAutoencoder
 
-    models = {
-        "tied (the study's model)": TiedAutoencoder(seed=1),
-        "untied, same ops": TiedAutoencoder(seed=1, tied=False),
-        "stock Keras layers, same shapes": stock_keras(1),
-    }
-    rates = {
-        name: images_per_second(m, args.batch, args.steps, args.repeats)
-        for name, m in models.items()
-    }
+    with tf.device("/CPU:0"):  # these rows are the CPU's, GPU or not
+        models = {
+            "tied (the study's model)": TiedAutoencoder(seed=1),
+            "untied, same ops": TiedAutoencoder(seed=1, tied=False),
+            "stock Keras layers, same shapes": stock_keras(1),
+        }
+        rates = {
+            name: images_per_second(m, args.batch, args.steps, args.repeats)
+            for name, m in models.items()
+        }
     tied = rates["tied (the study's model)"]
     w = max(map(len, rates))
     print(f"\ntraining throughput, batch {args.batch}, {args.threads} threads, ", end="")
@@ -156,6 +159,28 @@ def main() -> None:
         cost = "" if r is tied else f"{(r / tied - 1) * 100:+.1f}%"
         target = "<= +20%" if name.startswith("untied") else ""
         print(f"| {name:<{w}} | {r:8.0f} | {cost:>14} | {target:<6} |")
+    print_gpu(args, tied)
+
+
+def print_gpu(args, cpu_rate: float) -> None:
+    """The tied model's training step on the GPU against the CPU rate above (same batch), and at
+    a batch of 256; "no GPU" where TensorFlow sees none."""
+    import tensorflow as tf
+
+    from ckaflow.model import TiedAutoencoder
+
+    gpus = tf.config.list_physical_devices("GPU")
+    print(f"\ntraining on the GPU (TensorFlow {tf.__version__}, TF32 off, deterministic ops)")
+    print("| what | images/s | GPU / CPU |")
+    print("|---|---|---|")
+    if not gpus:
+        print("| GPU | no GPU: TensorFlow sees none (the GPU build is `make run GPU=1`) | |")
+        return
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    for batch in (args.batch, 256):
+        with tf.device("/GPU:0"):
+            rate = images_per_second(TiedAutoencoder(seed=1), batch, args.steps, args.repeats)
+        print(f"| tied model on {name}, batch {batch} | {rate:.0f} | {rate / cpu_rate:.1f}x |")
 
 
 def print_loop(loop_steps: int) -> None:
