@@ -20,7 +20,7 @@ OTHER := tensorflow cupy-cuda12x
 endif
 STAMP := $(VENV)/.installed-$(BUILD)
 
-.PHONY: run resume test lint bench lock clean
+.PHONY: run resume test lint bench lock gpu-proof clean
 
 # One TensorFlow build per venv: switching builds removes the other one first (tensorflow and
 # tensorflow-cpu installed side by side overwrite each other's files).
@@ -55,6 +55,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_similarity.py
 	$(BIN)/python benchmarks/bench_intervals.py
+
+# Issue 14's proof on a machine with an NVIDIA GPU: the engine tests on CuPy, the benchmarks, the
+# tiny study on GPU and CPU compared, one paper.yaml instance trained (tools/gpu_proof.sh).
+gpu-proof:
+	$(MAKE) $(VENV)/.installed-gpu GPU=1
+	BIN=$(BIN) tools/gpu_proof.sh
 
 # Re-pin both environments after changing a direct pin in pyproject.toml: pip resolves each
 # (without downloading the CUDA wheels) and tools/lock.py writes the pins. The GPU lock keeps
