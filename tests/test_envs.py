@@ -1,10 +1,13 @@
 """Each rule's script imports only what its conda environment (envs/*.yaml) installs.
 
-No conda is reachable here, so each environment's pip list stands for it: a script's imports (and
-everything ckaflow imports in turn when they load) run in a fresh interpreter where any
-third-party module that is not provided by that list, or by what its packages require, fails to
-import. Imports inside functions (TensorFlow after the thread setup, tabulate inside pandas'
-to_markdown) run only when the rule does; each env lists those by hand.
+No conda is reachable here, so each environment's pip list stands for it, checked two ways:
+* a script's imports (and everything ckaflow imports in turn when they load) run in a fresh
+  interpreter where any third-party module that is not provided by that list, or by what its
+  packages require, fails to import (fast, per rule);
+* each env's pip list is installed by uv into an empty venv, and every module its rules import,
+  plus those imported inside functions when the rule runs (TensorFlow after the thread setup,
+  tabulate inside pandas' to_markdown; listed by hand in LAZY), is imported there. The GPU env is
+  resolved, not installed (gigabytes of CUDA wheels, no GPU to use them).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import yaml
@@ -118,3 +122,72 @@ def test_a_module_the_env_lacks_fails_the_check():
     assert "fontTools" in provided_modules("envs/data.yaml")
     res = import_in("envs/data.yaml", script_imports("workflow/scripts/plot_reconstructions.py"))
     assert res.returncode != 0 and "plotnine is not installed" in res.stderr
+
+
+# Imported inside functions, when the rule runs: the fresh venvs import these too.
+LAZY = {
+    "envs/tensorflow.yaml": ["tensorflow", "keras"],
+    "envs/figures.yaml": ["tabulate", "scipy.stats"],
+}
+UV = Path(sys.executable).with_name("uv")
+
+
+def env_pins(env: str) -> list[str]:
+    spec = yaml.safe_load((ROOT / env).read_text())
+    pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
+    return [p.split("#")[0].strip() for p in pip]
+
+
+def lock_pins(lock: str) -> dict[str, str]:
+    return dict(line.split("==") for line in (ROOT / lock).read_text().split())
+
+
+def import_in_fresh_venv(env: str, modules: set[str], tmp_path) -> subprocess.CompletedProcess:
+    """``modules`` imported in a new venv holding only the env's pip list (uv), ckaflow on
+    PYTHONPATH."""
+    venv = tmp_path / "venv"
+    subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([UV, "pip", "install", "-q", "--python", python, *env_pins(env)], check=True)
+    return subprocess.run(
+        [python, "-c", "import importlib, json, sys\n"
+         "for m in json.loads(sys.argv[1]): importlib.import_module(m)",
+         json.dumps(sorted(modules - {"snakemake"}))],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3",
+             "HOME": str(tmp_path)},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("env", ["envs/data.yaml", "envs/figures.yaml", "envs/tensorflow.yaml"])
+def test_each_env_alone_in_a_fresh_venv_imports_what_its_rules_import(env, tmp_path):
+    """The env's pip list installed by uv into an empty venv (the conda env's pip section, with
+    ckaflow on PYTHONPATH as the env file says): every module its rules' scripts import, and what
+    they import when they run, imports there."""
+    modules = {m for _, e, script in rules_and_envs() if e == env for m in script_imports(script)}
+    res = import_in_fresh_venv(env, modules | set(LAZY.get(env, [])), tmp_path)
+    assert res.returncode == 0, f"{env}: {res.stderr.strip()[-800:]}"
+    pins = dict(p.split("==") for p in env_pins(env))
+    lock = lock_pins("requirements.lock")
+    assert {k: v for k, v in pins.items() if lock.get(k) != v} == {}, "pins differ from the lock"
+
+
+def test_a_fresh_venv_lacking_a_module_fails_the_check(tmp_path):
+    res = import_in_fresh_venv(
+        "envs/data.yaml", set(script_imports("workflow/scripts/plot_reconstructions.py")), tmp_path
+    )
+    assert res.returncode != 0 and "No module named 'plotnine'" in res.stderr
+
+
+def test_the_gpu_env_resolves_and_agrees_with_the_gpu_lock(tmp_path):
+    """envs/tensorflow-gpu.yaml is not installed here (its CUDA wheels are gigabytes, and no GPU
+    would use them): uv resolves it, and its pins are requirements-gpu.lock's."""
+    pins = env_pins("envs/tensorflow-gpu.yaml")
+    (tmp_path / "in.txt").write_text("\n".join(pins))
+    subprocess.run([UV, "pip", "compile", "-q", "--python-version", "3.11", tmp_path / "in.txt",
+                    "-o", tmp_path / "out.txt"], check=True)  # fmt: skip
+    lock = lock_pins("requirements-gpu.lock")
+    for pin in pins:
+        name, version = re.sub(r"\[.*\]", "", pin).split("==")
+        assert lock[name] == version, f"{pin}: requirements-gpu.lock has {lock[name]}"
+    assert "cupy-cuda12x" in (tmp_path / "out.txt").read_text()
