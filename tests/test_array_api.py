@@ -50,14 +50,18 @@ def xp(request):
     import torch
 
     ns = array_namespace(torch.empty(0))
-    ns.default_device = "cuda" if torch.cuda.is_available() else "cpu"
+    PLACE[ns.__name__] = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return ns
+
+
+PLACE = {}  # namespace name -> the device its arrays go to (its GPU where it has one)
 
 
 def put(xp, a):
     """A NumPy array as an array of ``xp`` (on its GPU, if it has one)."""
-    where = getattr(xp, "default_device", None)
-    return xp.asarray(np.ascontiguousarray(a)) if where is None else xp.asarray(a, device=where)
+    where = PLACE.get(xp.__name__)
+    a = np.ascontiguousarray(a)
+    return xp.asarray(a) if where is None else xp.asarray(a, device=where)
 
 
 @pytest.mark.parametrize("precision", ["float32", "float64"])

@@ -24,6 +24,7 @@ from .io import read_parquet
 from .names import DOMAINS, Estimator
 from .shards import gram_key, read_grams
 from .similarity import bootstrap_cka, resample_counts
+from .similarity.arrays import release
 from .similarity.bootstrap import check_confidence, check_resamples
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def compute_intervals(
     boot = bootstrap_cka(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
     )
+    del packed
+    release(xp)
     low, high = boot.interval(confidence)
     log.info(
         "%s %s: %d pairs of %d groups, %d resamples of n = %d",

@@ -25,7 +25,7 @@ from .cka_table import CKA_COLUMNS, PAIR_KEY
 from .io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
 from .names import Estimator, is_filter, is_final, parse_group
 from .similarity import block_cka, packed_instance
-from .similarity.arrays import to_numpy
+from .similarity.arrays import release, to_numpy
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def write_grams(
         )
         del layers
         arrays.update({gram_key(test_set, e): to_numpy(a) for e, a in packed.items()})
+        del packed
+        release(xp)  # a GPU's cached memory back to the card, for a TensorFlow job beside us
         log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
     arrays.update(groups=np.array(names), n=np.array(n))
     with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
@@ -109,6 +111,8 @@ def hsic_shard(
         packed = rows.pop(block) if xp is None else xp.asarray(rows.pop(block))
         res = block_cka(packed, names, n, estimator)
         results.append((labels[block], res.on_host()))
+        del packed, res
+        release(xp)
         g = len(names)
         log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
     out = _pair_frame(results, n)

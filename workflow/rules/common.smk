@@ -40,7 +40,11 @@ ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
 # The conda env of the GPU rules: TensorFlow's GPU build and CuPy where config gpu_env is set (the
 # SLURM profile sets it), else the CPU build. Never both in one env.
-TF_ENV = "../../envs/tensorflow-gpu.yaml" if config["gpu_env"] else "../../envs/tensorflow.yaml"
+TF_ENV = (
+    "../../envs/tensorflow-gpu.yaml"
+    if config["gpu_env"]
+    else "../../envs/tensorflow.yaml"
+)
 
 
 wildcard_constraints:

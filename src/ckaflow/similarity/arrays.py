@@ -27,6 +27,7 @@ __all__ = [
     "is_numpy_namespace",
     "median",
     "numpy_namespace",
+    "release",
     "scalars",
     "to_numpy",
     "no_tf32",
@@ -63,6 +64,16 @@ def median(xp: ModuleType, x):
     s = xp.sort(x, axis=-1)
     m = s.shape[-1]
     return (s[..., (m - 1) // 2] + s[..., m // 2]) / 2.0
+
+
+def release(xp: ModuleType | None) -> None:
+    """Hand a GPU library's cached memory back to the device. CuPy keeps what it frees in a pool;
+    a TensorFlow job sharing the card (memory growth on) would starve beside it. No-op else."""
+    if xp is not None and array_api_compat.is_cupy_namespace(xp):
+        import cupy
+
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
 
 
 @contextlib.contextmanager
