@@ -111,7 +111,7 @@ def test_each_rule_imports_only_what_its_env_installs(rule, env, script):
 
 def test_every_script_rule_names_an_env():
     rules = rules_and_envs()
-    assert len({rule for rule, _, _ in rules}) == 26
+    assert len({rule for rule, _, _ in rules}) == 27
     gpu_rules = {rule for rule, env, _ in rules if env == "envs/tensorflow-gpu.yaml"}
     assert gpu_rules == {"train_base", "finetune", "extract_activations", "compute_grams",
                          "compute_hsic", "compute_intervals"}  # fmt: skip
@@ -191,3 +191,27 @@ def test_the_gpu_env_resolves_and_agrees_with_the_gpu_lock(tmp_path):
         name, version = re.sub(r"\[.*\]", "", pin).split("==")
         assert lock[name] == version, f"{pin}: requirements-gpu.lock has {lock[name]}"
     assert "cupy-cuda12x" in (tmp_path / "out.txt").read_text()
+
+
+def test_the_library_alone_needs_only_its_base_dependencies(tmp_path):
+    """`pip install ckaflow` (no extras) gives the similarity engine: pyproject's base
+    dependencies in an empty venv compute CKA and its interval, without TensorFlow or pandas."""
+    import tomllib
+
+    base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert not any(d.startswith(("tensorflow", "pandas", "snakemake")) for d in base)
+    venv = tmp_path / "venv"
+    subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([UV, "pip", "install", "-q", "--python", python, *base], check=True)
+    code = (
+        "import numpy as np\n"
+        "from ckaflow.similarity import cka, cka_interval, cka_matrix\n"
+        "x = np.random.default_rng(0).normal(size=(50, 8, 4))\n"
+        "print(cka(x, x[..., :2]), cka_interval(x, x ** 2, resamples=100))\n"
+        "print(cka_matrix({f'f{c}': x[..., c] for c in range(4)}).shape)\n"
+    )
+    res = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(ROOT / "src"), "HOME": str(tmp_path)})  # fmt: skip
+    assert res.returncode == 0, res.stderr[-800:]
+    assert res.stdout.splitlines()[-1] == "(4, 4)"

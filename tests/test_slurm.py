@@ -93,7 +93,8 @@ def test_tiny_study_on_a_real_slurm_cluster(slurm_study, tiny_run):
     # advertises more CPUs than the machine has, and Snakemake caps threads at the real cores).
     threads = min(4, len(os.sched_getaffinity(0)))
     log = (workdir / "logs" / "train_base" / "synth-1.log").read_text()
-    pattern = rf"{threads} threads, GPUs \[\]; SLURM job \d+, CUDA_VISIBLE_DEVICES=\d"
+    pattern = (rf"computes on the CPU \(no GPU visible\) \({threads} CPU threads; [^)]*\); "
+               r"SLURM job \d+, CUDA_VISIBLE_DEVICES=\d")  # fmt: skip
     assert re.search(pattern, log), log
     # The same datasets and initial weights as the local run of the same config, and a table of
     # the same pairs. The trained weights are not bitwise the same: TensorFlow's CPU kernels

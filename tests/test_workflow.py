@@ -127,6 +127,11 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     assert findings.count("**") >= 10 and "global centring" in findings
     assert "## How far training moved the weights" in findings
     assert "## Null baselines" in findings and "95% bootstrap interval" in findings
+    # CKA's invariances on the run's own activations: every defined row holds
+    assert "## CKA's invariances, on this study's activations" in findings
+    inv = pd.read_csv(results / "tables" / "invariances.csv")
+    assert set(inv["test_set"]) == {"natural", "synth"} and inv["holds"].dropna().all()
+    assert inv["holds"].notna().sum() > len(inv) / 2
     # the intervals' estimates are the CKA table's values, from the same Gram files
     intervals = read_intervals(results / "cka_intervals.parquet")
     defined = intervals.dropna(subset=["low", "high"])  # the tiny models have dead layers

@@ -125,6 +125,18 @@ class Plan:
         return list(self.config["figures"]["filter_instances"])
 
     @cached_property
+    def invariance_instance(self) -> str:
+        """The instance whose activations the invariance checks transform: the first of
+        figures.filter_instances."""
+        return self.filter_instances[0]
+
+    @cached_property
+    def invariance_estimators(self) -> list[str]:
+        """The configured estimators CKA's invariances are stated for (unit centring; the linear
+        biased one if the config names none)."""
+        return [e.name for e in self.estimators if e.centering == "unit"] or [Estimator().name]
+
+    @cached_property
     def filter_pairs(self) -> list[tuple[str, str]]:
         """Filter heatmaps: each figures.filter_instances with itself, and the first two."""
         pairs = [(x, x) for x in self.filter_instances]

@@ -8,6 +8,7 @@ rule write_findings:
         intervals="results/cka_intervals.parquet",
         accuracy="results/tables/test_accuracy.csv",
         weight_change="results/tables/weight_change.csv",
+        invariances="results/tables/invariances.csv",
         histories=histories(),
         provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
         datasets=DATASET_JSONS,
@@ -33,6 +34,7 @@ rule write_findings:
         base=BASE,
         finetuned=FINETUNED,
         estimator=config["figures"]["estimator"],
+        invariance_model=PLAN.invariance_instance,
     script:
         "../scripts/write_findings.py"
 

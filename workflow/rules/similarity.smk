@@ -132,3 +132,26 @@ rule reduce_intervals:
         "../../envs/figures.yaml"
     script:
         "../scripts/reduce_intervals.py"
+
+
+rule check_invariances:
+    input:
+        activations=f"results/activations/{PLAN.invariance_instance}",
+        datasets=DATASET_JSONS,
+    output:
+        table="results/tables/invariances.csv",
+        provenance="results/tables/invariances.provenance.json",
+    log:
+        "logs/check_invariances/invariances.log",
+    benchmark:
+        "benchmarks/results/check_invariances/invariances.tsv"
+    conda:
+        "../../envs/figures.yaml"
+    threads: 1
+    params:
+        model=PLAN.invariance_instance,
+        test_sets=DOMAINS,
+        estimators=PLAN.invariance_estimators,
+        seed=config["seed"],
+    script:
+        "../scripts/check_invariances.py"

@@ -17,6 +17,7 @@ from ckaflow.findings import (
 )
 from ckaflow.findings.baselines import baseline_table
 from ckaflow.intervals import read_intervals
+from ckaflow.invariance import invariance_summary
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
 from ckaflow.provenance import footer, run_provenance, write_sidecar
@@ -62,6 +63,8 @@ write_sidecar(sm.output.effects, prov)
 with atomic_path(sm.output.baselines) as tmp:
     baselines.to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.baselines, prov)
+invariances = (invariance_summary(pd.read_csv(sm.input.invariances)), sm.params.invariance_model)
 with atomic_path(sm.output.findings) as tmp:
     note = bias_note(table, sm.params.base)
-    tmp.write_text(report_markdown(found, note, label, change, baselines) + footer(prov))
+    report = report_markdown(found, note, label, change, baselines, invariances)
+    tmp.write_text(report + footer(prov))

@@ -31,12 +31,40 @@ def weight_change_section(change: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
+def invariance_section(summary: pd.DataFrame, model: str) -> list[str]:
+    """Markdown lines: CKA's invariances measured on the study's activations
+    (:func:`ckaflow.invariance.invariance_summary`)."""
+    lines = [
+        "## CKA's invariances, on this study's activations",
+        "",
+        f"CKA of each layer of {model} (both test sets) with a transformed copy of itself. "
+        "Permuting the units, scaling them all by one factor and rotating them (two Householder "
+        "reflections mixing every unit into every other) must leave CKA at 1; scaling each unit "
+        "by its own factor (log-uniform in 0.1–10: invertible, not orthogonal) need not. The "
+        "source thesis (section 3.1) says CKA is invariant to every invertible linear map; the "
+        "last rows measure how far it is not. Layers that do not vary have no CKA and are left "
+        "out (counted in the last column).",
+        "",
+        "| estimator | transform | invariant? | max \\|1 − CKA\\| | CKA (min–max) | holds | "
+        "undefined |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in summary.itertuples():
+        lines.append(
+            f"| {r.estimator} | {r.transform} | {'yes' if r.invariant else 'no'} | "
+            f"{r.max_deviation:.1e} | {r.cka_min:.4f}–{r.cka_max:.4f} | "
+            f"{'yes' if r.holds else '**no**'} | {r.undefined} |"
+        )
+    return [*lines, ""]
+
+
 def report_markdown(
     found: dict[str, list[Finding]],
     note: str,
     primary: str,
     change: pd.DataFrame | None = None,
     baselines: pd.DataFrame | None = None,
+    invariances: tuple[pd.DataFrame, str] | None = None,
 ) -> str:
     lines = [
         "# Findings",
@@ -68,6 +96,8 @@ def report_markdown(
         lines += baseline_markdown(baselines, primary)
     if change is not None:
         lines += weight_change_section(change)
+    if invariances is not None:
+        lines += invariance_section(*invariances)
     lines += [
         "## Does the estimator change the conclusions?",
         "",
