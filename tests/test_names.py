@@ -53,9 +53,20 @@ def test_models_round_trip():
             assert parse_model(model_name(instance, c)) == (instance, c)
     assert model_name("synth-2") == "synth-2" and model_name("synth-2", "init") == "synth-2@init"
     assert phase_checkpoint(2) == "phase2"
-    for bad in ("synth-2@final", "synth-2@epoch3", "synth@init"):
+    for bad in ("synth-2@final", "synth-2@epoch3", "synth@init", "synth-2@step0", "synth-2@step"):
         with pytest.raises(ValueError):
             parse_model(bad)
+    # early checkpoints: the weights after N batches, in training order between init and phase1
+    from ckaflow.names import checkpoint_order, early_checkpoint, early_step
+
+    assert parse_model(model_name("synth-2", early_checkpoint(50))) == ("synth-2", "step50")
+    assert early_step("step50") == 50 and early_step("phase1") is None
+    order = ["final", "phase2", "step200", "phase1", "step50", "init"]
+    assert sorted(order, key=checkpoint_order) == [
+        "init", "step50", "step200", "phase1", "phase2", "final"]  # fmt: skip
+    for bad in (0, -5, 2.0, True):
+        with pytest.raises(ValueError, match="positive number of steps"):
+            early_checkpoint(bad)
     with pytest.raises(ValueError, match="phase 3"):
         phase_checkpoint(3)
 

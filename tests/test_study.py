@@ -123,9 +123,18 @@ def test_the_plan_of_the_default_config():
 
     plan = Plan.from_config(_default(), SCHEMA)
     assert len(plan.base) == len(plan.finetuned) == 8 and len(plan.instances) == 16
-    assert len(plan.models) == 16 + 8 * 3 and all(parse_model(m) for m in plan.models)
-    assert plan.models_of("synth-1") == ["synth-1@init", "synth-1@phase1", "synth-1@phase2",
+    # every base instance's init and phase ends; the first synth one's early steps too
+    assert len(plan.models) == 16 + 8 * 3 + 3 and all(parse_model(m) for m in plan.models)
+    assert plan.models_of("synth-2") == ["synth-2@init", "synth-2@phase1", "synth-2@phase2",
+                                         "synth-2"]  # fmt: skip
+    assert plan.models_of("synth-1") == ["synth-1@init", "synth-1@step50", "synth-1@step100",
+                                         "synth-1@step200", "synth-1@phase1", "synth-1@phase2",
                                          "synth-1"]  # fmt: skip
+    assert plan.checkpoints("natural-3") == ("init", "step50", "step100", "step200", "phase1",
+                                             "phase2", "final")  # fmt: skip
+    assert plan.checkpoints("natural-from-synth-1") == ("init", "final")
+    assert list(plan.checkpoint_matrix_options()["pairs"])[:2] == [
+        "synth-1@init vs final", "synth-1@step50 vs final"]  # fmt: skip
     assert plan.estimator_names == list(check_config(_default(), SCHEMA))
     figures = plan.figures()
     assert len(figures) == len(set(figures))
@@ -137,6 +146,7 @@ def test_the_plan_of_the_default_config():
     }
     base, ft = plan.schedule("synth-1"), plan.schedule("synth-from-natural-1")
     assert base["max_steps"] == 3500 and ft["max_steps"] == 2500 and ft["start_phase"] == 0
+    assert base["early_checkpoints"] == [50, 100, 200] and "early_checkpoints" not in ft
     assert plan.train_images("synth-1") is None and plan.train_images("synth-from-natural-1")
     assert plan.dataset_params("synth")["source"] == "pillow-text"
     with pytest.raises(ValueError, match="unknown CKA figure 'chord'"):

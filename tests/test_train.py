@@ -60,7 +60,15 @@ def test_phase_rates_and_fine_tuning_mode_starts_in_the_last_phase():
 
 
 @pytest.mark.parametrize(
-    "bad", [dict(batch_size=0), dict(patience=0), dict(start_phase=3), dict(learning_rate=0)]
+    "bad",
+    [
+        dict(batch_size=0),
+        dict(patience=0),
+        dict(start_phase=3),
+        dict(learning_rate=0),
+        dict(early_checkpoints=(75,)),
+        dict(early_checkpoints=(50, 10_000)),
+    ],  # fmt: skip
 )
 def test_train_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
@@ -260,6 +268,45 @@ def test_a_passing_spike_above_one_is_not_divergence(tiny_data):
     history = result.history
     assert history["train_loss"].iloc[0] > 1.0 and result.best_loss < 1.0
     assert written[-1][0] == "final"
+
+
+def test_early_checkpoints_hold_the_weights_after_their_steps(tiny_data):
+    """step<N> is saved right after batch N with the weights of that moment (not the phase's
+    best); one the run never reaches holds the final weights, marked not reached; saving them
+    changes nothing in the training."""
+    from ckaflow.data import load_split
+    from ckaflow.model import TiedAutoencoder
+    from ckaflow.train import train
+
+    def run(early, max_steps=10, **kw):
+        model, written = TiedAutoencoder(seed=1), {}
+
+        def save(name, info):
+            written[name] = (model.get_weights_dict(), info)
+
+        cfg = TrainConfig(batch_size=8, eval_every=2, max_steps=max_steps,
+                          early_checkpoints=early, **{"patience": 4, **kw})  # fmt: skip
+        train(model, load_split(tiny_data["synth"], "train"),
+              {d: load_split(p, "val") for d, p in tiny_data.items()}, domain="synth",
+              instance="synth-1", cfg=cfg, save_checkpoint=save)  # fmt: skip
+        return written
+
+    with_early, without = run((2, 6)), run(())
+    assert {"step2", "step6"} <= set(with_early) and not {"step2", "step6"} & set(without)
+    assert with_early["step2"][1]["step"] == 2 and with_early["step6"][1]["step"] == 6
+    for name, (weights, _) in without.items():  # the same training, step for step
+        for k, w in weights.items():
+            np.testing.assert_array_equal(with_early[name][0][k], w)
+    # the weights after 2 batches are neither the initial nor the final ones
+    w2, w0, wf = (with_early[c][0]["conv1_kernel"] for c in ("step2", "init", "final"))
+    assert not np.array_equal(w2, w0) and not np.array_equal(w2, wf)
+    # a rate too small to move a weight: every validation after the first is no improvement,
+    # so the three phases end at steps 4, 6 and 8, before step 10
+    stuck = run((10,), max_steps=100, patience=2, learning_rate=1e-30)
+    weights, info = stuck["step10"]
+    assert info["reached"] is False and info["step"] == 8
+    for k, w in stuck["final"][0].items():
+        np.testing.assert_array_equal(weights[k], w)
 
 
 def test_weight_change_is_the_relative_frobenius_distance_per_layer(tmp_path):

@@ -43,7 +43,7 @@ def test_dry_run_default_config_plans_the_study(workdir):
     assert out.returncode == 0, out.stdout
     jobs = planned(out)
     assert jobs["build_dataset"] == 2 and jobs["train_base"] == 8 and jobs["finetune"] == 8
-    assert jobs["extract_activations"] == 16 and jobs["compute_grams"] == 16 + 24
+    assert jobs["extract_activations"] == 16 and jobs["compute_grams"] == 16 + 24 + 3
     assert (
         jobs["compute_hsic"] == 2 * 4 * 2 and jobs["reduce_cka"] == 1
     )  # test sets x estimators x shards
@@ -260,7 +260,7 @@ def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml", "kernels.yaml")
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned(out)
-    assert jobs["compute_grams"] == 20 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 3 * 2
+    assert jobs["compute_grams"] == 22 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 3 * 2
     for rule in (
         "train_base",
         "finetune",

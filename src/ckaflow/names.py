@@ -8,7 +8,7 @@ Each convention is formatted and parsed here and nowhere else; a unit test round
   base instance of the target domain with the same seed is the fine-tuned instance's *scratch*
   counterpart; ``natural-N`` and ``synth-N`` share their initial weights.
 * **checkpoints**: ``init``, ``phase1``, ``phase2``, ``final`` (a fine-tuned run keeps ``init`` and
-  ``final``).
+  ``final``), and a base run's early ones, ``step{N}``: the weights after N batches.
 * **models**, what CKA compares: an instance at a checkpoint, ``{instance}@{checkpoint}``, and the
   bare instance name for its final weights (``synth-2``, ``synth-2@init``).
 * **groups** of units of a model: a filter ``{layer}/f{index:02d}``, a layer (its name), or the
@@ -124,10 +124,43 @@ def phase_checkpoint(phase: int) -> str:
     return name
 
 
+_EARLY = re.compile(r"^step([1-9]\d*)$")
+
+
+def early_checkpoint(step: int) -> str:
+    """``step{N}``: the weights after N training batches (config train.early_checkpoints: a few,
+    early in the first phase, where most of the movement is)."""
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"an early checkpoint needs a positive number of steps, not {step!r}")
+    return f"step{step}"
+
+
+def early_step(checkpoint: str) -> int | None:
+    """N of ``step{N}``; None for any other checkpoint."""
+    m = _EARLY.match(str(checkpoint))
+    return int(m.group(1)) if m else None
+
+
+def check_checkpoint(checkpoint: str) -> str:
+    if checkpoint not in CHECKPOINTS and early_step(checkpoint) is None:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; expected one of {CHECKPOINTS} or step<N>"
+        )
+    return checkpoint
+
+
+def checkpoint_order(checkpoint: str) -> tuple[int, int]:
+    """A sort key putting checkpoints in training order: init, step<N> by N, phase1, phase2,
+    final."""
+    n = early_step(checkpoint)
+    if n is not None:
+        return (1, n)
+    return (0, 0) if checkpoint == INIT else (2, CHECKPOINTS.index(check_checkpoint(checkpoint)))
+
+
 def model_name(instance: str, checkpoint: str = FINAL) -> str:
     """``synth-2`` for the final weights, ``synth-2@init`` for a checkpoint."""
-    if checkpoint not in CHECKPOINTS:
-        raise ValueError(f"unknown checkpoint {checkpoint!r}; expected one of {CHECKPOINTS}")
+    check_checkpoint(checkpoint)
     return instance if checkpoint == FINAL else f"{instance}{CHECKPOINT_SEP}{checkpoint}"
 
 
@@ -136,10 +169,12 @@ def parse_model(model: str) -> tuple[str, str]:
     instance, sep, checkpoint = str(model).partition(CHECKPOINT_SEP)
     checkpoint = checkpoint if sep else FINAL
     parse(instance)
-    if checkpoint not in CHECKPOINTS or (sep and checkpoint == FINAL):
+    known = checkpoint in CHECKPOINTS or early_step(checkpoint) is not None
+    if not known or (sep and checkpoint == FINAL):
         raise ValueError(
             f"bad model name {model!r}: expected '<instance>' (final weights) or "
-            f"'<instance>{CHECKPOINT_SEP}<checkpoint>' with checkpoint one of {CHECKPOINTS[:-1]}"
+            f"'<instance>{CHECKPOINT_SEP}<checkpoint>' with checkpoint one of {CHECKPOINTS[:-1]} "
+            "or step<N>"
         )
     return instance, checkpoint
 
@@ -201,6 +236,10 @@ from .similarity.estimator import Estimator  # noqa: E402
 
 __all__ = [
     "CHECKPOINTS",
+    "check_checkpoint",
+    "checkpoint_order",
+    "early_checkpoint",
+    "early_step",
     "CHECKPOINT_SEP",
     "DOMAINS",
     "Estimator",

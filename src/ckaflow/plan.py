@@ -15,10 +15,14 @@ from .names import (
     CHECKPOINTS,
     DOMAINS,
     FINAL,
+    FINETUNE_CHECKPOINTS,
     INIT,
     Estimator,
     Instance,
     base_instances,
+    checkpoint_order,
+    early_checkpoint,
+    early_step,
     finetuned_instances,
     model_name,
     other,
@@ -74,15 +78,35 @@ class Plan:
     def models(self) -> list[str]:
         """Every model CKA compares: each instance's final weights, and the earlier checkpoints
         of the base instances (a fine-tuned instance's init is its base's final model)."""
-        early = [model_name(b, c) for b in self.base for c in CHECKPOINTS if c != FINAL]
+        early = [m for b in self.base for m in self.models_of(b) if m != b]
         return self.instances + early
 
+    @cached_property
+    def base_checkpoints(self) -> tuple[str, ...]:
+        """What a base run saves, in training order: init, step<N> of train.early_checkpoints,
+        the phase ends, final."""
+        early = tuple(early_checkpoint(s) for s in self.config["train"]["early_checkpoints"])
+        return tuple(sorted((*CHECKPOINTS, *early), key=checkpoint_order))
+
     def checkpoints(self, instance: str) -> tuple[str, ...]:
-        return parse(instance).checkpoints
+        """The checkpoints ``instance``'s training writes."""
+        return FINETUNE_CHECKPOINTS if parse(instance).finetuned else self.base_checkpoints
+
+    @cached_property
+    def matrix_instance(self) -> str:
+        """The base instance whose every checkpoint is compared with its final weights, layer
+        by layer (checkpoint_matrices): the first synth instance."""
+        return Instance("synth", self.seeds[0]).name
+
+    def recorded_checkpoints(self, instance: str) -> tuple[str, ...]:
+        """The checkpoints of ``instance`` whose activations are recorded: all it writes, except
+        that only :attr:`matrix_instance` keeps its early step<N> ones."""
+        keep = instance == self.matrix_instance
+        return tuple(c for c in self.checkpoints(instance) if keep or early_step(c) is None)
 
     def models_of(self, instance: str) -> list[str]:
         """The models of ``instance`` whose activations are recorded, one per checkpoint."""
-        return [model_name(instance, c) for c in self.checkpoints(instance)]
+        return [model_name(instance, c) for c in self.recorded_checkpoints(instance)]
 
     @cached_property
     def interval_pairs(self) -> list[tuple[str, str]]:
@@ -153,8 +177,8 @@ class Plan:
     def checkpoint_matrix_options(self) -> dict:
         """Layer x layer panels of each saved checkpoint of the first synth base instance against
         its final weights, on its own domain's test set, under the headline estimator."""
-        inst = Instance("synth", self.seeds[0])
-        early = [c for c in CHECKPOINTS if c != FINAL]
+        inst = parse(self.matrix_instance)
+        early = [c for c in self.recorded_checkpoints(inst.name) if c != FINAL]
         return {
             "pairs": {
                 f"{inst.name}@{c} vs final": [model_name(inst.name, c), inst.name] for c in early
@@ -220,13 +244,16 @@ class Plan:
         """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
         finetune.mode final_phase, starts in the last learning-rate phase."""
         c, finetuned = self.config, parse(instance).finetuned
-        return {
+        out = {
             **{k: c["train"][k] for k in ("batch_size", "learning_rate", "patience", "eval_every")},
             "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
             "pepper": c["noise"]["pepper"],
             "salt": c["noise"]["salt"],
             "start_phase": 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0,
         }
+        if not finetuned:  # (a fine-tuning's params stay as they were: no needless rerun)
+            out["early_checkpoints"] = list(c["train"]["early_checkpoints"])
+        return out
 
     def train_images(self, instance: str) -> int | None:
         """How many training images a run uses (None: the whole training split)."""

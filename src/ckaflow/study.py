@@ -34,7 +34,7 @@ def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, di
     the schema asks for integers (JSON schema accepts 2.0 as an integer; ``range(2.0)`` does not).
     """
     problems = _integers(config, schema) if schema else []
-    problems += _splits(config) + _fonts(config) + _figures(config)
+    problems += _splits(config) + _fonts(config) + _figures(config) + _early(config)
     estimators, more = estimators_by_name(config["similarity"]["estimators"])
     problems += more
     chosen = config["figures"]["estimator"]
@@ -64,6 +64,17 @@ def estimators_by_name(entries: list[Mapping]) -> tuple[dict[str, dict], list[st
             problems.append(f"{key}: {est.name} is listed twice")
         out[est.name] = dict(entry)
     return out, problems
+
+
+def _early(config: Mapping) -> list[str]:
+    """train.early_checkpoints: validation steps (multiples of eval_every) before max_steps."""
+    t = config["train"]
+    steps, every, cap = t["early_checkpoints"], t["eval_every"], t["max_steps"]
+    bad = [s for s in steps if s % every or s >= cap]
+    if not bad:
+        return []
+    return [f"train.early_checkpoints {bad}: each must be a multiple of train.eval_every ({every}) "
+            f"and below train.max_steps ({cap})"]  # fmt: skip
 
 
 def _splits(config: Mapping) -> list[str]:

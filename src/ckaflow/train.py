@@ -16,8 +16,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.noise import salt_and_pepper_tf
-from .names import FINAL, INIT, phase_checkpoint
+from .loop import Loop, TrainingDiverged, instance_key  # noqa: F401  (re-exported)
+from .names import FINAL, INIT, early_checkpoint, phase_checkpoint
 from .schedule import PHASES, PatienceSchedule
 from .schema import schema_default
 
@@ -59,6 +57,8 @@ class TrainConfig:
     pepper: float = schema_default("noise.pepper")
     salt: float = schema_default("noise.salt")
     start_phase: int = 0  # 2: the thesis' fine-tuning mode, only the final low-rate phase
+    # steps after which the weights are also saved (checkpoints step<N>); base runs only
+    early_checkpoints: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "patience", "eval_every", "max_steps"):
@@ -68,11 +68,12 @@ class TrainConfig:
             raise ValueError(f"start_phase must be 0, 1 or 2, got {self.start_phase}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-
-
-def instance_key(instance: str) -> int:
-    """A stable integer per instance name, for its noise and batch order."""
-    return zlib.crc32(instance.encode())
+        bad = [s for s in self.early_checkpoints if s % self.eval_every or s >= self.max_steps]
+        if bad:
+            raise ValueError(
+                f"train.early_checkpoints {bad}: each must be a multiple of eval_every "
+                f"({self.eval_every}) and below max_steps ({self.max_steps})"
+            )
 
 
 @dataclass
@@ -81,10 +82,6 @@ class Result:
     steps: int
     capped: bool
     best_loss: float
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss that is not finite, or a run that ends above MAX_LOSS: the weights have blown up."""
 
 
 def train(
@@ -102,7 +99,10 @@ def train(
 
     ``val`` maps each domain to its validation images; the schedule watches ``val[domain]``.
     ``save_checkpoint(name, info)`` is called with ``init``, ``phase1``, ``phase2`` and ``final``
-    while the model holds those weights (``info``: step, phase, losses). When ``cfg.start_phase``
+    while the model holds those weights (``info``: step, phase, losses), and with ``step<N>``
+    after N batches for each N of ``cfg.early_checkpoints`` (the weights of that moment, before
+    any restore; a run that ends sooner saves its final weights there, marked not reached).
+    When ``cfg.start_phase``
     skips phases, their checkpoints hold the starting weights. A loss that is not finite, or a final
     in-domain validation loss above :data:`MAX_LOSS`, raises :class:`TrainingDiverged` naming the
     instance, the step and the loss (and no ``final`` checkpoint is written).
@@ -111,7 +111,7 @@ def train(
         raise ValueError(f"no validation set for the training domain {domain!r}: {sorted(val)}")
     if len(train_x) < cfg.batch_size:
         raise ValueError(f"{len(train_x)} training images < batch_size {cfg.batch_size}")
-    loop = _Loop(model, train_x, val, instance, cfg, tensorboard_dir)
+    loop = Loop(model, train_x, val, instance, cfg, tensorboard_dir)
     schedule = PatienceSchedule(cfg.patience, cfg.learning_rate, phase=cfg.start_phase)
     _start(loop, schedule, save_checkpoint)
     best_weights = loop.weights()
@@ -119,6 +119,8 @@ def train(
         step = loop.run(min(cfg.eval_every, cfg.max_steps - loop.step))
         capped = step >= cfg.max_steps
         losses = loop.record(schedule)
+        if step in cfg.early_checkpoints:
+            save_checkpoint(early_checkpoint(step), _info(step, schedule, losses))
         event = schedule.observe(step, losses[domain])
         if event == "improved":
             best_weights = loop.weights()
@@ -142,6 +144,8 @@ def train(
             "than any output in [0, 1])",
             schedule,
         )
+    for later in (s for s in cfg.early_checkpoints if s > step):  # the run ended before them
+        save_checkpoint(early_checkpoint(later), {**_info(step, schedule, final), "reached": False})
     save_checkpoint(FINAL, {**_info(step, schedule, final), "capped_by_max_steps": capped})
     loop.close()
     return Result(pd.DataFrame(loop.rows, columns=HISTORY_COLUMNS), step, capped, schedule.best)
@@ -171,107 +175,6 @@ def _end_capped(loop, schedule, step: int, max_steps: int, save_checkpoint) -> N
         save_checkpoint(phase_checkpoint(later), info)
 
 
-class _Loop:
-    """The compiled parts of one training run and its bookkeeping.
-
-    The training images live on the device once; a step gathers its batch there. Batch losses
-    stay tensors until a validation reads them, and validation runs as one compiled call per
-    domain (eager calls cost about 3x the compiled one on a CPU). Nothing is retraced: every
-    call has the same shapes.
-    """
-
-    def __init__(self, model, train_x, val, instance, cfg: TrainConfig, tensorboard_dir):
-        import keras
-        import tensorflow as tf
-
-        self.model, self.instance, self.cfg = model, instance, cfg
-        self.key = instance_key(instance)
-        self.rng = np.random.default_rng([self.key, 1])
-        self.n = len(train_x)
-        self.order, self.pos, self.step = self.rng.permutation(self.n), 0, 0
-        self.train_x = tf.constant(train_x)
-        self.val = {d: tf.constant(v) for d, v in val.items()}
-        self.optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
-        self.writer = (
-            tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
-        )
-        self.batch_losses, self.rows, self.last = [], [], {}
-        variables = model.trainable_variables
-
-        @tf.function(jit_compile=False)  # XLA: 20x slower on a CPU, and not deterministic
-        def train_step(idx, seed):
-            x = tf.gather(self.train_x, idx)
-            noisy = salt_and_pepper_tf(x, seed, cfg.pepper, cfg.salt)
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-            return loss
-
-        self.train_step = train_step
-
-    def run(self, steps: int) -> int:
-        """``steps`` batches; returns the step count so far."""
-        import tensorflow as tf
-
-        b = self.cfg.batch_size
-        for _ in range(steps):
-            if self.pos + b > self.n:
-                self.order, self.pos = self.rng.permutation(self.n), 0
-            idx = np.sort(self.order[self.pos : self.pos + b])
-            self.pos += b
-            seed = tf.constant([self.key % 2**31, self.step], tf.int32)
-            self.batch_losses.append(self.train_step(tf.constant(idx, tf.int32), seed))
-            self.step += 1
-        return self.step
-
-    def val_losses(self) -> dict[str, float]:
-        from .model import per_image_loss
-
-        return {d: float(np.mean(per_image_loss(self.model, v))) for d, v in self.val.items()}
-
-    def record(self, schedule: PatienceSchedule) -> dict[str, float]:
-        """Validate on every domain, append a history row and the summaries; check finiteness."""
-        train_loss = float(np.mean([float(x) for x in self.batch_losses]))
-        self.batch_losses = []
-        losses = self.val_losses()
-        for what, value in {"train": train_loss, **losses}.items():
-            if not math.isfinite(value):  # nothing recovers from NaN or inf weights
-                self.diverged(f"the {what} loss is {value}", schedule)
-        row = (self.step, schedule.phase, schedule.rate, train_loss,
-               losses.get("natural", math.nan), losses.get("synth", math.nan))  # fmt: skip
-        self.rows.append(row)
-        self.last = losses
-        _summaries(self.writer, self.step, schedule.rate, train_loss, losses)
-        return losses
-
-    def diverged(self, what: str, schedule: PatienceSchedule) -> None:
-        raise TrainingDiverged(
-            f"{self.instance}: {what} at step {self.step} (phase {schedule.phase}, rate "
-            f"{schedule.rate:.2e}): training diverged; lower train.learning_rate"
-        )
-
-    def log_record(self, event: str) -> None:
-        step, phase, rate, train_loss = self.rows[-1][:4]
-        val = " ".join(f"{d}={v:.5f}" for d, v in self.last.items())
-        log.info("%s step %d phase %d rate %.2e train %.5f val %s %s",
-                 self.instance, step, phase, rate, train_loss, val, event)  # fmt: skip
-
-    def weights(self) -> list[np.ndarray]:
-        return [w.numpy() for w in self.model.weights]
-
-    def restore(self, weights: list[np.ndarray]) -> None:
-        for w, best in zip(self.model.weights, weights, strict=True):
-            w.assign(best)
-
-    def set_rate(self, rate: float) -> None:
-        self.optimizer.learning_rate.assign(rate)
-
-    def close(self) -> None:
-        if self.writer:
-            self.writer.close()
-
-
 def _info(step: int, schedule: PatienceSchedule, losses: dict[str, float]) -> dict:
     return {
         "step": step,
@@ -279,18 +182,6 @@ def _info(step: int, schedule: PatienceSchedule, losses: dict[str, float]) -> di
         "val_loss": losses,
         "phases_ended": schedule.ended,
     }
-
-
-def _summaries(writer, step, rate, train_loss, losses) -> None:
-    if writer is None:
-        return
-    import tensorflow as tf
-
-    with writer.as_default(step=step):
-        tf.summary.scalar("learning_rate", rate)
-        tf.summary.scalar("loss/train", train_loss)
-        for d, v in losses.items():
-            tf.summary.scalar(f"loss/val_{d}", v)
 
 
 def config_dict(cfg: TrainConfig) -> dict:

@@ -150,7 +150,7 @@ def maybe_temp(path):
 
 def extraction_inputs(wildcards):
     """The checkpoints whose activations an instance's job records, and both test sets."""
-    names = PLAN.checkpoints(wildcards.instance)
+    names = PLAN.recorded_checkpoints(wildcards.instance)
     return {
         "checkpoints": [
             f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names

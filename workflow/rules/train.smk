@@ -9,7 +9,7 @@ rule train_base:
     output:
         checkpoints=expand(
             "results/models/{{domain}}-{{seed}}/checkpoints/{name}.{ext}",
-            name=CHECKPOINTS,
+            name=PLAN.base_checkpoints,
             ext=["npz", "json"],
         ),
         history="results/models/{domain}-{seed}/history.parquet",
