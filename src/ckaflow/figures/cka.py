@@ -133,9 +133,10 @@ def finetuned_vs_base(table: pd.DataFrame, finetuned: list[str], base: list[str]
 
 
 def layer_matrix(
-    table: pd.DataFrame, pairs: dict[str, tuple[str, str]], test_set: str
+    table: pd.DataFrame, pairs: dict[str, tuple[str, str]], test_set: str, ncol: int | None = None
 ) -> p9.ggplot:
-    """Layer x layer CKA (all layers and the model group) for labelled pairs of models."""
+    """Layer x layer CKA (all layers and the model group) for labelled pairs of models: a row
+    of panels per estimator, or (``ncol``, one estimator) a grid of ``ncol`` columns."""
     frames = []
     for label, (a, b) in pairs.items():
         t = table[
@@ -158,12 +159,20 @@ def layer_matrix(
         + p9.geom_tile()
         + p9.geom_text(p9.aes(label="label", colour="ink"), size=4.5)
         + p9.scale_colour_identity()
-        + p9.facet_grid("estimator_label ~ pair")
+        + (
+            p9.facet_grid("estimator_label ~ pair")
+            if ncol is None
+            else p9.facet_wrap("pair", ncol=ncol)
+        )  # fmt: skip
         + CKA_FILL
         + p9.coord_equal()
         + framed(
-            (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique()),
-            title=f"Layer x layer CKA ({test_set} test set)",
+            (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique())
+            if ncol is None
+            else (2.5 + 3.2 * ncol, 1.2 + 3.2 * -(-len(pairs) // ncol)),
+            title=f"Layer x layer CKA ({test_set} test set"
+            + ("" if ncol is None else f", {t['estimator_label'].iloc[0]}")
+            + ")",
             x="second model's layer",
             y="first model's layer",
             theme={
@@ -239,5 +248,6 @@ _FIGURES = {
         select_estimator(t[t["test_set"] == o["test_set"]], o["estimator"])[0],
         {k: tuple(v) for k, v in o["pairs"].items()},
         o["test_set"],
+        ncol=3,
     ),
 }
