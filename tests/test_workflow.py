@@ -162,15 +162,18 @@ def test_cka_table_is_complete_unique_and_right(tiny_run):
     assert list(table.columns) == CKA_COLUMNS
     assert not table.duplicated(subset=PAIR_KEY).any()
     assert set(table["estimator"]) == {"biased", "debiased"} and (table["n"] == 8).all()
-    models = set(BASE + FINETUNED) | {
-        f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")
-    }
+    models = (
+        set(BASE + FINETUNED)
+        | {f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")}
+        | {"synth-1@step2", "synth-1@step4"}
+    )  # the first synth instance's early checkpoints
     assert set(table["a_model"]) == models
     # Every layer and model pair across all models and checkpoints, per test set and estimator.
     layer_rows = table[~table["a_group"].str.contains("/")]
     per = layer_rows.groupby(["test_set", "kernel", "estimator", "centering"], observed=True).size()
     assert len(per) == 2 * 4  # test sets x the four default estimators
-    assert (per == (20 * 11) ** 2).all()  # 8 instances and 4 x 3 earlier checkpoints, 11 groups
+    # 8 instances, 4 x 3 earlier checkpoints and 2 early ones, 11 groups each
+    assert (per == (22 * 11) ** 2).all()
     # Filter pairs within each layer, across the 8 final instances.
     conv1 = table[table["a_group"].str.startswith("conv1/") & (table["test_set"] == "synth")]
     assert set(conv1["b_group"].str.split("/").str[0]) == {"conv1"}
