@@ -105,7 +105,10 @@ def test_packed_instance_on_the_namespace_equals_numpy(xp):
     assert names == names_xp
     for e in ests:
         assert array_namespace(on_xp[e]) is xp or not isinstance(on_xp[e], np.ndarray)
-        np.testing.assert_allclose(to_numpy(on_xp[e]), on_np[e], rtol=1e-9, atol=1e-9)
+        # float32 products: another library's GEMM sums in another order (about 1e-7 of the
+        # largest entry); array_api_strict wraps NumPy and gives the same bits
+        scale = np.abs(on_np[e]).max()
+        np.testing.assert_allclose(to_numpy(on_xp[e]), on_np[e], atol=1e-6 * scale)
 
 
 def test_group_cka_on_the_namespace_equals_numpy(xp):
