@@ -14,7 +14,6 @@ import re
 import yaml
 
 from ckaflow.names import (
-    CHECKPOINTS,
     DOMAINS,
     FINETUNE_CHECKPOINTS,
     SPLITS,

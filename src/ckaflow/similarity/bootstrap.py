@@ -34,7 +34,6 @@ Grams and ``batch`` resamples at a time.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass
 
@@ -42,7 +41,7 @@ import numpy as np
 
 from .arrays import array_namespace, as_float64, device, no_tf32, to_numpy
 from .cka import packed_grams
-from .hsic import hsic_scale, unpack
+from .hsic import hsic_scale, triu_indices, unpack
 from .kernels import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
 from .validate import check_arrays, check_options, named_arrays
@@ -208,7 +207,7 @@ class _Terms:
     def hsic(self, w: np.ndarray, full_sample: bool = False):
         """(b, P + g) under weights w (b, n) on the host; ``full_sample``: T1 alone."""
         xp, n, both = self.xp, self.n, self.both
-        iu, ju = _triu(n)
+        iu, ju = triu_indices(n)
         on = device(self.products)
         ww = xp.asarray(w[:, iu] * w[:, ju], device=on)  # (b, m): w_i w_j in packed order
         t1 = xp.matrix_transpose(self.products @ xp.matrix_transpose(ww))  # (b, P + g)
@@ -228,11 +227,6 @@ class _Terms:
         if self.debiased:
             return (t1 + t3 / ((n - 1) * (n - 2)) - 2.0 * t2 / (n - 2)) * scale
         return (t1 - 2.0 * t2 / n + t3 / n**2) * scale
-
-
-@functools.cache
-def _triu(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(n)
 
 
 def bootstrap_interval(

@@ -63,15 +63,21 @@ def packed_centred(k, *, debiased: bool = False, centering: str = "unit", out=No
 
 
 @functools.cache
+def triu_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of an n x n upper triangle in packed order (cached: one per n)."""
+    return np.triu_indices(n)
+
+
+@functools.cache
 def _triu_weights(n: int) -> np.ndarray:
-    iu, ju = np.triu_indices(n)
+    iu, ju = triu_indices(n)
     return np.where(iu == ju, 1.0, np.sqrt(2.0))
 
 
 @functools.cache
 def _full_index(n: int) -> np.ndarray:
     """(n * n,) the packed position of every entry (i, j) of an n x n symmetric matrix."""
-    iu, ju = np.triu_indices(n)
+    iu, ju = triu_indices(n)
     where = np.empty((n, n), dtype=np.int64)
     where[iu, ju] = where[ju, iu] = np.arange(len(iu))
     return where.ravel()
