@@ -115,7 +115,7 @@ def main() -> None:
         for e in plan.estimators:
             t1 = time.perf_counter()
             table = compute_intervals(
-                files, test_set=ts, estimator=e, model_pairs=plan.interval_pairs,
+                files, test_set=ts, estimator=e, rows=plan.interval_rows,
                 resamples=args.resamples, confidence=0.95, seed=0,
             )  # fmt: skip
             jobs.append(time.perf_counter() - t1)

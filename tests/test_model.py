@@ -101,3 +101,46 @@ def test_weights_dict_round_trip_and_errors():
     bad["conv1_kernel"] = np.zeros((5, 5, 1, 16), np.float32)
     with pytest.raises(ValueError, match="conv1_kernel"):
         b.set_weights_dict(bad)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_a_deeper_model_has_every_layer_of_its_depth_tied_and_seeded(depth):
+    """depth D: D convolutions per stage, each with its tied transpose in the decoder; the
+    shapes of ckaflow.architecture; the same seed gives the same weights, and not depth 1's."""
+    from ckaflow.architecture import layer_shapes
+    from ckaflow.names import conv_layers, layers
+
+    m = TiedAutoencoder(seed=3, depth=depth)
+    x = np.random.default_rng(0).random((2, 64, 80, 1), dtype=np.float32)
+    outs = m.layer_outputs(x)
+    assert tuple(outs) == layers(depth)
+    for name, out in outs.items():
+        assert tuple(out.shape) == (2, *layer_shapes(depth)[name]), name
+    for conv in conv_layers(depth):
+        assert m.decoder_kernels[f"de{conv}"] is m.kernels[conv]
+    names = [v.name for v in m.trainable_variables]
+    # a kernel per convolution, a bias per convolution and transpose, the output's two
+    assert len(names) == len(set(names)) == 3 * depth * 3 + 2
+    again = TiedAutoencoder(seed=3, depth=depth).get_weights_dict()
+    assert all(np.array_equal(v, again[k]) for k, v in m.get_weights_dict().items())
+    shallow = TiedAutoencoder(seed=3).get_weights_dict()["conv1_kernel"]
+    assert not np.allclose(m.get_weights_dict()["conv1a_kernel"], shallow)
+
+
+def test_a_deeper_transposed_convolution_upsamples_once_per_stage():
+    """At depth 2 deconv2b (the transpose of conv2b) undoes pool2 and doubles the resolution;
+    deconv2a keeps it; changing conv2a's kernel changes deconv2a from the same input."""
+    m = TiedAutoencoder(seed=6, depth=2)
+    x = np.random.default_rng(3).random((2, 64, 80, 1), dtype=np.float32)
+    before = {k: np.asarray(v) for k, v in m.layer_outputs(x).items()}
+    assert before["deconv3b"].shape[1:3] == (16, 20) and before["deconv3a"].shape[1:3] == (16, 20)
+    assert before["deconv2b"].shape[1:3] == (32, 40)
+    k = m.kernels["conv2a"]
+    k.assign(k * 2.0)
+    after = {k: np.asarray(v) for k, v in m.layer_outputs(x).items()}
+    assert np.allclose(before["pool1"], after["pool1"])  # upstream of conv2a: unchanged
+    assert not np.allclose(before["conv2a"], after["conv2a"])
+    h = tf.constant(after["deconv2b"])
+    n = tf.shape(x)[0]
+    out = tf.nn.conv2d_transpose(h, m.kernels["conv2a"], tf.stack([n, 32, 40, 16]), 1, "SAME")
+    assert np.allclose(np.maximum(out + m.biases["deconv2a"], 0), after["deconv2a"], atol=1e-5)

@@ -8,6 +8,7 @@ import pytest
 
 from ckaflow.names import (
     CHECKPOINTS,
+    DEPTHS,
     DOMAINS,
     FAMILIES,
     FINAL,
@@ -15,12 +16,18 @@ from ckaflow.names import (
     Group,
     Instance,
     base_instances,
+    conv_layers,
+    depth_of,
     filter_group,
     finetuned_instances,
+    layer_groups,
+    layer_sort_key,
+    layers,
     model_name,
     other,
     parse,
     parse_group,
+    parse_layer,
     parse_model,
     phase_checkpoint,
 )
@@ -39,7 +46,40 @@ def test_instances_round_trip_and_know_their_relatives():
     assert [other(d) for d in DOMAINS] == list(reversed(DOMAINS))
 
 
-@pytest.mark.parametrize("bad", ["synth", "synth-x", "synth-from-synth-1", "photo-1", "natural-1@"])
+def test_a_deeper_instance_names_its_depth_and_keeps_it_in_its_relatives():
+    names = base_instances([1, 3], depth=2) + finetuned_instances([3], depth=3)
+    assert names == ["natural-d2-1", "natural-d2-3", "synth-d2-1", "synth-d2-3",
+                     "natural-from-synth-d3-3", "synth-from-natural-d3-3"]  # fmt: skip
+    for name in names:
+        assert parse(name).name == name
+    ft = parse("natural-from-synth-d3-3")
+    assert (ft.depth, ft.seed, ft.base, ft.scratch) == (3, 3, "synth-d3-3", "natural-d3-3")
+    assert ft.family == "natural-from-synth-d3" and ft.at_depth(1).name == "natural-from-synth-3"
+    assert parse("synth-4").depth == 1 and depth_of("synth-d2-4@init") == 2
+
+
+def test_layers_of_every_depth_are_unique_ordered_and_parse_back():
+    assert layers(1) == ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "deconv3",
+                         "deconv2", "deconv1", "output")  # fmt: skip
+    deep = layers(2)
+    assert deep[:3] == ("conv1a", "conv1b", "pool1") and deep[-3:] == ("deconv1b", "deconv1a",
+                                                                        "output")  # fmt: skip
+    for depth in DEPTHS:
+        names = layers(depth)
+        assert len(names) == len(set(names)) == 6 * depth + 4  # convolutions and transposes, pools, output
+        assert conv_layers(depth) == tuple(n for n in names if n.startswith("conv"))
+        assert all(parse_layer(n, depth).name == n for n in names)
+        assert layer_groups(depth)[-1] == "model"
+        # one order for every depth: each depth's layers come out of the sort as they are
+        assert tuple(sorted(names, key=layer_sort_key)) == names
+    with pytest.raises(ValueError, match="no layer 'conv1' in a model of depth 2"):
+        parse_layer("conv1", 2)
+    with pytest.raises(ValueError, match="unknown model depth 4"):
+        layers(4)
+
+
+@pytest.mark.parametrize("bad", ["synth", "synth-x", "synth-from-synth-1", "photo-1", "natural-1@",
+                                 "synth-d1-1", "synth-d4-1", "synth-d2"])  # fmt: skip
 def test_a_malformed_instance_is_refused_naming_the_forms(bad):
     with pytest.raises(ValueError, match="bad instance name"):
         parse(bad)

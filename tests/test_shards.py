@@ -150,27 +150,29 @@ def test_shards_and_group_cka_are_one_pipeline(stage):
 
 
 def test_intervals_come_from_the_same_gram_files(stage):
-    """compute_intervals' estimates are the table's values; a Gram file without a layer group
-    is refused naming the file."""
+    """compute_intervals' estimates are the table's values, for pairs of one group and of two
+    groups of a model; a Gram file without a layer group is refused naming the file."""
     _, table, grams = stage
     pairs = [("synth-1", "natural-1"), ("synth-1@init", "synth-1")]
+    rows = [(a, g, b, g) for a, b in pairs for g in LAYER_GROUPS]
+    rows += [("synth-1", "conv1", "synth-1", "conv2"), ("natural-1", "deconv2", "natural-1", "pool1")]
     est = ESTIMATORS[1]
     got = compute_intervals(
-        grams, test_set="synth", estimator=est, model_pairs=pairs, resamples=100,
+        grams, test_set="synth", estimator=est, rows=rows, resamples=100,
         confidence=0.9, seed=0,
     )  # fmt: skip
-    assert len(got) == 2 * len(LAYER_GROUPS) and (got["low"] <= got["high"]).all()
+    assert len(got) == 2 * len(LAYER_GROUPS) + 2 and (got["low"] <= got["high"]).all()
     want = table[(table["test_set"] == "synth") & (table["estimator"] == "debiased")]
     merged = got.merge(want, on=["a_model", "a_group", "b_model", "b_group"])
     assert len(merged) == len(got)
     assert np.allclose(merged["cka_x"], merged["cka_y"], atol=1e-12)
     again = compute_intervals(
-        grams, test_set="synth", estimator=est, model_pairs=pairs, resamples=100,
+        grams, test_set="synth", estimator=est, rows=rows, resamples=100,
         confidence=0.9, seed=0,
     )  # fmt: skip
     assert np.array_equal(np.stack(got["replicates"]), np.stack(again["replicates"]))
     with pytest.raises(ValueError, match="no Gram file for"):
         compute_intervals(
-            grams, test_set="synth", estimator=est, model_pairs=[("synth-2", "synth-1")],
-            resamples=100, confidence=0.9, seed=0,
+            grams, test_set="synth", estimator=est, resamples=100, confidence=0.9, seed=0,
+            rows=[("synth-2", "model", "synth-1", "model")],
         )  # fmt: skip

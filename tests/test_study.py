@@ -10,6 +10,7 @@ import yaml
 from conftest import ROOT, TINY
 from snakemake.utils import validate
 
+from ckaflow.names import parse
 from ckaflow.study import ConfigError, check_config
 
 SCHEMA_PATH = str(ROOT / "src" / "ckaflow" / "schema.yaml")
@@ -85,6 +86,14 @@ CASES = {
         ),
         ["similarity.estimators[0]", "centering='global'", "figures.estimator"],
     ),
+    "depths without the thesis' depth 1": (
+        dict(depths=[2]),
+        ["depths = [2]", "depth 1, the thesis' model"],
+    ),
+    "a deep seed that is not a seed": (
+        dict(deep_seeds=[7]),
+        ["deep_seeds [7]", "not among seeds [1, 2]"],
+    ),
     "a filter instance of another seed": (
         dict(figures__filter_instances=["synth-9"]),
         ["figures.filter_instances: 'synth-9'", "seeds [1, 2]", "'natural-1'"],
@@ -151,6 +160,35 @@ def test_the_plan_of_the_default_config():
     assert plan.dataset_params("synth")["source"] == "pillow-text"
     with pytest.raises(ValueError, match="unknown CKA figure 'chord'"):
         plan.cka_options("chord")
+
+
+def test_the_plan_of_a_study_with_deeper_models():
+    """depths [1, 2]: the first seed's depth-2 instances (base and fine-tuned) are trained and
+    recorded at init and final, get their own HSIC blocks, the depth figures and the
+    block-structure intervals; the thesis' claims keep reading depth 1 only."""
+    from ckaflow.plan import DEPTH_FIGURES, Plan
+
+    plan = Plan.from_config(config_with(depths=[2, 1]), SCHEMA)
+    assert plan.depths == [1, 2] and plan.deep_seeds == [1]
+    assert plan.deep_base == ["natural-d2-1", "synth-d2-1"]
+    assert plan.deep_finetuned == ["natural-from-synth-d2-1", "synth-from-natural-d2-1"]
+    assert all(parse(b).depth == 1 for b in plan.base + plan.finetuned)
+    assert plan.instances[-4:] == plan.deep_base + plan.deep_finetuned
+    assert plan.models_of("synth-d2-1") == ["synth-d2-1@init", "synth-d2-1"]
+    assert "synth-d2-1@init" in plan.models and "synth-d2-1@phase1" not in plan.models
+    assert {"conv1a", "deconv1a", "conv1"} <= set(plan.hsic_blocks)
+    assert plan.hsic_blocks[0] == "layers" and len(plan.hsic_blocks) == 1 + 10 + 12
+    figures = plan.figures()
+    assert all(f in figures for f in DEPTH_FIGURES)
+    panels = plan.cka_options("depth_comparison")["panels"]
+    assert panels["synth-from-natural-1 vs synth-from-natural-d2-1"] == [
+        "synth-from-natural-1", "synth-from-natural-d2-1", "synth"]  # fmt: skip
+    within = [r for r in plan.interval_rows if r[0] == r[2] == "synth-d2-1"]
+    assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 10
+    assert "synth-d2-1@init" in plan.block_models and "synth-1@init" in plan.block_models
+    assert set(plan.interval_models) >= set(plan.block_models)
+    shallow = Plan.from_config(config_with(depths=[1]), SCHEMA)
+    assert not any(f in shallow.figures() for f in DEPTH_FIGURES) and not shallow.block_models
 
 
 def test_a_plan_is_made_only_from_a_config_that_passes_the_checks():

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import LAYER_SHAPES, LAYERS
+from .architecture import layer_shapes
 from .io import atomic_path, reading
+from .names import depth_of
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,13 @@ def extract(
     for test_set, x in tests.items():
         folder = Path(out_dir) / test_set
         folder.mkdir(parents=True, exist_ok=True)
-        with _LayerFiles(folder, len(x)) as files:
+        with _LayerFiles(folder, len(x), model.shapes) as files:
             for b0 in range(0, len(x), batch_size):
                 outs = model.layer_outputs(x[b0 : b0 + batch_size])
                 for layer, out in outs.items():
                     # (b, h, w, c) -> (b, c, h, w): channels-first for the engine
                     files[layer][b0 : b0 + len(out)] = np.moveaxis(np.asarray(out), -1, 1)
-        log.info("%s: %d layers on %s (%d images)", checkpoint, len(LAYERS), test_set, len(x))
+        log.info("%s: %d layers on %s (%d images)", checkpoint, len(model.shapes), test_set, len(x))
 
 
 class DiskFullError(OSError):
@@ -88,16 +89,16 @@ def _reserve(path: Path, size: int) -> None:
 class _LayerFiles:
     """One writable .npy memory map per layer under a temporary name; renamed on success."""
 
-    def __init__(self, folder: Path, n: int):
-        self.folder, self.n = folder, n
+    def __init__(self, folder: Path, n: int, shapes: Mapping[str, tuple[int, int, int]]):
+        self.folder, self.n, self.shapes = folder, n, shapes
         self._paths = {}
         self.maps = {}
 
     def __enter__(self) -> dict[str, np.memmap]:
         self._stack = []
-        sizes = {layer: 4 * self.n * h * w * c for layer, (h, w, c) in LAYER_SHAPES.items()}
+        sizes = {layer: 4 * self.n * h * w * c for layer, (h, w, c) in self.shapes.items()}
         check_free_space(self.folder, sum(sizes.values()), "the activations of one test set")
-        for layer, (h, w, c) in LAYER_SHAPES.items():
+        for layer, (h, w, c) in self.shapes.items():
             cm = atomic_path(self.folder / f"{layer}.npy")
             tmp = cm.__enter__()
             self._stack.append(cm)
@@ -117,10 +118,11 @@ class _LayerFiles:
 
 
 def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.ndarray]:
-    """Memory maps of a model's layers on a test set, in network order, channels-first."""
+    """Memory maps of a model's layers on a test set, in network order, channels-first (the
+    layers of its depth)."""
     folder = Path(root) / model / test_set
     out = {}
-    for layer in LAYERS:
+    for layer in layer_shapes(depth_of(model)):
         path = folder / f"{layer}.npy"
         if not path.exists():
             raise FileNotFoundError(f"activations of {model} on {test_set}: {path} is missing")

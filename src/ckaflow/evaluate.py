@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .data import load_split
-from .names import parse
+from .names import conv_layers, parse
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def load_model(checkpoint: str | Path):
 
     checkpoint = Path(checkpoint)
     prov = json.loads(checkpoint.with_suffix(".json").read_text())
-    model = TiedAutoencoder(seed=prov["model"]["seed"])
+    model = TiedAutoencoder(seed=prov["model"]["seed"], depth=prov["model"].get("depth", 1))
     model.set_weights_dict(read_checkpoint(checkpoint))
     return model
 
@@ -110,15 +110,14 @@ def reconstruction_columns(
     return columns
 
 
-# The kernels of each layer, by the layer whose output they make: conv1's kernel is also
-# deconv1's (tied), conv2's deconv2's, conv3's deconv3's. Biases start at zero, so a change
-# relative to their initial norm is undefined; they are left out.
-KERNELS = {
-    "conv1": "conv1_kernel",
-    "conv2": "conv2_kernel",
-    "conv3": "conv3_kernel",
-    "output": "output_kernel",
-}
+def kernels(depth: int = 1) -> dict[str, str]:
+    """The kernel variable of each layer that has one of its own, by the layer whose output it
+    makes: conv1's kernel is also deconv1's (tied), conv2's deconv2's, ... Biases start at zero,
+    so a change relative to their initial norm is undefined; they are left out."""
+    return {**{c: f"{c}_kernel" for c in conv_layers(depth)}, "output": "output_kernel"}
+
+
+KERNELS = kernels(1)
 
 
 def weight_change(checkpoints: Mapping[str, tuple[str | Path, str | Path]]) -> pd.DataFrame:
@@ -135,7 +134,7 @@ def weight_change(checkpoints: Mapping[str, tuple[str | Path, str | Path]]) -> p
     for instance, (init_path, final_path) in checkpoints.items():
         inst = parse(instance)
         init, final = read_checkpoint(init_path), read_checkpoint(final_path)
-        for layer, var in KERNELS.items():
+        for layer, var in kernels(inst.depth).items():
             w0, w1 = (np.asarray(w[var], np.float64) for w in (init, final))
             norm, change = float(np.linalg.norm(w0)), float(np.linalg.norm(w1 - w0))
             rows.append((instance, inst.family, inst.seed, layer, norm, change, change / norm))

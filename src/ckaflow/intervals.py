@@ -1,7 +1,8 @@
 """The interval stage: bootstrap intervals of every CKA pair the findings and baselines read.
 
-The model pairs are :attr:`ckaflow.plan.Plan.interval_pairs`; each gets its layer and model
-groups. :func:`compute_intervals`
+The rows are :attr:`ckaflow.plan.Plan.interval_rows`: the layer and model groups of the model
+pairs the thesis' claims and the baselines read, and the adjacent convolutions of the
+block-structure finding (two groups of one model). :func:`compute_intervals`
 (one job per test set and estimator) resamples the test images from the Gram files the HSIC jobs
 read, never from the activations: one resample serves every pair, the estimators of a test set
 share their resamples, and the two test sets' resamples are independent. The table it writes
@@ -18,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .architecture import LAYER_GROUPS
 from .cka_table import PAIR_KEY
 from .io import read_parquet
 from .names import DOMAINS, Estimator
@@ -29,6 +29,7 @@ from .similarity.bootstrap import check_confidence, check_resamples
 
 log = logging.getLogger(__name__)
 
+ROW_COLUMNS = ("a_model", "a_group", "b_model", "b_group")
 INTERVAL_COLUMNS = [*PAIR_KEY, "cka", "low", "high", "confidence", "resamples", "replicates"]
 
 
@@ -37,14 +38,15 @@ def compute_intervals(
     *,
     test_set: str,
     estimator: Estimator,
-    model_pairs: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[str, str, str, str]],
     resamples: int,
     confidence: float,
     seed: int,
     xp=None,
 ) -> pd.DataFrame:
-    """One row per (pair of models, layer or model group) on ``test_set``: CKA, the bootstrap
-    interval at ``confidence`` from ``resamples`` resamples of the test images, the replicates.
+    """One row per (a_model, a_group, b_model, b_group) of ``rows`` on ``test_set`` (groups: a
+    layer or ``model``): CKA, the bootstrap interval at ``confidence`` from ``resamples``
+    resamples of the test images, the replicates.
 
     ``gram_files`` maps each model to its Gram file. The resamples depend on ``seed`` and the
     test set only (so every estimator of a test set sees the same ones). The resampled products
@@ -52,15 +54,17 @@ def compute_intervals(
     """
     check_resamples(resamples)
     check_confidence(confidence)
-    models = list(dict.fromkeys(m for pair in model_pairs for m in pair))
-    missing = [m for m in models if m not in gram_files]
+    wanted = {}  # model -> its groups, in first-use order
+    for a, ga, b, gb in rows:
+        wanted.setdefault(a, {})[ga] = None
+        wanted.setdefault(b, {})[gb] = None
+    missing = [m for m in wanted if m not in gram_files]
     if missing:
         raise ValueError(f"no Gram file for {missing}")
-    rows, where, n = _layer_grams(gram_files, models, gram_key(test_set, estimator))
-    pairs = [(a, b, g) for a, b in model_pairs for g in LAYER_GROUPS]
-    index = np.array([(where[a, g], where[b, g]) for a, b, g in pairs])
+    grams, where, n = _layer_grams(gram_files, wanted, gram_key(test_set, estimator))
+    index = np.array([(where[a, ga], where[b, gb]) for a, ga, b, gb in rows])
     counts = resample_counts(n, resamples, seed=[seed, DOMAINS.index(test_set)])
-    packed = np.stack(rows) if xp is None else xp.asarray(np.stack(rows))
+    packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
     boot = bootstrap_cka(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
     )
@@ -69,16 +73,13 @@ def compute_intervals(
     low, high = boot.interval(confidence)
     log.info(
         "%s %s: %d pairs of %d groups, %d resamples of n = %d",
-        test_set, estimator.name, len(pairs), len(rows), resamples, n,
+        test_set, estimator.name, len(rows), len(grams), resamples, n,
     )  # fmt: skip
     return pd.DataFrame(
         {
             "test_set": test_set,
             **estimator.columns(),
-            "a_model": [a for a, _, _ in pairs],
-            "a_group": [g for _, _, g in pairs],
-            "b_model": [b for _, b, _ in pairs],
-            "b_group": [g for _, _, g in pairs],
+            **{c: [r[i] for r in rows] for i, c in enumerate(ROW_COLUMNS)},
             "cka": boot.estimate,
             "low": low,
             "high": high,
@@ -89,19 +90,19 @@ def compute_intervals(
     )[INTERVAL_COLUMNS]
 
 
-def _layer_grams(gram_files, models, key):
-    """The packed Grams of every layer and model group of ``models``: rows (r, m), where
+def _layer_grams(gram_files, wanted, key):
+    """The packed Grams of the groups ``wanted`` {model: groups}: rows (r, m), where
     {(model, group): row} and n."""
     rows, where, n = [], {}, None
-    for model in models:
+    for model, groups_wanted in wanted.items():
         groups, n, packed = read_grams(gram_files[model], key)
-        lacking = [g for g in LAYER_GROUPS if g not in groups]
+        lacking = [g for g in groups_wanted if g not in groups]
         if lacking:
             raise ValueError(
                 f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
                 "rerun the workflow to rebuild it"
             )
-        for g in LAYER_GROUPS:
+        for g in groups_wanted:
             where[model, g] = len(rows)
             rows.append(packed[groups.index(g)])
         del packed

@@ -1,5 +1,7 @@
 """The tied-weight denoising autoencoder of the study (TensorFlow 2.21 / Keras 3).
 
+At depth 1, the thesis' model:
+
     input (64, 80, 1) in [0, 1]
     conv1   7x7, 16 filters, SAME, ReLU -> (64, 80, 16)   pool1 2x2 max -> (32, 40, 16)
     conv2   5x5, 16 filters, SAME, ReLU -> (32, 40, 16)   pool2 2x2 max -> (16, 20, 16)
@@ -10,8 +12,15 @@
             -> (64, 80, 16), one channel per conv1 filter
     output  1x1 convolution to one channel, linear -> (64, 80, 1)
 
+At depth D each stage has D convolutions before its pool (``conv1a``, ``conv1b``, ...; the same
+kernel size and 16 filters, 16 channels in after the first), and the decoder the transpose of
+every one in reverse order, each with its own bias and ReLU: a stage's first transposed
+convolution (of its last convolution) has stride 2, the others stride 1, and the transpose of
+``conv1a`` is the depthwise one above.
+
 The decoder's kernels ARE the encoder's: one variable, used twice, with gradients from both uses.
-He-normal kernels and zero biases, all drawn from the instance seed.
+He-normal kernels and zero biases, all drawn from the instance seed (and depth: a deeper model
+of the same seed does not share its first kernels with the depth-1 one).
 """
 
 from __future__ import annotations
@@ -20,38 +29,43 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .architecture import FILTERS, LAYER_SHAPES, LAYERS
-
-KERNEL_SIZES = {"conv1": 7, "conv2": 5, "conv3": 3}
+from .architecture import FILTERS, KERNEL_SIZES, layer_shapes, layers
+from .names import check_depth, layer_specs
 
 
 class TiedAutoencoder(keras.Model):
     """The autoencoder; ``model(x)`` is the reconstruction, :meth:`layer_outputs` every layer.
 
-    ``tied=False`` gives the decoder kernels of its own (same shapes, same ops): only the
-    benchmark uses it, to measure what tying costs.
+    ``depth``: convolutions per stage (1, the thesis' model; 2; 3). ``tied=False`` gives the
+    decoder kernels of its own (same shapes, same ops): only the benchmark uses it, to measure
+    what tying costs.
     """
 
-    def __init__(self, seed: int, *, tied: bool = True, **kwargs):
+    def __init__(self, seed: int, *, depth: int = 1, tied: bool = True, **kwargs):
         super().__init__(name="tied_autoencoder" if tied else "untied_autoencoder", **kwargs)
         self.seed = int(seed)
+        self.depth = check_depth(depth)
         self.tied = tied
-        channels_in = {"conv1": 1, "conv2": FILTERS, "conv3": FILTERS}
+        self.specs = layer_specs(depth)
+        self.shapes = layer_shapes(depth)
+        convs = [spec for spec in self.specs if spec.part == "encoder"]
         self.kernels, self.biases = {}, {}
-        for i, (name, k) in enumerate(KERNEL_SIZES.items()):
-            self.kernels[name] = self.add_weight(
-                name=f"{name}_kernel",
-                shape=(k, k, channels_in[name], FILTERS),
+        for i, spec in enumerate(convs):
+            k, first = KERNEL_SIZES[spec.stage], spec.stage == 1 and spec.index == 0
+            self.kernels[spec.name] = self.add_weight(
+                name=f"{spec.name}_kernel",
+                shape=(k, k, 1 if first else FILTERS, FILTERS),
                 initializer=keras.initializers.HeNormal(seed=self._seed(i)),
             )
-        for name in ("conv1", "conv2", "conv3", "deconv3", "deconv2", "deconv1"):
-            self.biases[name] = self.add_weight(
-                name=f"{name}_bias", shape=(FILTERS,), initializer="zeros"
-            )
+        for spec in self.specs:
+            if spec.convolution:
+                self.biases[spec.name] = self.add_weight(
+                    name=f"{spec.name}_bias", shape=(FILTERS,), initializer="zeros"
+                )
         self.out_kernel = self.add_weight(
             name="output_kernel",
             shape=(1, 1, FILTERS, 1),
-            initializer=keras.initializers.HeNormal(seed=self._seed(3)),
+            initializer=keras.initializers.HeNormal(seed=self._seed(len(convs))),
         )
         self.biases["output"] = self.add_weight(name="output_bias", shape=(1,), initializer="zeros")
         # Untied (benchmark only): the decoder gets kernels of its own, same shapes and ops.
@@ -61,43 +75,52 @@ class TiedAutoencoder(keras.Model):
                 self.decoder_kernels[f"de{name}"] = self.add_weight(
                     name=f"de{name}_kernel",
                     shape=tuple(v.shape),
-                    initializer=keras.initializers.HeNormal(seed=self._seed(8 + i)),
+                    initializer=keras.initializers.HeNormal(seed=self._seed(8 * depth + i)),
                 )
 
     def _seed(self, i: int) -> int:
-        return self.seed * 16 + i  # distinct, reproducible streams per kernel and instance
+        """Distinct, reproducible streams per kernel, instance and depth (depth 1's as they were
+        before depths existed)."""
+        if self.depth == 1:
+            return self.seed * 16 + i
+        return 10**6 * self.depth + self.seed * 64 + i
 
     def call(self, x, training=False):
         return self.layer_outputs(x)["output"]
 
     def layer_outputs(self, x) -> dict[str, tf.Tensor]:
         """Every named layer's output, in network order, for a batch x (b, 64, 80, 1)."""
-        k, dk, b = self.kernels, self.decoder_kernels, self.biases
+        dk, b = self.decoder_kernels, self.biases
         n = tf.shape(x)[0]
         out = {}
         h = x
-        for i, name in enumerate(("conv1", "conv2", "conv3")):
-            h = tf.nn.relu(tf.nn.conv2d(h, k[name], 1, "SAME") + b[name])
+        for spec in self.specs:
+            name = spec.name
+            if spec.part == "encoder":
+                h = tf.nn.relu(tf.nn.conv2d(h, self.kernels[name], 1, "SAME") + b[name])
+            elif spec.part == "pool":
+                h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+            elif spec.part == "decoder":
+                h = tf.nn.relu(self._transpose(h, spec, dk[name], n) + b[name])
+            else:
+                h = tf.nn.conv2d(h, self.out_kernel, 1, "SAME") + b["output"]
             out[name] = h
-            h = tf.nn.max_pool2d(h, 2, 2, "VALID")
-            out[f"pool{i + 1}"] = h
-        for name in ("conv3", "conv2"):  # (b, 8, 10, 16) -> (b, 16, 20, 16) -> (b, 32, 40, 16)
-            hh, ww, _ = LAYER_SHAPES[f"de{name}"]
-            h = tf.nn.conv2d_transpose(
-                h, dk[f"de{name}"], tf.stack([n, hh, ww, FILTERS]), 2, "SAME"
-            )
-            h = tf.nn.relu(h + b[f"de{name}"])
-            out[f"de{name}"] = h
-        # deconv1: the transpose of a depthwise convolution whose channel f uses conv1's kernel f.
-        hh, ww, _ = LAYER_SHAPES["deconv1"]
-        depthwise = tf.transpose(dk["deconv1"], (0, 1, 3, 2))  # (7, 7, 16, 1)
-        h = tf.nn.depthwise_conv2d_backprop_input(
-            tf.stack([n, hh, ww, FILTERS]), depthwise, h, [1, 2, 2, 1], "SAME"
-        )
-        out["deconv1"] = h = tf.nn.relu(h + b["deconv1"])
-        out["output"] = tf.nn.conv2d(h, self.out_kernel, 1, "SAME") + b["output"]
-        assert tuple(out) == LAYERS, "layer order must match ckaflow.architecture"
+        assert tuple(out) == layers(self.depth), "layer order must match ckaflow.names.layers"
         return out
+
+    def _transpose(self, h, spec, kernel, n):
+        """The transpose of encoder convolution ``spec`` (its kernel ``kernel``), upsampling by 2
+        when it undoes its stage's pool too."""
+        hh, ww, _ = self.shapes[spec.name]
+        stride = 2 if spec.index == self.depth - 1 else 1
+        shape = tf.stack([n, hh, ww, FILTERS])
+        if spec.stage == 1 and spec.index == 0:
+            # the transpose of a depthwise convolution whose channel f uses conv1's kernel f
+            depthwise = tf.transpose(kernel, (0, 1, 3, 2))  # (7, 7, 16, 1)
+            return tf.nn.depthwise_conv2d_backprop_input(
+                shape, depthwise, h, [1, stride, stride, 1], "SAME"
+            )
+        return tf.nn.conv2d_transpose(h, kernel, shape, stride, "SAME")
 
     def get_weights_dict(self) -> dict[str, np.ndarray]:
         """Every variable by its stable name."""

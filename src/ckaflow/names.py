@@ -6,7 +6,13 @@ Each convention is formatted and parsed here and nowhere else; a unit test round
 * **instances**: base ``{domain}-{seed}`` (``natural-1``), trained from scratch; fine-tuned
   ``{target}-from-{source}-{seed}``, started from the final weights of ``{source}-{seed}``. The
   base instance of the target domain with the same seed is the fine-tuned instance's *scratch*
-  counterpart; ``natural-N`` and ``synth-N`` share their initial weights.
+  counterpart; ``natural-N`` and ``synth-N`` share their initial weights. A deeper model puts
+  its depth before the seed: ``synth-d2-1``, ``natural-from-synth-d2-1`` (depth 1, the thesis'
+  model, has no depth in its name); ``natural-d2-N`` and ``synth-d2-N`` share theirs.
+* **layers** of a model of depth D, in network order (:func:`layers`): per encoder stage s
+  (1 to 3) D convolutions and a pool, ``conv{s}``/``pool{s}`` at depth 1 and ``conv{s}a``,
+  ``conv{s}b``, ... deeper; the decoder's transposed convolutions mirror them (``deconv3``, or
+  ``deconv3b``, ``deconv3a``, ...), then ``output``.
 * **checkpoints**: ``init``, ``phase1``, ``phase2``, ``final`` (a fine-tuned run keeps ``init`` and
   ``final``), and a base run's early ones, ``step{N}``: the weights after N batches.
 * **models**, what CKA compares: an instance at a checkpoint, ``{instance}@{checkpoint}``, and the
@@ -41,7 +47,14 @@ def check_domain(domain: str) -> str:
 # -- instances ------------------------------------------------------------------------------------
 
 _DOMAIN = "|".join(DOMAINS)
-_INSTANCE = re.compile(rf"^({_DOMAIN})(?:-from-({_DOMAIN}))?-(\d+)$")
+_INSTANCE = re.compile(rf"^({_DOMAIN})(?:-from-({_DOMAIN}))?(?:-d([2-9]))?-(\d+)$")
+DEPTHS = (1, 2, 3)  # convolutions per stage: 1 is the thesis' model
+
+
+def check_depth(depth: int) -> int:
+    if isinstance(depth, bool) or depth not in DEPTHS:
+        raise ValueError(f"unknown model depth {depth!r}; expected one of {DEPTHS}")
+    return depth
 
 
 @dataclass(frozen=True)
@@ -49,17 +62,17 @@ class Instance:
     domain: str  # the domain it was (last) trained on
     seed: int
     source: str | None = None  # the domain it was fine-tuned from, if any
+    depth: int = 1  # convolutions per stage
 
     def __post_init__(self) -> None:
         check_domain(self.domain)
+        check_depth(self.depth)
         if self.source is not None and other(check_domain(self.source)) != self.domain:
             raise ValueError(f"an instance is fine-tuned from the other domain, not {self}")
 
     @property
     def name(self) -> str:
-        if self.source:
-            return f"{self.domain}-from-{self.source}-{self.seed}"
-        return f"{self.domain}-{self.seed}"
+        return f"{self.family}-{self.seed}"
 
     @property
     def finetuned(self) -> bool:
@@ -68,17 +81,23 @@ class Instance:
     @property
     def base(self) -> str:
         """The instance it started from (itself for a base instance)."""
-        return Instance(self.source, self.seed).name if self.source else self.name
+        return Instance(self.source, self.seed, depth=self.depth).name if self.source else self.name
 
     @property
     def scratch(self) -> str:
-        """The base instance of its domain with the same seed."""
-        return Instance(self.domain, self.seed).name
+        """The base instance of its domain with the same seed (and depth)."""
+        return Instance(self.domain, self.seed, depth=self.depth).name
 
     @property
     def family(self) -> str:
-        """``natural``, ``synth``, ``natural-from-synth`` or ``synth-from-natural``."""
-        return f"{self.domain}-from-{self.source}" if self.source else self.domain
+        """``natural``, ``synth``, ``natural-from-synth`` or ``synth-from-natural``, with
+        ``-d{depth}`` for a deeper model (``synth-d2``): the instance without its seed."""
+        family = f"{self.domain}-from-{self.source}" if self.source else self.domain
+        return family if self.depth == 1 else f"{family}-d{self.depth}"
+
+    def at_depth(self, depth: int) -> Instance:
+        """The same domain, source and seed at another depth."""
+        return Instance(self.domain, self.seed, self.source, depth)
 
     @property
     def checkpoints(self) -> tuple[str, ...]:
@@ -89,20 +108,22 @@ class Instance:
 def parse(name: str) -> Instance:
     """The :class:`Instance` named ``name``; ``ValueError`` for a malformed name."""
     m = _INSTANCE.match(str(name))
-    if not m or m.group(1) == m.group(2):
+    depth = int(m.group(3)) if m and m.group(3) else 1
+    if not m or m.group(1) == m.group(2) or depth not in DEPTHS:
         raise ValueError(
-            f"bad instance name {name!r}: expected '<domain>-<seed>' or "
-            f"'<target>-from-<source>-<seed>' with domains {'/'.join(DOMAINS)}"
+            f"bad instance name {name!r}: expected '<domain>[-d<depth>]-<seed>' or "
+            f"'<target>-from-<source>[-d<depth>]-<seed>' with domains {'/'.join(DOMAINS)} and "
+            f"depth one of {DEPTHS[1:]} (depth 1 is unnamed)"
         )
-    return Instance(m.group(1), int(m.group(3)), m.group(2))
+    return Instance(m.group(1), int(m.group(4)), m.group(2), depth)
 
 
-def base_instances(seeds: list[int]) -> list[str]:
-    return [Instance(d, s).name for d in DOMAINS for s in seeds]
+def base_instances(seeds: list[int], depth: int = 1) -> list[str]:
+    return [Instance(d, s, depth=depth).name for d in DOMAINS for s in seeds]
 
 
-def finetuned_instances(seeds: list[int]) -> list[str]:
-    return [Instance(d, s, other(d)).name for d in DOMAINS for s in seeds]
+def finetuned_instances(seeds: list[int], depth: int = 1) -> list[str]:
+    return [Instance(d, s, other(d), depth).name for d in DOMAINS for s in seeds]
 
 
 FAMILIES = (*DOMAINS, *(Instance(d, 0, other(d)).family for d in DOMAINS))
@@ -183,9 +204,101 @@ def is_final(model: str) -> bool:
     return parse_model(model)[1] == FINAL
 
 
+# -- layers -------------------------------------------------------------------------------------
+
+STAGES = (1, 2, 3)  # the encoder's resolutions, each ending in a 2x2 max pool
+OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Where a named layer sits: ``part`` ``encoder`` (a convolution), ``pool``, ``decoder``
+    (a transposed convolution) or ``output``; its ``stage``; and its position ``index`` within the
+    stage's convolutions (0 for ``a``; 0 at depth 1)."""
+
+    part: str
+    stage: int = 0
+    index: int = 0
+    depth: int = 1
+
+    @property
+    def name(self) -> str:
+        if self.part == OUTPUT:
+            return OUTPUT
+        if self.part == "pool":
+            return f"pool{self.stage}"
+        stem = "conv" if self.part == "encoder" else "deconv"
+        return f"{stem}{self.stage}" + ("" if self.depth == 1 else "abc"[self.index])
+
+    @property
+    def convolution(self) -> bool:
+        """An encoder convolution or the decoder's transpose of one (not a pool or the output)."""
+        return self.part in ("encoder", "decoder")
+
+
+def layer_specs(depth: int) -> tuple[Layer, ...]:
+    """Every layer of a model of ``depth``, in network order."""
+    check_depth(depth)
+    encoder = [
+        spec
+        for s in STAGES
+        for spec in (*(Layer("encoder", s, i, depth) for i in range(depth)), Layer("pool", s))
+    ]
+    decoder = [Layer("decoder", s, i, depth) for s in STAGES[::-1] for i in range(depth)[::-1]]
+    return (*encoder, *decoder, Layer(OUTPUT))
+
+
+def layers(depth: int = 1) -> tuple[str, ...]:
+    """The layer names of a model of ``depth``, in network order: ``conv1``, ``pool1``, ... at
+    depth 1; ``conv1a``, ``conv1b``, ``pool1``, ..., ``deconv1b``, ``deconv1a``, ``output`` at 2."""
+    return tuple(spec.name for spec in layer_specs(depth))
+
+
+def conv_layers(depth: int = 1) -> tuple[str, ...]:
+    """The encoder's convolutions of a model of ``depth``, in network order."""
+    return tuple(s.name for s in layer_specs(depth) if s.part == "encoder")
+
+
+def parse_layer(name: str, depth: int = 1) -> Layer:
+    """The :class:`Layer` called ``name`` in a model of ``depth``."""
+    for spec in layer_specs(depth):
+        if spec.name == name:
+            return spec
+    raise ValueError(f"no layer {name!r} in a model of depth {depth}; it has {layers(depth)}")
+
+
+def layer_groups(depth: int = 1) -> tuple[str, ...]:
+    """The groups of the layer-level CKA rows of a model: every layer, then the whole model."""
+    return (*layers(depth), MODEL_GROUP)
+
+
+_LAYER = re.compile(r"^(?:(de)?conv(\d)([a-z]?)|pool(\d)|(output)|(model))$")
+
+
+def layer_sort_key(name: str) -> tuple:
+    """Puts layer names of any depth (and ``model``) in network order: a stage's convolutions,
+    its pool, ..., the decoder's stages back up, ``output``, ``model``."""
+    m = _LAYER.match(str(name))
+    if not m:
+        raise ValueError(f"bad layer name {name!r}")
+    de, stage, letter, pool, output, model = m.groups()
+    if pool:
+        return (0, int(pool), 1, 0)
+    if stage:
+        index = "abc".index(letter) if letter else 0
+        return (1, -int(stage), 0, -index) if de else (0, int(stage), 0, index)
+    return (2, 0, 0, 0) if output else (3, 0, 0, 0)
+
+
+def depth_of(model: str) -> int:
+    """The depth of a model (an instance name, or ``instance@checkpoint``)."""
+    return parse(str(model).partition(CHECKPOINT_SEP)[0]).depth
+
+
 # -- groups ---------------------------------------------------------------------------------------
 
 MODEL_GROUP = "model"
+LAYERS_BLOCK = "layers"  # the HSIC block of every layer and model group (ckaflow.shards)
 _FILTER = re.compile(r"^(?P<layer>[^/]+)/f(?P<index>\d{2,})$")
 
 
@@ -236,7 +349,20 @@ from .similarity.estimator import Estimator  # noqa: E402
 
 __all__ = [
     "CHECKPOINTS",
+    "DEPTHS",
+    "Layer",
+    "LAYERS_BLOCK",
+    "layer_sort_key",
+    "OUTPUT",
+    "STAGES",
     "check_checkpoint",
+    "check_depth",
+    "conv_layers",
+    "depth_of",
+    "layer_groups",
+    "layer_specs",
+    "layers",
+    "parse_layer",
     "checkpoint_order",
     "early_checkpoint",
     "early_step",

@@ -11,19 +11,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from .architecture import adjacent_convolutions
 from .names import (
     CHECKPOINTS,
     DOMAINS,
     FINAL,
     FINETUNE_CHECKPOINTS,
     INIT,
+    LAYERS_BLOCK,
     Estimator,
     Instance,
     base_instances,
     checkpoint_order,
+    depth_of,
     early_checkpoint,
     early_step,
     finetuned_instances,
+    layer_groups,
+    layer_sort_key,
+    layers,
     model_name,
     other,
     parse,
@@ -39,6 +45,8 @@ CKA_FIGURES = (
     "checkpoint_matrices",
     "filter_heatmap",
 )
+# Drawn only when config depths names a deeper model.
+DEPTH_FIGURES = ("depth_matrices", "depth_comparison")
 # The training stage's figures (one file each).
 TRAINING_FIGURES = ("samples", "loss_curves", "test_loss")
 RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
@@ -71,14 +79,38 @@ class Plan:
         return finetuned_instances(self.seeds)
 
     @cached_property
+    def depths(self) -> list[int]:
+        """The depths trained, 1 first."""
+        return sorted(self.config["depths"])
+
+    @cached_property
+    def deep_depths(self) -> list[int]:
+        return [d for d in self.depths if d > 1]
+
+    @cached_property
+    def deep_seeds(self) -> list[int]:
+        """The seeds of the deeper instances (config deep_seeds; the first seed if null)."""
+        return list(self.config["deep_seeds"] or self.seeds[:1])
+
+    @cached_property
+    def deep_base(self) -> list[str]:
+        return [i for d in self.deep_depths for i in base_instances(self.deep_seeds, d)]
+
+    @cached_property
+    def deep_finetuned(self) -> list[str]:
+        return [i for d in self.deep_depths for i in finetuned_instances(self.deep_seeds, d)]
+
+    @cached_property
     def instances(self) -> list[str]:
-        return self.base + self.finetuned
+        """Every instance trained: the thesis' (depth 1), then the deeper ones. :attr:`base`
+        and :attr:`finetuned`, which the thesis' claims are about, are depth 1's only."""
+        return self.base + self.finetuned + self.deep_base + self.deep_finetuned
 
     @cached_property
     def models(self) -> list[str]:
         """Every model CKA compares: each instance's final weights, and the earlier checkpoints
         of the base instances (a fine-tuned instance's init is its base's final model)."""
-        early = [m for b in self.base for m in self.models_of(b) if m != b]
+        early = [m for b in self.base + self.deep_base for m in self.models_of(b) if m != b]
         return self.instances + early
 
     @cached_property
@@ -100,7 +132,10 @@ class Plan:
 
     def recorded_checkpoints(self, instance: str) -> tuple[str, ...]:
         """The checkpoints of ``instance`` whose activations are recorded: all it writes, except
-        that only :attr:`matrix_instance` keeps its early step<N> ones."""
+        that only :attr:`matrix_instance` keeps its early step<N> ones and a deeper model keeps
+        its initial and final weights only."""
+        if parse(instance).depth > 1:
+            return FINETUNE_CHECKPOINTS
         keep = instance == self.matrix_instance
         return tuple(c for c in self.checkpoints(instance) if keep or early_step(c) is None)
 
@@ -124,10 +159,39 @@ class Plan:
         return pairs + [(init[b], b) for b in self.base]
 
     @cached_property
+    def block_models(self) -> list[str]:
+        """The models whose adjacent convolutions the block-structure finding compares: every
+        deeper instance, the initial weights of the deeper base instances, and their depth-1
+        counterparts (trained and initial)."""
+        if not self.deep_depths:
+            return []
+        deep = self.deep_base + self.deep_finetuned
+        shallow = [parse(i).at_depth(1).name for i in deep if parse(i).depth == self.deep_depths[0]]
+        bases = [i for i in [*shallow, *deep] if not parse(i).finetuned]
+        return [*shallow, *deep, *(model_name(b, INIT) for b in bases)]
+
+    @cached_property
+    def interval_rows(self) -> list[tuple[str, str, str, str]]:
+        """(a_model, a_group, b_model, b_group) of every interval: the layer and model groups
+        of :attr:`interval_pairs`, and each :attr:`block_models` model's adjacent convolutions
+        (:func:`~ckaflow.architecture.adjacent_convolutions`)."""
+        rows = [(a, g, b, g) for a, b in self.interval_pairs for g in layer_groups(1)]
+        for m in self.block_models:
+            rows += [(m, x, m, y) for x, y, _ in adjacent_convolutions(depth_of(m))]
+        return rows
+
+    @cached_property
     def interval_models(self) -> list[str]:
-        """The models :attr:`interval_pairs` reads, in :attr:`models` order."""
-        used = {m for pair in self.interval_pairs for m in pair}
+        """The models :attr:`interval_rows` reads, in :attr:`models` order."""
+        used = {m for a, _, b, _ in self.interval_rows for m in (a, b)}
         return [m for m in self.models if m in used]
+
+    @cached_property
+    def hsic_blocks(self) -> tuple[str, ...]:
+        """The HSIC blocks (:mod:`ckaflow.shards`): the layers block, then one per layer name of
+        the depths trained, in network order."""
+        names = dict.fromkeys(n for d in self.depths for n in layers(d))
+        return (LAYERS_BLOCK, *sorted(names, key=layer_sort_key))
 
     @cached_property
     def estimators(self) -> list[Estimator]:
@@ -174,6 +238,25 @@ class Plan:
         nat, ft = Instance("natural", s1).name, Instance("synth", s1, "natural").name
         return {f"{a} with itself": [a, a], f"{a} vs {b}": [a, b], f"{nat} vs {ft}": [nat, ft]}
 
+    def depth_panels(self, figure: str) -> dict[str, list[str]]:
+        """Layer x layer panels across depths, each on its first model's domain's test set:
+        ``depth_matrices``, the base instances of the first deep seed at every depth with
+        themselves; ``depth_comparison``, depth 1 against each deeper depth, base and
+        fine-tuned. {title: [a_model, b_model, test_set]}."""
+        seed, panels = self.deep_seeds[0], {}
+        for family in (*DOMAINS, *(f"{d}-from-{other(d)}" for d in DOMAINS)):
+            domain, _, source = family.partition("-from-")
+            shallow = Instance(domain, seed, source or None)
+            if figure == "depth_matrices" and not source:
+                for d in self.depths:
+                    x = shallow.at_depth(d).name
+                    panels[f"{x} with itself"] = [x, x, domain]
+            elif figure == "depth_comparison":
+                for d in self.deep_depths:
+                    x = shallow.at_depth(d).name
+                    panels[f"{shallow.name} vs {x}"] = [shallow.name, x, domain]
+        return panels
+
     def checkpoint_matrix_options(self) -> dict:
         """Layer x layer panels of each saved checkpoint of the first synth base instance against
         its final weights, on its own domain's test set, under the headline estimator."""
@@ -196,9 +279,20 @@ class Plan:
             "checkpoints_vs_final": {"base": self.base},
             "checkpoint_matrices": self.checkpoint_matrix_options(),
             "filter_heatmap": {"a": a, "b": b},
+            **{
+                f: {
+                    "panels": self.depth_panels(f),
+                    "estimator": self.primary_estimator.name,
+                    # a row per domain (and fine-tuned family)
+                    "ncol": len(self.depths) if f == "depth_matrices" else len(self.deep_depths),
+                }
+                for f in DEPTH_FIGURES
+            },
         }
         if figure not in options:
-            raise ValueError(f"unknown CKA figure {figure!r}; expected one of {CKA_FIGURES}")
+            raise ValueError(
+                f"unknown CKA figure {figure!r}; expected one of {CKA_FIGURES + DEPTH_FIGURES}"
+            )
         return options[figure]
 
     def figures(self) -> list[str]:
@@ -208,6 +302,7 @@ class Plan:
             *(f"reconstructions_{d}" for d in DOMAINS),
             *(f"conv1_filters_{i}" for i in self.filter_instances),
             *(f for f in CKA_FIGURES if f != "filter_heatmap"),
+            *(DEPTH_FIGURES if self.deep_depths else ()),
             *(f"filters_{a}_vs_{b}" for a, b in self.filter_pairs),
             *(f"chord_{i}" for i in self.filter_instances),
             "null_baselines",

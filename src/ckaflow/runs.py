@@ -53,7 +53,7 @@ def train_instance(
         "datasets": {d: read_provenance(path)["dataset_id"] for d, path in data_dirs.items()},
         "train_images": len(train_x),
         "config": config_dict(cfg),
-        "model": {"class": "TiedAutoencoder", "seed": inst.seed},
+        "model": {"class": "TiedAutoencoder", "seed": inst.seed, "depth": inst.depth},
         "run": run,
     }
 
@@ -80,7 +80,7 @@ def _initial_model(inst, init_from: str | Path | None):
     fine-tuning, where it started from."""
     from .model import TiedAutoencoder
 
-    model = TiedAutoencoder(seed=inst.seed)
+    model = TiedAutoencoder(seed=inst.seed, depth=inst.depth)
     if init_from is None:
         return model, None
     model.set_weights_dict(read_checkpoint(init_from))

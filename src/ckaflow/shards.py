@@ -23,13 +23,14 @@ from .activations import load_layers
 from .architecture import LAYERS
 from .cka_table import CKA_COLUMNS, PAIR_KEY
 from .io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
-from .names import Estimator, is_filter, is_final, parse_group
+from .names import LAYERS_BLOCK, Estimator, is_filter, is_final, parse_group
 from .similarity import block_cka, packed_instance
 from .similarity.arrays import release, to_numpy
 
 log = logging.getLogger(__name__)
 
-LAYERS_BLOCK = "layers"
+# The blocks of a depth-1 study; a study with deeper models has one more per new layer name
+# (ckaflow.plan.Plan.hsic_blocks).
 BLOCKS = (LAYERS_BLOCK, *LAYERS)
 BIASED_MAX = 1.0 + 1e-9
 
@@ -82,11 +83,11 @@ def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:
     return [str(g) for g in groups], int(n), packed
 
 
-def shard_blocks(shard: int, shards: int) -> tuple[str, ...]:
-    """The blocks of shard ``shard`` (0-based) of ``shards``."""
+def shard_blocks(shard: int, shards: int, blocks: Sequence[str] = BLOCKS) -> tuple[str, ...]:
+    """The blocks of shard ``shard`` (0-based) of ``shards``, dealt out from ``blocks``."""
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
-    return BLOCKS[shard::shards]
+    return tuple(blocks[shard::shards])
 
 
 def hsic_shard(

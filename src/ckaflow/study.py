@@ -35,6 +35,7 @@ def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, di
     """
     problems = _integers(config, schema) if schema else []
     problems += _splits(config) + _fonts(config) + _figures(config) + _early(config)
+    problems += _depths(config)
     estimators, more = estimators_by_name(config["similarity"]["estimators"])
     problems += more
     chosen = config["figures"]["estimator"]
@@ -75,6 +76,21 @@ def _early(config: Mapping) -> list[str]:
         return []
     return [f"train.early_checkpoints {bad}: each must be a multiple of train.eval_every ({every}) "
             f"and below train.max_steps ({cap})"]  # fmt: skip
+
+
+def _depths(config: Mapping) -> list[str]:
+    """depths must hold 1 (the thesis' study); deep_seeds must be among seeds."""
+    problems = []
+    if 1 not in config["depths"]:
+        problems.append(
+            f"depths = {config['depths']}: depth 1, the thesis' model, is always trained (the "
+            "deeper models are compared with it)"
+        )
+    deep_seeds = config["deep_seeds"] or []
+    stray = [s for s in deep_seeds if s not in config["seeds"]]
+    if stray:
+        problems.append(f"deep_seeds {stray}: not among seeds {config['seeds']}")
+    return problems
 
 
 def _splits(config: Mapping) -> list[str]:

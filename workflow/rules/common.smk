@@ -17,11 +17,10 @@ from ckaflow.names import (
     DOMAINS,
     FINETUNE_CHECKPOINTS,
     SPLITS,
-    Instance,
     parse as parse_instance,
     parse_model,
 )
-from ckaflow.plan import Plan
+from ckaflow.plan import DEPTH_FIGURES, Plan
 from ckaflow.schema import load_schema
 
 # The study this config describes. Every cross-key check runs here, before any job: a config
@@ -48,8 +47,6 @@ TF_ENV = (
 
 wildcard_constraints:
     domain="|".join(DOMAINS),
-    source="|".join(DOMAINS),
-    seed="|".join(str(s) for s in SEEDS),
     instance="|".join(INSTANCES),
     model="|".join(re.escape(m) for m in MODELS),
     test_set="|".join(DOMAINS),
@@ -99,11 +96,8 @@ def training_data(wildcards):
 
 
 def instance_of(wildcards):
-    """The instance a job is about: its {instance} wildcard, or the one a training job makes."""
-    if hasattr(wildcards, "instance"):
-        return wildcards.instance
-    source = getattr(wildcards, "source", None)
-    return Instance(wildcards.domain, int(wildcards.seed), source).name
+    """The instance a job is about (trained, evaluated, recorded)."""
+    return wildcards.instance
 
 
 def schedule_params(wildcards):
@@ -192,4 +186,5 @@ def get_final_output():
         "results/tables/table_finetuning.md",
         "results/tables/table_finetuning.csv",
         "results/tables/null_baselines.csv",
+        "results/tables/block_structure.csv",
     ]

@@ -252,3 +252,27 @@ rule plot_checkpoint_matrices:
         options=PLAN.cka_options("checkpoint_matrices"),
     script:
         "../scripts/plot_cka.py"
+
+
+# Only when config depths names a deeper model (PLAN.figures lists them then).
+rule plot_depth:
+    wildcard_constraints:
+        figure="|".join(DEPTH_FIGURES),
+    input:
+        cka="results/cka.parquet",
+    output:
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/depth.rst",
+            category="4 CKA",
+        ),
+        pdf="results/figures/{figure}.pdf",
+    log:
+        "logs/plot_depth/{figure}.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        figure=lambda w: w.figure,
+        options=lambda w: PLAN.cka_options(w.figure),
+    script:
+        "../scripts/plot_cka.py"

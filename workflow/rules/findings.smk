@@ -25,6 +25,9 @@ rule write_findings:
         baselines_provenance="results/tables/null_baselines.provenance.json",
         effects="results/tables/claim_effects.csv",
         effects_provenance="results/tables/claim_effects.provenance.json",
+        # The block-structure statistic per model (only a header without deeper models).
+        blocks="results/tables/block_structure.csv",
+        blocks_provenance="results/tables/block_structure.provenance.json",
     log:
         "logs/write_findings/findings.log",
     conda:
@@ -35,6 +38,7 @@ rule write_findings:
         finetuned=FINETUNED,
         estimator=config["figures"]["estimator"],
         invariance_model=PLAN.invariance_instance,
+        block_models=PLAN.block_models,
     script:
         "../scripts/write_findings.py"
 

@@ -68,6 +68,7 @@ rule compute_hsic:
         estimator=lambda w: w.estimator,
         shard=lambda w: int(w.shard),
         shards=SHARDS,
+        blocks=PLAN.hsic_blocks,
         final_models=INSTANCES,
         device=config["similarity"]["device"],
     script:
@@ -105,7 +106,7 @@ rule compute_intervals:
         gpu=1,
     params:
         models=PLAN.interval_models,
-        model_pairs=PLAN.interval_pairs,
+        rows=PLAN.interval_rows,
         test_set=lambda w: w.test_set,
         estimator=lambda w: w.estimator,
         resamples=config["similarity"]["resamples"],

@@ -1,24 +1,27 @@
-# Stage 2: the 8 base instances from scratch, then the 8 fine-tuned ones from their bases.
+# Stage 2: the base instances from scratch (8 in the default config, and the deeper models of
+# config depths), then the fine-tuned ones from their bases.
 # One thread per job: on a CPU two single-threaded trainings beat one with two threads
 # (measured 47 vs 74 ms per batch); a profile can raise it with --set-threads.
 
 
 rule train_base:
+    wildcard_constraints:
+        instance="|".join(re.escape(i) for i in BASE + PLAN.deep_base),
     input:
         unpack(training_data),
     output:
         checkpoints=expand(
-            "results/models/{{domain}}-{{seed}}/checkpoints/{name}.{ext}",
+            "results/models/{{instance}}/checkpoints/{name}.{ext}",
             name=PLAN.base_checkpoints,
             ext=["npz", "json"],
         ),
-        history="results/models/{domain}-{seed}/history.parquet",
-        provenance="results/models/{domain}-{seed}/provenance.json",
-        tensorboard=directory("results/models/{domain}-{seed}/tensorboard"),
+        history="results/models/{instance}/history.parquet",
+        provenance="results/models/{instance}/provenance.json",
+        tensorboard=directory("results/models/{instance}/tensorboard"),
     log:
-        "logs/train_base/{domain}-{seed}.log",
+        "logs/train_base/{instance}.log",
     benchmark:
-        "benchmarks/results/train_base/{domain}-{seed}.tsv"
+        "benchmarks/results/train_base/{instance}.tsv"
     conda:
         TF_ENV
     threads: 1
@@ -35,24 +38,26 @@ rule train_base:
 
 
 rule finetune:
+    wildcard_constraints:
+        instance="|".join(re.escape(i) for i in FINETUNED + PLAN.deep_finetuned),
     input:
         unpack(training_data),
         init=finetune_start,
     output:
         checkpoints=expand(
-            "results/models/{{domain}}-from-{{source}}-{{seed}}/checkpoints/{name}.{ext}",
+            "results/models/{{instance}}/checkpoints/{name}.{ext}",
             name=FINETUNE_CHECKPOINTS,
             ext=["npz", "json"],
         ),
-        history="results/models/{domain}-from-{source}-{seed}/history.parquet",
-        provenance="results/models/{domain}-from-{source}-{seed}/provenance.json",
+        history="results/models/{instance}/history.parquet",
+        provenance="results/models/{instance}/provenance.json",
         tensorboard=directory(
-            "results/models/{domain}-from-{source}-{seed}/tensorboard"
+            "results/models/{instance}/tensorboard"
         ),
     log:
-        "logs/finetune/{domain}-from-{source}-{seed}.log",
+        "logs/finetune/{instance}.log",
     benchmark:
-        "benchmarks/results/finetune/{domain}-from-{source}-{seed}.tsv"
+        "benchmarks/results/finetune/{instance}.tsv"
     conda:
         TF_ENV
     threads: 1

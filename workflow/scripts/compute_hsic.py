@@ -12,7 +12,7 @@ table = hsic_shard(
     dict(zip(sm.params.models, sm.input.grams, strict=True)),
     test_set=sm.params.test_set,
     estimator=Estimator.from_name(sm.params.estimator),
-    blocks=shard_blocks(sm.params.shard, sm.params.shards),
+    blocks=shard_blocks(sm.params.shard, sm.params.shards, sm.params.blocks),
     final_models=sm.params.final_models,
     xp=compute_namespace(sm.params.device),
 )

@@ -13,7 +13,7 @@ table = compute_intervals(
     gram_files,
     test_set=sm.params.test_set,
     estimator=Estimator.from_name(sm.params.estimator),
-    model_pairs=[tuple(p) for p in sm.params.model_pairs],
+    rows=[tuple(r) for r in sm.params.rows],
     resamples=sm.params.resamples,
     confidence=sm.params.confidence,
     seed=sm.params.seed,

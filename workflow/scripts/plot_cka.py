@@ -1,6 +1,6 @@
 """A figure drawn from results/cka.parquet, named by params.figure (rules plot_base_strips,
 plot_filter_heatmap, plot_finetuned_vs_base, plot_layer_matrices, plot_checkpoints,
-plot_checkpoint_matrices)."""
+plot_checkpoint_matrices, plot_depth)."""
 
 from ckaflow.figures import cka as figs
 from ckaflow.figures import save_figure

@@ -16,6 +16,7 @@ from ckaflow.findings import (
     summary_table,
 )
 from ckaflow.findings.baselines import baseline_table
+from ckaflow.findings.depth import block_section, block_structure
 from ckaflow.intervals import read_intervals
 from ckaflow.invariance import invariance_summary
 from ckaflow.io import atomic_path, read_parquet
@@ -54,9 +55,13 @@ change = pd.read_csv(sm.input.weight_change)
 found = findings(
     intervals, accuracy, histories, capped, sm.params.base, sm.params.finetuned, change
 )
-baselines = baseline_table(
-    Values(select_estimator(intervals, sm.params.estimator)[0]), sm.params.base, sm.params.finetuned
-)
+values = Values(select_estimator(intervals, sm.params.estimator)[0])
+baselines = baseline_table(values, sm.params.base, sm.params.finetuned)
+structure = block_structure(values, sm.params.block_models)  # no rows without deeper models
+with atomic_path(sm.output.blocks) as tmp:
+    structure.to_csv(tmp, index=False, float_format="%.6f")
+write_sidecar(sm.output.blocks, prov)
+blocks = block_section(structure, label, values.confidence) if len(structure) else None
 with atomic_path(sm.output.effects) as tmp:
     effects_table(found).to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.effects, prov)
@@ -66,5 +71,5 @@ write_sidecar(sm.output.baselines, prov)
 invariances = (invariance_summary(pd.read_csv(sm.input.invariances)), sm.params.invariance_model)
 with atomic_path(sm.output.findings) as tmp:
     note = bias_note(table, sm.params.base)
-    report = report_markdown(found, note, label, change, baselines, invariances)
+    report = report_markdown(found, note, label, change, baselines, invariances, blocks)
     tmp.write_text(report + footer(prov))

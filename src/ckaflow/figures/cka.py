@@ -11,7 +11,16 @@ import plotnine as p9
 
 from ..architecture import CONV_LAYERS, LAYER_GROUPS
 from ..cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
-from ..names import CHECKPOINTS, FINAL, model_name, parse
+from ..names import (
+    CHECKPOINTS,
+    DEPTHS,
+    FINAL,
+    depth_of,
+    layer_groups,
+    layer_sort_key,
+    model_name,
+    parse,
+)
 from .common import framed
 
 GROUP_ORDER = list(LAYER_GROUPS)
@@ -218,17 +227,76 @@ def checkpoints_vs_final(table: pd.DataFrame, base: list[str]) -> p9.ggplot:
     )
 
 
+def depth_matrix(
+    table: pd.DataFrame, panels: dict[str, list[str]], title: str, ncol: int = 2
+) -> p9.ggplot:
+    """Layer x layer CKA of models of any depth, one panel per {title: [a_model, b_model,
+    test_set]} in ``ncol`` columns, each with the layers (and the model group) of its two models
+    in network order, under the one estimator of ``table``."""
+    frames = []
+    for label, (a, b, test_set) in panels.items():
+        t = table[
+            (table["a_model"] == a) & (table["b_model"] == b) & (table["test_set"] == test_set)
+        ].copy()
+        t = t[t["a_group"].isin(layer_groups(depth_of(a)))]
+        t = t[t["b_group"].isin(layer_groups(depth_of(b)))]
+        if t.empty:
+            raise ValueError(f"no layer rows of {a} vs {b} on {test_set} in the CKA table")
+        t["pair"] = f"{label}\n({test_set} test set)"
+        frames.append(t)
+    t = pd.concat(frames, ignore_index=True)
+    order = sorted(set(t["a_group"]) | set(t["b_group"]), key=layer_sort_key)
+    t["a"] = pd.Categorical(t["a_group"], categories=order[::-1])
+    t["b"] = pd.Categorical(t["b_group"], categories=order)
+    t["pair"] = pd.Categorical(t["pair"], categories=list(dict.fromkeys(t["pair"])))
+    t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    ncol = min(len(panels), ncol)
+    return (
+        p9.ggplot(t, p9.aes("b", "a", fill="cka"))
+        + p9.geom_tile()
+        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4)
+        + p9.scale_colour_identity()
+        + p9.facet_wrap("pair", ncol=ncol, scales="free")
+        + CKA_FILL
+        + framed(
+            (1.5 + 4.2 * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
+            title=f"{title} ({estimator_labels(t).iloc[0]})",
+            x="second model's layer",
+            y="first model's layer",
+            theme={
+                "axis_text_x": p9.element_text(rotation=90, size=6),
+                "axis_text_y": p9.element_text(size=6),
+                "subplots_adjust": {"wspace": 0.3, "hspace": 0.35},
+            },
+        )
+    )
+
+
+# Every layer group of every depth: what the layer-level figures read of the table.
+ALL_LAYER_GROUPS = sorted({g for d in DEPTHS for g in layer_groups(d)}, key=layer_sort_key)
+DEPTH_TITLES = {
+    "depth_matrices": "Layer x layer CKA of each depth with itself",
+    "depth_comparison": "Layer x layer CKA of depth 1 against the deeper models",
+}
+
+
 def draw(figure: str, cka_path, options: dict) -> p9.ggplot:
     """The CKA figure called ``figure``, drawn from the rows of ``results/cka.parquet`` it needs.
 
     ``options`` are its arguments: ``base`` (base_layer_strips, checkpoints_vs_final),
     ``finetuned`` and ``base`` (finetuned_vs_base), ``pairs`` and ``test_set`` (layer_matrices:
-    panel title -> [model, model]), ``a`` and ``b`` (filter_heatmap). An unknown name raises.
+    panel title -> [model, model]), ``a`` and ``b`` (filter_heatmap), ``panels`` and
+    ``estimator`` (depth_matrices, depth_comparison: panel title -> [model, model, test set]).
+    An unknown name raises.
     """
     if figure not in _FIGURES:
         raise ValueError(f"unknown CKA figure {figure!r}; expected one of {sorted(_FIGURES)}")
     if figure == "filter_heatmap":
         table = read_cka_table(cka_path, models=[options["a"], options["b"]])
+    elif figure in DEPTH_TITLES:
+        models = {m for a, b, _ in options["panels"].values() for m in (a, b)}
+        table = read_cka_table(cka_path, groups=ALL_LAYER_GROUPS, models=sorted(models))
     else:
         table = read_cka_table(cka_path, groups=LAYER_GROUPS)
     return _FIGURES[figure](table, options)
@@ -250,4 +318,10 @@ _FIGURES = {
         o["test_set"],
         ncol=3,
     ),
+    **{
+        f: lambda t, o, f=f: depth_matrix(
+            select_estimator(t, o["estimator"])[0], o["panels"], DEPTH_TITLES[f], o["ncol"]
+        )
+        for f in DEPTH_TITLES
+    },
 }

@@ -27,6 +27,7 @@ def loss_curves(history: pd.DataFrame) -> p9.ggplot:
     long["validation set"] = long["validation set"].str.replace("val_loss_", "")
     long["curve"] = long["instance"] + long["validation set"]
     long["seed"] = long["seed"].astype(str)
+    rows = -(-long["family"].nunique() // 2)
     return (
         p9.ggplot(long, p9.aes("step", "loss", colour="validation set", group="curve"))
         + p9.geom_line(p9.aes(linetype="seed"), size=0.5, alpha=0.85)
@@ -34,8 +35,8 @@ def loss_curves(history: pd.DataFrame) -> p9.ggplot:
         + p9.scale_y_log10()
         + p9.scale_colour_manual(values=DOMAIN_COLOURS)
         + framed(
-            (9, 6),
-            title="Validation loss during training (four seeds per family)",
+            (9, 1.2 + 2.4 * rows),
+            title="Validation loss during training (seeds overlaid; -d2: depth 2)",
             x="training step (batches)",
             y="validation loss (MSE, log scale)",
         )

@@ -68,17 +68,23 @@ class Values:
             raise ValueError("no intervals for this estimator")
         self.confidence = float(table["confidence"].iloc[0])
         self._rows = {
-            (r.a_model, r.b_model, r.a_group, r.test_set): np.concatenate([[r.cka], r.replicates])
+            (r.a_model, r.a_group, r.b_model, r.b_group, r.test_set): np.concatenate(
+                [[r.cka], r.replicates]
+            )
             for r in table.itertuples()
-            if r.a_group == r.b_group
         }
 
-    def __call__(self, a: str, b: str, group: str, test_set: str) -> np.ndarray:
-        """CKA of (a, b) on ``group`` and ``test_set`` as (1 + B,); CKA is symmetric."""
-        v = self._rows.get((a, b, group, test_set))
-        v = self._rows.get((b, a, group, test_set)) if v is None else v
+    def __call__(
+        self, a: str, b: str, group: str, test_set: str, b_group: str | None = None
+    ) -> np.ndarray:
+        """CKA of (a, b) on ``group`` (of both, or ``group`` of a and ``b_group`` of b) and
+        ``test_set`` as (1 + B,); CKA is symmetric."""
+        b_group = group if b_group is None else b_group
+        v = self._rows.get((a, group, b, b_group, test_set))
+        v = self._rows.get((b, b_group, a, group, test_set)) if v is None else v
         if v is None:
-            raise KeyError(f"no interval for {a} vs {b}, {group} on {test_set}")
+            where = group if b_group == group else f"{group} vs {b_group}"
+            raise KeyError(f"no interval for {a} vs {b}, {where} on {test_set}")
         return v
 
 

@@ -27,7 +27,8 @@ def weight_change_section(change: pd.DataFrame) -> list[str]:
     ]
     for family, rows in stats.groupby("family", sort=False):
         cells = {r.layer: f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f})" for r in rows.itertuples()}
-        lines.append(f"| {family} | " + " | ".join(cells[layer] for layer in layers) + " |")
+        row = " | ".join(cells.get(layer, "–") for layer in layers)  # a layer of another depth
+        lines.append(f"| {family} | {row} |")
     return [*lines, ""]
 
 
@@ -65,7 +66,10 @@ def report_markdown(
     change: pd.DataFrame | None = None,
     baselines: pd.DataFrame | None = None,
     invariances: tuple[pd.DataFrame, str] | None = None,
+    blocks: list[str] | None = None,
 ) -> str:
+    """The whole of findings.md; ``blocks``: the block-structure section's lines (a study with
+    deeper models)."""
     lines = [
         "# Findings",
         "",
@@ -96,6 +100,8 @@ def report_markdown(
         lines += baseline_markdown(baselines, primary)
     if change is not None:
         lines += weight_change_section(change)
+    if blocks:
+        lines += blocks
     if invariances is not None:
         lines += invariance_section(*invariances)
     lines += [

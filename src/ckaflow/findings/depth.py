@@ -1,0 +1,136 @@
+"""Block structure in the deeper models: do adjacent convolutions of one stage stay more alike
+than adjacent convolutions across a stage boundary?
+
+The statistic of a model of depth D >= 2 on its own domain's test set is
+
+    S = mean CKA(within-stage adjacent pairs) - mean CKA(across-stage adjacent pairs)
+
+over the pairs of :func:`~ckaflow.architecture.adjacent_convolutions` (encoder and decoder, never
+across the bottleneck), with its bootstrap interval (:mod:`.effects`). Two baselines: the same
+statistic at the model's initial weights (a random ReLU network's adjacent layers are alike
+too: the trained model shows block structure *beyond* its initialisation only if the trained
+minus initial S excludes 0), and depth 1's mean CKA of adjacent convolutions (all across a
+stage boundary) for the same domain and seed.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..architecture import adjacent_convolutions
+from ..names import INIT, depth_of, model_name, parse
+from .effects import Values, summarise
+
+FIGURES = "depth_matrices, depth_comparison"
+# Columns only a deeper model (and one with its initial weights) has.
+OPTIONAL = ("effect", "low", "high", "verdict", "beyond_init", "beyond_low", "beyond_high")
+
+
+def _own_test_set(model: str) -> str:
+    return parse(model.partition("@")[0]).domain
+
+
+def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(mean within-stage, mean across-stage) CKA vectors (1 + B,) of ``model`` (within: None at
+    depth 1)."""
+    ts, pairs = _own_test_set(model), adjacent_convolutions(depth_of(model))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an undefined layer: left out
+
+        def mean(within: bool) -> np.ndarray | None:
+            picked = [v(model, model, a, ts, b) for a, b, w in pairs if w == within]
+            return np.nanmean(np.vstack(picked), axis=0) if picked else None
+
+        return mean(True), mean(False)
+
+
+def block_structure(v: Values, models: list[str]) -> pd.DataFrame:
+    """One row per model of :attr:`~ckaflow.plan.Plan.block_models`: its depth, test set, mean
+    within- and across-stage adjacent CKA, and S with its interval (deeper models), and for a
+    deeper model with its initial weights in ``models``, S(trained) - S(init) with its
+    interval."""
+    rows = []
+    columns = ["model", "depth", "test_set", "within", "across", *OPTIONAL]
+    for model in models:
+        within, across = _means(v, model)
+        row = {
+            "model": model,
+            "depth": depth_of(model),
+            "test_set": _own_test_set(model),
+            "within": np.nan if within is None else float(within[0]),
+            "across": float(across[0]),
+        }
+        if within is not None:
+            s = summarise([within - across], v.confidence)
+            row.update(effect=s.estimate, low=s.low, high=s.high, verdict=s.verdict)
+            init = model_name(model, INIT)
+            if "@" not in model and init in models:
+                w0, a0 = _means(v, init)
+                d = summarise([(within - across) - (w0 - a0)], v.confidence)
+                row.update(beyond_init=d.estimate, beyond_low=d.low, beyond_high=d.high)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _effect_text(e: float, lo: float, hi: float) -> str:
+    return "–" if np.isnan(e) else f"{e:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+
+
+def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[str]:
+    """Markdown lines of the block-structure finding (``table``: :func:`block_structure`)."""
+    t = table.copy()
+    for column in OPTIONAL:
+        if column not in t:
+            t[column] = np.nan
+    deep = t[(t["depth"] > 1) & ~t["model"].str.contains("@")]
+    lines = [
+        f"## Block structure in the deeper models ({label})",
+        "",
+        "Does a deeper model (config `depths`) show blocks of layers whose representations "
+        "barely change, as deeper networks do in the blog's comparison of architectures? Per "
+        "model, on its own domain's test set: the mean CKA of adjacent convolutions within a "
+        "stage (`conv1a`–`conv1b`, `deconv2b`–`deconv2a`, ...), the mean across a stage "
+        "boundary (`conv1b`–`conv2a`, ...; encoder and decoder, not across the bottleneck), "
+        f"and S = within − across with its {confidence:.0%} bootstrap interval. A random ReLU "
+        "network's adjacent layers are alike too: *beyond init* is S(trained) − S(initial "
+        "weights), the part of the block structure training made. Depth 1 has no two "
+        "convolutions in a stage; its rows give the across-stage mean for comparison. "
+        f"Figures: {FIGURES}.",
+        "",
+        "| model | depth | test set | within | across | S = within − across | beyond init |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in t.itertuples():
+        within = "–" if np.isnan(r.within) else f"{r.within:.4f}"
+        s = _effect_text(r.effect, r.low, r.high)
+        beyond = _effect_text(r.beyond_init, r.beyond_low, r.beyond_high)
+        lines.append(
+            f"| {r.model} | {r.depth} | {r.test_set} | {within} | {r.across:.4f} | {s} | "
+            f"{beyond} |"
+        )
+    lines += ["", *_verdicts(deep), ""]
+    return lines
+
+
+def _verdicts(deep: pd.DataFrame) -> list[str]:
+    """One sentence per deeper trained model: block structure or not, and beyond init or not."""
+    out = []
+    for r in deep.itertuples():
+        shows = {"supported": "shows", "contradicted": "shows the reverse of", "inconclusive":
+                 "shows no measurable"}[r.verdict]  # fmt: skip
+        sentence = f"**{r.model}** {shows} block structure (S {_effect_text(r.effect, r.low, r.high)})"
+        if not np.isnan(r.beyond_init):
+            made = r.beyond_low > 0 or r.beyond_high < 0
+            sentence += (
+                f"; training {'changed' if made else 'did not measurably change'} it from the "
+                f"initial weights' (S(trained) − S(init) "
+                f"{_effect_text(r.beyond_init, r.beyond_low, r.beyond_high)})"
+            )
+        out.append(f"- {sentence}.")
+    return out
+
+
+__all__ = ["block_section", "block_structure"]
