@@ -124,8 +124,9 @@ def tables_equal(a: Path, b: Path) -> None:
     for rel in datasets:
         assert (ra / rel).read_bytes() == (rb / rel).read_bytes(), rel
     checkpoints = sorted(p.relative_to(ra) for p in ra.glob("models/*/checkpoints/*.npz"))
-    # the tiny config's base instances (init, step2, step4, phase1, phase2, final), fine-tuned (2)
-    assert len(checkpoints) == 4 * 6 + 4 * 2
+    # the tiny config's base instances (init, step2, step4, phase1, phase2, final), fine-tuned (2),
+    # at depth 1 (two seeds) and 2 (the first seed)
+    assert len(checkpoints) == (4 + 2) * 6 + (4 + 2) * 2
     for rel in checkpoints:
         with np.load(ra / rel) as wa, np.load(rb / rel) as wb:
             assert sorted(wa.files) == sorted(wb.files), rel

@@ -347,3 +347,39 @@ def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
 
     with pytest.raises(ValueError, match=r"unknown CKA figure 'chekpoints'.*'checkpoints_vs"):
         draw("chekpoints", tmp_path / "cka.parquet", {})
+
+
+def _adjacent(model: str, within: float, across: float) -> list[tuple]:
+    """Interval rows of a model's adjacent convolutions on its domain's test set."""
+    from ckaflow.architecture import adjacent_convolutions
+    from ckaflow.names import depth_of
+
+    ts = parse(model.partition("@")[0]).domain
+    return [(ts, model, a, model, b, within if w else across)
+            for a, b, w in adjacent_convolutions(depth_of(model))]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "within, verdict", [(0.95, SUPPORTED), (0.85, CONTRADICTED), (0.9005, INCONCLUSIVE)]
+)
+def test_block_structure_is_within_minus_across_stage_against_initial_weights(within, verdict):
+    """S = mean CKA of adjacent convolutions within a stage - across a stage boundary, with its
+    interval; beyond init is S(trained) - S(init); depth 1 reports its across-stage mean."""
+    from ckaflow.findings.depth import block_section, block_structure
+
+    rows = _adjacent("synth-d2-1", within, 0.9) + _adjacent("synth-d2-1@init", 0.93, 0.9)
+    rows += _adjacent("synth-1", 0, 0.8)
+    t = pd.DataFrame(rows, columns=COLUMNS)
+    v = values(_estimator_columns(t))
+    got = block_structure(v, ["synth-1", "synth-d2-1", "synth-d2-1@init"]).set_index("model")
+    assert got.loc["synth-d2-1", "effect"] == pytest.approx(within - 0.9)
+    assert got.loc["synth-d2-1", "verdict"] == verdict
+    assert got.loc["synth-d2-1", "beyond_init"] == pytest.approx(within - 0.9 - 0.03)
+    assert got.loc["synth-d2-1@init", "effect"] == pytest.approx(0.03)
+    assert np.isnan(got.loc["synth-1", "within"]) and got.loc["synth-1", "across"] == 0.8
+    assert got.loc["synth-d2-1", "low"] <= got.loc["synth-d2-1", "effect"] <= got.loc[
+        "synth-d2-1", "high"]  # fmt: skip
+    text = "\n".join(block_section(got.reset_index(), "linear, debiased", 0.95))
+    shows = {SUPPORTED: "shows block", CONTRADICTED: "shows the reverse",
+             INCONCLUSIVE: "shows no measurable"}  # fmt: skip
+    assert f"**synth-d2-1** {shows[verdict]}" in text and "| synth-1 | 1 | synth | – |" in text

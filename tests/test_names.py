@@ -66,7 +66,9 @@ def test_layers_of_every_depth_are_unique_ordered_and_parse_back():
                                                                         "output")  # fmt: skip
     for depth in DEPTHS:
         names = layers(depth)
-        assert len(names) == len(set(names)) == 6 * depth + 4  # convolutions and transposes, pools, output
+        assert (
+            len(names) == len(set(names)) == 6 * depth + 4
+        )  # convolutions and transposes, pools, output
         assert conv_layers(depth) == tuple(n for n in names if n.startswith("conv"))
         assert all(parse_layer(n, depth).name == n for n in names)
         assert layer_groups(depth)[-1] == "model"

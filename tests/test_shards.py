@@ -155,7 +155,10 @@ def test_intervals_come_from_the_same_gram_files(stage):
     _, table, grams = stage
     pairs = [("synth-1", "natural-1"), ("synth-1@init", "synth-1")]
     rows = [(a, g, b, g) for a, b in pairs for g in LAYER_GROUPS]
-    rows += [("synth-1", "conv1", "synth-1", "conv2"), ("natural-1", "deconv2", "natural-1", "pool1")]
+    rows += [
+        ("synth-1", "conv1", "synth-1", "conv2"),
+        ("natural-1", "deconv2", "natural-1", "pool1"),
+    ]
     est = ESTIMATORS[1]
     got = compute_intervals(
         grams, test_set="synth", estimator=est, rows=rows, resamples=100,

@@ -25,6 +25,9 @@ BASE = [f"{d}-{s}" for d in ("natural", "synth") for s in (1, 2)]
 FINETUNED = [
     f"{d}-from-{o}-{s}" for d, o in (("natural", "synth"), ("synth", "natural")) for s in (1, 2)
 ]
+# the tiny config's depth-2 instances (config depths [1, 2], the first seed)
+DEEP_BASE = ["natural-d2-1", "synth-d2-1"]
+DEEP = [*DEEP_BASE, "natural-from-synth-d2-1", "synth-from-natural-d2-1"]
 TINY = ("--configfile", "config/tiny.yaml")
 
 
@@ -83,6 +86,8 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         "layer_matrices",
         "checkpoints_vs_final",
         "checkpoint_matrices",
+        "depth_matrices",
+        "depth_comparison",
         "filters_synth-1_vs_synth-1",
         "filters_natural-1_vs_natural-1",
         "filters_synth-1_vs_natural-1",
@@ -94,23 +99,27 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     for name in figures:
         for suffix in ("png", "pdf"):
             assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 10_000, name
-    for name in BASE + FINETUNED:
+    for name in BASE + FINETUNED + DEEP:
         folder = results / "models" / name
-        checkpoints = ("init", "phase1", "phase2", "final") if name in BASE else ("init", "final")
+        base = name in BASE + DEEP_BASE
+        checkpoints = ("init", "phase1", "phase2", "final") if base else ("init", "final")
         for c in checkpoints:
             assert (folder / "checkpoints" / f"{c}.npz").exists(), (name, c)
         prov = json.loads((folder / "provenance.json").read_text())
         assert prov["instance"] == name and prov["datasets"]["synth"]
         assert len(pd.read_parquet(folder / "history.parquet")) > 0
     losses = pd.read_parquet(results / "tables" / "test_loss.parquet")
-    assert len(losses) == 8 * 2 * 8 and set(losses["instance"]) == set(BASE + FINETUNED)
+    assert len(losses) == 12 * 2 * 8 and set(losses["instance"]) == set(BASE + FINETUNED + DEEP)
     assert losses["loss"].between(0, 1).all()
     acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
-    assert len(acc) == 16 and np.allclose(acc["accuracy"], 1 - acc["mean_loss"])
+    assert len(acc) == 24 and np.allclose(acc["accuracy"], 1 - acc["mean_loss"])
     assert acc["constant_loss"].between(0, 1).all()  # the mean training image's loss
     assert acc.groupby("test_set")["constant_loss"].nunique().eq(1).all()
     change = pd.read_csv(results / "tables" / "weight_change.csv")
-    assert len(change) == 8 * 4 and set(change["layer"]) == {"conv1", "conv2", "conv3", "output"}
+    shallow = change[~change["instance"].isin(DEEP)]
+    assert len(shallow) == 8 * 4 and set(shallow["layer"]) == {"conv1", "conv2", "conv3", "output"}
+    deep = change[change["instance"].isin(DEEP)]  # a kernel per convolution of depth 2
+    assert len(deep) == 4 * 7 and {"conv1a", "conv1b", "conv3b"} <= set(deep["layer"])
     assert (change["relative_change"] > 0).all()  # six steps move every kernel a little
     assert np.allclose(change["relative_change"], change["change_norm"] / change["init_norm"])
     assert "max_steps=6 reached" in (tiny_run / "logs" / "train_base" / "synth-1.log").read_text()
@@ -127,6 +136,14 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     assert findings.count("**") >= 10 and "global centring" in findings
     assert "## How far training moved the weights" in findings
     assert "## Null baselines" in findings and "95% bootstrap interval" in findings
+    # block structure of the depth-2 models, read against their initial weights and depth 1
+    assert "## Block structure in the deeper models" in findings
+    blocks = pd.read_csv(results / "tables" / "block_structure.csv").set_index("model")
+    assert set(DEEP) | {"synth-1", "synth-d2-1@init"} <= set(blocks.index)
+    assert blocks.loc[DEEP, "within"].notna().all() and blocks.loc["synth-1", "within"] != 0
+    assert blocks.loc[DEEP_BASE, "beyond_init"].notna().all()
+    assert np.allclose(blocks.loc[DEEP, "effect"], blocks.loc[DEEP, "within"] - blocks.loc[
+        DEEP, "across"], atol=1e-5)  # fmt: skip
     # CKA's invariances on the run's own activations: every defined row holds
     assert "## CKA's invariances, on this study's activations" in findings
     inv = pd.read_csv(results / "tables" / "invariances.csv")
@@ -163,17 +180,26 @@ def test_cka_table_is_complete_unique_and_right(tiny_run):
     assert not table.duplicated(subset=PAIR_KEY).any()
     assert set(table["estimator"]) == {"biased", "debiased"} and (table["n"] == 8).all()
     models = (
-        set(BASE + FINETUNED)
+        set(BASE + FINETUNED + DEEP)
         | {f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")}
-        | {"synth-1@step2", "synth-1@step4"}
-    )  # the first synth instance's early checkpoints
+        | {"synth-1@step2", "synth-1@step4"}  # the first synth instance's early checkpoints
+        | {f"{b}@init" for b in DEEP_BASE}  # the deeper models: initial and final weights only
+    )
     assert set(table["a_model"]) == models
     # Every layer and model pair across all models and checkpoints, per test set and estimator.
     layer_rows = table[~table["a_group"].str.contains("/")]
     per = layer_rows.groupby(["test_set", "kernel", "estimator", "centering"], observed=True).size()
     assert len(per) == 2 * 4  # test sets x the four default estimators
-    # 8 instances, 4 x 3 earlier checkpoints and 2 early ones, 11 groups each
-    assert (per == (22 * 11) ** 2).all()
+    # depth 1: 8 instances, 4 x 3 earlier checkpoints and 2 early ones, 11 groups each; depth 2:
+    # 4 instances and 2 initial weights, 17 groups each (16 layers and the model)
+    assert (per == (22 * 11 + 6 * 17) ** 2).all()
+    deep = layer_rows[
+        (layer_rows["a_model"] == "synth-1") & (layer_rows["b_model"] == "synth-d2-1")
+    ]
+    assert "conv1a" in set(deep["b_group"]) and "conv1" in set(deep["a_group"])
+    # the filters of a depth-2 layer: its own block, the 4 depth-2 final instances
+    conv1b = table[table["a_group"].str.startswith("conv1b/") & (table["test_set"] == "synth")]
+    assert len(conv1b[conv1b["estimator"] == "debiased"]) == (4 * 16) ** 2
     # Filter pairs within each layer, across the 8 final instances.
     conv1 = table[table["a_group"].str.startswith("conv1/") & (table["test_set"] == "synth")]
     assert set(conv1["b_group"].str.split("/").str[0]) == {"conv1"}

@@ -7,6 +7,7 @@ themselves, at every depth, are :mod:`ckaflow.names`'.
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 
 from .data.shapes import HEIGHT, WIDTH
@@ -40,7 +41,7 @@ def adjacent_convolutions(depth: int = 1) -> list[tuple[str, str, bool]]:
     out = []
     for part in ("encoder", "decoder"):
         convs = [s for s in layer_specs(depth) if s.part == part]
-        out += [(a.name, b.name, a.stage == b.stage) for a, b in zip(convs, convs[1:])]
+        out += [(a.name, b.name, a.stage == b.stage) for a, b in itertools.pairwise(convs)]
     return out
 
 

@@ -256,8 +256,6 @@ rule plot_checkpoint_matrices:
 
 # Only when config depths names a deeper model (PLAN.figures lists them then).
 rule plot_depth:
-    wildcard_constraints:
-        figure="|".join(DEPTH_FIGURES),
     input:
         cka="results/cka.parquet",
     output:
@@ -269,6 +267,8 @@ rule plot_depth:
         pdf="results/figures/{figure}.pdf",
     log:
         "logs/plot_depth/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(DEPTH_FIGURES),
     conda:
         "../../envs/figures.yaml"
     params:

@@ -5,8 +5,6 @@
 
 
 rule train_base:
-    wildcard_constraints:
-        instance="|".join(re.escape(i) for i in BASE + PLAN.deep_base),
     input:
         unpack(training_data),
     output:
@@ -22,6 +20,8 @@ rule train_base:
         "logs/train_base/{instance}.log",
     benchmark:
         "benchmarks/results/train_base/{instance}.tsv"
+    wildcard_constraints:
+        instance="|".join(re.escape(i) for i in BASE + PLAN.deep_base),
     conda:
         TF_ENV
     threads: 1
@@ -38,8 +38,6 @@ rule train_base:
 
 
 rule finetune:
-    wildcard_constraints:
-        instance="|".join(re.escape(i) for i in FINETUNED + PLAN.deep_finetuned),
     input:
         unpack(training_data),
         init=finetune_start,
@@ -51,13 +49,13 @@ rule finetune:
         ),
         history="results/models/{instance}/history.parquet",
         provenance="results/models/{instance}/provenance.json",
-        tensorboard=directory(
-            "results/models/{instance}/tensorboard"
-        ),
+        tensorboard=directory("results/models/{instance}/tensorboard"),
     log:
         "logs/finetune/{instance}.log",
     benchmark:
         "benchmarks/results/finetune/{instance}.tsv"
+    wildcard_constraints:
+        instance="|".join(re.escape(i) for i in FINETUNED + PLAN.deep_finetuned),
     conda:
         TF_ENV
     threads: 1

@@ -108,8 +108,7 @@ def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[st
         s = _effect_text(r.effect, r.low, r.high)
         beyond = _effect_text(r.beyond_init, r.beyond_low, r.beyond_high)
         lines.append(
-            f"| {r.model} | {r.depth} | {r.test_set} | {within} | {r.across:.4f} | {s} | "
-            f"{beyond} |"
+            f"| {r.model} | {r.depth} | {r.test_set} | {within} | {r.across:.4f} | {s} | {beyond} |"
         )
     lines += ["", *_verdicts(deep), ""]
     return lines
@@ -121,7 +120,9 @@ def _verdicts(deep: pd.DataFrame) -> list[str]:
     for r in deep.itertuples():
         shows = {"supported": "shows", "contradicted": "shows the reverse of", "inconclusive":
                  "shows no measurable"}[r.verdict]  # fmt: skip
-        sentence = f"**{r.model}** {shows} block structure (S {_effect_text(r.effect, r.low, r.high)})"
+        sentence = (
+            f"**{r.model}** {shows} block structure (S {_effect_text(r.effect, r.low, r.high)})"
+        )
         if not np.isnan(r.beyond_init):
             made = r.beyond_low > 0 or r.beyond_high < 0
             sentence += (
