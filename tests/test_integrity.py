@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ckaflow.architecture import layer_shapes
 from ckaflow.data import build_domain, load_split, write_dataset
 from ckaflow.io import CorruptFileError, read_parquet, reading
 from ckaflow.provenance import write_parquet
@@ -142,7 +143,7 @@ def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
     with pytest.raises(activations.DiskFullError) as err:
-        with activations._LayerFiles(tmp_path, 200):
+        with activations._LayerFiles(tmp_path, 200, layer_shapes(1)):
             pass
     msg = str(err.value)
     assert "disk full: the activations of one test set need" in msg
@@ -153,7 +154,7 @@ def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, 
 def test_activation_files_have_their_blocks_reserved(tmp_path):
     from ckaflow.activations import _LayerFiles
 
-    with _LayerFiles(tmp_path, 4) as maps:
+    with _LayerFiles(tmp_path, 4, layer_shapes(2)) as maps:
         tmp_files = list(tmp_path.glob(".*.tmp-*.npy"))
         assert len(tmp_files) == len(maps)
         for f in tmp_files:  # allocated on disk, not sparse: no SIGBUS when the disk fills

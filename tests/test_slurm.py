@@ -86,7 +86,8 @@ def test_tiny_study_on_a_real_slurm_cluster(slurm_study, tiny_run):
             assert gpus and job["Partition"] == "gpu", job
         else:
             assert not gpus and job["Partition"] == "cpu", job
-    assert rules["train_base"] == 4 and rules["compute_grams"] == 22, rules  # 2 early of synth-1
+    # depth 1's 4 and depth 2's 2; Grams: 2 early of synth-1, depth 2's initial and final
+    assert rules["train_base"] == 6 and rules["compute_grams"] == 28, rules
     assert "all" not in rules  # the target rule runs on the submitting host
     # TensorFlow ran inside a SLURM job that was given a GPU device, with the threads Snakemake
     # granted: the profile's 4, or fewer where the node really has fewer cores (this test node

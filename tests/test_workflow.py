@@ -63,7 +63,8 @@ def test_changing_a_training_value_plans_training_but_no_datasets(workdir):
     out = snakemake(workdir, "-n", "--configfile", "config/tiny.yaml", "override.yaml")
     assert out.returncode == 0, out.stdout
     jobs = planned(out)
-    assert jobs["train_base"] == 4 and jobs["finetune"] == 4 and "build_dataset" not in jobs
+    # depth 1 (two seeds) and depth 2 (the first seed)
+    assert jobs["train_base"] == 6 and jobs["finetune"] == 6 and "build_dataset" not in jobs
 
 
 def test_tiny_run_datasets_models_and_figures(tiny_run):
@@ -273,6 +274,7 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         "plot_null_baselines",
         "plot_claim_effects",
         "plot_checkpoint_matrices",
+        "plot_depth",
     }
     assert set(jobs) <= downstream
     # Rebuilt (alone, to keep the suite short: its dependants are the same code as above), it
@@ -289,7 +291,7 @@ def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml", "kernels.yaml")
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned(out)
-    assert jobs["compute_grams"] == 22 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 3 * 2
+    assert jobs["compute_grams"] == 22 + 6 and jobs["reduce_cka"] == 1 and jobs["compute_hsic"] == 3 * 2
     for rule in (
         "train_base",
         "finetune",

@@ -80,21 +80,27 @@ TYPES = [
 
 
 def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
-    """Per-image test loss by instance type, one panel per test set (thesis Figure 5.5)."""
+    """Per-image test loss by instance type, one panel per test set (thesis Figure 5.5), and a
+    row of panels per model depth when the study has deeper models."""
     data = losses.copy()
     data["type"] = pd.Categorical(
         [instance_type(i, t) for i, t in zip(data["instance"], data["test_set"], strict=True)],
         categories=TYPES,
     )
     data["test set"] = data["test_set"] + " test set"
+    depths = [parse(i).depth for i in data["instance"]]
+    data["depth"] = pd.Categorical([f"depth {d}" for d in depths])
+    deep = data["depth"].nunique() > 1
+    seeds = data[data["depth"] == "depth 1"]["instance"].map(lambda i: parse(i).seed).nunique()
     return (
         p9.ggplot(data, p9.aes("type", "loss", fill="type"))
         + p9.geom_boxplot(outlier_size=0.4, outlier_alpha=0.4)
-        + p9.facet_wrap("test set")
+        + (p9.facet_grid("depth ~ test set") if deep else p9.facet_wrap("test set"))
         + p9.scale_y_log10()
         + framed(
-            (9, 5),
-            title="Per-image test loss by how the instance relates to the test set (4 seeds each)",
+            (9, 5 + 3 * (data["depth"].nunique() - 1)),
+            title="Per-image test loss by how the instance relates to the test set "
+            f"({seeds} seeds each at depth 1)",
             x="",
             y="reconstruction loss per image (MSE, log scale)",
             theme={
