@@ -371,7 +371,9 @@ def test_block_structure_is_within_minus_across_stage_against_initial_weights(wi
     rows += _adjacent("synth-1", 0, 0.8)
     t = pd.DataFrame(rows, columns=COLUMNS)
     v = values(_estimator_columns(t))
-    got = block_structure(v, ["synth-1", "synth-d2-1", "synth-d2-1@init"]).set_index("model")
+    learnt = {"synth-1": True, "synth-d2-1": True}
+    got = block_structure(v, ["synth-1", "synth-d2-1", "synth-d2-1@init"], learnt)
+    got = got.set_index("model")
     assert got.loc["synth-d2-1", "effect"] == pytest.approx(within - 0.9)
     assert got.loc["synth-d2-1", "verdict"] == verdict
     assert got.loc["synth-d2-1", "beyond_init"] == pytest.approx(within - 0.9 - 0.03)
@@ -383,3 +385,18 @@ def test_block_structure_is_within_minus_across_stage_against_initial_weights(wi
     shows = {SUPPORTED: "shows block", CONTRADICTED: "shows the reverse",
              INCONCLUSIVE: "shows no measurable"}  # fmt: skip
     assert f"**synth-d2-1** {shows[verdict]}" in text and "| synth-1 | 1 | synth | – |" in text
+
+
+def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
+    from ckaflow.findings.depth import block_section, block_structure, learnt_instances
+
+    accuracy = pd.DataFrame(
+        [("synth-d2-1", "synth", 0.098, 0.097), ("synth-d2-1", "natural", 0.01, 0.02)],
+        columns=["instance", "test_set", "mean_loss", "constant_loss"],
+    )
+    learnt = learnt_instances(accuracy)
+    assert learnt == {"synth-d2-1": False}  # judged on its own domain only
+    t = pd.DataFrame(_adjacent("synth-d2-1", 0.99, 0.9), columns=COLUMNS)
+    got = block_structure(values(_estimator_columns(t)), ["synth-d2-1"], learnt)
+    text = "\n".join(block_section(got, "linear, debiased", 0.95))
+    assert "**synth-d2-1** has not learnt its domain" in text and "shows block" not in text

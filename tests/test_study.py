@@ -175,6 +175,8 @@ def test_the_plan_of_a_study_with_deeper_models():
     assert all(parse(b).depth == 1 for b in plan.base + plan.finetuned)
     assert plan.instances[-4:] == plan.deep_base + plan.deep_finetuned
     assert plan.models_of("synth-d2-1") == ["synth-d2-1@init", "synth-d2-1"]
+    rates = {i: plan.schedule(i)["learning_rate"] for i in ("synth-1", "synth-from-natural-d2-1")}
+    assert rates == {"synth-1": 0.01, "synth-from-natural-d2-1": 0.001}  # train.deep_learning_rate
     assert "synth-d2-1@init" in plan.models and "synth-d2-1@phase1" not in plan.models
     assert {"conv1a", "deconv1a", "conv1"} <= set(plan.hsic_blocks)
     assert plan.hsic_blocks[0] == "layers" and len(plan.hsic_blocks) == 1 + 10 + 12

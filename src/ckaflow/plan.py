@@ -337,10 +337,15 @@ class Plan:
 
     def schedule(self, instance: str) -> dict:
         """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
-        finetune.mode final_phase, starts in the last learning-rate phase."""
-        c, finetuned = self.config, parse(instance).finetuned
+        finetune.mode final_phase, starts in the last learning-rate phase; a deeper model starts
+        at train.deep_learning_rate."""
+        c, inst = self.config, parse(instance)
+        finetuned = inst.finetuned
+        rate = c["train"]["learning_rate" if inst.depth == 1 else "deep_learning_rate"]
         out = {
-            **{k: c["train"][k] for k in ("batch_size", "learning_rate", "patience", "eval_every")},
+            "batch_size": c["train"]["batch_size"],
+            "learning_rate": rate,
+            **{k: c["train"][k] for k in ("patience", "eval_every")},
             "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
             "pepper": c["noise"]["pepper"],
             "salt": c["noise"]["salt"],

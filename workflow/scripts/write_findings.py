@@ -16,7 +16,7 @@ from ckaflow.findings import (
     summary_table,
 )
 from ckaflow.findings.baselines import baseline_table
-from ckaflow.findings.depth import block_section, block_structure
+from ckaflow.findings.depth import block_section, block_structure, learnt_instances
 from ckaflow.intervals import read_intervals
 from ckaflow.invariance import invariance_summary
 from ckaflow.io import atomic_path, read_parquet
@@ -57,7 +57,8 @@ found = findings(
 )
 values = Values(select_estimator(intervals, sm.params.estimator)[0])
 baselines = baseline_table(values, sm.params.base, sm.params.finetuned)
-structure = block_structure(values, sm.params.block_models)  # no rows without deeper models
+# no rows without deeper models
+structure = block_structure(values, sm.params.block_models, learnt_instances(accuracy))
 with atomic_path(sm.output.blocks) as tmp:
     structure.to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.blocks, prov)

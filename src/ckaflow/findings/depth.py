@@ -16,6 +16,7 @@ stage boundary) for the same domain and seed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -47,19 +48,24 @@ def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
         return mean(True), mean(False)
 
 
-def block_structure(v: Values, models: list[str]) -> pd.DataFrame:
+def block_structure(
+    v: Values, models: list[str], learnt: Mapping[str, bool] | None = None
+) -> pd.DataFrame:
     """One row per model of :attr:`~ckaflow.plan.Plan.block_models`: its depth, test set, mean
     within- and across-stage adjacent CKA, and S with its interval (deeper models), and for a
     deeper model with its initial weights in ``models``, S(trained) - S(init) with its
-    interval."""
+    interval. ``learnt`` {instance: whether it beats the constant predictor on its own domain}
+    (:func:`learnt_instances`) fills the ``learnt`` column of the trained models: no verdict is
+    drawn from one that has not."""
     rows = []
-    columns = ["model", "depth", "test_set", "within", "across", *OPTIONAL]
+    columns = ["model", "depth", "test_set", "learnt", "within", "across", *OPTIONAL]
     for model in models:
         within, across = _means(v, model)
         row = {
             "model": model,
             "depth": depth_of(model),
             "test_set": _own_test_set(model),
+            "learnt": None if "@" in model or learnt is None else bool(learnt[model]),
             "within": np.nan if within is None else float(within[0]),
             "across": float(across[0]),
         }
@@ -73,6 +79,14 @@ def block_structure(v: Values, models: list[str]) -> pd.DataFrame:
                 row.update(beyond_init=d.estimate, beyond_low=d.low, beyond_high=d.high)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
+
+
+def learnt_instances(accuracy: pd.DataFrame) -> dict[str, bool]:
+    """{instance: its mean test loss on its own domain is below the constant predictor's}, from
+    results/tables/test_accuracy.csv."""
+    pairs = zip(accuracy["instance"], accuracy["test_set"], strict=True)
+    own = accuracy[[parse(i).domain == t for i, t in pairs]]
+    return {r.instance: bool(r.mean_loss < r.constant_loss) for r in own.itertuples()}
 
 
 def _effect_text(e: float, lo: float, hi: float) -> str:
@@ -118,6 +132,12 @@ def _verdicts(deep: pd.DataFrame) -> list[str]:
     """One sentence per deeper trained model: block structure or not, and beyond init or not."""
     out = []
     for r in deep.itertuples():
+        if r.learnt is False or r.learnt == 0:
+            out.append(
+                f"- **{r.model}** has not learnt its domain (its test loss is no better than "
+                "predicting the mean training image): no verdict from it."
+            )
+            continue
         shows = {"supported": "shows", "contradicted": "shows the reverse of", "inconclusive":
                  "shows no measurable"}[r.verdict]  # fmt: skip
         sentence = (
