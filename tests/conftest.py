@@ -20,7 +20,8 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (Snakefile, rules, scripts, configs, profiles, package) into ``dest``."""
+    """Copy the workflow (Snakefile, rules, scripts, configs, profiles, package) into ``dest``,
+    with the overlay :data:`DEPTH_1` names."""
     for name in ("Snakefile", "workflow", "config", "envs", "src", "profiles", "slurm"):
         src = ROOT / name
         if src.is_symlink():
@@ -29,6 +30,7 @@ def copy_workflow(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
+    (dest / DEPTH_1[0]).write_text("depths: [1]\n")
     return dest
 
 
@@ -119,9 +121,11 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
-# The tiny config without its depth-2 models: the runs that only need to agree with the full
-# tiny run on what they share (the interrupted run, the SLURM run) skip their 16 jobs.
-DEPTH_1 = ("--config", "depths=[1]")
+# A config overlay (after config/tiny.yaml in --configfile) without the depth-2 models: the runs
+# that only need to agree with the full tiny run on what they share (the interrupted run, the
+# SLURM run) skip their 16 jobs. A file, not --config depths=[1]: Snakemake's --config reads
+# list items as strings.
+DEPTH_1 = ("depth1.yaml",)
 
 
 def tables_equal(a: Path, b: Path) -> None:

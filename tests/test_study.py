@@ -189,6 +189,9 @@ def test_the_plan_of_a_study_with_deeper_models():
     assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 10
     assert "synth-d2-1@init" in plan.block_models and "synth-1@init" in plan.block_models
     assert set(plan.interval_models) >= set(plan.block_models)
+    overlay = {**_default(), **yaml.safe_load(open(ROOT / "config" / "depth2.yaml"))}
+    validate(overlay, SCHEMA_PATH, set_default=True)  # config/depth2.yaml over the default
+    assert Plan.from_config(overlay, SCHEMA).deep_base == ["natural-d2-1", "synth-d2-1"]
     shallow = Plan.from_config(config_with(depths=[1]), SCHEMA)
     assert not any(f in shallow.figures() for f in DEPTH_FIGURES) and not shallow.block_models
 
