@@ -283,8 +283,10 @@ class Plan:
                 f: {
                     "panels": self.depth_panels(f),
                     "estimator": self.primary_estimator.name,
-                    # a row per domain (and fine-tuned family)
-                    "ncol": len(self.depths) if f == "depth_matrices" else len(self.deep_depths),
+                    # a row per domain; per family (or two) when depth 1 meets the deeper ones
+                    "ncol": len(self.depths)
+                    if f == "depth_matrices"
+                    else max(2, len(self.deep_depths)),
                 }
                 for f in DEPTH_FIGURES
             },
