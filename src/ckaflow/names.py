@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 DOMAINS = ("natural", "synth")
 SPLITS = ("train", "val", "test")
@@ -235,6 +236,15 @@ class Layer:
         """An encoder convolution or the decoder's transpose of one (not a pool or the output)."""
         return self.part in ("encoder", "decoder")
 
+    @property
+    def order(self) -> tuple[int, int, int, int]:
+        """Its place in network order, comparable across depths (:func:`layer_sort_key`)."""
+        return {
+            "encoder": (0, self.stage, 0, self.index),
+            "pool": (0, self.stage, 1, 0),
+            "decoder": (1, -self.stage, 0, -self.index),
+        }.get(self.part, (2, 0, 0, 0))
+
 
 def layer_specs(depth: int) -> tuple[Layer, ...]:
     """Every layer of a model of ``depth``, in network order."""
@@ -272,27 +282,26 @@ def layer_groups(depth: int = 1) -> tuple[str, ...]:
     return (*layers(depth), MODEL_GROUP)
 
 
-_LAYER = re.compile(r"^(?:(de)?conv(\d)([a-z]?)|pool(\d)|(output)|(model))$")
-
-
 def layer_sort_key(name: str) -> tuple:
     """Puts layer names of any depth (and ``model``) in network order: a stage's convolutions,
     its pool, ..., the decoder's stages back up, ``output``, ``model``."""
-    m = _LAYER.match(str(name))
-    if not m:
+    if name == MODEL_GROUP:
+        return (3, 0, 0, 0)
+    spec = _every_layer().get(name)
+    if spec is None:
         raise ValueError(f"bad layer name {name!r}")
-    de, stage, letter, pool, output, model = m.groups()
-    if pool:
-        return (0, int(pool), 1, 0)
-    if stage:
-        index = "abc".index(letter) if letter else 0
-        return (1, -int(stage), 0, -index) if de else (0, int(stage), 0, index)
-    return (2, 0, 0, 0) if output else (3, 0, 0, 0)
+    return spec.order
+
+
+@cache
+def _every_layer() -> dict[str, Layer]:
+    """Each layer name of every depth, with its :class:`Layer`."""
+    return {spec.name: spec for d in DEPTHS for spec in layer_specs(d)}
 
 
 def depth_of(model: str) -> int:
     """The depth of a model (an instance name, or ``instance@checkpoint``)."""
-    return parse(str(model).partition(CHECKPOINT_SEP)[0]).depth
+    return parse(parse_model(model)[0]).depth
 
 
 # -- groups ---------------------------------------------------------------------------------------

@@ -22,16 +22,16 @@ import numpy as np
 import pandas as pd
 
 from ..architecture import adjacent_convolutions
-from ..names import INIT, depth_of, model_name, parse
+from ..names import INIT, depth_of, is_final, model_name, parse, parse_model
 from .effects import Values, summarise
 
 FIGURES = "depth_matrices, depth_comparison"
-# Columns only a deeper model (and one with its initial weights) has.
+# Columns only a deeper model (and one with its initial weights) fills; NaN in the others.
 OPTIONAL = ("effect", "low", "high", "verdict", "beyond_init", "beyond_low", "beyond_high")
 
 
 def _own_test_set(model: str) -> str:
-    return parse(model.partition("@")[0]).domain
+    return parse(parse_model(model)[0]).domain
 
 
 def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -65,7 +65,7 @@ def block_structure(
             "model": model,
             "depth": depth_of(model),
             "test_set": _own_test_set(model),
-            "learnt": None if "@" in model or learnt is None else bool(learnt[model]),
+            "learnt": bool(learnt[model]) if is_final(model) and learnt is not None else None,
             "within": np.nan if within is None else float(within[0]),
             "across": float(across[0]),
         }
@@ -73,7 +73,7 @@ def block_structure(
             s = summarise([within - across], v.confidence)
             row.update(effect=s.estimate, low=s.low, high=s.high, verdict=s.verdict)
             init = model_name(model, INIT)
-            if "@" not in model and init in models:
+            if is_final(model) and init in models:
                 w0, a0 = _means(v, init)
                 d = summarise([(within - across) - (w0 - a0)], v.confidence)
                 row.update(beyond_init=d.estimate, beyond_low=d.low, beyond_high=d.high)
@@ -95,11 +95,7 @@ def _effect_text(e: float, lo: float, hi: float) -> str:
 
 def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[str]:
     """Markdown lines of the block-structure finding (``table``: :func:`block_structure`)."""
-    t = table.copy()
-    for column in OPTIONAL:
-        if column not in t:
-            t[column] = np.nan
-    deep = t[(t["depth"] > 1) & ~t["model"].str.contains("@")]
+    deep = table[(table["depth"] > 1) & table["model"].map(is_final)]
     lines = [
         f"## Block structure in the deeper models ({label})",
         "",
@@ -117,7 +113,7 @@ def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[st
         "| model | depth | test set | within | across | S = within − across | beyond init |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in t.itertuples():
+    for r in table.itertuples():  # OPTIONAL columns are NaN where they do not apply
         within = "–" if np.isnan(r.within) else f"{r.within:.4f}"
         s = _effect_text(r.effect, r.low, r.high)
         beyond = _effect_text(r.beyond_init, r.beyond_low, r.beyond_high)
