@@ -29,15 +29,15 @@ import numpy as np
 import yaml
 from tables import print_table
 
-from ckaflow.architecture import LAYER_GROUPS, LAYER_SHAPES
-from ckaflow.intervals import compute_intervals
-from ckaflow.names import DOMAINS, filter_group, is_final
-from ckaflow.plan import Plan
+from ckaflow.model.tied_layers import LAYER_GROUPS, LAYER_SHAPES
+from ckaflow.names import DOMAINS, is_final
 from ckaflow.schema import SCHEMA_PATH
-from ckaflow.shards import gram_key
-from ckaflow.similarity import packed_grams, resample_counts
+from ckaflow.similarity import filter_group, packed_grams, resample_counts
 from ckaflow.similarity.hsic import unpack
 from ckaflow.similarity.slices import named_moments
+from ckaflow.stages.hsic import gram_key
+from ckaflow.stages.intervals import compute_intervals
+from ckaflow.study.plan import Plan
 
 
 def default_plan() -> Plan:
@@ -73,7 +73,7 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
 
 def naive_seconds(files: dict[str, Path], plan: Plan, n: int, pairs: int, resamples: int):
     """Seconds per (pair, resample) of the naive loop, linear biased, on sampled pairs."""
-    from ckaflow.shards import read_grams
+    from ckaflow.stages.hsic import read_grams
 
     est = next(e for e in plan.estimators if e.name == "linear-biased")
     h = np.eye(n) - 1.0 / n

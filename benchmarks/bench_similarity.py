@@ -45,20 +45,13 @@ from naive import PRODUCT, SUM, blog_cka, extrapolate, reference_cka, sample_pai
 from naive import time_pairs as time_naive
 from tables import print_table
 
-from ckaflow.activations import load_layers
-from ckaflow.architecture import LAYER_SHAPES, LAYERS
 from ckaflow.device import compute_namespace, gpu_namespace
-from ckaflow.names import (
-    DOMAINS,
-    MODEL_GROUP,
-    Estimator,
-    base_instances,
-    filter_group,
-    finetuned_instances,
-)
+from ckaflow.model.tied_layers import LAYER_SHAPES, LAYERS
+from ckaflow.names import DOMAINS, base_instances, finetuned_instances
 from ckaflow.schema import schema_default
-from ckaflow.shards import hsic_shard, shard_blocks, write_grams
-from ckaflow.similarity import cka_matrix
+from ckaflow.similarity import MODEL_GROUP, Estimator, cka_matrix, filter_group
+from ckaflow.stages.activations import load_layers
+from ckaflow.stages.hsic import hsic_shard, shard_blocks, write_grams
 
 # The variables Snakemake sets to a job's threads (snakemake/shell.py).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",

@@ -6,7 +6,7 @@ shapes (Conv2D / MaxPool2D / Conv2DTranspose layers; its deconv1 is a full 16 ->
 convolution where the tied model's is depthwise). Each: the training step of the study (noise,
 forward, MSE, backward, Adam), batch 32, timed after warm-up, best of several repeats.
 
-Table 2: the workflow's whole training loop (:func:`ckaflow.train.train` with the default
+Table 2: the workflow's whole training loop (:func:`ckaflow.training.train` with the default
 config's batch size, eval_every and patience: batch sampling, validation on both domains,
 history, TensorBoard, checkpoint files, tracing) against the bare step on one thread, as each
 training job runs: timed at two lengths, the difference is the loop's cost per step and the rest
@@ -26,7 +26,7 @@ from ckaflow.tfsetup import configure
 def stock_keras(seed: int):
     import keras
 
-    from ckaflow.architecture import FILTERS
+    from ckaflow.model.tied_layers import FILTERS
 
     init = keras.initializers.HeNormal
     layers = keras.layers
@@ -77,7 +77,7 @@ def images_per_second(model, batch: int, steps: int, repeats: int) -> float:
 
 
 def loop_seconds(steps: int, repeats: int) -> tuple[float, dict]:
-    """Best wall time of :func:`ckaflow.train.train` run to ``steps`` batches on the default
+    """Best wall time of :func:`ckaflow.training.train` run to ``steps`` batches on the default
     config's batch size and eval_every (patience unbounded), with checkpoint files and TensorBoard
     written to a temporary folder; and those settings."""
     import tempfile
@@ -86,9 +86,9 @@ def loop_seconds(steps: int, repeats: int) -> tuple[float, dict]:
     import numpy as np
     import yaml
 
-    from ckaflow.checkpoints import write_checkpoint
-    from ckaflow.model import TiedAutoencoder
-    from ckaflow.train import TrainConfig, train
+    from ckaflow.model.checkpoints import write_checkpoint
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
+    from ckaflow.training.train import TrainConfig, train
 
     default = yaml.safe_load(Path(__file__).parents[1].joinpath("config/config.yaml").read_text())
     t = default["train"]
@@ -137,7 +137,7 @@ def main() -> None:
     configure(args.threads)
     import tensorflow as tf
 
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
     with tf.device("/CPU:0"):  # these rows are the CPU's, GPU or not
         models = {
@@ -167,7 +167,7 @@ def print_gpu(args, cpu_rate: float) -> None:
     a batch of 256; "no GPU" where TensorFlow sees none."""
     import tensorflow as tf
 
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
     gpus = tf.config.list_physical_devices("GPU")
     print(f"\ntraining on the GPU (TensorFlow {tf.__version__}, TF32 off, deterministic ops)")
@@ -186,7 +186,7 @@ def print_gpu(args, cpu_rate: float) -> None:
 def print_loop(loop_steps: int) -> None:
     """The loop at two lengths: their difference is the cost per step (validation, sampling,
     bookkeeping included), the rest the fixed cost of a run (tracing, first validation, files)."""
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
     configure(1)
     short = max(loop_steps // 5, 100)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.cka_table import PAIR_KEY
+from ckaflow.stages.cka_table import PAIR_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"

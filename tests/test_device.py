@@ -10,9 +10,9 @@ import pytest
 from test_shards import ESTIMATORS, MODELS, stage  # noqa: F401  (the module's fixture)
 
 from ckaflow.device import compute_namespace, gpu_namespace
-from ckaflow.shards import BLOCKS, hsic_shard, write_grams
 from ckaflow.similarity import UndefinedCKAWarning
 from ckaflow.similarity.arrays import is_numpy_namespace
+from ckaflow.stages.hsic import BLOCKS, hsic_shard, write_grams
 
 
 def no_gpu():

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.cka_table import estimators_in, select_estimator
 from ckaflow.findings import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -23,7 +22,9 @@ from ckaflow.findings import (
 from ckaflow.findings.baselines import COMPARISONS, baseline_table
 from ckaflow.findings.effects import seed_interval, summarise
 from ckaflow.findings.report import report_markdown
-from ckaflow.names import Estimator, base_instances, finetuned_instances, model_name, parse
+from ckaflow.names import base_instances, finetuned_instances, model_name, parse
+from ckaflow.similarity import Estimator
+from ckaflow.stages.cka_table import estimators_in, select_estimator
 
 SEEDS = [1, 2, 3, 4]
 BASE, FT = base_instances(SEEDS), finetuned_instances(SEEDS)
@@ -351,7 +352,7 @@ def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
 
 def _adjacent(model: str, within: float, across: float) -> list[tuple]:
     """Interval rows of a model's adjacent convolutions on its domain's test set."""
-    from ckaflow.architecture import adjacent_convolutions
+    from ckaflow.model.tied_layers import adjacent_convolutions
     from ckaflow.names import depth_of
 
     ts = parse(model.partition("@")[0]).domain

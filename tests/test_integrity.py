@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.architecture import layer_shapes
 from ckaflow.data import build_domain, load_split, write_dataset
 from ckaflow.io import CorruptFileError, read_parquet, reading
+from ckaflow.model.tied_layers import layer_shapes
 from ckaflow.provenance import write_parquet
 
 REBUILD = "delete it and rerun the workflow to rebuild it"
@@ -76,7 +76,7 @@ def test_every_bit_flip_in_a_table_is_caught_or_harmless(tmp_path):
 
 
 def test_checkpoints_are_checked_against_their_recorded_hash(tmp_path):
-    from ckaflow.checkpoints import read_checkpoint, write_checkpoint
+    from ckaflow.model.checkpoints import read_checkpoint, write_checkpoint
 
     weights = {"conv1_kernel": np.ones((7, 7, 1, 16), np.float32), "b": np.zeros(16, np.float32)}
     path = tmp_path / "final.npz"
@@ -93,7 +93,7 @@ def test_checkpoints_are_checked_against_their_recorded_hash(tmp_path):
 def test_gram_files_are_checked_array_by_array(tmp_path):
     """Each array's zip CRC-32 is checked as it is read: a flipped byte in the array read, or a
     truncated file, names the file."""
-    from ckaflow.shards import read_grams
+    from ckaflow.stages.hsic import read_grams
 
     path = tmp_path / "synth-1.npz"
     k = np.arange(72.0).reshape(2, 36)
@@ -112,8 +112,8 @@ def test_gram_files_are_checked_array_by_array(tmp_path):
 
 
 def test_a_truncated_activation_memory_map_names_the_file(tmp_path):
-    from ckaflow.activations import load_layers
-    from ckaflow.architecture import LAYER_SHAPES
+    from ckaflow.model.tied_layers import LAYER_SHAPES
+    from ckaflow.stages.activations import load_layers
 
     folder = tmp_path / "synth-1" / "synth-1" / "synth"
     folder.mkdir(parents=True)
@@ -138,7 +138,7 @@ def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, 
     import shutil
     from collections import namedtuple
 
-    from ckaflow import activations
+    from ckaflow.stages import activations
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
@@ -152,7 +152,7 @@ def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, 
 
 
 def test_activation_files_have_their_blocks_reserved(tmp_path):
-    from ckaflow.activations import _LayerFiles
+    from ckaflow.stages.activations import _LayerFiles
 
     with _LayerFiles(tmp_path, 4, layer_shapes(2)) as maps:
         tmp_files = list(tmp_path.glob(".*.tmp-*.npy"))

@@ -1,12 +1,12 @@
-"""CKA's invariances as the study checks them on its own activations (ckaflow.invariance)."""
+"""CKA's invariances as the study checks them on its own activations (ckaflow.stages.invariance)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ckaflow.invariance import INVARIANT, TRANSFORMS, invariance_summary, invariance_table
-from ckaflow.names import Estimator
+from ckaflow.similarity import Estimator
+from ckaflow.stages.invariance import INVARIANT, TRANSFORMS, invariance_summary, invariance_table
 
 ESTIMATORS = [Estimator(), Estimator(debiased=True), Estimator(kernel="rbf")]
 
@@ -33,7 +33,7 @@ def test_invariant_transforms_keep_cka_and_anisotropic_scaling_changes_it():
 
 
 def test_the_transforms_are_what_they_claim():
-    from ckaflow.invariance import transforms
+    from ckaflow.stages.invariance import transforms
 
     x = np.random.default_rng(1).normal(size=(10, 7))
     t = transforms(x, np.random.default_rng(2))

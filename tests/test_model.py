@@ -7,8 +7,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from ckaflow.architecture import LAYER_SHAPES, LAYERS  # noqa: E402
-from ckaflow.model import TiedAutoencoder  # noqa: E402
+from ckaflow.model.tied_autoencoder import TiedAutoencoder  # noqa: E402
+from ckaflow.model.tied_layers import LAYER_SHAPES, LAYERS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +106,8 @@ def test_weights_dict_round_trip_and_errors():
 @pytest.mark.parametrize("depth", [2, 3])
 def test_a_deeper_model_has_every_layer_of_its_depth_tied_and_seeded(depth):
     """depth D: D convolutions per stage, each with its tied transpose in the decoder; the
-    shapes of ckaflow.architecture; the same seed gives the same weights, and not depth 1's."""
-    from ckaflow.architecture import layer_shapes
-    from ckaflow.names import conv_layers, layers
+    shapes of ckaflow.model.tied_layers; the same seed gives the same weights, and not depth 1's."""
+    from ckaflow.model.tied_layers import conv_layers, layer_shapes, layers
 
     m = TiedAutoencoder(seed=3, depth=depth)
     x = np.random.default_rng(0).random((2, 64, 80, 1), dtype=np.float32)

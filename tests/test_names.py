@@ -6,31 +6,30 @@ import math
 
 import pytest
 
-from ckaflow.names import (
-    CHECKPOINTS,
+from ckaflow.model.tied_layers import (
     DEPTHS,
-    DOMAINS,
-    FAMILIES,
-    FINAL,
-    Estimator,
-    Group,
-    Instance,
-    base_instances,
     conv_layers,
-    depth_of,
-    filter_group,
-    finetuned_instances,
     layer_groups,
     layer_sort_key,
     layers,
+    parse_layer,
+)
+from ckaflow.names import (
+    CHECKPOINTS,
+    DOMAINS,
+    FAMILIES,
+    FINAL,
+    Instance,
+    base_instances,
+    depth_of,
+    finetuned_instances,
     model_name,
     other,
     parse,
-    parse_group,
-    parse_layer,
     parse_model,
     phase_checkpoint,
 )
+from ckaflow.similarity import Estimator, Group, filter_group, parse_group
 
 
 def test_instances_round_trip_and_know_their_relatives():
@@ -76,12 +75,12 @@ def test_layers_of_every_depth_are_unique_ordered_and_parse_back():
         assert tuple(sorted(names, key=layer_sort_key)) == names
     with pytest.raises(ValueError, match="no layer 'conv1' in a model of depth 2"):
         parse_layer("conv1", 2)
-    with pytest.raises(ValueError, match="unknown model depth 4"):
+    with pytest.raises(ValueError, match="unknown tied autoencoder depth 4"):
         layers(4)
 
 
 @pytest.mark.parametrize("bad", ["synth", "synth-x", "synth-from-synth-1", "photo-1", "natural-1@",
-                                 "synth-d1-1", "synth-d4-1", "synth-d2"])  # fmt: skip
+                                 "synth-d1-1", "synth-d2"])  # fmt: skip
 def test_a_malformed_instance_is_refused_naming_the_forms(bad):
     with pytest.raises(ValueError, match="bad instance name"):
         parse(bad)

@@ -8,18 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.architecture import LAYER_GROUPS, LAYER_SHAPES, LAYERS
-from ckaflow.cka_table import PAIR_KEY
-from ckaflow.intervals import compute_intervals
-from ckaflow.names import Estimator
-from ckaflow.shards import (
-    BLOCKS,
-    hsic_shard,
-    reduce_cka,
-    shard_blocks,
-    write_grams,
-)
-from ckaflow.similarity import UndefinedCKAWarning, cka, group_cka
+from ckaflow.model.tied_layers import LAYER_GROUPS, LAYER_SHAPES, LAYERS
+from ckaflow.similarity import Estimator, UndefinedCKAWarning, cka, group_cka
+from ckaflow.stages.cka_table import PAIR_KEY
+from ckaflow.stages.hsic import BLOCKS, hsic_shard, reduce_cka, shard_blocks, write_grams
+from ckaflow.stages.intervals import compute_intervals
 
 N = 12
 MODELS = ["synth-1", "natural-1", "synth-1@init"]

@@ -11,7 +11,7 @@ import pytest
 from conftest import SLURM_ACCOUNT, snakemake
 
 from ckaflow.names import depth_of
-from ckaflow.shards import PAIR_KEY
+from ckaflow.stages.hsic import PAIR_KEY
 
 pytestmark = pytest.mark.workflow
 

@@ -11,7 +11,7 @@ from conftest import ROOT, TINY
 from snakemake.utils import validate
 
 from ckaflow.names import parse
-from ckaflow.study import ConfigError, check_config
+from ckaflow.study.config import ConfigError, check_config
 
 SCHEMA_PATH = str(ROOT / "src" / "ckaflow" / "schema.yaml")
 SCHEMA = yaml.safe_load(open(SCHEMA_PATH))
@@ -128,7 +128,7 @@ def test_the_schema_bounds_the_rbf_bandwidth(bad):
 def test_the_plan_of_the_default_config():
     """Which instances, models, estimators and figures the shipped default implies."""
     from ckaflow.names import parse_model
-    from ckaflow.plan import Plan
+    from ckaflow.study.plan import Plan
 
     plan = Plan.from_config(_default(), SCHEMA)
     assert len(plan.base) == len(plan.finetuned) == 8 and len(plan.instances) == 16
@@ -166,7 +166,7 @@ def test_the_plan_of_a_study_with_deeper_models():
     """depths [1, 2]: the first seed's depth-2 instances (base and fine-tuned) are trained and
     recorded at init and final, get their own HSIC blocks, the depth figures and the
     block-structure intervals; the thesis' claims keep reading depth 1 only."""
-    from ckaflow.plan import DEPTH_FIGURES, Plan
+    from ckaflow.study.plan import DEPTH_FIGURES, Plan
 
     plan = Plan.from_config(config_with(depths=[2, 1]), SCHEMA)
     assert plan.depths == [1, 2] and plan.deep_seeds == [1]
@@ -197,7 +197,7 @@ def test_the_plan_of_a_study_with_deeper_models():
 
 
 def test_a_plan_is_made_only_from_a_config_that_passes_the_checks():
-    from ckaflow.plan import Plan
+    from ckaflow.study.plan import Plan
 
     with pytest.raises(ConfigError, match="finetune.images"):
         Plan.from_config(config_with(finetune__images=100000), SCHEMA)
@@ -215,7 +215,7 @@ def test_library_defaults_are_the_schemas():
 
     from ckaflow.data.dataset import build_domain
     from ckaflow.schema import schema_default
-    from ckaflow.train import TrainConfig
+    from ckaflow.training.train import TrainConfig
 
     cfg = TrainConfig()
     for key in ("batch_size", "learning_rate", "patience", "eval_every", "max_steps"):

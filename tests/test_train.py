@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.checkpoints import read_checkpoint
-from ckaflow.model import per_image_loss
+from ckaflow.model.checkpoints import read_checkpoint
+from ckaflow.model.tied_autoencoder import per_image_loss
 from ckaflow.names import base_instances, finetuned_instances, other, parse
-from ckaflow.schedule import PHASES, PatienceSchedule, phase_rate
-from ckaflow.train import HISTORY_COLUMNS, TrainConfig
+from ckaflow.training.schedule import PHASES, PatienceSchedule, phase_rate
+from ckaflow.training.train import HISTORY_COLUMNS, TrainConfig
 
 tf = pytest.importorskip("tensorflow")
 
@@ -87,7 +87,7 @@ def test_training_noise_fractions_and_seeding():
 
 
 def test_evaluation_has_no_noise():
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
     m = TiedAutoencoder(seed=1)
     x = np.random.default_rng(0).random((6, 64, 80, 1), dtype=np.float32)
@@ -130,7 +130,7 @@ CFG = TrainConfig(batch_size=8, patience=4, eval_every=2, max_steps=10)
 
 
 def _train(tmp, name, dirs, **kw):
-    from ckaflow.runs import train_instance
+    from ckaflow.training.job import train_instance
 
     out = tmp / name
     train_instance(name, data_dirs=dirs, out_dir=out, cfg=kw.pop("cfg", CFG), **kw)
@@ -224,9 +224,9 @@ def test_a_diverged_run_fails_naming_instance_step_and_loss(
     tiny_data, bias, instance, message, saved
 ):
     from ckaflow.data import load_split
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
     from ckaflow.names import parse
-    from ckaflow.train import TrainingDiverged, train
+    from ckaflow.training.train import TrainingDiverged, train
 
     model = TiedAutoencoder(seed=1)
     model.biases["output"].assign([bias])
@@ -250,8 +250,8 @@ def test_a_passing_spike_above_one_is_not_divergence(tiny_data):
     """A fine-tuning's first steps can pass a loss above 1 and recover (seen at a rate of 1e-2):
     only where the run ends is judged."""
     from ckaflow.data import load_split
-    from ckaflow.model import TiedAutoencoder
-    from ckaflow.train import train
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
+    from ckaflow.training.train import train
 
     model = TiedAutoencoder(seed=1)
     model.biases["output"].assign([1.8])  # a first loss near 1.5; Adam at 5e-2 pulls it back
@@ -275,8 +275,8 @@ def test_early_checkpoints_hold_the_weights_after_their_steps(tiny_data):
     best); one the run never reaches holds the final weights, marked not reached; saving them
     changes nothing in the training."""
     from ckaflow.data import load_split
-    from ckaflow.model import TiedAutoencoder
-    from ckaflow.train import train
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
+    from ckaflow.training.train import train
 
     def run(early, max_steps=10, **kw):
         model, written = TiedAutoencoder(seed=1), {}
@@ -310,9 +310,9 @@ def test_early_checkpoints_hold_the_weights_after_their_steps(tiny_data):
 
 
 def test_weight_change_is_the_relative_frobenius_distance_per_layer(tmp_path):
-    from ckaflow.checkpoints import write_checkpoint
-    from ckaflow.evaluate import KERNELS, weight_change
-    from ckaflow.model import TiedAutoencoder
+    from ckaflow.model.checkpoints import write_checkpoint
+    from ckaflow.model.tied_autoencoder import TiedAutoencoder
+    from ckaflow.stages.evaluate import KERNELS, weight_change
 
     init = TiedAutoencoder(seed=3).get_weights_dict()
     final = {k: v.copy() for k, v in init.items()}

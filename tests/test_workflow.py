@@ -10,13 +10,13 @@ import pytest
 import yaml
 from conftest import snakemake
 
-from ckaflow.activations import load_layers
-from ckaflow.cka_table import read_cka_table
 from ckaflow.findings.baselines import COMPARISONS
-from ckaflow.intervals import read_intervals
 from ckaflow.provenance import config_sha256, read_parquet_provenance, sidecar
-from ckaflow.shards import CKA_COLUMNS, PAIR_KEY
 from ckaflow.similarity import cka
+from ckaflow.stages.activations import load_layers
+from ckaflow.stages.cka_table import read_cka_table
+from ckaflow.stages.hsic import CKA_COLUMNS, PAIR_KEY
+from ckaflow.stages.intervals import read_intervals
 
 pytestmark = pytest.mark.workflow
 

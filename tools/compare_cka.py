@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from ckaflow.cka_table import PAIR_KEY
-from ckaflow.names import is_filter
+from ckaflow.similarity import is_filter
+from ckaflow.stages.cka_table import PAIR_KEY
 
 a, b = (pd.read_parquet(p) for p in sys.argv[1:3])
 both = a.merge(b, on=PAIR_KEY, suffixes=("_a", "_b"), validate="one_to_one")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 DOMAINS = ("natural", "synth")
 SPLITS = ("train", "val", "test")
@@ -49,12 +48,12 @@ def check_domain(domain: str) -> str:
 
 _DOMAIN = "|".join(DOMAINS)
 _INSTANCE = re.compile(rf"^({_DOMAIN})(?:-from-({_DOMAIN}))?(?:-d([2-9]))?-(\d+)$")
-DEPTHS = (1, 2, 3)  # convolutions per stage: 1 is the thesis' model
+DEPTHS = range(1, 10)  # a model's depth, as its architecture counts it (1: unnamed)
 
 
 def check_depth(depth: int) -> int:
     if isinstance(depth, bool) or depth not in DEPTHS:
-        raise ValueError(f"unknown model depth {depth!r}; expected one of {DEPTHS}")
+        raise ValueError(f"bad model depth {depth!r}; expected 1 to 9")
     return depth
 
 
@@ -114,7 +113,7 @@ def parse(name: str) -> Instance:
         raise ValueError(
             f"bad instance name {name!r}: expected '<domain>[-d<depth>]-<seed>' or "
             f"'<target>-from-<source>[-d<depth>]-<seed>' with domains {'/'.join(DOMAINS)} and "
-            f"depth one of {DEPTHS[1:]} (depth 1 is unnamed)"
+            f"depth 2 to 9 (depth 1 is unnamed)"
         )
     return Instance(m.group(1), int(m.group(4)), m.group(2), depth)
 
@@ -205,197 +204,6 @@ def is_final(model: str) -> bool:
     return parse_model(model)[1] == FINAL
 
 
-# -- layers -------------------------------------------------------------------------------------
-
-STAGES = (1, 2, 3)  # the encoder's resolutions, each ending in a 2x2 max pool
-OUTPUT = "output"
-
-
-@dataclass(frozen=True)
-class Layer:
-    """Where a named layer sits: ``part`` ``encoder`` (a convolution), ``pool``, ``decoder``
-    (a transposed convolution) or ``output``; its ``stage``; and its position ``index`` within the
-    stage's convolutions (0 for ``a``; 0 at depth 1)."""
-
-    part: str
-    stage: int = 0
-    index: int = 0
-    depth: int = 1
-
-    @property
-    def name(self) -> str:
-        if self.part == OUTPUT:
-            return OUTPUT
-        if self.part == "pool":
-            return f"pool{self.stage}"
-        stem = "conv" if self.part == "encoder" else "deconv"
-        return f"{stem}{self.stage}" + ("" if self.depth == 1 else "abc"[self.index])
-
-    @property
-    def convolution(self) -> bool:
-        """An encoder convolution or the decoder's transpose of one (not a pool or the output)."""
-        return self.part in ("encoder", "decoder")
-
-    @property
-    def order(self) -> tuple[int, int, int, int]:
-        """Its place in network order, comparable across depths (:func:`layer_sort_key`)."""
-        return {
-            "encoder": (0, self.stage, 0, self.index),
-            "pool": (0, self.stage, 1, 0),
-            "decoder": (1, -self.stage, 0, -self.index),
-        }.get(self.part, (2, 0, 0, 0))
-
-
-def layer_specs(depth: int) -> tuple[Layer, ...]:
-    """Every layer of a model of ``depth``, in network order."""
-    check_depth(depth)
-    encoder = [
-        spec
-        for s in STAGES
-        for spec in (*(Layer("encoder", s, i, depth) for i in range(depth)), Layer("pool", s))
-    ]
-    decoder = [Layer("decoder", s, i, depth) for s in STAGES[::-1] for i in range(depth)[::-1]]
-    return (*encoder, *decoder, Layer(OUTPUT))
-
-
-def layers(depth: int = 1) -> tuple[str, ...]:
-    """The layer names of a model of ``depth``, in network order: ``conv1``, ``pool1``, ... at
-    depth 1; ``conv1a``, ``conv1b``, ``pool1``, ..., ``deconv1b``, ``deconv1a``, ``output`` at 2."""
-    return tuple(spec.name for spec in layer_specs(depth))
-
-
-def conv_layers(depth: int = 1) -> tuple[str, ...]:
-    """The encoder's convolutions of a model of ``depth``, in network order."""
-    return tuple(s.name for s in layer_specs(depth) if s.part == "encoder")
-
-
-def parse_layer(name: str, depth: int = 1) -> Layer:
-    """The :class:`Layer` called ``name`` in a model of ``depth``."""
-    for spec in layer_specs(depth):
-        if spec.name == name:
-            return spec
-    raise ValueError(f"no layer {name!r} in a model of depth {depth}; it has {layers(depth)}")
-
-
-def layer_groups(depth: int = 1) -> tuple[str, ...]:
-    """The groups of the layer-level CKA rows of a model: every layer, then the whole model."""
-    return (*layers(depth), MODEL_GROUP)
-
-
-def layer_sort_key(name: str) -> tuple:
-    """Puts layer names of any depth (and ``model``) in network order: a stage's convolutions,
-    its pool, ..., the decoder's stages back up, ``output``, ``model``."""
-    if name == MODEL_GROUP:
-        return (3, 0, 0, 0)
-    spec = _every_layer().get(name)
-    if spec is None:
-        raise ValueError(f"bad layer name {name!r}")
-    return spec.order
-
-
-@cache
-def _every_layer() -> dict[str, Layer]:
-    """Each layer name of every depth, with its :class:`Layer`."""
-    return {spec.name: spec for d in DEPTHS for spec in layer_specs(d)}
-
-
 def depth_of(model: str) -> int:
     """The depth of a model (an instance name, or ``instance@checkpoint``)."""
     return parse(parse_model(model)[0]).depth
-
-
-# -- groups ---------------------------------------------------------------------------------------
-
-MODEL_GROUP = "model"
-LAYERS_BLOCK = "layers"  # the HSIC block of every layer and model group (ckaflow.shards)
-_FILTER = re.compile(r"^(?P<layer>[^/]+)/f(?P<index>\d{2,})$")
-
-
-@dataclass(frozen=True)
-class Group:
-    """A group of units of a model: a filter of a layer, a whole layer, or the whole model."""
-
-    layer: str | None = None  # None: the whole model
-    index: int | None = None  # a filter's channel index
-
-    @property
-    def kind(self) -> str:
-        return "model" if self.layer is None else "layer" if self.index is None else "filter"
-
-    @property
-    def name(self) -> str:
-        if self.layer is None:
-            return MODEL_GROUP
-        return self.layer if self.index is None else filter_group(self.layer, self.index)
-
-
-def filter_group(layer: str, index: int) -> str:
-    """``conv1/f07``: channel ``index`` of ``layer``."""
-    if "/" in layer or layer == MODEL_GROUP or index < 0:
-        raise ValueError(f"no filter group for layer {layer!r}, index {index}")
-    return f"{layer}/f{index:02d}"
-
-
-def parse_group(name: str) -> Group:
-    """The :class:`Group` called ``name``."""
-    name = str(name)
-    if name == MODEL_GROUP:
-        return Group()
-    m = _FILTER.match(name)
-    if m:
-        return Group(m["layer"], int(m["index"]))
-    if not name or "/" in name:
-        raise ValueError(f"bad group name {name!r}: expected '<layer>/fNN', '<layer>' or 'model'")
-    return Group(name)
-
-
-def is_filter(name: str) -> bool:
-    return parse_group(name).kind == "filter"
-
-
-# Last: the engine's group naming imports this module, so the names above must exist first.
-from .similarity.estimator import Estimator  # noqa: E402
-
-__all__ = [
-    "CHECKPOINTS",
-    "DEPTHS",
-    "Layer",
-    "LAYERS_BLOCK",
-    "layer_sort_key",
-    "OUTPUT",
-    "STAGES",
-    "check_checkpoint",
-    "check_depth",
-    "conv_layers",
-    "depth_of",
-    "layer_groups",
-    "layer_specs",
-    "layers",
-    "parse_layer",
-    "checkpoint_order",
-    "early_checkpoint",
-    "early_step",
-    "CHECKPOINT_SEP",
-    "DOMAINS",
-    "Estimator",
-    "FAMILIES",
-    "FINAL",
-    "INIT",
-    "FINETUNED_FAMILIES",
-    "FINETUNE_CHECKPOINTS",
-    "Group",
-    "Instance",
-    "MODEL_GROUP",
-    "SPLITS",
-    "base_instances",
-    "filter_group",
-    "finetuned_instances",
-    "is_filter",
-    "is_final",
-    "model_name",
-    "other",
-    "parse",
-    "parse_group",
-    "parse_model",
-    "phase_checkpoint",
-]

@@ -13,14 +13,8 @@ import re
 
 import yaml
 
-from ckaflow.names import (
-    DOMAINS,
-    FINETUNE_CHECKPOINTS,
-    SPLITS,
-    parse as parse_instance,
-    parse_model,
-)
-from ckaflow.plan import DEPTH_FIGURES, Plan
+from ckaflow.names import DOMAINS, FINETUNE_CHECKPOINTS, SPLITS, parse as parse_instance, parse_model
+from ckaflow.study.plan import DEPTH_FIGURES, Plan
 from ckaflow.schema import load_schema
 
 # The study this config describes. Every cross-key check runs here, before any job: a config

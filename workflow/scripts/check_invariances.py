@@ -2,12 +2,12 @@
 
 import pandas as pd
 
-from ckaflow.activations import load_layers
-from ckaflow.invariance import invariance_table
 from ckaflow.io import atomic_path
 from ckaflow.logs import log_to
-from ckaflow.names import Estimator
 from ckaflow.provenance import run_provenance, write_sidecar
+from ckaflow.similarity import Estimator
+from ckaflow.stages.activations import load_layers
+from ckaflow.stages.invariance import invariance_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
-from ckaflow.names import Estimator
-from ckaflow.shards import write_grams
+from ckaflow.similarity import Estimator
+from ckaflow.stages.hsic import write_grams
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

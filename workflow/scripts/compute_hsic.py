@@ -2,9 +2,9 @@
 
 from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
-from ckaflow.names import Estimator
 from ckaflow.provenance import run_provenance, write_parquet
-from ckaflow.shards import hsic_shard, shard_blocks
+from ckaflow.similarity import Estimator
+from ckaflow.stages.hsic import hsic_shard, shard_blocks
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -1,10 +1,10 @@
 """Bootstrap intervals of the pairs the findings read, on one test set (rule compute_intervals)."""
 
 from ckaflow.device import compute_namespace
-from ckaflow.intervals import compute_intervals
 from ckaflow.logs import log_to
-from ckaflow.names import Estimator
 from ckaflow.provenance import run_provenance, write_parquet
+from ckaflow.similarity import Estimator
+from ckaflow.stages.intervals import compute_intervals
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -9,9 +9,9 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 configure(sm.threads)
 
-from ckaflow.evaluate import accuracy, constant_losses, test_losses  # noqa: E402
 from ckaflow.io import atomic_path  # noqa: E402
 from ckaflow.provenance import run_provenance, write_parquet, write_sidecar  # noqa: E402
+from ckaflow.stages.evaluate import accuracy, constant_losses, test_losses  # noqa: E402
 
 checkpoints = dict(zip(sm.params.instances, sm.input.checkpoints, strict=True))
 test_dirs = {d: str(Path(p).parent) for d, p in zip(sm.params.domains, sm.input.tests, strict=True)}

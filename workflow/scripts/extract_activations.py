@@ -9,9 +9,9 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 configure(sm.threads)
 
-from ckaflow.activations import extract  # noqa: E402
 from ckaflow.data import load_split  # noqa: E402
 from ckaflow.io import atomic_dir  # noqa: E402
+from ckaflow.stages.activations import extract  # noqa: E402
 
 tests = {
     d: load_split(Path(p).parent, "test")

@@ -1,9 +1,9 @@
 """How far each instance's layers moved from their initial weights (rule measure_weight_change)."""
 
-from ckaflow.evaluate import weight_change
 from ckaflow.io import atomic_path
 from ckaflow.logs import log_to
 from ckaflow.provenance import run_provenance, write_sidecar
+from ckaflow.stages.evaluate import weight_change
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

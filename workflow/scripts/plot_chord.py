@@ -1,12 +1,12 @@
 """Chord diagram of one instance's conv1 filter CKA on its own domain (rule plot_chord)."""
 
-from ckaflow.checkpoints import read_checkpoint
-from ckaflow.cka_table import read_cka_table
 from ckaflow.figures import save_figure
 from ckaflow.figures.chord import chord_diagram
 from ckaflow.findings import filter_matrix
 from ckaflow.logs import log_to
+from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.names import parse
+from ckaflow.stages.cka_table import read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -1,9 +1,9 @@
 """conv1 kernels of one instance at init and trained (snakemake rule plot_conv1_filters)."""
 
-from ckaflow.checkpoints import read_checkpoint
 from ckaflow.figures import save_figure
 from ckaflow.figures.training import conv1_filters
 from ckaflow.logs import log_to
+from ckaflow.model.checkpoints import read_checkpoint
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

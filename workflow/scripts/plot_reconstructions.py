@@ -10,9 +10,9 @@ log_to(sm.log[0])
 configure(1)
 
 from ckaflow.data import load_split  # noqa: E402
-from ckaflow.evaluate import reconstruction_columns  # noqa: E402
 from ckaflow.figures import save_figure  # noqa: E402
 from ckaflow.figures.training import reconstruction_grid  # noqa: E402
+from ckaflow.stages.evaluate import reconstruction_columns  # noqa: E402
 
 domain = sm.params.domain
 x = load_split(Path(sm.input.test).parent, "test")[: sm.params.images]

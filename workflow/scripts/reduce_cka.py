@@ -2,7 +2,7 @@
 
 from ckaflow.logs import log_to
 from ckaflow.provenance import run_provenance, write_parquet
-from ckaflow.shards import reduce_cka
+from ckaflow.stages.hsic import reduce_cka
 
 sm = snakemake  # noqa: F821
 log = log_to(sm.log[0])

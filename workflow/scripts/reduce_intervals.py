@@ -1,9 +1,9 @@
 """Every test set's and estimator's intervals in results/cka_intervals.parquet (rule
 reduce_intervals)."""
 
-from ckaflow.intervals import reduce_intervals
 from ckaflow.logs import log_to
 from ckaflow.provenance import run_provenance, write_parquet
+from ckaflow.stages.intervals import reduce_intervals
 
 sm = snakemake  # noqa: F821
 log = log_to(sm.log[0])

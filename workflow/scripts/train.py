@@ -10,8 +10,8 @@ log_to(sm.log[0])
 configure(sm.threads)
 
 from ckaflow.provenance import run_provenance  # noqa: E402
-from ckaflow.runs import train_instance  # noqa: E402  (after TensorFlow is configured)
-from ckaflow.train import TrainConfig  # noqa: E402
+from ckaflow.training.job import train_instance  # noqa: E402  (after TensorFlow is configured)
+from ckaflow.training.train import TrainConfig  # noqa: E402
 
 train_instance(
     sm.params.instance,

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ckaflow.architecture import LAYER_GROUPS
-from ckaflow.cka_table import read_cka_table, select_estimator
 from ckaflow.findings import (
     Values,
     bias_note,
@@ -17,11 +15,13 @@ from ckaflow.findings import (
 )
 from ckaflow.findings.baselines import baseline_table
 from ckaflow.findings.depth import block_section, block_structure, learnt_instances
-from ckaflow.intervals import read_intervals
-from ckaflow.invariance import invariance_summary
 from ckaflow.io import atomic_path, read_parquet
 from ckaflow.logs import log_to
+from ckaflow.model.tied_layers import LAYER_GROUPS
 from ckaflow.provenance import footer, run_provenance, write_sidecar
+from ckaflow.stages.cka_table import read_cka_table, select_estimator
+from ckaflow.stages.intervals import read_intervals
+from ckaflow.stages.invariance import invariance_summary
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

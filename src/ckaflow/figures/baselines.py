@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import plotnine as p9
 
-from ..architecture import LAYER_GROUPS
 from ..findings.baselines import COMPARISONS
+from ..model.tied_layers import LAYER_GROUPS
 from .common import framed
 
 

@@ -9,18 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import plotnine as p9
 
-from ..architecture import CONV_LAYERS, LAYER_GROUPS
-from ..cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
-from ..names import (
-    CHECKPOINTS,
-    DEPTHS,
-    FINAL,
-    depth_of,
-    layer_groups,
-    layer_sort_key,
-    model_name,
-    parse,
-)
+from ..model.tied_layers import CONV_LAYERS, DEPTHS, LAYER_GROUPS, layer_groups, layer_sort_key
+from ..names import CHECKPOINTS, FINAL, depth_of, model_name, parse
+from ..stages.cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
 from .common import framed
 
 GROUP_ORDER = list(LAYER_GROUPS)

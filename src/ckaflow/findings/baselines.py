@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..architecture import LAYER_GROUPS
+from ..model.tied_layers import LAYER_GROUPS
 from ..names import DOMAINS, INIT, model_name, parse
 from .effects import Values, summarise
 

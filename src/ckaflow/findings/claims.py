@@ -11,14 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..architecture import CONV_LAYERS
-from ..names import DOMAINS, FINETUNED_FAMILIES, INIT, MODEL_GROUP, model_name, parse
-from .effects import (
-    Effect,
-    Values,
-    difference,
-    summarise,
-)
+from ..model.tied_layers import CONV_LAYERS
+from ..names import DOMAINS, FINETUNED_FAMILIES, INIT, model_name, parse
+from ..similarity import MODEL_GROUP
+from .effects import Effect, Values, difference, summarise
 
 NATURAL, SYNTH = DOMAINS
 NATURAL_FROM_SYNTH, SYNTH_FROM_NATURAL = FINETUNED_FAMILIES

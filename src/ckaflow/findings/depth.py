@@ -5,7 +5,8 @@ The statistic of a model of depth D >= 2 on its own domain's test set is
 
     S = mean CKA(within-stage adjacent pairs) - mean CKA(across-stage adjacent pairs)
 
-over the pairs of :func:`~ckaflow.architecture.adjacent_convolutions` (encoder and decoder, never
+over the pairs of :func:`~ckaflow.model.tied_layers.adjacent_convolutions` (encoder and decoder,
+never
 across the bottleneck), with its bootstrap interval (:mod:`.effects`). Two baselines: the same
 statistic at the model's initial weights (a random ReLU network's adjacent layers are alike
 too: the trained model shows block structure *beyond* its initialisation only if the trained
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..architecture import adjacent_convolutions
+from ..model.tied_layers import adjacent_convolutions
 from ..names import INIT, depth_of, is_final, model_name, parse, parse_model
 from .effects import Values, summarise
 
@@ -51,7 +52,7 @@ def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
 def block_structure(
     v: Values, models: list[str], learnt: Mapping[str, bool] | None = None
 ) -> pd.DataFrame:
-    """One row per model of :attr:`~ckaflow.plan.Plan.block_models`: its depth, test set, mean
+    """One row per model of :attr:`~ckaflow.study.plan.Plan.block_models`: its depth, test set, mean
     within- and across-stage adjacent CKA, and S with its interval (deeper models), and for a
     deeper model with its initial weights in ``models``, S(trained) - S(init) with its
     interval. ``learnt`` {instance: whether it beats the constant predictor on its own domain}

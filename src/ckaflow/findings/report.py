@@ -34,7 +34,7 @@ def weight_change_section(change: pd.DataFrame) -> list[str]:
 
 def invariance_section(summary: pd.DataFrame, model: str) -> list[str]:
     """Markdown lines: CKA's invariances measured on the study's activations
-    (:func:`ckaflow.invariance.invariance_summary`)."""
+    (:func:`ckaflow.stages.invariance.invariance_summary`)."""
     lines = [
         "## CKA's invariances, on this study's activations",
         "",

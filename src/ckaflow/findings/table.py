@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..cka_table import filter_rows, select_estimator
-from ..names import DOMAINS, FINETUNED_FAMILIES, MODEL_GROUP, parse
+from ..names import DOMAINS, FINETUNED_FAMILIES, parse
+from ..similarity import MODEL_GROUP
+from ..stages.cka_table import filter_rows, select_estimator
 
 
 def pair_cka(t: pd.DataFrame, a: str, b: str, group: str, test_set: str) -> float:

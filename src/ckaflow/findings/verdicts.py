@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..cka_table import estimator_rows, estimators_in
 from ..names import parse
+from ..stages.cka_table import estimator_rows, estimators_in
 from .claims import NOT_DRAWN, Finding, claim_a, claim_b, claim_c
 from .effects import Values
 from .training import claim_d, claim_e

@@ -26,7 +26,17 @@ from .cka import (
     warn_undefined,
 )
 from .estimator import Estimator
-from .groups import block_cka, group_cka, instance_moments, packed_instance
+from .groups import (
+    MODEL_GROUP,
+    Group,
+    block_cka,
+    filter_group,
+    group_cka,
+    instance_moments,
+    is_filter,
+    packed_instance,
+    parse_group,
+)
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import Moments, filter_moments, gram_matrices, group_moments
 from .minibatch import minibatch_cka_matrix
@@ -40,7 +50,12 @@ __all__ = [
     "percentile_interval",
     "resample_counts",
     "Estimator",
+    "MODEL_GROUP",
+    "Group",
     "block_cka",
+    "filter_group",
+    "is_filter",
+    "parse_group",
     "group_cka",
     "instance_moments",
     "packed_instance",

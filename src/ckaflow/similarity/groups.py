@@ -1,7 +1,8 @@
 """The groups of one model instance: every filter, every layer, the whole model.
 
 A filter group is the units of one channel of one layer (all positions), a layer group all units
-of a layer, the model group all units of the instance (names: :mod:`ckaflow.names`). Filter
+of a layer, the model group all units of the instance (named ``{layer}/fNN``, ``{layer}``,
+``model`` here). Filter
 moments come from one pass over each layer; layer moments are their sums and the model's the sum
 of the layers' (never recomputed).
 """
@@ -9,11 +10,12 @@ of the layers' (never recomputed).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..names import MODEL_GROUP, filter_group
 from .arrays import array_namespace, device, no_tf32
 from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
 from .estimator import Estimator
@@ -21,6 +23,51 @@ from .hsic import hsic_matrix
 from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments
 
 log = logging.getLogger(__name__)
+
+MODEL_GROUP = "model"
+_FILTER = re.compile(r"^(?P<layer>[^/]+)/f(?P<index>\d{2,})$")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of units of a model: a filter of a layer, a whole layer, or the whole model."""
+
+    layer: str | None = None  # None: the whole model
+    index: int | None = None  # a filter's channel index
+
+    @property
+    def kind(self) -> str:
+        return "model" if self.layer is None else "layer" if self.index is None else "filter"
+
+    @property
+    def name(self) -> str:
+        if self.layer is None:
+            return MODEL_GROUP
+        return self.layer if self.index is None else filter_group(self.layer, self.index)
+
+
+def filter_group(layer: str, index: int) -> str:
+    """``conv1/f07``: channel ``index`` of ``layer``."""
+    if "/" in layer or layer == MODEL_GROUP or index < 0:
+        raise ValueError(f"no filter group for layer {layer!r}, index {index}")
+    return f"{layer}/f{index:02d}"
+
+
+def parse_group(name: str) -> Group:
+    """The :class:`Group` called ``name``."""
+    name = str(name)
+    if name == MODEL_GROUP:
+        return Group()
+    m = _FILTER.match(name)
+    if m:
+        return Group(m["layer"], int(m["index"]))
+    if not name or "/" in name:
+        raise ValueError(f"bad group name {name!r}: expected '<layer>/fNN', '<layer>' or 'model'")
+    return Group(name)
+
+
+def is_filter(name: str) -> bool:
+    return parse_group(name).kind == "filter"
 
 
 def instance_moments(
@@ -123,7 +170,7 @@ def group_cka(
     Returns the group names ``"{instance}:{group}"`` and, per estimator name, a :class:`CKAResult`
     over all of them. Each instance's Grams are packed as soon as they are made, so memory holds
     one instance's activations at a time. (The workflow runs the same two steps, with the packed
-    Grams stored in between: :mod:`ckaflow.shards`.)
+    Grams stored in between: :mod:`ckaflow.stages.hsic`.)
     """
     estimators = list(estimators or [Estimator()])
     names: list[str] = []

@@ -11,15 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from .architecture import adjacent_convolutions
-from .names import (
+from ..model.tied_layers import adjacent_convolutions, layer_groups, layer_sort_key, layers
+from ..names import (
     CHECKPOINTS,
     DOMAINS,
     FINAL,
     FINETUNE_CHECKPOINTS,
     INIT,
-    LAYERS_BLOCK,
-    Estimator,
     Instance,
     base_instances,
     checkpoint_order,
@@ -27,14 +25,13 @@ from .names import (
     early_checkpoint,
     early_step,
     finetuned_instances,
-    layer_groups,
-    layer_sort_key,
-    layers,
     model_name,
     other,
     parse,
 )
-from .study import check_config
+from ..similarity import Estimator
+from ..stages.hsic import LAYERS_BLOCK
+from .config import check_config
 
 # The figures drawn from the CKA table by plot_cka, by name, and what each is given.
 CKA_FIGURES = (
@@ -174,7 +171,7 @@ class Plan:
     def interval_rows(self) -> list[tuple[str, str, str, str]]:
         """(a_model, a_group, b_model, b_group) of every interval: the layer and model groups
         of :attr:`interval_pairs`, and each :attr:`block_models` model's adjacent convolutions
-        (:func:`~ckaflow.architecture.adjacent_convolutions`)."""
+        (:func:`~ckaflow.model.tied_layers.adjacent_convolutions`)."""
         rows = [(a, g, b, g) for a, b in self.interval_pairs for g in layer_groups(1)]
         for m in self.block_models:
             rows += [(m, x, m, y) for x, y, _ in adjacent_convolutions(depth_of(m))]
@@ -188,7 +185,8 @@ class Plan:
 
     @cached_property
     def hsic_blocks(self) -> tuple[str, ...]:
-        """The HSIC blocks (:mod:`ckaflow.shards`): the layers block, then one per layer name of
+        """The HSIC blocks (:mod:`ckaflow.stages.hsic`): the layers block, then one per layer name
+        of
         the depths trained, in network order."""
         names = dict.fromkeys(n for d in self.depths for n in layers(d))
         return (LAYERS_BLOCK, *sorted(names, key=layer_sort_key))

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .checkpoints import provenance, read_checkpoint, write_checkpoint
-from .data import load_split, read_provenance
-from .io import atomic_dir, save_json
-from .names import parse
-from .provenance import write_parquet
+from ..data import load_split, read_provenance
+from ..io import atomic_dir, save_json
+from ..model.checkpoints import provenance, read_checkpoint, write_checkpoint
+from ..names import parse
+from ..provenance import write_parquet
 from .train import TrainConfig, config_dict, train
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def train_instance(
 def _initial_model(inst, init_from: str | Path | None):
     """The instance's model at its start (its seed's draw, or ``init_from``'s weights) and, for a
     fine-tuning, where it started from."""
-    from .model import TiedAutoencoder
+    from ..model.tied_autoencoder import TiedAutoencoder
 
     model = TiedAutoencoder(seed=inst.seed, depth=inst.depth)
     if init_from is None:

@@ -1,6 +1,6 @@
 """The interval stage: bootstrap intervals of every CKA pair the findings and baselines read.
 
-The rows are :attr:`ckaflow.plan.Plan.interval_rows`: the layer and model groups of the model
+The rows are :attr:`ckaflow.study.plan.Plan.interval_rows`: the layer and model groups of the model
 pairs the thesis' claims and the baselines read, and the adjacent convolutions of the
 block-structure finding (two groups of one model). :func:`compute_intervals`
 (one job per test set and estimator) resamples the test images from the Gram files the HSIC jobs
@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import read_parquet
+from ..names import DOMAINS
+from ..similarity import Estimator, bootstrap_cka, resample_counts
+from ..similarity.arrays import release
+from ..similarity.bootstrap import check_confidence, check_resamples
 from .cka_table import PAIR_KEY
-from .io import read_parquet
-from .names import DOMAINS, Estimator
-from .shards import gram_key, read_grams
-from .similarity import bootstrap_cka, resample_counts
-from .similarity.arrays import release
-from .similarity.bootstrap import check_confidence, check_resamples
+from .hsic import gram_key, read_grams
 
 log = logging.getLogger(__name__)
 

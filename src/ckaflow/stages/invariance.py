@@ -27,8 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .names import Estimator
-from .similarity import cka_matrix
+from ..similarity import Estimator, cka_matrix
 
 INVARIANT = ("permute units", "isotropic scaling", "orthogonal rotation")
 NOT_INVARIANT = ("anisotropic scaling",)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import (
+from ..io import (
     atomic_path,
     check_sha256,
     code_version,

@@ -19,18 +19,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
+from ..model.tied_layers import LAYERS
+from ..names import is_final
+from ..similarity import Estimator, block_cka, is_filter, packed_instance, parse_group
+from ..similarity.arrays import release, to_numpy
 from .activations import load_layers
-from .architecture import LAYERS
 from .cka_table import CKA_COLUMNS, PAIR_KEY
-from .io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
-from .names import LAYERS_BLOCK, Estimator, is_filter, is_final, parse_group
-from .similarity import block_cka, packed_instance
-from .similarity.arrays import release, to_numpy
 
 log = logging.getLogger(__name__)
 
+LAYERS_BLOCK = "layers"  # the HSIC block of every layer and model group
 # The blocks of a depth-1 study; a study with deeper models has one more per new layer name
-# (ckaflow.plan.Plan.hsic_blocks).
+# (ckaflow.study.plan.Plan.hsic_blocks).
 BLOCKS = (LAYERS_BLOCK, *LAYERS)
 BIASED_MAX = 1.0 + 1e-9
 

@@ -9,7 +9,7 @@
   is multiplied by sqrt(0.1); three phases, the end of the third ends training. ``max_steps``
   caps a run, with a warning and ``capped_by_max_steps`` in the provenance.
 * Checkpoints: ``init`` (before the first step), ``phase1`` and ``phase2`` (end of the first two
-  phases) and ``final``, written by :mod:`ckaflow.checkpoints`.
+  phases) and ``final``, written by :mod:`ckaflow.model.checkpoints`.
 * A loss that is not finite, or a run that ends above 1, fails (:class:`TrainingDiverged`).
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..names import FINAL, INIT, early_checkpoint, phase_checkpoint
+from ..schema import schema_default
 from .loop import Loop, TrainingDiverged, instance_key  # noqa: F401  (re-exported)
-from .names import FINAL, INIT, early_checkpoint, phase_checkpoint
 from .schedule import PHASES, PatienceSchedule
-from .schema import schema_default
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .architecture import FILTERS, KERNEL_SIZES, layer_shapes, layers
-from .names import check_depth, layer_specs
+from .tied_layers import FILTERS, KERNEL_SIZES, check_depth, layer_shapes, layer_specs, layers
 
 
 class TiedAutoencoder(keras.Model):

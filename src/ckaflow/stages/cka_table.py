@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import read_parquet
-from .names import Estimator, parse_group
+from ..io import read_parquet
+from ..similarity import Estimator, parse_group
 
 CKA_COLUMNS = [
     "test_set",

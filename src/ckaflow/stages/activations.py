@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import layer_shapes
-from .io import atomic_path, reading
-from .names import depth_of
+from ..io import atomic_path, reading
+from ..model.tied_layers import layer_shapes
+from ..names import depth_of
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .data.dataset import split_sizes
-from .names import Estimator, base_instances
-from .schema import SCHEMA_PATH, load_schema, schema_default  # noqa: F401  (re-exported)
+from ..data.dataset import split_sizes
+from ..names import base_instances
+from ..schema import SCHEMA_PATH, load_schema, schema_default  # noqa: F401  (re-exported)
+from ..similarity import Estimator
 
-# The HSIC blocks a test set and estimator are split into (see ckaflow.shards): the layers
+# The HSIC blocks a test set and estimator are split into (see ckaflow.stages.hsic): the layers
 # block, then one block of filters per layer.
 MAX_SHARDS = 11
 

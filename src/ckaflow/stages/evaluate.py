@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import load_split
-from .names import conv_layers, parse
+from ..data import load_split
+from ..model.tied_layers import conv_layers
+from ..names import parse
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,8 @@ def load_model(checkpoint: str | Path):
     """A :class:`~ckaflow.model.TiedAutoencoder` holding the weights of ``checkpoint`` (.npz)."""
     import json
 
-    from .checkpoints import read_checkpoint
-    from .model import TiedAutoencoder
+    from ..model.checkpoints import read_checkpoint
+    from ..model.tied_autoencoder import TiedAutoencoder
 
     checkpoint = Path(checkpoint)
     prov = json.loads(checkpoint.with_suffix(".json").read_text())
@@ -36,7 +37,7 @@ def test_losses(
 
     Columns: instance, family, seed, test_set, image, loss (mean squared error of the clean image).
     """
-    from .model import per_image_loss
+    from ..model.tied_autoencoder import per_image_loss
 
     tests = {d: load_split(path, "test") for d, path in test_dirs.items()}
     frames = []
@@ -128,7 +129,7 @@ def weight_change(checkpoints: Mapping[str, tuple[str | Path, str | Path]]) -> p
     init_norm (‖W_init‖), change_norm (‖W_final − W_init‖) and relative_change (their ratio),
     Frobenius norms in float64.
     """
-    from .checkpoints import read_checkpoint
+    from ..model.checkpoints import read_checkpoint
 
     rows = []
     for instance, (init_path, final_path) in checkpoints.items():

@@ -1,5 +1,5 @@
 """The compiled training step of one run and its bookkeeping (history rows, TensorBoard, the
-divergence check), driven by :func:`ckaflow.train.train`."""
+divergence check), driven by :func:`ckaflow.training.train`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .data.noise import salt_and_pepper_tf
+from ..data.noise import salt_and_pepper_tf
 
 if TYPE_CHECKING:
     from .schedule import PatienceSchedule
     from .train import TrainConfig
 
-log = logging.getLogger("ckaflow.train")  # one logger for the whole training job's lines
+log = logging.getLogger("ckaflow.training")  # one logger for the whole training job's lines
 
 
 def instance_key(instance: str) -> int:
@@ -83,7 +83,7 @@ class Loop:
         return self.step
 
     def val_losses(self) -> dict[str, float]:
-        from .model import per_image_loss
+        from ..model.tied_autoencoder import per_image_loss
 
         return {d: float(np.mean(per_image_loss(self.model, v))) for d, v in self.val.items()}
 
