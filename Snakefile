@@ -2,6 +2,8 @@
 # This file is the table of contents; each stage lives in workflow/rules/.
 from snakemake.utils import min_version, validate
 
+from ckaflow.study.config import normalize_config
+
 min_version("9.0")
 
 
@@ -11,14 +13,18 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+normalize_config(config)
 validate(config, "src/ckaflow/schema.yaml")
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/model.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/activations.smk"
 include: "workflow/rules/similarity.smk"
+include: "workflow/rules/intervals.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/findings.smk"
 

@@ -30,7 +30,7 @@ def copy_workflow(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
-    (dest / DEPTH_1[0]).write_text("depths: [1]\n")
+    (dest / DEPTH_1[0]).write_text("model: {depths: [1]}\n")
     return dest
 
 

@@ -1,26 +1,22 @@
 """The study's vocabulary: every name a file path, table row, figure or finding uses.
 
 Each convention is formatted and parsed here and nowhere else; a unit test round-trips each.
+Nothing here knows which domains a study has: the config names them and the plan
+(:mod:`ckaflow.study.plan`) checks them; names only need to be well formed.
 
-* **domains** ``natural``, ``synth`` (:data:`DOMAINS`, :func:`other`); **splits** of a dataset.
+* **domains**: names the config picks (:func:`check_domain_name`: lower case letters, digits and
+  ``_``, starting with a letter), e.g. ``natural``, ``synth``, ``photos``; **splits** of a dataset.
 * **instances**: base ``{domain}-{seed}`` (``natural-1``), trained from scratch; fine-tuned
   ``{target}-from-{source}-{seed}``, started from the final weights of ``{source}-{seed}``. The
   base instance of the target domain with the same seed is the fine-tuned instance's *scratch*
-  counterpart; ``natural-N`` and ``synth-N`` share their initial weights. A deeper model puts
-  its depth before the seed: ``synth-d2-1``, ``natural-from-synth-d2-1`` (depth 1, the thesis'
-  model, has no depth in its name); ``natural-d2-N`` and ``synth-d2-N`` share theirs.
-* **layers** of a model of depth D, in network order (:func:`layers`): per encoder stage s
-  (1 to 3) D convolutions and a pool, ``conv{s}``/``pool{s}`` at depth 1 and ``conv{s}a``,
-  ``conv{s}b``, ... deeper; the decoder's transposed convolutions mirror them (``deconv3``, or
-  ``deconv3b``, ``deconv3a``, ...), then ``output``.
-* **checkpoints**: ``init``, ``phase1``, ``phase2``, ``final`` (a fine-tuned run keeps ``init`` and
-  ``final``), and a base run's early ones, ``step{N}``: the weights after N batches.
+  counterpart; base instances of one seed share their initial weights. A deeper model puts its
+  depth before the seed: ``synth-d2-1``, ``natural-from-synth-d2-1`` (depth 1 is unnamed).
+* **checkpoints**: ``init``, ``phase1``, ``phase2``, ``final``, and the weights after N batches
+  (``step{N}``) or N epochs (``epoch{N}``).
 * **models**, what CKA compares: an instance at a checkpoint, ``{instance}@{checkpoint}``, and the
   bare instance name for its final weights (``synth-2``, ``synth-2@init``).
-* **groups** of units of a model: a filter ``{layer}/f{index:02d}``, a layer (its name), or the
-  whole model, ``model``.
-* **estimators**: :class:`~ckaflow.similarity.Estimator` (``linear-debiased``, ``rbf0.5-biased``),
-  defined with the engine and re-exported here.
+* **groups** of units (``conv1/f07``, ``conv1``, ``model``) and **estimators**
+  (``linear-debiased``) are the engine's names (:mod:`ckaflow.similarity`).
 """
 
 from __future__ import annotations
@@ -28,25 +24,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DOMAINS = ("natural", "synth")
 SPLITS = ("train", "val", "test")
+_DOMAIN = r"[a-z][a-z0-9_]*"
+_RESERVED = re.compile(r"^(from|model|layers|d\d+)$")
 
 
-def other(domain: str) -> str:
-    """The other domain."""
-    check_domain(domain)
-    return DOMAINS[1 - DOMAINS.index(domain)]
-
-
-def check_domain(domain: str) -> str:
-    if domain not in DOMAINS:
-        raise ValueError(f"unknown domain {domain!r}; expected one of {DOMAINS}")
-    return domain
+def check_domain_name(name: str, where: str = "domain") -> str:
+    """``name`` if it can name a domain (it becomes part of instance names, file paths and
+    table columns), else ``ValueError`` naming ``where`` it came from."""
+    if not isinstance(name, str) or not re.fullmatch(_DOMAIN, name) or _RESERVED.match(name):
+        raise ValueError(
+            f"{where}: {name!r} cannot name a domain: use lower case letters, digits and '_', "
+            "starting with a letter (not 'from', 'model', 'layers' or d<number>)"
+        )
+    return name
 
 
 # -- instances ------------------------------------------------------------------------------------
 
-_DOMAIN = "|".join(DOMAINS)
 _INSTANCE = re.compile(rf"^({_DOMAIN})(?:-from-({_DOMAIN}))?(?:-d([2-9]))?-(\d+)$")
 DEPTHS = range(1, 10)  # a model's depth, as its architecture counts it (1: unnamed)
 
@@ -62,13 +57,13 @@ class Instance:
     domain: str  # the domain it was (last) trained on
     seed: int
     source: str | None = None  # the domain it was fine-tuned from, if any
-    depth: int = 1  # convolutions per stage
+    depth: int = 1  # as the architecture counts it
 
     def __post_init__(self) -> None:
-        check_domain(self.domain)
+        check_domain_name(self.domain)
         check_depth(self.depth)
-        if self.source is not None and other(check_domain(self.source)) != self.domain:
-            raise ValueError(f"an instance is fine-tuned from the other domain, not {self}")
+        if self.source is not None and check_domain_name(self.source) == self.domain:
+            raise ValueError(f"an instance is fine-tuned from another domain, not {self}")
 
     @property
     def name(self) -> str:
@@ -90,8 +85,7 @@ class Instance:
 
     @property
     def family(self) -> str:
-        """``natural``, ``synth``, ``natural-from-synth`` or ``synth-from-natural``, with
-        ``-d{depth}`` for a deeper model (``synth-d2``): the instance without its seed."""
+        """``natural``, ``natural-from-synth``, ``synth-d2``: the instance without its seed."""
         family = f"{self.domain}-from-{self.source}" if self.source else self.domain
         return family if self.depth == 1 else f"{family}-d{self.depth}"
 
@@ -99,84 +93,68 @@ class Instance:
         """The same domain, source and seed at another depth."""
         return Instance(self.domain, self.seed, self.source, depth)
 
-    @property
-    def checkpoints(self) -> tuple[str, ...]:
-        """The checkpoints its training run saves."""
-        return FINETUNE_CHECKPOINTS if self.finetuned else CHECKPOINTS
-
 
 def parse(name: str) -> Instance:
     """The :class:`Instance` named ``name``; ``ValueError`` for a malformed name."""
     m = _INSTANCE.match(str(name))
-    depth = int(m.group(3)) if m and m.group(3) else 1
-    if not m or m.group(1) == m.group(2) or depth not in DEPTHS:
+    if not m or m.group(1) == m.group(2) or _RESERVED.match(m.group(1)):
         raise ValueError(
             f"bad instance name {name!r}: expected '<domain>[-d<depth>]-<seed>' or "
-            f"'<target>-from-<source>[-d<depth>]-<seed>' with domains {'/'.join(DOMAINS)} and "
-            f"depth 2 to 9 (depth 1 is unnamed)"
+            "'<target>-from-<source>[-d<depth>]-<seed>' (depth 2 to 9; depth 1 is unnamed)"
         )
-    return Instance(m.group(1), int(m.group(4)), m.group(2), depth)
+    return Instance(m.group(1), int(m.group(4)), m.group(2), int(m.group(3) or 1))
 
-
-def base_instances(seeds: list[int], depth: int = 1) -> list[str]:
-    return [Instance(d, s, depth=depth).name for d in DOMAINS for s in seeds]
-
-
-def finetuned_instances(seeds: list[int], depth: int = 1) -> list[str]:
-    return [Instance(d, s, other(d), depth).name for d in DOMAINS for s in seeds]
-
-
-FAMILIES = (*DOMAINS, *(Instance(d, 0, other(d)).family for d in DOMAINS))
-FINETUNED_FAMILIES = FAMILIES[len(DOMAINS) :]
 
 # -- checkpoints and models -----------------------------------------------------------------------
 
 INIT, FINAL = "init", "final"
-CHECKPOINTS = (INIT, "phase1", "phase2", FINAL)
-FINETUNE_CHECKPOINTS = (INIT, FINAL)
+PHASES = ("phase1", "phase2")
 CHECKPOINT_SEP = "@"
+_COUNTED = re.compile(r"^(step|epoch)([1-9]\d*)$")
 
 
 def phase_checkpoint(phase: int) -> str:
-    """The checkpoint saved when learning-rate phase ``phase`` (1-based) ends."""
+    """The checkpoint saved when learning-rate phase ``phase`` (1-based) of the patience
+    schedule ends."""
     name = f"phase{phase}"
-    if name not in CHECKPOINTS:
-        raise ValueError(f"no checkpoint for phase {phase}; the checkpoints are {CHECKPOINTS}")
+    if name not in PHASES:
+        raise ValueError(f"no checkpoint for phase {phase}; the phase checkpoints are {PHASES}")
     return name
 
 
-_EARLY = re.compile(r"^step([1-9]\d*)$")
-
-
-def early_checkpoint(step: int) -> str:
-    """``step{N}``: the weights after N training batches (config train.early_checkpoints: a few,
-    early in the first phase, where most of the movement is)."""
+def early_checkpoint(step: int, unit: str = "step") -> str:
+    """``step{N}`` (the weights after N training batches) or ``epoch{N}`` (after N epochs)."""
+    if unit not in ("step", "epoch"):
+        raise ValueError(f"a checkpoint is counted in steps or epochs, not {unit!r}")
     if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-        raise ValueError(f"an early checkpoint needs a positive number of steps, not {step!r}")
-    return f"step{step}"
+        raise ValueError(f"an early checkpoint needs a positive number of {unit}s, not {step!r}")
+    return f"{unit}{step}"
 
 
-def early_step(checkpoint: str) -> int | None:
-    """N of ``step{N}``; None for any other checkpoint."""
-    m = _EARLY.match(str(checkpoint))
-    return int(m.group(1)) if m else None
+def early_step(checkpoint: str, unit: str = "step") -> int | None:
+    """N of ``step{N}`` (``unit`` "epoch": of ``epoch{N}``); None for any other checkpoint."""
+    m = _COUNTED.match(str(checkpoint))
+    return int(m.group(2)) if m and m.group(1) == unit else None
 
 
 def check_checkpoint(checkpoint: str) -> str:
-    if checkpoint not in CHECKPOINTS and early_step(checkpoint) is None:
+    if checkpoint not in (INIT, *PHASES, FINAL) and not _COUNTED.match(str(checkpoint)):
         raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; expected one of {CHECKPOINTS} or step<N>"
+            f"unknown checkpoint {checkpoint!r}; expected init, step<N>, epoch<N>, phase1, "
+            "phase2 or final"
         )
     return checkpoint
 
 
 def checkpoint_order(checkpoint: str) -> tuple[int, int]:
-    """A sort key putting checkpoints in training order: init, step<N> by N, phase1, phase2,
-    final."""
-    n = early_step(checkpoint)
-    if n is not None:
-        return (1, n)
-    return (0, 0) if checkpoint == INIT else (2, CHECKPOINTS.index(check_checkpoint(checkpoint)))
+    """A sort key putting checkpoints in training order: init, step<N> by N, epoch<N> by N,
+    phase1, phase2, final."""
+    m = _COUNTED.match(str(checkpoint))
+    if m:
+        return (1 if m.group(1) == "step" else 2, int(m.group(2)))
+    order = (INIT, *PHASES, FINAL)
+    rank = order.index(check_checkpoint(checkpoint))
+    return (0, 0) if rank == 0 else (3, rank)
 
 
 def model_name(instance: str, checkpoint: str = FINAL) -> str:
@@ -190,12 +168,15 @@ def parse_model(model: str) -> tuple[str, str]:
     instance, sep, checkpoint = str(model).partition(CHECKPOINT_SEP)
     checkpoint = checkpoint if sep else FINAL
     parse(instance)
-    known = checkpoint in CHECKPOINTS or early_step(checkpoint) is not None
-    if not known or (sep and checkpoint == FINAL):
+    try:
+        check_checkpoint(checkpoint)
+    except ValueError:
+        checkpoint = ""
+    if not checkpoint or (sep and checkpoint == FINAL):
         raise ValueError(
             f"bad model name {model!r}: expected '<instance>' (final weights) or "
-            f"'<instance>{CHECKPOINT_SEP}<checkpoint>' with checkpoint one of {CHECKPOINTS[:-1]} "
-            "or step<N>"
+            f"'<instance>{CHECKPOINT_SEP}<checkpoint>' with checkpoint init, step<N>, epoch<N>, "
+            "phase1 or phase2"
         )
     return instance, checkpoint
 

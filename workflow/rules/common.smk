@@ -1,4 +1,4 @@
-# Wildcard plumbing and checks that JSON schema cannot express.
+# Wildcard plumbing and the checks that JSON schema cannot express.
 import os
 from pathlib import Path
 
@@ -11,25 +11,23 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # headless plotting in every job
 
 import re
 
-import yaml
-
-from ckaflow.names import DOMAINS, FINETUNE_CHECKPOINTS, SPLITS, parse as parse_instance, parse_model
-from ckaflow.study.plan import DEPTH_FIGURES, Plan
+from ckaflow.figures import layout
+from ckaflow.model.builder import builder_source, source_sha256
+from ckaflow.names import SPLITS, depth_of, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
+from ckaflow.study.plan import Plan
 
 # The study this config describes. Every cross-key check runs here, before any job: a config
 # that cannot run to the end stops now.
-PLAN = Plan.from_config(
-    config,
-    load_schema(),
-)
-SEEDS = PLAN.seeds
+PLAN = Plan.from_config(config, load_schema())
+DOMAINS = PLAN.domains
 BASE = PLAN.base
 FINETUNED = PLAN.finetuned
 INSTANCES = PLAN.instances
 MODELS = PLAN.models
 ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
+BUILDER = config["model"]["builder"]
 # The conda env of the GPU rules: TensorFlow's GPU build and CuPy where config gpu_env is set (the
 # SLURM profile sets it), else the CPU build. Never both in one env.
 TF_ENV = (
@@ -41,13 +39,14 @@ TF_ENV = (
 
 wildcard_constraints:
     domain="|".join(DOMAINS),
-    instance="|".join(INSTANCES),
+    instance="|".join(re.escape(i) for i in INSTANCES),
     model="|".join(re.escape(m) for m in MODELS),
     test_set="|".join(DOMAINS),
     estimator="|".join(re.escape(e) for e in ESTIMATORS),
     shard=r"\d+",
+    depth="|".join(str(d) for d in PLAN.depths),
+    figure="|".join(re.escape(f) for f in layout.cka_figures(PLAN)),
     a="|".join(re.escape(i) for i in INSTANCES),
-    b="|".join(re.escape(i) for i in INSTANCES),
 
 
 # One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
@@ -57,35 +56,63 @@ if workflow.is_main_process and not workflow.output_settings.dryrun:
     hold_folder(".snakemake")
 
 
-# Fonts, photographs and SVHN files are checked once, when the run starts, not in every job.
+# Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
+# starts, not in every job.
 if workflow.is_main_process:
+    from ckaflow.data.images import ImageSpec
     from ckaflow.data.preflight import check_sources
 
-    check_sources(config)
+    check_sources(
+        config["domains"],
+        ImageSpec(**config["image"]),
+        config["images_per_domain"],
+        PLAN.task == "classify",
+    )
 
 
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
 DATASET_JSONS = [f"results/data/{d}/dataset.json" for d in DOMAINS]
 
 
-def svhn_input(wildcards):
-    """Real SVHN is an input of the natural dataset, so a new copy rebuilds it."""
-    if wildcards.domain == "natural" and config["natural"]["source"] == "svhn":
-        return [config["natural"]["svhn_path"]]
-    return []
+def source_input(wildcards):
+    """A file a domain reads (SVHN, an array) is an input of its dataset, so a new copy
+    rebuilds it."""
+    entry = config["domains"][wildcards.domain]
+    return [entry[k] for k in ("path", "images", "labels") if entry.get(k)]
 
 
 def dataset_params(wildcards):
     return PLAN.dataset_params(wildcards.domain)
 
 
+def spec_file(depth):
+    return f"results/model_spec/d{depth}.json"
+
+
+def model_spec_inputs(wildcards):
+    """The builder's source file (its edits make the model stale) and, classifying, the
+    datasets (their classes set the model's outputs)."""
+    inputs = {"datasets": DATASET_JSONS if PLAN.task == "classify" else []}
+    if BUILDER:
+        inputs["builder"] = str(builder_source(BUILDER))
+    return inputs
+
+
+def builder_sha256(wildcards=None):
+    """The builder source's SHA-256 (a param too: an edit reruns the model even when the
+    file's time says otherwise, as after a git checkout)."""
+    return source_sha256(BUILDER) if BUILDER else None
+
+
 def training_data(wildcards):
-    """Both datasets: the training split of the instance's domain, validation of both."""
+    """Every dataset (training split of the instance's domain, validation of all) and the
+    model spec of the instance's depth."""
     return {
-        "datasets": [f"results/data/{d}/dataset.json" for d in DOMAINS],
+        "datasets": DATASET_JSONS,
         "splits": [
             f"results/data/{d}/{s}.npy" for d in DOMAINS for s in ("train", "val")
         ],
+        "spec": spec_file(parse_instance(wildcards.instance).depth),
     }
 
 
@@ -116,10 +143,15 @@ def histories(wildcards=None):
     return [f"results/models/{i}/history.parquet" for i in INSTANCES]
 
 
+def specs(wildcards=None):
+    """The model spec of every depth trained."""
+    return [spec_file(d) for d in PLAN.depths]
+
+
 def reconstruction_inputs(wildcards):
-    """The reconstructing models' final weights (in PLAN.reconstruction_models' order), and the
-    test set."""
-    roles = PLAN.reconstruction_models(wildcards.domain)
+    """The reconstructing models' final weights (in layout.reconstruction_models' order), and
+    the test set."""
+    roles = layout.reconstruction_models(PLAN, wildcards.domain)
     return {
         "models": [f"results/models/{m}/checkpoints/final.npz" for m in roles.values()],
         "test": f"results/data/{wildcards.domain}/test.npy",
@@ -127,7 +159,7 @@ def reconstruction_inputs(wildcards):
 
 
 def reconstruction_roles(wildcards):
-    return PLAN.reconstruction_models(wildcards.domain)
+    return layout.reconstruction_models(PLAN, wildcards.domain)
 
 
 def maybe_temp(path):
@@ -136,14 +168,20 @@ def maybe_temp(path):
 
 
 def extraction_inputs(wildcards):
-    """The checkpoints whose activations an instance's job records, and both test sets."""
+    """The checkpoints whose activations an instance's job records, every test set, and the
+    model spec that names the recorded layers."""
     names = PLAN.recorded_checkpoints(wildcards.instance)
     return {
         "checkpoints": [
             f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names
         ],
         "tests": [f"results/data/{d}/test.npy" for d in DOMAINS],
+        "spec": spec_file(parse_instance(wildcards.instance).depth),
     }
+
+
+def models_of(wildcards):
+    return PLAN.models_of(wildcards.instance)
 
 
 def activations_of_model(wildcards):
@@ -159,8 +197,12 @@ def hsic_shards():
     )
 
 
-def filter_heatmap_options(wildcards):
-    return PLAN.cka_options("filter_heatmap", wildcards.a, wildcards.b)
+def resample_seed(wildcards):
+    return PLAN.resample_seed(wildcards.test_set)
+
+
+def cka_options(wildcards):
+    return layout.cka_options(PLAN, wildcards.figure)
 
 
 def get_final_output():
@@ -168,6 +210,7 @@ def get_final_output():
     return [
         *[f"results/data/{d}/{s}.npy" for d in DOMAINS for s in SPLITS],
         *DATASET_JSONS,
+        *specs(),
         "results/tables/test_loss.parquet",
         "results/tables/test_accuracy.csv",
         "results/tables/weight_change.csv",
@@ -175,7 +218,9 @@ def get_final_output():
         "results/cka_intervals.parquet",
         # The shards too: a shard deleted by hand is then rebuilt on the next run.
         *hsic_shards(),
-        *expand("results/figures/{fig}.{ext}", fig=PLAN.figures(), ext=["png", "pdf"]),
+        *expand(
+            "results/figures/{fig}.{ext}", fig=layout.figures(PLAN), ext=["png", "pdf"]
+        ),
         "results/findings.md",
         "results/tables/table_finetuning.md",
         "results/tables/table_finetuning.csv",

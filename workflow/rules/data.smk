@@ -1,9 +1,9 @@
-# Stage 1: the two image domains, split into train / val / test.
+# Stage 1: each image domain, split into train / val / test.
 
 
 rule build_dataset:
     input:
-        svhn_input,
+        source_input,
     output:
         train="results/data/{domain}/train.npy",
         val="results/data/{domain}/val.npy",

@@ -1,4 +1,5 @@
-# Stage 2b: reconstruction loss of every trained instance on both test sets.
+# Stage 3b: how well every trained instance does on every test set, and how far training moved
+# each layer's kernel.
 
 
 rule evaluate_test_loss:
@@ -7,6 +8,7 @@ rule evaluate_test_loss:
         tests=expand("results/data/{d}/test.npy", d=DOMAINS),
         train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
         datasets=DATASET_JSONS,
+        spec=spec_file(1),
     output:
         losses="results/tables/test_loss.parquet",
         accuracy="results/tables/test_accuracy.csv",
@@ -28,6 +30,7 @@ rule measure_weight_change:
         init=expand("results/models/{i}/checkpoints/init.npz", i=INSTANCES),
         final=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
         datasets=DATASET_JSONS,
+        specs=specs(),
     output:
         table="results/tables/weight_change.csv",
         provenance="results/tables/weight_change.provenance.json",

@@ -1,4 +1,10 @@
-# The study's figures.
+# Stage 7: the study's figures. Their names and panels are ckaflow.figures.layout's.
+
+
+def report_caption(wildcards):
+    """A CKA figure's caption: the text of its kind's caption file."""
+    kind = layout.cka_options(PLAN, wildcards.figure)["kind"]
+    return (Path(workflow.basedir) / "workflow" / "report" / f"{kind}.rst").read_text()
 
 
 rule plot_samples:
@@ -18,6 +24,7 @@ rule plot_samples:
     params:
         domains=DOMAINS,
         per_domain=config["figures"]["samples_per_domain"],
+        noise=PLAN.task == "denoise",
         pepper=config["noise"]["pepper"],
         salt=config["noise"]["salt"],
         seed=config["seed"],
@@ -41,6 +48,7 @@ rule plot_loss_curves:
         "../../envs/figures.yaml"
     params:
         instances=INSTANCES,
+        task=PLAN.task,
     script:
         "../scripts/plot_loss_curves.py"
 
@@ -59,6 +67,8 @@ rule plot_test_loss:
         "logs/plot_test_loss/test_loss.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        task=PLAN.task,
     script:
         "../scripts/plot_test_loss.py"
 
@@ -89,6 +99,7 @@ rule plot_conv1_filters:
     input:
         init="results/models/{instance}/checkpoints/init.npz",
         final="results/models/{instance}/checkpoints/final.npz",
+        spec=spec_file(1),
     output:
         png=report(
             "results/figures/conv1_filters_{instance}.png",
@@ -106,44 +117,25 @@ rule plot_conv1_filters:
         "../scripts/plot_conv1_filters.py"
 
 
-rule plot_base_strips:
+# Every figure drawn from the CKA table: one rule over the names layout.cka_figures gives.
+rule plot_cka:
     input:
         cka="results/cka.parquet",
+        specs=specs(),
     output:
         png=report(
-            "results/figures/base_layer_strips.png",
-            caption="../report/base_layer_strips.rst",
+            "results/figures/{figure}.png",
+            caption="../report/cka.rst",
             category="4 CKA",
         ),
-        pdf="results/figures/base_layer_strips.pdf",
+        pdf="results/figures/{figure}.pdf",
     log:
-        "logs/plot_base_strips/base_layer_strips.log",
+        "logs/plot_cka/{figure}.log",
     conda:
         "../../envs/figures.yaml"
     params:
-        figure="base_layer_strips",
-        options=PLAN.cka_options("base_layer_strips"),
-    script:
-        "../scripts/plot_cka.py"
-
-
-rule plot_filter_heatmap:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/filters_{a}_vs_{b}.png",
-            caption="../report/filter_heatmap.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/filters_{a}_vs_{b}.pdf",
-    log:
-        "logs/plot_filter_heatmap/{a}_vs_{b}.log",
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure="filter_heatmap",
-        options=filter_heatmap_options,
+        options=cka_options,
+        caption=report_caption,
     script:
         "../scripts/plot_cka.py"
 
@@ -152,6 +144,7 @@ rule plot_chord:
     input:
         cka="results/cka.parquet",
         weights="results/models/{a}/checkpoints/final.npz",
+        spec=spec_file(1),
     output:
         png=report(
             "results/figures/chord_{a}.png",
@@ -168,111 +161,3 @@ rule plot_chord:
         estimator=config["figures"]["estimator"],
     script:
         "../scripts/plot_chord.py"
-
-
-rule plot_finetuned_vs_base:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/finetuned_vs_base.png",
-            caption="../report/finetuned_vs_base.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/finetuned_vs_base.pdf",
-    log:
-        "logs/plot_finetuned_vs_base/finetuned_vs_base.log",
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure="finetuned_vs_base",
-        options=PLAN.cka_options("finetuned_vs_base"),
-    script:
-        "../scripts/plot_cka.py"
-
-
-rule plot_layer_matrices:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/layer_matrices.png",
-            caption="../report/layer_matrices.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/layer_matrices.pdf",
-    log:
-        "logs/plot_layer_matrices/layer_matrices.log",
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure="layer_matrices",
-        options=PLAN.cka_options("layer_matrices"),
-    script:
-        "../scripts/plot_cka.py"
-
-
-rule plot_checkpoints:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/checkpoints_vs_final.png",
-            caption="../report/checkpoints.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/checkpoints_vs_final.pdf",
-    log:
-        "logs/plot_checkpoints/checkpoints_vs_final.log",
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure="checkpoints_vs_final",
-        options=PLAN.cka_options("checkpoints_vs_final"),
-    script:
-        "../scripts/plot_cka.py"
-
-
-rule plot_checkpoint_matrices:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/checkpoint_matrices.png",
-            caption="../report/checkpoint_matrices.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/checkpoint_matrices.pdf",
-    log:
-        "logs/plot_checkpoints/checkpoint_matrices.log",
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure="checkpoint_matrices",
-        options=PLAN.cka_options("checkpoint_matrices"),
-    script:
-        "../scripts/plot_cka.py"
-
-
-# Only when config depths names a deeper model (PLAN.figures lists them then).
-rule plot_depth:
-    input:
-        cka="results/cka.parquet",
-    output:
-        png=report(
-            "results/figures/{figure}.png",
-            caption="../report/depth.rst",
-            category="4 CKA",
-        ),
-        pdf="results/figures/{figure}.pdf",
-    log:
-        "logs/plot_depth/{figure}.log",
-    wildcard_constraints:
-        figure="|".join(DEPTH_FIGURES),
-    conda:
-        "../../envs/figures.yaml"
-    params:
-        figure=lambda w: w.figure,
-        options=lambda w: PLAN.cka_options(w.figure),
-    script:
-        "../scripts/plot_cka.py"

@@ -1,4 +1,4 @@
-# Stage 5: the findings (each claim an effect with its interval, read against its null
+# Stage 8: the findings (each claim an effect with its interval, read against its null
 # baselines), their tables, and the two figures drawn from those tables.
 
 
@@ -12,6 +12,7 @@ rule write_findings:
         histories=histories(),
         provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
         datasets=DATASET_JSONS,
+        specs=specs(),
     output:
         findings=report(
             "results/findings.md",
@@ -36,6 +37,9 @@ rule write_findings:
         instances=INSTANCES,
         base=BASE,
         finetuned=FINETUNED,
+        domains=DOMAINS,
+        preset=config["preset"],
+        task=PLAN.task,
         estimator=config["figures"]["estimator"],
         invariance_model=PLAN.invariance_instance,
         block_models=PLAN.block_models,

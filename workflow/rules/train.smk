@@ -1,5 +1,5 @@
-# Stage 2: the base instances from scratch (8 in the default config, and the deeper models of
-# config depths), then the fine-tuned ones from their bases.
+# Stage 3: the base instances from scratch (a domain and a seed each, and the deeper models of
+# model.depths), then the fine-tuned ones from their bases.
 # One thread per job: on a CPU two single-threaded trainings beat one with two threads
 # (measured 47 vs 74 ms per batch); a profile can raise it with --set-threads.
 
@@ -44,7 +44,7 @@ rule finetune:
     output:
         checkpoints=expand(
             "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=FINETUNE_CHECKPOINTS,
+            name=["init", "final"],
             ext=["npz", "json"],
         ),
         history="results/models/{instance}/history.parquet",

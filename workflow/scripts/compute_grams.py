@@ -5,7 +5,7 @@ from pathlib import Path
 from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
 from ckaflow.similarity import Estimator
-from ckaflow.stages.hsic import write_grams
+from ckaflow.stages.grams import write_grams
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])

@@ -4,7 +4,7 @@ from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
 from ckaflow.provenance import run_provenance, write_parquet
 from ckaflow.similarity import Estimator
-from ckaflow.stages.hsic import hsic_shard, shard_blocks
+from ckaflow.stages.hsic import hsic_shard
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -12,7 +12,8 @@ table = hsic_shard(
     dict(zip(sm.params.models, sm.input.grams, strict=True)),
     test_set=sm.params.test_set,
     estimator=Estimator.from_name(sm.params.estimator),
-    blocks=shard_blocks(sm.params.shard, sm.params.shards, sm.params.blocks),
+    shard=sm.params.shard,
+    shards=sm.params.shards,
     final_models=sm.params.final_models,
     xp=compute_namespace(sm.params.device),
 )

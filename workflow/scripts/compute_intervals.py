@@ -13,6 +13,7 @@ table = compute_intervals(
     gram_files,
     test_set=sm.params.test_set,
     estimator=Estimator.from_name(sm.params.estimator),
+    pairs=[tuple(p) for p in sm.params.pairs],
     rows=[tuple(r) for r in sm.params.rows],
     resamples=sm.params.resamples,
     confidence=sm.params.confidence,

@@ -1,4 +1,4 @@
-"""Per-image test loss of every instance on both test sets (snakemake rule evaluate_test_loss)."""
+"""Per-image test loss of every instance on every test set (snakemake rule evaluate_test_loss)."""
 
 from pathlib import Path
 
@@ -10,14 +10,17 @@ log_to(sm.log[0])
 configure(sm.threads)
 
 from ckaflow.io import atomic_path  # noqa: E402
+from ckaflow.model.spec import read_spec  # noqa: E402
 from ckaflow.provenance import run_provenance, write_parquet, write_sidecar  # noqa: E402
 from ckaflow.stages.evaluate import accuracy, constant_losses, test_losses  # noqa: E402
 
+spec = read_spec(sm.input.spec)
 checkpoints = dict(zip(sm.params.instances, sm.input.checkpoints, strict=True))
 test_dirs = {d: str(Path(p).parent) for d, p in zip(sm.params.domains, sm.input.tests, strict=True)}
-losses = test_losses(checkpoints, test_dirs)
+losses = test_losses(checkpoints, test_dirs, task=spec.task, output=spec.output)
 prov = run_provenance(sm.config, sm.input.datasets)
 write_parquet(losses, sm.output.losses, prov)
+table = accuracy(losses, constant_losses(test_dirs, spec.task), spec.task)
 with atomic_path(sm.output.accuracy) as tmp:
-    accuracy(losses, constant_losses(test_dirs)).to_csv(tmp, index=False, float_format="%.6f")
+    table.to_csv(tmp, index=False, float_format="%.6f")
 write_sidecar(sm.output.accuracy, prov)

@@ -1,4 +1,4 @@
-"""Activations of an instance's models on both test sets (snakemake rule extract_activations)."""
+"""Activations of an instance's models on every test set (snakemake rule extract_activations)."""
 
 from pathlib import Path
 
@@ -11,8 +11,10 @@ configure(sm.threads)
 
 from ckaflow.data import load_split  # noqa: E402
 from ckaflow.io import atomic_dir  # noqa: E402
+from ckaflow.model.spec import read_spec  # noqa: E402
 from ckaflow.stages.activations import extract  # noqa: E402
 
+layers = read_spec(sm.input.spec).recorded_shapes()
 tests = {
     d: load_split(Path(p).parent, "test")
     for d, p in zip(sm.params.test_sets, sm.input.tests, strict=True)
@@ -20,4 +22,4 @@ tests = {
 # The instance's folder appears, complete, only when every model's layers are written.
 with atomic_dir(sm.output[0]) as folder:
     for model, path in zip(sm.params.models, sm.input.checkpoints, strict=True):
-        extract(path, tests, folder / model)
+        extract(path, tests, folder / model, layers)

@@ -1,13 +1,14 @@
-"""A figure drawn from results/cka.parquet, named by params.figure (rules plot_base_strips,
-plot_filter_heatmap, plot_finetuned_vs_base, plot_layer_matrices, plot_checkpoints,
-plot_checkpoint_matrices, plot_depth)."""
+"""A figure drawn from results/cka.parquet, as ckaflow.figures.layout describes it (rule
+plot_cka)."""
 
 from ckaflow.figures import cka as figs
 from ckaflow.figures import save_figure
 from ckaflow.logs import log_to
+from ckaflow.model.spec import read_spec
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-plot = figs.draw(sm.params.figure, sm.input.cka, dict(sm.params.options))
+specs = {s.depth: s for s in map(read_spec, sm.input.specs)}
+plot = figs.draw(sm.input.cka, dict(sm.params.options), specs)
 width, height = plot.theme.getp("figure_size")
 save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

@@ -1,15 +1,22 @@
-"""conv1 kernels of one instance at init and trained (snakemake rule plot_conv1_filters)."""
+"""The first convolution's kernels of one instance at init and trained (rule
+plot_conv1_filters)."""
 
 from ckaflow.figures import save_figure
+from ckaflow.figures.cka import first_conv
 from ckaflow.figures.training import conv1_filters
 from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
+from ckaflow.model.spec import read_spec
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
+spec = read_spec(sm.input.spec)
+layer = first_conv(spec)
+key = spec.row(layer)["kernel"]
 kernels = {
-    "init": read_checkpoint(sm.input.init)["conv1_kernel"],
-    "trained": read_checkpoint(sm.input.final)["conv1_kernel"],
+    "init": read_checkpoint(sm.input.init)[key],
+    "trained": read_checkpoint(sm.input.final)[key],
 }
-plot = conv1_filters(kernels, sm.params.instance)
-save_figure(plot, sm.output.png, sm.output.pdf, width=11, height=2.6)
+plot = conv1_filters(kernels, sm.params.instance, layer)
+width, height = plot.theme.getp("figure_size")
+save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

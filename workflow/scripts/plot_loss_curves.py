@@ -15,4 +15,6 @@ for instance, path in zip(sm.params.instances, sm.input.histories, strict=True):
     h = read_parquet(path, "history")
     inst = parse(instance)
     frames.append(h.assign(instance=instance, family=inst.family, seed=inst.seed))
-save_figure(loss_curves(pd.concat(frames)), sm.output.png, sm.output.pdf, width=9, height=6)
+plot = loss_curves(pd.concat(frames), sm.params.task)
+width, height = plot.theme.getp("figure_size")
+save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

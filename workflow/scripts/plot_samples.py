@@ -1,4 +1,4 @@
-"""Sample grid of both domains, clean and noisy (snakemake rule plot_samples)."""
+"""Sample grid of every domain, clean and (denoising) noisy (snakemake rule plot_samples)."""
 
 from pathlib import Path
 
@@ -9,14 +9,16 @@ from ckaflow.logs import log_to
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 domains = {
-    d: load_split(Path(p).parent, "test")[..., 0]
+    d: load_split(Path(p).parent, "test")
     for d, p in zip(sm.params.domains, sm.input.tests, strict=True)
 }
 plot = sample_grid(
     domains,
     per_domain=sm.params.per_domain,
+    noise=sm.params.noise,
     pepper=sm.params.pepper,
     salt=sm.params.salt,
     seed=sm.params.seed,
 )
-save_figure(plot, sm.output.png, sm.output.pdf, width=9, height=4.6)
+width, height = plot.theme.getp("figure_size")
+save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

@@ -7,5 +7,6 @@ from ckaflow.logs import log_to
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-plot = loss_distribution(read_parquet(sm.input.losses, "test-loss table"))
-save_figure(plot, sm.output.png, sm.output.pdf, width=9, height=5)
+plot = loss_distribution(read_parquet(sm.input.losses, "test-loss table"), sm.params.task)
+width, height = plot.theme.getp("figure_size")
+save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

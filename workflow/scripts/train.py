@@ -9,9 +9,9 @@ sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 configure(sm.threads)
 
+from ckaflow.model.spec import read_spec  # noqa: E402
 from ckaflow.provenance import run_provenance  # noqa: E402
-from ckaflow.training.job import train_instance  # noqa: E402  (after TensorFlow is configured)
-from ckaflow.training.train import TrainConfig  # noqa: E402
+from ckaflow.training import TrainConfig, train_instance  # noqa: E402  (after TF's set-up)
 
 train_instance(
     sm.params.instance,
@@ -20,6 +20,7 @@ train_instance(
     },
     out_dir=Path(sm.output.history).parent,
     cfg=TrainConfig(**sm.params.train),
+    model=read_spec(sm.input.spec).record(),
     init_from=sm.input.get("init"),
     train_images=sm.params.train_images,
     checkpoints=tuple(sm.params.checkpoints),

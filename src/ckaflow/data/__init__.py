@@ -1,27 +1,29 @@
-"""The two image domains of the study: synth (text pages) and natural (house numbers)."""
+"""The image domains of a study: sources (synth, standin, svhn, folder, npy), one image size and
+channel count for all (:class:`ImageSpec`), splits, and the dataset files every stage reads."""
 
-from ..names import DOMAINS, SPLITS
+from ..names import SPLITS
 from .dataset import (
-    NATURAL_SOURCES,
     Dataset,
     build_domain,
+    dataset_classes,
+    load_labels,
     load_split,
     read_provenance,
-    split_indices,
-    split_sizes,
     write_dataset,
 )
+from .images import ImageSpec
 from .noise import salt_and_pepper
-from .shapes import HEIGHT, WIDTH
+from .sources import SOURCES
+from .splits import split_indices, split_sizes
 
 __all__ = [
-    "DOMAINS",
-    "HEIGHT",
-    "NATURAL_SOURCES",
+    "SOURCES",
     "SPLITS",
-    "WIDTH",
     "Dataset",
+    "ImageSpec",
     "build_domain",
+    "dataset_classes",
+    "load_labels",
     "load_split",
     "read_provenance",
     "salt_and_pepper",

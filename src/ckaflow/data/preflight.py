@@ -16,8 +16,10 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from .folder import scan_folder
 from .fonts import covers, font_files, shipped_font_dirs, usable_fonts
-from .shapes import HEIGHT, WIDTH
+from .images import THESIS_IMAGE, ImageSpec
+from .npy import scan_npy
 from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files, read_photo
 from .svhn import iter_pngs
 from .synth import synth_charset
@@ -25,15 +27,43 @@ from .synth import synth_charset
 _BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 
 
-def check_sources(config: Mapping) -> None:
-    """Refuse a config whose fonts, photographs or SVHN files are missing or unusable."""
-    _check_fonts(config["synth"].get("fonts"), synth_charset(), "synth.fonts")
-    natural = config["natural"]
-    if natural["source"] == "standin":
-        _check_fonts(None, string.digits, "natural.source (the stand-in's digits)")
-        _check_photos(natural.get("photos"))
-    else:
-        check_svhn(natural["svhn_path"], config["images_per_domain"])
+def check_sources(
+    domains: Mapping[str, Mapping], spec: ImageSpec, images: int | None, classify: bool
+) -> None:
+    """Refuse a config whose domains' fonts, photographs, SVHN files, image folders or arrays
+    are missing or unusable, or (``classify``) whose domains do not share one set of classes."""
+    classes = {}
+    for name, entry in domains.items():
+        where, source = f"config domains.{name}", entry["source"]
+        if source == "synth":
+            _check_fonts(entry.get("fonts"), synth_charset(), f"{where}.fonts")
+        elif source == "standin":
+            _check_fonts(None, string.digits, f"{where}.source (the stand-in's digits)")
+            _check_photos(entry.get("photos"), f"{where}.photos")
+        elif source == "svhn":
+            check_svhn(entry["path"], images or 1, spec, f"{where}.path")
+        elif source == "folder":
+            scan = scan_folder(entry["path"], spec, classify, f"{where}.path")
+            _check_count(len(scan.files), images, f"{where}.path")
+            classes[name] = scan.classes
+        elif source == "npy":
+            scan = scan_npy(entry["images"], entry.get("labels"), spec, where)
+            _check_count(len(scan.images), images, f"{where}.images")
+            classes[name] = scan.classes
+    if classify and len(set(classes.values())) > 1:
+        listed = "; ".join(f"{d}: {list(c)}" for d, c in classes.items())
+        raise ValueError(
+            "config domains: task is classify and a model is fine-tuned and compared across "
+            f"domains, so every domain needs the same classes; they differ: {listed}"
+        )
+
+
+def _check_count(available: int, images: int | None, where: str) -> None:
+    if images is not None and available < images:
+        raise ValueError(
+            f"{where}: {available} readable images, fewer than images_per_domain = {images}; "
+            "lower images_per_domain or set it to null to use all"
+        )
 
 
 def _check_fonts(folder: str | None, charset: str, key: str) -> None:
@@ -65,15 +95,14 @@ def _check_fonts(folder: str | None, charset: str, key: str) -> None:
         ) from err
 
 
-def _check_photos(folder: str | None) -> None:
-    key = "config natural.photos"
+def _check_photos(folder: str | None, key: str) -> None:
     if folder is None:
         try:
             photo_files(None)
         except FileNotFoundError as err:
             raise ValueError(
                 f"{key} is null (the photographs that installed packages ship), but {err}; "
-                "reinstall with `make run` or set natural.photos to a folder of photographs"
+                "reinstall with `make run` or set it to a folder of photographs"
             ) from err
         return
     if not Path(folder).is_dir():
@@ -91,15 +120,18 @@ def _check_photos(folder: str | None) -> None:
     )
 
 
-def check_svhn(path: str, images: int = 1) -> None:
-    """Refuse an SVHN path that does not exist or holds fewer than ``images`` PNGs of at least
-    80 x 64 (sizes from the headers, every file read once; the dataset job decodes them)."""
-    key = "config natural.svhn_path"
+def check_svhn(
+    path: str, images: int = 1, spec: ImageSpec = THESIS_IMAGE, key: str = "config svhn path"
+) -> None:
+    """Refuse an SVHN path that does not exist or holds fewer than ``images`` PNGs that
+    ``spec`` keeps (with fit crop: at least its size; sizes from the headers, every file read
+    once; the dataset job decodes them)."""
+    WIDTH, HEIGHT = (spec.width, spec.height) if spec.fit == "crop" else (1, 1)  # noqa: N806
     p = Path(path)
     if not p.exists():
         raise ValueError(
             f"{key}: {path!r} does not exist "
-            "(natural.source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
+            "(the source is 'svhn'; point it at SVHN format 1 train.tar.gz or its folder)"
         )
     seen = unreadable = large = 0
     try:
@@ -123,5 +155,5 @@ def check_svhn(path: str, images: int = 1) -> None:
         raise ValueError(
             f"{key}: {path!r} has {large} PNGs of at least {WIDTH}x{HEIGHT} pixels ({seen} PNG "
             f"files, {unreadable} unreadable), fewer than images_per_domain = {images}; lower "
-            "images_per_domain or point natural.svhn_path at more images"
+            "images_per_domain or point it at more images"
         )

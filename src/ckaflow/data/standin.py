@@ -4,9 +4,9 @@ Nothing can be downloaded at run time, so the default natural domain is built fr
 that installed packages ship (scikit-image, scikit-learn, matplotlib). Each image: a random crop
 of a photograph as background; a 1-4 digit number in a large font whose colour is a pixel of the
 photograph, chosen to differ from the background; a slight rotation and shear; blur; a JPEG
-round-trip at a random quality; greyscale 80 x 64. It has SVHN's character (large digits,
-moderate contrast, soft edges, JPEG artefacts) but it is *not* SVHN: use ``natural.source: svhn``
-for the real thing.
+round-trip at a random quality; greyscale 80 x 64 (the config's ``image``: any size, RGB too).
+It has SVHN's character (large digits, moderate contrast, soft edges, JPEG artefacts) but it is
+*not* SVHN: use ``source: svhn`` for the real thing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .fonts import usable_fonts
+from .images import THESIS_IMAGE, ImageSpec
 from .shapes import HEIGHT, WIDTH
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,13 @@ def photos(folder: str | None = None) -> tuple[np.ndarray, ...]:
     out = tuple(a for a in read.values() if a is not None)
     skipped = [path.name for path, a in read.items() if a is None]
     if skipped:
-        log.warning("stand-in photographs: %d of %d skipped (unreadable or smaller than %s): %s",
-                    len(skipped), len(files), "x".join(map(str, MIN_PHOTO_SIZE)),
-                    ", ".join(skipped[:20]))  # fmt: skip
+        log.warning(
+            "stand-in photographs: %d of %d skipped (unreadable or smaller than %s): %s",
+            len(skipped),
+            len(files),
+            "x".join(map(str, MIN_PHOTO_SIZE)),
+            ", ".join(skipped[:20]),
+        )
     if not out:
         size = "x".join(map(str, MIN_PHOTO_SIZE))
         raise ValueError(f"no readable photograph of at least {size} in {folder}")
@@ -117,15 +122,17 @@ def standin_fonts() -> tuple[Path, ...]:
     return usable_fonts(string.digits)
 
 
-def render_house_number(rng: np.random.Generator, photos_dir: str | None = None) -> np.ndarray:
+def render_house_number(
+    rng: np.random.Generator, photos_dir: str | None = None, spec: ImageSpec = THESIS_IMAGE
+) -> np.ndarray:
     """One stand-in house-number image, on a crop of one of the photographs of ``photos_dir``
-    (None: the shipped ones).
+    (None: the shipped ones), at ``spec``'s size and channels.
 
     Returns
     -------
-    image : (64, 80) uint8 greyscale.
+    image : (height, width) uint8 greyscale, or (height, width, 3) RGB.
     """
-    w, h = WIDTH * _SCALE, HEIGHT * _SCALE
+    w, h = spec.width * _SCALE, spec.height * _SCALE
     backgrounds = photos(photos_dir)
     photo = backgrounds[rng.integers(len(backgrounds))]
     background = _random_crop(rng, photo, w, h)
@@ -151,11 +158,11 @@ def render_house_number(rng: np.random.Generator, photos_dir: str | None = None)
 
     image = Image.alpha_composite(Image.fromarray(background).convert("RGBA"), layer)
     image = image.convert("RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.2)))
-    image = image.resize((WIDTH, HEIGHT), Image.Resampling.BOX)
+    image = image.resize((spec.width, spec.height), Image.Resampling.BOX)
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=int(rng.integers(15, 61)))
     with Image.open(buf) as jpeg:
-        return np.asarray(jpeg.convert("L"), dtype=np.uint8).copy()
+        return np.asarray(jpeg.convert(spec.mode), dtype=np.uint8).copy()
 
 
 def _random_crop(rng: np.random.Generator, photo: np.ndarray, w: int, h: int) -> np.ndarray:

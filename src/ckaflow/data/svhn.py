@@ -1,10 +1,11 @@
 """Real SVHN, format 1 (full house numbers in variable-size PNGs).
 
 ``path`` is the ``train.tar.gz`` (or ``test.tar.gz``) of format 1, or the folder of PNGs it
-unpacks to. Images narrower than 80 or shorter than 64 pixels are dropped; the rest are cropped
-about their centre to 80 x 64 and greyscaled. On the real training set that keeps 10,322 of
-33,402 images. Unreadable files are counted and reported; they are fatal only when nothing usable
-remains.
+unpacks to. With the thesis' ``image`` (80 x 64 grey, ``fit: crop``) images narrower than 80 or
+shorter than 64 pixels are dropped and the rest are cropped about their centre to 80 x 64 and
+greyscaled: on the real training set that keeps 10,322 of 33,402 images. With ``fit: resize``
+every image is resized instead. Unreadable files are counted and reported; they are fatal only
+when nothing usable remains.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .shapes import HEIGHT, WIDTH
+from .images import THESIS_IMAGE, Conversions, ImageSpec, to_array
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,16 @@ log = logging.getLogger(__name__)
 class SvhnScan:
     """What a pass over an SVHN tree found."""
 
-    images: np.ndarray  # (kept, 64, 80) uint8, in file-number order
+    images: np.ndarray  # (kept, height, width, channels) uint8, in file-number order
     names: tuple[str, ...]  # file name of each kept image
     seen: int  # PNG files found
     too_small: int  # dropped for being narrower than 80 or shorter than 64
     unreadable: tuple[str, ...]  # names of files that could not be decoded
 
 
-def load_svhn(path: str | Path) -> SvhnScan:
-    """Read every PNG of an SVHN format-1 tree; keep those at least 80 x 64, centre-cropped.
+def load_svhn(path: str | Path, spec: ImageSpec = THESIS_IMAGE) -> SvhnScan:
+    """Read every PNG of an SVHN format-1 tree at ``spec``'s size and channels: with ``fit``
+    crop (the thesis), those at least that size, centre-cropped; with resize, all, resized.
 
     Raises ``FileNotFoundError`` if ``path`` does not exist and ``ValueError`` if it holds no
     usable image.
@@ -46,17 +48,17 @@ def load_svhn(path: str | Path) -> SvhnScan:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"SVHN path {str(path)!r} does not exist")
-    kept, names, unreadable = [], [], []
+    kept, names, unreadable, done = [], [], [], Conversions()
     seen = too_small = 0
     for name, data in _pngs(path):
         seen += 1
         try:
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
-                if im.width < WIDTH or im.height < HEIGHT:
+                if spec.fit == "crop" and (im.width < spec.width or im.height < spec.height):
                     too_small += 1
                     continue
-                kept.append(_centre_crop_grey(im))
+                kept.append(to_array(im, spec, name, done))
                 names.append(name)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
             unreadable.append(name)
@@ -66,23 +68,17 @@ def load_svhn(path: str | Path) -> SvhnScan:
         path,
         seen,
         len(kept),
-        WIDTH,
-        HEIGHT,
+        spec.width,
+        spec.height,
         too_small,
         len(unreadable),
     )
     if not kept:
         raise ValueError(
             f"SVHN path {str(path)!r}: no usable image ({seen} PNG files, {too_small} smaller "
-            f"than {WIDTH}x{HEIGHT}, {len(unreadable)} unreadable)"
+            f"than {spec.width}x{spec.height}, {len(unreadable)} unreadable)"
         )
     return SvhnScan(np.stack(kept), tuple(names), seen, too_small, tuple(unreadable))
-
-
-def _centre_crop_grey(im: Image.Image) -> np.ndarray:
-    left, top = (im.width - WIDTH) // 2, (im.height - HEIGHT) // 2
-    crop = im.convert("RGB").crop((left, top, left + WIDTH, top + HEIGHT)).convert("L")
-    return np.asarray(crop, dtype=np.uint8)
 
 
 def _number_key(name: str) -> tuple[int, str]:

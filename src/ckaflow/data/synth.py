@@ -3,7 +3,8 @@
 A page of 320 x 128 pixels is filled, as a page of a book would be, with words drawn uniformly
 from the ~1000 most common English words (wordfreq), in one font and one size chosen at random
 per page; one integer 0-9999 is inserted at a random position of the word sequence, which may fall
-past the visible part. The page is cropped to its top-left 80 x 64 pixels. Grey values come only
+past the visible part. The page is cropped to its top-left 80 x 64 pixels (the thesis' size; any
+size up to the page's with the config's ``image``). Grey values come only
 from Pillow's anti-aliasing.
 """
 
@@ -44,15 +45,24 @@ def synth_fonts(folder: str | None = None) -> tuple[Path, ...]:
 
 
 def render_page(
-    rng: np.random.Generator, font_size: tuple[int, int] = (10, 22), fonts: str | None = None
+    rng: np.random.Generator,
+    font_size: tuple[int, int] = (10, 22),
+    fonts: str | None = None,
+    height: int = HEIGHT,
+    width: int = WIDTH,
 ) -> np.ndarray:
-    """Render one page and return its top-left crop; ``fonts`` is a folder of fonts to draw
-    with (None: the fonts matplotlib ships).
+    """Render one page and return its top-left ``height`` x ``width`` crop (at most the page's
+    128 x 320); ``fonts`` is a folder of fonts to draw with (None: the fonts matplotlib ships).
 
     Returns
     -------
-    image : (64, 80) uint8, 255 = white paper, 0 = black ink.
+    image : (height, width) uint8, 255 = white paper, 0 = black ink.
     """
+    if height > PAGE_HEIGHT or width > PAGE_WIDTH:
+        raise ValueError(
+            f"a synth page is {PAGE_WIDTH} x {PAGE_HEIGHT}: it cannot fill an image of {width} x "
+            f"{height}"
+        )
     words = common_words()
     usable = synth_fonts(fonts)
     font = ImageFont.truetype(
@@ -70,7 +80,7 @@ def render_page(
     seq.insert(int(rng.integers(0, capacity + 1)), number)
     for xy, word in _layout(draw, font, seq, margin):
         draw.text(xy, word, fill=0, font=font)
-    return np.asarray(page, dtype=np.uint8)[:HEIGHT, :WIDTH].copy()
+    return np.asarray(page, dtype=np.uint8)[:height, :width].copy()
 
 
 def _layout(draw: ImageDraw.ImageDraw, font, seq: list[str], margin: int):

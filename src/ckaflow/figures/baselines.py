@@ -7,7 +7,6 @@ import pandas as pd
 import plotnine as p9
 
 from ..findings.baselines import COMPARISONS
-from ..model.tied_layers import LAYER_GROUPS
 from .common import framed
 
 
@@ -15,7 +14,7 @@ def null_baselines(table: pd.DataFrame, label: str) -> p9.ggplot:
     """``table``: :func:`ckaflow.findings.baselines.baseline_table` (results/tables/
     null_baselines.csv). Points are means over each comparison's pairs, bars their intervals."""
     t = table.copy()
-    t["group"] = pd.Categorical(t["group"], categories=list(LAYER_GROUPS))
+    t["group"] = pd.Categorical(t["group"], categories=list(dict.fromkeys(t["group"])))
     present = [c for c in COMPARISONS if c in set(t["comparison"])]
     t["comparison"] = pd.Categorical(t["comparison"], categories=present)
     t["panel"] = t["test_set"] + " test set"
@@ -27,8 +26,11 @@ def null_baselines(table: pd.DataFrame, label: str) -> p9.ggplot:
         + p9.scale_colour_brewer(type="qual", palette="Dark2")
         + p9.guides(colour=p9.guide_legend(ncol=3))
         + framed(
-            (10, 6.5),
-            theme={"legend_position": "bottom"},
+            (10, 1.5 + 2.5 * t["panel"].nunique()),
+            theme={
+                "legend_position": "bottom",
+                "axis_text_x": p9.element_text(rotation=45, ha="right"),
+            },
             title=f"Null baselines, {label}: mean CKA over pairs, bootstrap intervals",
             x="group",
             y="CKA",

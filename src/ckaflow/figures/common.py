@@ -11,6 +11,8 @@ import plotnine as p9
 
 from ..io import atomic_path
 
+CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
+
 
 def save_figure(plot: p9.ggplot, *paths: str | os.PathLike, width: float, height: float) -> None:
     """Write ``plot`` to each path (format from the suffix: .png at 150 dpi, .pdf), atomically."""
@@ -21,25 +23,36 @@ def save_figure(plot: p9.ggplot, *paths: str | os.PathLike, width: float, height
 
 
 def image_frame(images: np.ndarray, **labels: object) -> pd.DataFrame:
-    """Long table of pixels (x, y, value) of a stack of images (k, h, w), one ``panel`` per image,
-    with constant label columns added, for ``geom_raster``.
-    """
-    k, h, w = images.shape
+    """Long table of pixels (x, y, value) of a stack of images (k, h, w) in [0, 1], one
+    ``panel`` per image, with constant label columns added, for ``geom_raster``; RGB images
+    (k, h, w, 3) get their colour as a ``fill`` column (hex) too."""
+    rgb = images.ndim == 4 and images.shape[3] == 3
+    k, h, w = images.shape[:3]
     panel, y, x = np.meshgrid(np.arange(k), np.arange(h), np.arange(w), indexing="ij")
+    value = images.mean(axis=3) if rgb else images.reshape(k, h, w)
     frame = pd.DataFrame(
-        {"panel": panel.ravel(), "x": x.ravel(), "y": y.ravel(), "value": images.ravel()}
+        {"panel": panel.ravel(), "x": x.ravel(), "y": y.ravel(), "value": value.ravel()}
     )
+    if rgb:
+        codes = np.clip(np.rint(images.reshape(-1, 3) * 255), 0, 255).astype(int)
+        frame["fill"] = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in codes]
     for name, value in labels.items():
         frame[name] = value
     return frame
 
 
-def greyscale_images(facets: str) -> list:
-    """The layers that draw an :func:`image_frame` as greyscale pictures, one per facet cell."""
+def greyscale_images(facets: str, rgb: bool = False) -> list:
+    """The layers that draw an :func:`image_frame` as pictures (greyscale, or in colour when
+    ``rgb``), one per facet cell."""
+    fill = (
+        [p9.aes(fill="fill"), p9.scale_fill_identity()]
+        if rgb
+        else [p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel")]
+    )
     return [
         p9.geom_raster(),
         p9.facet_grid(facets),
-        p9.scale_fill_gradient(low="black", high="white", limits=(0, 1), name="pixel"),
+        *fill,
         p9.scale_y_reverse(),
         p9.coord_fixed(expand=False),
     ]

@@ -7,20 +7,20 @@ import pandas as pd
 import plotnine as p9
 
 from ..names import parse
+from ..training.tasks import LOSS
 from .common import framed, greyscale_images, image_frame
 
-DOMAIN_COLOURS = {"natural": "#1b9e77", "synth": "#7570b3"}
 
-
-def loss_curves(history: pd.DataFrame) -> p9.ggplot:
-    """Validation loss on both domains vs step, one panel per family, seeds overlaid.
+def loss_curves(history: pd.DataFrame, task: str = "denoise") -> p9.ggplot:
+    """Validation loss on every domain vs step, one panel per family, seeds overlaid.
 
     ``history``: the rows of every instance's history.parquet plus ``instance``, ``family``,
     ``seed`` columns.
     """
+    curves = [c for c in history.columns if c.startswith("val_loss_")]
     long = history.melt(
         id_vars=["instance", "family", "seed", "step", "phase"],
-        value_vars=["val_loss_natural", "val_loss_synth"],
+        value_vars=curves,
         var_name="validation set",
         value_name="loss",
     )
@@ -33,18 +33,19 @@ def loss_curves(history: pd.DataFrame) -> p9.ggplot:
         + p9.geom_line(p9.aes(linetype="seed"), size=0.5, alpha=0.85)
         + p9.facet_wrap("family", ncol=2, scales="free_x")
         + p9.scale_y_log10()
-        + p9.scale_colour_manual(values=DOMAIN_COLOURS)
+        + p9.scale_colour_brewer(type="qual", palette="Dark2")
         + framed(
             (9, 1.2 + 2.4 * rows),
-            title="Validation loss during training (seeds overlaid; -d2: depth 2)",
+            title="Validation loss during training (seeds overlaid"
+            + ("; -d2: depth 2)" if long["family"].str.contains("-d[0-9]$").any() else ")"),
             x="training step (batches)",
-            y="validation loss (MSE, log scale)",
+            y=f"validation loss ({LOSS[task]}, log scale)",
         )
     )
 
 
 def reconstruction_grid(columns: dict[str, np.ndarray], title: str) -> p9.ggplot:
-    """Images in rows, one column per source: ``columns`` maps a label to (k, 64, 80) images."""
+    """Images in rows, one column per source: ``columns`` maps a label to (k, h, w) images."""
     labels = list(columns)
     frames = [image_frame(np.clip(v, 0, 1), column=label) for label, v in columns.items()]
     data = pd.concat(frames, ignore_index=True)
@@ -67,25 +68,36 @@ def instance_type(instance: str, test_set: str) -> str:
     """How an instance relates to a test set, for grouping losses."""
     inst = parse(instance)
     if not inst.finetuned:
-        return "base, trained on it" if inst.domain == test_set else "base, trained on the other"
-    return "fine-tuned to it" if inst.domain == test_set else "fine-tuned away from it"
+        return "base, trained on it" if inst.domain == test_set else "base, trained on another"
+    if inst.domain == test_set:
+        return "fine-tuned to it"
+    return "fine-tuned away from it" if inst.source == test_set else "fine-tuned, another domain"
 
 
 TYPES = [
     "base, trained on it",
     "fine-tuned to it",
-    "base, trained on the other",
+    "base, trained on another",
     "fine-tuned away from it",
+    "fine-tuned, another domain",
 ]
 
 
-def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
+def loss_distribution(losses: pd.DataFrame, task: str = "denoise") -> p9.ggplot:
     """Per-image test loss by instance type, one panel per test set (thesis Figure 5.5), and a
     row of panels per model depth when the study has deeper models."""
     data = losses.copy()
     data["type"] = pd.Categorical(
         [instance_type(i, t) for i, t in zip(data["instance"], data["test_set"], strict=True)],
-        categories=TYPES,
+        categories=[
+            t
+            for t in TYPES
+            if t
+            in {
+                instance_type(i, ts)
+                for i, ts in zip(data["instance"], data["test_set"], strict=True)
+            }
+        ],
     )
     data["test set"] = data["test_set"] + " test set"
     depths = [parse(i).depth for i in data["instance"]]
@@ -102,7 +114,7 @@ def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
             title="Per-image test loss by how the instance relates to the test set "
             f"({seeds} seeds each at depth 1)",
             x="",
-            y="reconstruction loss per image (MSE, log scale)",
+            y=f"loss per image ({LOSS[task]}, log scale)",
             theme={
                 "axis_text_x": p9.element_text(rotation=20, ha="right"),
                 "legend_position": "none",
@@ -111,20 +123,32 @@ def loss_distribution(losses: pd.DataFrame) -> p9.ggplot:
     )
 
 
-def conv1_filters(kernels: dict[str, np.ndarray], instance: str) -> p9.ggplot:
-    """conv1's 16 kernels (7, 7, 1, 16) per checkpoint (rows), each row ordered by mean weight."""
+PER_ROW = 16  # kernels per row of the filter figure
+
+
+def conv1_filters(kernels: dict[str, np.ndarray], instance: str, layer: str = "conv1") -> p9.ggplot:
+    """The first convolution's kernels (kh, kw, c_in, f) per checkpoint (rows of at most 16),
+    each checkpoint's ordered by mean weight; several input channels are averaged."""
     frames, limit = [], 0.0
     for label, k in kernels.items():
-        k = k[:, :, 0, :]  # (7, 7, 16)
+        k = k.mean(axis=2)  # (kh, kw, f): one input channel, or their mean
         order = np.argsort(k.mean(axis=(0, 1)))
-        stack = np.moveaxis(k[:, :, order], -1, 0)  # (16, 7, 7), by rank
-        frame = image_frame(stack, checkpoint=label)
+        stack = np.moveaxis(k[:, :, order], -1, 0)  # (f, kh, kw), by rank
+        frame = image_frame(stack)
+        frame["checkpoint"] = [
+            label if len(order) <= PER_ROW else f"{label} {p // PER_ROW + 1}"
+            for p in frame["panel"]
+        ]
         frame["filter"] = [f"#{order[p]}" for p in frame["panel"]]
+        frame["panel"] = frame["panel"] % PER_ROW
         frames.append(frame)
         limit = max(limit, float(np.abs(k).max()))
     data = pd.concat(frames, ignore_index=True)
-    data["checkpoint"] = pd.Categorical(data["checkpoint"], categories=list(kernels))
+    data["checkpoint"] = pd.Categorical(
+        data["checkpoint"], categories=list(dict.fromkeys(data["checkpoint"]))
+    )
     labels = data.groupby(["checkpoint", "panel"], observed=True)["filter"].first().reset_index()
+    kh, kw, c_in, f = next(iter(kernels.values())).shape
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
         + p9.geom_raster()
@@ -135,12 +159,16 @@ def conv1_filters(kernels: dict[str, np.ndarray], instance: str) -> p9.ggplot:
         )
         + p9.scale_y_reverse()
         + p9.coord_fixed(expand=True)
-        + p9.labs(title=f"{instance}: conv1 kernels (7 x 7), each row ordered by mean weight")
+        + p9.labs(
+            title=f"{instance}: {layer} kernels ({kh} x {kw}"
+            + (f", mean of {c_in} input channels" if c_in > 1 else "")
+            + "), each row ordered by mean weight"
+        )
         + p9.theme_void()
         + p9.theme(
             strip_text_x=p9.element_blank(),
             strip_text_y=p9.element_text(size=8, angle=0),
             plot_title=p9.element_text(size=10, ha="left"),
-            figure_size=(11, 0.8 + 0.9 * len(kernels)),
+            figure_size=(11, 0.8 + 0.9 * data["checkpoint"].nunique()),
         )
     )

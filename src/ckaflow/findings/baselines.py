@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..model.tied_layers import LAYER_GROUPS
-from ..names import DOMAINS, INIT, model_name, parse
+from ..names import INIT, model_name, parse
 from .effects import Values, summarise
 
 COMPARISONS = (
@@ -42,15 +41,16 @@ def comparison_pairs(base: list[str], finetuned: list[str]) -> dict[str, list[tu
 
 
 def baseline_table(
-    v: Values, base: list[str], finetuned: list[str], groups=LAYER_GROUPS
+    v: Values, base: list[str], finetuned: list[str], groups: list[str], test_sets: list[str]
 ) -> pd.DataFrame:
-    """comparison, group, test_set, cka (mean over its pairs), low, high, pairs."""
+    """comparison, group, test_set, cka (mean over its pairs), low, high, pairs; ``groups``:
+    the layer and model groups, in network order."""
     rows = []
     for comparison, pairs in comparison_pairs(base, finetuned).items():
         if not pairs:
             continue
         for group in groups:
-            for ts in DOMAINS:
+            for ts in test_sets:
                 e = summarise([v(a, b, group, ts) for a, b in pairs], v.confidence)
                 rows.append((comparison, group, ts, e.estimate, e.low, e.high, len(pairs)))
     return pd.DataFrame(
@@ -63,8 +63,8 @@ def baseline_markdown(table: pd.DataFrame, label: str) -> list[str]:
     lines = [
         f"## Null baselines ({label})",
         "",
-        "Mean CKA over the pairs of each kind, with its interval. Natural-N and synth-N share "
-        "their initial weights (the first row); the claims' comparisons (last rows) are "
+        "Mean CKA over the pairs of each kind, with its interval. The base instances of one seed "
+        "share their initial weights (the first row); the claims' comparisons (last rows) are "
         "evidence of training only where they differ from the rows above them.",
         "",
     ]

@@ -1,8 +1,11 @@
-"""Each claim of the thesis as a verdict computed from the tables, never from the thesis:
-supported, contradicted or inconclusive, decided by whether the interval of the claim's effect
-excludes 0 (:mod:`.effects`), printed with its interval and the seed-to-seed spread, read against
-what the initial weights alone give, with the figure that shows it; not drawn at all from models
-that have not learnt their domain."""
+"""Each CKA claim as a verdict computed from the tables, never from a paper: supported,
+contradicted or inconclusive, decided by whether the interval of the claim's effect excludes 0
+(:mod:`.effects`), printed with its interval and the seed-to-seed spread, read against what the
+initial weights alone give, with the figure that shows it; not drawn at all from models that
+have not learnt their domain.
+
+(a) and (b) hold for any study with fine-tuning, stated with its domain and layer names; (c) is
+the thesis' claim about its two domains (``preset: thesis``)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.tied_layers import CONV_LAYERS
-from ..names import DOMAINS, FINETUNED_FAMILIES, INIT, model_name, parse
+from ..names import INIT, model_name, parse
 from ..similarity import MODEL_GROUP
 from .effects import Effect, Values, difference, summarise
 
-NATURAL, SYNTH = DOMAINS
-NATURAL_FROM_SYNTH, SYNTH_FROM_NATURAL = FINETUNED_FAMILIES
+NATURAL, SYNTH = "natural", "synth"  # the thesis' domains (its claims (c) and (d))
 NOT_DRAWN = "not drawn"
 
 
@@ -46,8 +47,9 @@ def effects_table(found: dict[str, list[Finding]]) -> pd.DataFrame:
         for f in fs:
             for kind, e in (("effect", f.effect), ("same at initial weights", f.at_init)):
                 if e is not None:
-                    rows.append((label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method,
-                                 f.verdict))  # fmt: skip
+                    rows.append(
+                        (label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method, f.verdict)
+                    )
     return pd.DataFrame(
         rows,
         columns=["estimator", "claim", "kind", "estimate", "low", "high", "method", "verdict"],
@@ -58,16 +60,18 @@ def _init(instance: str) -> str:
     return model_name(instance, INIT)
 
 
-def claim_a(v: Values, finetuned: list[str]) -> Finding:
+def claim_a(v: Values, finetuned: list[str], test_sets: list[str]) -> Finding:
     cases = [
         v(name, parse(name).base, MODEL_GROUP, ts) - v(name, parse(name).scratch, MODEL_GROUP, ts)
         for name in finetuned
-        for ts in DOMAINS
+        for ts in test_sets
     ]
     e = summarise(cases, v.confidence)
     try:
-        shared = [v(_init(parse(n).base), _init(parse(n).scratch), MODEL_GROUP, NATURAL)[0]
-                  for n in finetuned]  # fmt: skip
+        shared = [
+            v(_init(parse(n).base), _init(parse(n).scratch), MODEL_GROUP, test_sets[0])[0]
+            for n in finetuned
+        ]
         baseline = (
             "A fine-tuned instance's base and scratch counterpart start from the same initial "
             f"weights (their model CKA at init: {min(shared):.4f} to {max(shared):.4f}), so "
@@ -86,53 +90,64 @@ def claim_a(v: Values, finetuned: list[str]) -> Finding:
     )
 
 
-def _conv1_lead(v: Values, a: str, b: str, ts: str) -> np.ndarray:
-    """CKA(a, b) of conv1 minus that of the most similar later conv layer (an undefined later
-    layer is passed over)."""
-    later = np.fmax.reduce([v(a, b, layer, ts) for layer in CONV_LAYERS[1:]])
-    return v(a, b, CONV_LAYERS[0], ts) - later
+def _conv1_lead(v: Values, a: str, b: str, ts: str, convs: list[str]) -> np.ndarray:
+    """CKA(a, b) of the first convolution minus that of the most similar later one (an
+    undefined later layer is passed over)."""
+    later = np.fmax.reduce([v(a, b, layer, ts) for layer in convs[1:]])
+    return v(a, b, convs[0], ts) - later
 
 
 def claim_b(
     v: Values,
     finetuned: list[str],
+    convs: list[str],
+    test_sets: list[str],
     base: list[str] | None = None,
     change: pd.DataFrame | None = None,
 ) -> Finding:
-    """``change``: results/tables/weight_change.csv, to say how far each layer's kernel moved
-    in fine-tuning beside how similar it stayed."""
-    pairs = [(name, parse(name).base, ts) for name in finetuned for ts in DOMAINS]
-    cases = [_conv1_lead(v, *p) for p in pairs]
+    """``convs``: the recorded convolutions in network order (two or more); ``change``:
+    results/tables/weight_change.csv, to say how far each layer's kernel moved in fine-tuning
+    beside how similar it stayed."""
+    pairs = [(name, parse(name).base, ts) for name in finetuned for ts in test_sets]
+    cases = [_conv1_lead(v, *p, convs) for p in pairs]
     e = summarise(cases, v.confidence)
     layers = {
         layer: summarise([v(a, b, layer, ts) for a, b, ts in pairs], v.confidence)
-        for layer in CONV_LAYERS
+        for layer in convs
     }
     numbers = (
-        "CKA(fine-tuned, base) of conv1 minus the most similar later conv layer, mean over the "
-        f"cases: {e.text()}; {e.spread_text()}. Per layer: "
+        f"CKA(fine-tuned, base) of {convs[0]} minus the most similar later conv layer, mean over "
+        f"the cases: {e.text()}; {e.spread_text()}. Per layer: "
         + ", ".join(
             f"{layer} {x.estimate:.4f} [{x.low:.4f}, {x.high:.4f}]" for layer, x in layers.items()
-        )  # fmt: skip
+        )
     )
-    baseline, b0 = _read_against(
-        v, e, cases,
-        lambda: [_conv1_lead(v, _init(b), b, ts) for b in (base or []) for ts in DOMAINS],
-        "Training from scratch alone: each base instance's conv1 against its own initial "
-        "weights leads the later layers by {}. ",
-        "training from initial weights alone",
-    ) if base else ("", None)  # fmt: skip
+    baseline, b0 = (
+        _read_against(
+            v,
+            e,
+            cases,
+            lambda: [
+                _conv1_lead(v, _init(b), b, ts, convs) for b in (base or []) for ts in test_sets
+            ],
+            f"Training from scratch alone: each base instance's {convs[0]} against its own initial "
+            "weights leads the later layers by {}. ",
+            "training from initial weights alone",
+        )
+        if base
+        else ("", None)
+    )
     if change is not None:
-        moved = change[change["instance"].isin(finetuned) & change["layer"].isin(CONV_LAYERS)]
+        moved = change[change["instance"].isin(finetuned) & change["layer"].isin(convs)]
         mean = moved.groupby("layer")["relative_change"].mean()
         if len(mean):
             baseline += (
                 " In fine-tuning the kernels moved (‖W_final − W_base‖ / ‖W_base‖, mean): "
-                + ", ".join(f"{layer} {mean[layer]:.3f}" for layer in CONV_LAYERS if layer in mean)
+                + ", ".join(f"{layer} {mean[layer]:.3f}" for layer in convs if layer in mean)
                 + "."
             )
     return _finding(
-        "(b) conv1 changes least; adaptation concentrates in later layers.",
+        f"(b) {convs[0]} changes least; adaptation concentrates in later layers.",
         e,
         numbers,
         "finetuned_vs_base, layer_matrices, null_baselines, claim_effects",
@@ -170,24 +185,34 @@ def _against_baseline(gap: Effect, what: str) -> str:
     )
 
 
-def claim_c(v: Values, base: list[str]) -> Finding:
+def claim_c(v: Values, base: list[str], convs: list[str]) -> Finding:
+    """The thesis' claim about its two test sets."""
     pairs = [(a, b) for i, a in enumerate(base) for b in base[i + 1 :]]
 
     def cases(model):
-        return [v(model(a), model(b), layer, SYNTH) - v(model(a), model(b), layer, NATURAL)
-                for a, b in pairs for layer in CONV_LAYERS]  # fmt: skip
+        return [
+            v(model(a), model(b), layer, SYNTH) - v(model(a), model(b), layer, NATURAL)
+            for a, b in pairs
+            for layer in convs
+        ]
 
     trained = cases(lambda m: m)
     e = summarise(trained, v.confidence)
     per_layer = {
-        layer: [summarise([v(a, b, layer, ts) for a, b in pairs], v.confidence).estimate
-                for ts in (SYNTH, NATURAL)]
-        for layer in CONV_LAYERS
-    }  # fmt: skip
+        layer: [
+            summarise([v(a, b, layer, ts) for a, b in pairs], v.confidence).estimate
+            for ts in (SYNTH, NATURAL)
+        ]
+        for layer in convs
+    }
     baseline, b0 = _read_against(
-        v, e, trained, lambda: cases(_init),
-        "At their initial weights the same pairs give {}. ", "the initial weights alone",
-    )  # fmt: skip
+        v,
+        e,
+        trained,
+        lambda: cases(_init),
+        "At their initial weights the same pairs give {}. ",
+        "the initial weights alone",
+    )
     return _finding(
         "(c) CKA on the synth test set is closer to 1 than on the natural test set.",
         e,
@@ -200,13 +225,13 @@ def claim_c(v: Values, base: list[str]) -> Finding:
     )
 
 
-def bias_note(table: pd.DataFrame, base: list[str]) -> str:
+def bias_note(table: pd.DataFrame, base: list[str], convs: list[str]) -> str:
     """How far the biased estimator sits above the debiased one on the same pairs."""
     t = table[
         table["a_model"].isin(base)
         & table["b_model"].isin(base)
         & (table["a_model"] != table["b_model"])
-        & table["a_group"].isin(CONV_LAYERS)
+        & table["a_group"].isin(convs)
         & (table["a_group"] == table["b_group"])
         & (table["kernel"].astype(str) == "linear")
         & (table["centering"].astype(str) == "unit")

@@ -135,8 +135,11 @@ def _verdicts(deep: pd.DataFrame) -> list[str]:
                 "predicting the mean training image): no verdict from it."
             )
             continue
-        shows = {"supported": "shows", "contradicted": "shows the reverse of", "inconclusive":
-                 "shows no measurable"}[r.verdict]  # fmt: skip
+        shows = {
+            "supported": "shows",
+            "contradicted": "shows the reverse of",
+            "inconclusive": "shows no measurable",
+        }[r.verdict]
         sentence = (
             f"**{r.model}** {shows} block structure (S {_effect_text(r.effect, r.low, r.high)})"
         )

@@ -17,8 +17,9 @@ def weight_change_section(change: pd.DataFrame) -> list[str]:
     lines = [
         "## How far training moved the weights",
         "",
-        "‖W_final − W_init‖ / ‖W_init‖ of each layer's kernel (Frobenius; conv*k*'s kernel is "
-        "also deconv*k*'s), mean over seeds (min–max). A fine-tuned instance starts from its "
+        "‖W_final − W_init‖ / ‖W_init‖ of each layer's kernel (Frobenius; in the tied "
+        "autoencoder conv*k*'s kernel is also deconv*k*'s), mean over seeds (min–max). A "
+        "fine-tuned instance starts from its "
         "base's final weights. A layer whose CKA stays near 1 while its weights moved little "
         "says more about the shared start than about adaptation.",
         "",
@@ -42,7 +43,7 @@ def invariance_section(summary: pd.DataFrame, model: str) -> list[str]:
         "Permuting the units, scaling them all by one factor and rotating them (two Householder "
         "reflections mixing every unit into every other) must leave CKA at 1; scaling each unit "
         "by its own factor (log-uniform in 0.1–10: invertible, not orthogonal) need not. The "
-        "source thesis (section 3.1) says CKA is invariant to every invertible linear map; the "
+        "thesis (section 3.1) says CKA is invariant to every invertible linear map; the "
         "last rows measure how far it is not. Layers that do not vary have no CKA and are left "
         "out (counted in the last column).",
         "",
@@ -67,17 +68,19 @@ def report_markdown(
     baselines: pd.DataFrame | None = None,
     invariances: tuple[pd.DataFrame, str] | None = None,
     blocks: list[str] | None = None,
+    thesis: bool = False,
 ) -> str:
     """The whole of findings.md; ``blocks``: the block-structure section's lines (a study with
-    deeper models)."""
+    deeper models); ``thesis``: the claims are the thesis'."""
+    whose = "of the thesis" if thesis else "of this study"
     lines = [
         "# Findings",
         "",
-        "Each claim of the thesis, checked against this run. A claim is *supported* when the "
+        f"Each claim {whose}, checked against this run. A claim is *supported* when the "
         "interval of its effect lies above 0, *contradicted* when it lies below, *inconclusive* "
         "when it contains 0. CKA effects come from `results/cka_intervals.parquet` (bootstrap "
-        "over the test images: what 200 images can resolve, not what other seeds would do; the "
-        "seed-to-seed sd is printed beside it); training effects from the seeds themselves. "
+        "over the test images: what the test set can resolve, not what other seeds would do; "
+        "the seed-to-seed sd is printed beside it); training effects from the seeds themselves. "
         "Intervals are basic bootstrap intervals, which correct for the estimator's bias: for "
         "the biased estimators, whose bias grows when a resample repeats images, an interval "
         "can sit beside its own estimate rather than around it. "
@@ -85,8 +88,15 @@ def report_markdown(
         "",
     ]
     main = found.get(primary) or next(iter(found.values()))
+    claims = [*main, *found["training"]]
     lines += [f"## The claims ({primary}; training)", ""]
-    for f in [*main, *found["training"]]:
+    if not claims:
+        lines += [
+            "No claims: the study has no fine-tuning (finetune.enabled is false), so "
+            "its findings are the baselines, the weight change and the invariances below.",
+            "",
+        ]
+    for f in claims:
         lines += [
             f"### {f.claim}",
             "",
@@ -104,16 +114,17 @@ def report_markdown(
         lines += blocks
     if invariances is not None:
         lines += invariance_section(*invariances)
+    labels = [f.claim[:3] for f in main]
     lines += [
         "## Does the estimator change the conclusions?",
         "",
         note,
         "",
-        "| estimator | (a) | (b) | (c) |",
-        "|---|---|---|---|",
+        "| estimator | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
     ]
     for label, fs in found.items():
-        if label != "training":
+        if label != "training" and fs:
             lines.append(f"| {label} | " + " | ".join(f.verdict for f in fs) + " |")
     lines.append("")
     for label, fs in found.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..names import DOMAINS, FINETUNED_FAMILIES, parse
+from ..names import parse
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import filter_rows, select_estimator
 
@@ -21,15 +21,18 @@ def pair_cka(t: pd.DataFrame, a: str, b: str, group: str, test_set: str) -> floa
     return float(row["cka"].iloc[0]) if len(row) else float("nan")
 
 
-def summary_table(t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str]) -> pd.DataFrame:
-    """Thesis Figure 5.14, in its two halves (natural-from-synth, then synth-from-natural): per
-    fine-tuned instance, model CKA with its base and its scratch counterpart on both test sets
-    and the test accuracy (on the target domain) of fine-tuned, base and scratch; each half ends
-    with its mean and standard deviation rows (accuracies of different domains never averaged)."""
+def summary_table(
+    t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str], test_sets: list[str]
+) -> pd.DataFrame:
+    """Thesis Figure 5.14, one part per fine-tuned family (natural-from-synth, then
+    synth-from-natural): per fine-tuned instance, model CKA with its base and its scratch
+    counterpart on every test set and the test accuracy (on the target domain) of fine-tuned,
+    base and scratch; each part ends with its mean and standard deviation rows (accuracies of
+    different domains never averaged). Empty without fine-tuned instances."""
     acc = accuracy.set_index(["instance", "test_set"])["accuracy"]
     halves = []
-    for family in FINETUNED_FAMILIES:
-        rows = [_summary_row(t, acc, n) for n in finetuned if parse(n).family == family]
+    for family in dict.fromkeys(parse(n).family for n in finetuned):
+        rows = [_summary_row(t, acc, n, test_sets) for n in finetuned if parse(n).family == family]
         if not rows:
             continue
         half = pd.DataFrame(rows)
@@ -38,13 +41,15 @@ def summary_table(t: pd.DataFrame, accuracy: pd.DataFrame, finetuned: list[str])
         mean = {"fine-tuned": f"mean ({family})", **label, **half[numeric].mean().to_dict()}
         sd = {"fine-tuned": f"sd ({family})", **label, **half[numeric].std(ddof=1).to_dict()}
         halves += [half, pd.DataFrame([mean, sd])]
+    if not halves:
+        return pd.DataFrame(columns=["fine-tuned", "base", "scratch"])
     return pd.concat(halves, ignore_index=True)
 
 
-def _summary_row(t: pd.DataFrame, acc: pd.Series, name: str) -> dict:
+def _summary_row(t: pd.DataFrame, acc: pd.Series, name: str, test_sets: list[str]) -> dict:
     inst = parse(name)
     row = {"fine-tuned": name, "base": inst.base, "scratch": inst.scratch}
-    for ts in DOMAINS:
+    for ts in test_sets:
         row[f"CKA base, {ts}"] = pair_cka(t, name, inst.base, MODEL_GROUP, ts)
         row[f"CKA scratch, {ts}"] = pair_cka(t, name, inst.scratch, MODEL_GROUP, ts)
     for who, model in (("fine-tuned", name), ("base", inst.base), ("scratch", inst.scratch)):

@@ -1,7 +1,14 @@
-"""Every verdict of a run: claims (a)-(c) under each estimator, (d) and (e), and none at all
-from models that have not learnt their domain."""
+"""Every verdict of a run: the CKA claims under each estimator, the training claims, and none
+at all from models that have not learnt their domain.
+
+Which claims a study makes follows its config (:class:`Claims`): (a), (b) and (e) need
+fine-tuning ((b) two recorded convolutions); (c) and (d) are the thesis' claims about its two
+domains (``preset: thesis``). A study without fine-tuning makes none: its findings are the
+baselines, the weight change, the invariances and (deeper models) the block structure."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -12,30 +19,49 @@ from .effects import Values
 from .training import claim_d, claim_e
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What a study's findings are about: its instances, test sets, convolutions and preset."""
+
+    base: list[str]
+    finetuned: list[str]
+    test_sets: list[str]
+    convs: list[str] = field(default_factory=list)  # the recorded convolutions, network order
+    preset: str | None = None
+
+    @property
+    def thesis(self) -> bool:
+        return self.preset == "thesis"
+
+    def cka(self, v: Values, change: pd.DataFrame | None) -> list[Finding]:
+        out = []
+        if self.finetuned:
+            out.append(claim_a(v, self.finetuned, self.test_sets))
+        if self.finetuned and len(self.convs) > 1:
+            out.append(claim_b(v, self.finetuned, self.convs, self.test_sets, self.base, change))
+        if self.thesis:
+            out.append(claim_c(v, self.base, self.convs))
+        return out
+
+
 def findings(
     intervals: pd.DataFrame,
     accuracy: pd.DataFrame,
     histories: dict[str, pd.DataFrame],
     capped: dict[str, bool],
-    base: list[str],
-    finetuned: list[str],
+    claims: Claims,
     change: pd.DataFrame | None = None,
 ) -> dict[str, list[Finding]]:
-    """Claims (a)-(c) under every estimator of the interval table
-    (``results/cka_intervals.parquet``); (d), (e) do not depend on CKA (their intervals are
-    over seeds, at the intervals' confidence)."""
+    """The CKA claims under every estimator of the interval table
+    (``results/cka_intervals.parquet``), then under ``"training"`` the claims that do not
+    depend on CKA (their intervals are over seeds, at the intervals' confidence)."""
     out, confidence = {}, float(intervals["confidence"].iloc[0])
     for est in estimators_in(intervals):
-        v = Values(estimator_rows(intervals, est))
-        out[est.label] = [
-            claim_a(v, finetuned),
-            claim_b(v, finetuned, base, change),
-            claim_c(v, base),
-        ]
-    out["training"] = [
-        claim_d(histories, capped, confidence),
-        claim_e(accuracy, finetuned, confidence),
-    ]
+        out[est.label] = claims.cka(Values(estimator_rows(intervals, est)), change)
+    training = [claim_d(histories, capped, confidence)] if claims.thesis else []
+    if claims.finetuned:
+        training.append(claim_e(accuracy, claims.finetuned, confidence))
+    out["training"] = training
     return refuse_untrained(out, accuracy)
 
 
@@ -48,8 +74,9 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
     why = (
         "no verdict from models that have not learnt their domain: "
         + ", ".join(f"{name} ({loss:.4f} vs {const:.4f})" for name, loss, const in untrained)
-        + " reconstruct their own domain's test images no better than a constant predictor "
-        "(the mean training image: loss in brackets); train longer or check the schedule"
+        + " do no better on their own domain's test images than a constant predictor (loss in "
+        "brackets; it knows only the training split's mean image or class frequencies); train "
+        "longer or check the schedule"
     )
     return {
         label: [
@@ -63,7 +90,7 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
                 f.at_init,
             )
             for f in fs
-        ]  # fmt: skip
+        ]
         for label, fs in found.items()
     }
 

@@ -47,3 +47,33 @@ def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
 def provenance(**fields) -> dict:
     """Provenance common to every model output: the given fields, code and package versions."""
     return {**fields, "code": code_version(), "packages": package_versions()}
+
+
+def weights_of(model) -> dict[str, np.ndarray]:
+    """Every variable of ``model`` by a stable, unique name: a built-in model's own names
+    (``conv1_kernel``), else the Keras path (``conv2d/kernel``), trainable or not (batch
+    norm's moving statistics too)."""
+    if hasattr(model, "get_weights_dict"):
+        return model.get_weights_dict()
+    out = {v.path: np.asarray(v.numpy()) for v in model.weights}
+    if len(out) != len(model.weights):
+        raise ValueError(f"{model.name}: two variables share a path; name the layers uniquely")
+    return out
+
+
+def assign_weights(model, weights: dict[str, np.ndarray]) -> None:
+    """Load ``weights`` (by the names of :func:`weights_of`) into ``model``; every name must
+    match and every shape agree."""
+    if hasattr(model, "set_weights_dict"):
+        model.set_weights_dict(weights)
+        return
+    mine = {v.path: v for v in model.weights}
+    if set(mine) != set(weights):
+        raise ValueError(
+            f"checkpoint variables {sorted(weights)} do not match the model's {sorted(mine)}: "
+            "was the model's code changed since it was saved?"
+        )
+    for name, v in mine.items():
+        if tuple(v.shape) != weights[name].shape:
+            raise ValueError(f"{name}: checkpoint shape {weights[name].shape} != {tuple(v.shape)}")
+        v.assign(weights[name])

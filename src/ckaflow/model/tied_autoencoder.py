@@ -29,7 +29,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .tied_layers import FILTERS, KERNEL_SIZES, check_depth, layer_shapes, layer_specs, layers
+from .tied_layers import (
+    FILTERS,
+    KERNEL_SIZES,
+    check_depth,
+    check_input_shape,
+    layer_kind,
+    layer_shapes,
+    layer_specs,
+    layers,
+)
 
 
 class TiedAutoencoder(keras.Model):
@@ -40,13 +49,16 @@ class TiedAutoencoder(keras.Model):
     what tying costs.
     """
 
-    def __init__(self, seed: int, *, depth: int = 1, tied: bool = True, **kwargs):
+    def __init__(
+        self, seed: int, *, depth: int = 1, input_shape=(64, 80, 1), tied: bool = True, **kwargs
+    ):
         super().__init__(name="tied_autoencoder" if tied else "untied_autoencoder", **kwargs)
         self.seed = int(seed)
         self.depth = check_depth(depth)
         self.tied = tied
         self.specs = layer_specs(depth)
-        self.shapes = layer_shapes(depth)
+        self.input_size = check_input_shape(input_shape)
+        self.shapes = layer_shapes(depth, *self.input_size[:2])
         convs = [spec for spec in self.specs if spec.part == "encoder"]
         self.kernels, self.biases = {}, {}
         for i, spec in enumerate(convs):
@@ -121,6 +133,34 @@ class TiedAutoencoder(keras.Model):
             )
         return tf.nn.conv2d_transpose(h, kernel, shape, stride, "SAME")
 
+    def layer_rows(self) -> list[dict]:
+        """The layer table (:func:`ckaflow.model.layers.layer_rows`): every named layer, each
+        recorded by ``model.layers: auto``; a convolution's kernel is its encoder kernel (the
+        decoder's transposes use it too)."""
+        rows = []
+        for spec in self.specs:
+            stem = spec.name if spec.part == "encoder" else None
+            kernel = (
+                f"{stem}_kernel" if stem else ("output_kernel" if spec.name == "output" else None)
+            )
+            params = (
+                (int(np.prod(self.kernels[spec.name].shape)) if stem else 0)
+                + (FILTERS if spec.convolution else 0)
+                + (FILTERS + 1 if spec.name == "output" else 0)
+            )
+            rows.append(
+                {
+                    "name": spec.name,
+                    "type": type(self).__name__,
+                    "kind": layer_kind(spec),
+                    "output_shape": list(self.shapes[spec.name]),
+                    "params": params,
+                    "kernel": kernel,
+                    "auto": True,
+                }
+            )
+        return rows
+
     def get_weights_dict(self) -> dict[str, np.ndarray]:
         """Every variable by its stable name."""
         return {v.name: np.asarray(v.numpy()) for v in self.weights}
@@ -136,28 +176,3 @@ class TiedAutoencoder(keras.Model):
                     f"{name}: checkpoint shape {weights[name].shape} != {tuple(v.shape)}"
                 )
             v.assign(weights[name])
-
-
-def per_image_loss(model, x, batch_size: int = 200) -> np.ndarray:
-    """Mean squared reconstruction error of each clean image, no noise: (n,) float64.
-
-    ``x`` (n, 64, 80, 1). One compiled call per batch of ``batch_size``, traced once per model.
-    """
-    fn = _compiled_loss(model)
-    out = [fn(x[b0 : b0 + batch_size]).numpy() for b0 in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-def _compiled_loss(model):
-    import tensorflow as tf
-
-    fn = getattr(model, "_per_image_loss", None)
-    if fn is None:
-
-        @tf.function(input_signature=[tf.TensorSpec((None, None, None, 1), tf.float32)])
-        def fn(x):
-            y = tf.cast(model(x, training=False), tf.float64)
-            return tf.reduce_mean(tf.square(y - tf.cast(x, tf.float64)), axis=[1, 2, 3])
-
-        object.__setattr__(model, "_per_image_loss", fn)  # not a Keras-tracked attribute
-    return fn

@@ -14,7 +14,6 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 
-from ..data.shapes import HEIGHT, WIDTH
 from ..similarity import MODEL_GROUP
 
 DEPTHS = (1, 2, 3)  # convolutions per stage: 1 is the thesis' model
@@ -28,6 +27,18 @@ def check_depth(depth: int) -> int:
     if isinstance(depth, bool) or depth not in DEPTHS:
         raise ValueError(f"unknown tied autoencoder depth {depth!r}; expected one of {DEPTHS}")
     return depth
+
+
+def check_input_shape(shape, where: str = "image") -> tuple[int, int, int]:
+    """The tied autoencoder takes greyscale images whose sides are multiples of 8 (three 2x2
+    pools, undone exactly by the decoder)."""
+    h, w, c = shape
+    if c != 1 or h % 8 or w % 8 or min(h, w) < 8:
+        raise ValueError(
+            f"{where}: the tied autoencoder takes greyscale images (channels 1) whose height and "
+            f"width are multiples of 8; the config gives {h} x {w} x {c}"
+        )
+    return (int(h), int(w), int(c))
 
 
 @dataclass(frozen=True)
@@ -119,19 +130,28 @@ def _every_layer() -> dict[str, Layer]:
 
 
 @cache
-def layer_shapes(depth: int = 1) -> dict[str, tuple[int, int, int]]:
-    """name -> output shape per image (height, width, channels), in network order.
+def layer_shapes(
+    depth: int = 1, height: int = 64, width: int = 80
+) -> dict[str, tuple[int, int, int]]:
+    """name -> output shape per image (height, width, channels), in network order, for greyscale
+    input images of ``height`` x ``width`` (each a multiple of 8: three 2x2 pools).
 
     A stage's convolutions keep the resolution its pool then halves; each decoder stage's first
     transposed convolution doubles it back."""
+    check_input_shape((height, width, 1))
     shapes = {}
     for spec in layer_specs(depth):
         if spec.part == OUTPUT:
-            shapes[spec.name] = (HEIGHT, WIDTH, 1)
+            shapes[spec.name] = (height, width, 1)
         else:
             scale = 2 ** (spec.stage if spec.part == "pool" else spec.stage - 1)
-            shapes[spec.name] = (HEIGHT // scale, WIDTH // scale, FILTERS)
+            shapes[spec.name] = (height // scale, width // scale, FILTERS)
     return shapes
+
+
+def layer_kind(spec: Layer) -> str:
+    """The kind of a layer as the layer table states it (:mod:`ckaflow.model.layers`)."""
+    return {"encoder": "conv", "decoder": "deconv", "pool": "pool"}.get(spec.part, OUTPUT)
 
 
 def adjacent_convolutions(depth: int = 1) -> list[tuple[str, str, bool]]:
@@ -147,7 +167,6 @@ def adjacent_convolutions(depth: int = 1) -> list[tuple[str, str, bool]]:
 
 
 # The thesis' model (depth 1): the names the thesis' figures and claims are about.
-LAYER_SHAPES: dict[str, tuple[int, int, int]] = layer_shapes(1)
 LAYERS = layers(1)
 # The groups of the layer-level CKA rows, in network order: every layer, then the whole model.
 LAYER_GROUPS = layer_groups(1)

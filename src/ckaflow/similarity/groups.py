@@ -20,7 +20,7 @@ from .arrays import array_namespace, device, no_tf32
 from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
 from .estimator import Estimator
 from .hsic import hsic_matrix
-from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments
+from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments, group_moments
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def instance_moments(
     """Group names and moments of one instance: all filters (layer by layer), then every layer,
     then the model. ``layers`` maps a layer name to its activations, (n, ..., c) or with
     ``channel_axis=1`` (n, c, ...) (faster); a memory-mapped array is read one channel block at a
-    time. ``xp``: the array API namespace to compute in (default: the arrays' own).
+    time. A layer of (n, units) (dense) has no filters, only its layer group. ``xp``: the array
+    API namespace to compute in (default: the arrays' own).
     """
     parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
     return [g for names, _ in parts for g in names], Moments.concat([m for _, m in parts])
@@ -93,15 +94,17 @@ def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms
     """[(group names, their Moments)]: each layer's filters, then the layers, then the model."""
     parts, totals = [], []
     for layer, act in layers.items():
-        m = filter_moments(
-            act,
-            channel_axis=channel_axis,
+        opts = dict(
             precision=precision,
             memory_budget=memory_budget,
             global_terms=global_terms,
             name=f"{name}:{layer}",
             xp=xp,
         )
+        if act.ndim == 2:  # (n, units): a dense layer has no channels, only its layer group
+            totals.append(group_moments(act, **opts))
+            continue
+        m = filter_moments(act, channel_axis=channel_axis, **opts)
         parts.append(([filter_group(layer, i) for i in range(len(m))], m))
         totals.append(m.total())
         log.debug("moments of %s: %d filters", layer, len(m))
@@ -131,13 +134,18 @@ def packed_instance(
     parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
     if keep is not None:
         picked = [np.array([keep(g) for g in names], dtype=bool) for names, _ in parts]
-        parts = [([g for g, k in zip(names, p, strict=True) if k], m.select(p))
-                 for (names, m), p in zip(parts, picked, strict=True) if p.any()]  # fmt: skip
+        parts = [
+            ([g for g, k in zip(names, p, strict=True) if k], m.select(p))
+            for (names, m), p in zip(parts, picked, strict=True)
+            if p.any()
+        ]
     names = [g for part, _ in parts for g in part]
     n, first = parts[0][1].n, parts[0][1].gram
     xp = array_namespace(first)
-    out = {e: xp.empty((len(names), n * (n + 1) // 2), dtype=xp.float64, device=device(first))
-           for e in estimators}  # fmt: skip
+    out = {
+        e: xp.empty((len(names), n * (n + 1) // 2), dtype=xp.float64, device=device(first))
+        for e in estimators
+    }
     row = 0
     for part, m in parts:
         for e in estimators:

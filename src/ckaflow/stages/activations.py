@@ -1,25 +1,26 @@
 """Activations of every named layer of a model on a test set, stored for one-layer-at-a-time reads.
 
-Layout: ``{root}/{model}/{test_set}/{layer}.npy``, float32, channels-first ``(n, c, h, w)``, so
-that the similarity engine reads each filter's rows contiguously from a memory map
-(``channel_axis=1``). A *model* is an instance name (``synth-2``, its final weights) or an
-instance at a checkpoint (``synth-2@init``).
+Layout: ``{root}/{model}/{test_set}/{layer}.npy``, float32, channels-first ``(n, c, h, w)`` for
+a layer with spatial outputs, so that the similarity engine reads each filter's rows
+contiguously from a memory map (``channel_axis=1``), and ``(n, c)`` for a dense one; beside them
+``layers.json`` lists the layers in network order. A *model* is an instance name (``synth-2``,
+its final weights) or an instance at a checkpoint (``synth-2@init``).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, reading
-from ..model.tied_layers import layer_shapes
-from ..names import depth_of
+from ..io import atomic_path, reading, save_json
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +29,39 @@ def extract(
     checkpoint: str | Path,
     tests: Mapping[str, np.ndarray],
     out_dir: str | Path,
+    layers: Mapping[str, Sequence[int]],
     *,
     batch_size: int = 50,
 ) -> None:
-    """Write the activations of every layer of the model at ``checkpoint`` on each test set.
+    """Write the activations of the recorded ``layers`` (name -> output shape per image,
+    channels last, in network order) of the model at ``checkpoint`` on each test set.
 
-    ``tests`` maps a test-set name to its images (n, 64, 80, 1). Each layer file is filled batch
+    ``tests`` maps a test-set name to its images (n, h, w, c). Each layer file is filled batch
     by batch through a memory map under a temporary name, then renamed into place.
     """
-    from .evaluate import load_model
+    from ..model.build import load_model
+    from ..model.layers import recorder
 
-    model = load_model(checkpoint)
+    record = recorder(load_model(checkpoint), list(layers))
+    stored = {name: _channels_first(tuple(shape)) for name, shape in layers.items()}
     for test_set, x in tests.items():
         folder = Path(out_dir) / test_set
         folder.mkdir(parents=True, exist_ok=True)
-        with _LayerFiles(folder, len(x), model.shapes) as files:
+        with _LayerFiles(folder, len(x), stored) as files:
             for b0 in range(0, len(x), batch_size):
-                outs = model.layer_outputs(x[b0 : b0 + batch_size])
-                for layer, out in outs.items():
-                    # (b, h, w, c) -> (b, c, h, w): channels-first for the engine
-                    files[layer][b0 : b0 + len(out)] = np.moveaxis(np.asarray(out), -1, 1)
-        log.info("%s: %d layers on %s (%d images)", checkpoint, len(model.shapes), test_set, len(x))
+                for layer, out in record(x[b0 : b0 + batch_size]).items():
+                    # (b, ..., c) -> (b, c, ...): channels-first for the engine
+                    files[layer][b0 : b0 + len(out)] = np.moveaxis(out, -1, 1)
+        save_json(folder / MANIFEST, {"layers": list(layers)})
+        log.info("%s: %d layers on %s (%d images)", checkpoint, len(layers), test_set, len(x))
+
+
+MANIFEST = "layers.json"
+
+
+def _channels_first(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A layer's per-image output shape, channels last, as stored: channels first."""
+    return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
 
 
 class DiskFullError(OSError):
@@ -89,21 +102,21 @@ def _reserve(path: Path, size: int) -> None:
 class _LayerFiles:
     """One writable .npy memory map per layer under a temporary name; renamed on success."""
 
-    def __init__(self, folder: Path, n: int, shapes: Mapping[str, tuple[int, int, int]]):
+    def __init__(self, folder: Path, n: int, shapes: Mapping[str, tuple[int, ...]]):
         self.folder, self.n, self.shapes = folder, n, shapes
         self._paths = {}
         self.maps = {}
 
     def __enter__(self) -> dict[str, np.memmap]:
         self._stack = []
-        sizes = {layer: 4 * self.n * h * w * c for layer, (h, w, c) in self.shapes.items()}
+        sizes = {layer: 4 * self.n * math.prod(shape) for layer, shape in self.shapes.items()}
         check_free_space(self.folder, sum(sizes.values()), "the activations of one test set")
-        for layer, (h, w, c) in self.shapes.items():
+        for layer, shape in self.shapes.items():
             cm = atomic_path(self.folder / f"{layer}.npy")
             tmp = cm.__enter__()
             self._stack.append(cm)
             self.maps[layer] = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.float32, shape=(self.n, c, h, w)
+                tmp, mode="w+", dtype=np.float32, shape=(self.n, *shape)
             )
             _reserve(tmp, self.maps[layer].offset + sizes[layer])
         return self.maps
@@ -118,11 +131,14 @@ class _LayerFiles:
 
 
 def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.ndarray]:
-    """Memory maps of a model's layers on a test set, in network order, channels-first (the
-    layers of its depth)."""
+    """Memory maps of a model's recorded layers on a test set, in network order,
+    channels-first (the layers its ``layers.json`` lists)."""
     folder = Path(root) / model / test_set
+    manifest = folder / MANIFEST
+    with reading(manifest, "activation list"):
+        names = json.loads(manifest.read_text())["layers"]
     out = {}
-    for layer in layer_shapes(depth_of(model)):
+    for layer in names:
         path = folder / f"{layer}.npy"
         if not path.exists():
             raise FileNotFoundError(f"activations of {model} on {test_set}: {path} is missing")

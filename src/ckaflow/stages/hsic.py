@@ -1,9 +1,6 @@
-"""The similarity stage of the workflow: Gram files, HSIC shards, and the CKA table.
+"""The HSIC stage of the workflow: HSIC shards of the Gram files, and the CKA table.
 
-1. :func:`write_grams` (one job per instance): for each of its models (final weights and saved
-   checkpoints) and each test set, the packed centred Gram of every group, per estimator, in
-   ``{test_set}/{model}.npz``. Final models keep every filter, layer and the model group;
-   checkpoints keep layers and the model (the figures compare checkpoints per layer).
+1. Gram files (:mod:`.grams`): per model, the packed centred Grams of its groups.
 2. :func:`hsic_shard` (config ``similarity.shards`` jobs per test set and estimator): the HSIC
    blocks of the study, each one matrix product: ``layers`` (every layer and model group of every
    model) and, per layer, the filters of that layer of every final instance.
@@ -19,72 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import CorruptFileError, atomic_path, read_npz_array, read_parquet, reading
-from ..model.tied_layers import LAYERS
-from ..names import is_final
-from ..similarity import Estimator, block_cka, is_filter, packed_instance, parse_group
-from ..similarity.arrays import release, to_numpy
-from .activations import load_layers
+from ..io import CorruptFileError, read_npz_array, read_parquet, reading
+from ..similarity import Estimator, block_cka, is_filter, parse_group
+from ..similarity.arrays import release
 from .cka_table import CKA_COLUMNS, PAIR_KEY
+from .grams import gram_key
 
 log = logging.getLogger(__name__)
 
 LAYERS_BLOCK = "layers"  # the HSIC block of every layer and model group
-# The blocks of a depth-1 study; a study with deeper models has one more per new layer name
-# (ckaflow.study.plan.Plan.hsic_blocks).
-BLOCKS = (LAYERS_BLOCK, *LAYERS)
 BIASED_MAX = 1.0 + 1e-9
 
 
-def gram_key(test_set: str, estimator: Estimator) -> str:
-    return f"{test_set}__{estimator.name}"
-
-
-def write_grams(
-    activation_root: str | Path,
-    model: str,
-    test_sets: Sequence[str],
-    estimators: Sequence[Estimator],
-    out_path: str | Path,
-    xp=None,
-) -> None:
-    """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
-    in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2).
-    Computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU, each block of
-    channels moved there as it is read from the memory-mapped activations)."""
-    final = is_final(model)
-    arrays, names, n = {}, None, None
-    for test_set in test_sets:
-        layers = load_layers(activation_root, model, test_set)
-        n = next(iter(layers.values())).shape[0]
-        names, packed = packed_instance(
-            layers,
-            estimators,
-            keep=None if final else lambda g: not is_filter(g),
-            channel_axis=1,
-            name=f"{model}:{test_set}",
-            xp=xp,
-        )
-        del layers
-        arrays.update({gram_key(test_set, e): to_numpy(a) for e, a in packed.items()})
-        del packed
-        release(xp)  # a GPU's cached memory back to the card, for a TensorFlow job beside us
-        log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
-    arrays.update(groups=np.array(names), n=np.array(n))
-    with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:
-    """(groups, n, packed Grams of ``key``) from a Gram file. Each array of an ``.npz`` carries
-    the zip format's CRC-32, checked as it is read: a changed or truncated file is a
-    :class:`~ckaflow.io.CorruptFileError` naming it (no second pass to hash it)."""
-    with reading(path, "Gram file"):
-        groups, n, packed = (read_npz_array(path, k) for k in ("groups", "n", key))
-    return [str(g) for g in groups], int(n), packed
-
-
-def shard_blocks(shard: int, shards: int, blocks: Sequence[str] = BLOCKS) -> tuple[str, ...]:
+def shard_blocks(shard: int, shards: int, blocks: Sequence[str]) -> tuple[str, ...]:
     """The blocks of shard ``shard`` (0-based) of ``shards``, dealt out from ``blocks``."""
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
@@ -96,17 +40,25 @@ def hsic_shard(
     *,
     test_set: str,
     estimator: Estimator,
-    blocks: Sequence[str],
+    shard: int,
+    shards: int,
     final_models: Sequence[str],
     xp=None,
 ) -> pd.DataFrame:
-    """HSIC and CKA of every ordered pair of groups within each block, as a table.
+    """HSIC and CKA of every ordered pair of groups within each block of shard ``shard`` of
+    ``shards``, as a table.
 
-    ``gram_files`` maps every model to its Gram file; ``final_models`` are those whose filters
-    are compared. Groups that do not vary give NaN (and a warning naming them). Each block's
+    The blocks are the ``layers`` block (every layer and model group of every model) and, per
+    layer with filters, the filters of that layer of every model of ``final_models``, in the
+    order the Gram files first name them (:func:`blocks_of`). ``gram_files`` maps every model to
+    its Gram file. Groups that do not vary give NaN (and a warning naming them). Each block's
     product is computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU).
     """
-    rows, labels, n = _read_blocks(gram_files, gram_key(test_set, estimator), blocks, final_models)
+    groups = _file_groups(gram_files)
+    blocks = shard_blocks(shard, shards, blocks_of(groups, final_models))
+    rows, labels, n = _read_blocks(
+        gram_files, groups, gram_key(test_set, estimator), blocks, final_models
+    )
     results = []
     for block in blocks:
         names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
@@ -126,12 +78,34 @@ def hsic_shard(
     return out
 
 
+def blocks_of(groups: Mapping[str, list[str]], final_models: Sequence[str]) -> list[str]:
+    """The HSIC blocks of a study whose Gram files hold ``groups`` {model: group names}: the
+    layers block, then each layer that has filter groups in a final model, in first-seen order."""
+    layers = dict.fromkeys(
+        parse_group(g).layer for m in final_models for g in groups.get(m, []) if is_filter(g)
+    )
+    return [LAYERS_BLOCK, *layers]
+
+
 def _block_of(group: str) -> str:
     """The HSIC block a group belongs to: its layer for a filter, else the layers block."""
     return parse_group(group).layer if is_filter(group) else LAYERS_BLOCK
 
 
-def _read_blocks(gram_files, key, blocks, final_models):
+def _file_groups(gram_files) -> dict[str, list[str]]:
+    """{model: its Gram file's group names}, every file checked to hold Grams of one n."""
+    out, n = {}, None
+    for model, path in gram_files.items():
+        with reading(path, "Gram file"):
+            out[model] = [str(g) for g in read_npz_array(path, "groups")]
+            n_file = int(read_npz_array(path, "n"))
+        if n is not None and n_file != n:
+            raise ValueError(f"{path}: Grams of n = {n_file} images, the files before have {n}")
+        n = n_file
+    return out
+
+
+def _read_blocks(gram_files, file_groups, key, blocks, final_models):
     """The packed Grams of every block's groups, each file's rows read straight into their
     block's array (no per-file copy, no concatenation): rows {block: (g, m)}, labels
     {block: [(model, group)]} and n."""
@@ -139,12 +113,9 @@ def _read_blocks(gram_files, key, blocks, final_models):
     runs = {}  # model -> [(block, first row in the file, rows)]
     n = None
     for model, path in gram_files.items():
+        groups = file_groups[model]
         with reading(path, "Gram file"):
-            groups = [str(g) for g in read_npz_array(path, "groups")]
-            n_file = int(read_npz_array(path, "n"))
-        if n is not None and n_file != n:
-            raise ValueError(f"{path}: Grams of n = {n_file} images, the files before have {n}")
-        n = n_file
+            n = int(read_npz_array(path, "n"))
         where = np.array([_block_of(g) for g in groups])
         runs[model] = []
         for block in blocks:
@@ -163,14 +134,27 @@ def _read_blocks(gram_files, key, blocks, final_models):
         for block, first, count in sorted(runs[model], key=lambda r: r[1]):
             into.append((first, rows[block][filled[block] : filled[block] + count]))
             filled[block] += count
-        with reading(path, "Gram file"):
-            read_npz_array(path, key, into=into)
+        if into:
+            with reading(path, "Gram file"):
+                read_npz_array(path, key, into=into)
     return rows, labels, n
 
 
 def _pair_frame(results, n: int) -> pd.DataFrame:
     """One row per ordered pair of each block's groups; ``results`` holds (labels, CKAResult) per
     block. Names are categoricals: one copy of each string, codes per row."""
+    if not results:  # a shard with no block (more shards than blocks): an empty table
+        empty = pd.Categorical([])
+        return pd.DataFrame(
+            {
+                "a_model": empty,
+                "a_group": empty,
+                "b_model": empty,
+                "b_group": empty,
+                **{k: np.zeros(0) for k in CKA_COLUMNS[9:13]},
+                "n": np.zeros(0, int),
+            }
+        )
     pairs = [label for labels, _ in results for label in labels]  # (model, group) of every row
     models, model_codes = np.unique([m for m, _ in pairs], return_inverse=True)
     groups, group_codes = np.unique([g for _, g in pairs], return_inverse=True)
@@ -245,11 +229,4 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
     return table[CKA_COLUMNS]
 
 
-__all__ = [
-    "BLOCKS",
-    "hsic_shard",
-    "read_grams",
-    "reduce_cka",
-    "shard_blocks",
-    "write_grams",
-]
+__all__ = ["LAYERS_BLOCK", "blocks_of", "hsic_shard", "reduce_cka", "shard_blocks"]

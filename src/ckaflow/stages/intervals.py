@@ -1,8 +1,9 @@
 """The interval stage: bootstrap intervals of every CKA pair the findings and baselines read.
 
-The rows are :attr:`ckaflow.study.plan.Plan.interval_rows`: the layer and model groups of the model
-pairs the thesis' claims and the baselines read, and the adjacent convolutions of the
-block-structure finding (two groups of one model). :func:`compute_intervals`
+The rows are the layer and model groups of the model pairs the claims and the baselines read
+(:attr:`ckaflow.study.plan.Plan.interval_pairs`; the layers are those the two models' Gram files
+share) and explicit rows of two groups (:attr:`~ckaflow.study.plan.Plan.interval_rows`: the
+adjacent convolutions of the block-structure finding). :func:`compute_intervals`
 (one job per test set and estimator) resamples the test images from the Gram files the HSIC jobs
 read, never from the activations: one resample serves every pair, the estimators of a test set
 share their resamples, and the two test sets' resamples are independent. The table it writes
@@ -19,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import read_parquet
-from ..names import DOMAINS
-from ..similarity import Estimator, bootstrap_cka, resample_counts
+from ..io import read_npz_array, read_parquet, reading
+from ..similarity import Estimator, bootstrap_cka, is_filter, resample_counts
 from ..similarity.arrays import release
 from ..similarity.bootstrap import check_confidence, check_resamples
 from .cka_table import PAIR_KEY
-from .hsic import gram_key, read_grams
+from .grams import gram_key, read_grams
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,26 @@ def compute_intervals(
     *,
     test_set: str,
     estimator: Estimator,
-    rows: Sequence[tuple[str, str, str, str]],
+    pairs: Sequence[tuple[str, str]] = (),
+    rows: Sequence[tuple[str, str, str, str]] = (),
     resamples: int,
     confidence: float,
-    seed: int,
+    seed: Sequence[int],
     xp=None,
 ) -> pd.DataFrame:
-    """One row per (a_model, a_group, b_model, b_group) of ``rows`` on ``test_set`` (groups: a
-    layer or ``model``): CKA, the bootstrap interval at ``confidence`` from ``resamples``
-    resamples of the test images, the replicates.
+    """One row per layer and model group of each (a_model, b_model) of ``pairs`` and per
+    (a_model, a_group, b_model, b_group) of ``rows``, on ``test_set``: CKA, the bootstrap
+    interval at ``confidence`` from ``resamples`` resamples of the test images, the replicates.
 
-    ``gram_files`` maps each model to its Gram file. The resamples depend on ``seed`` and the
-    test set only (so every estimator of a test set sees the same ones). The resampled products
-    are computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU).
+    ``gram_files`` maps each model to its Gram file. The resamples depend on ``seed`` only (the
+    workflow gives the config's seed and the test set's place among the domains: every
+    estimator of a test set sees the same resamples, the test sets independent ones). The
+    resampled products are computed in the array namespace ``xp`` (default NumPy; CuPy's: on
+    the GPU).
     """
     check_resamples(resamples)
     check_confidence(confidence)
+    rows = [*layer_rows(gram_files, pairs), *rows]
     wanted = {}  # model -> its groups, in first-use order
     for a, ga, b, gb in rows:
         wanted.setdefault(a, {})[ga] = None
@@ -63,7 +67,7 @@ def compute_intervals(
         raise ValueError(f"no Gram file for {missing}")
     grams, where, n = _layer_grams(gram_files, wanted, gram_key(test_set, estimator))
     index = np.array([(where[a, ga], where[b, gb]) for a, ga, b, gb in rows])
-    counts = resample_counts(n, resamples, seed=[seed, DOMAINS.index(test_set)])
+    counts = resample_counts(n, resamples, seed=list(seed))
     packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
     boot = bootstrap_cka(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
@@ -73,8 +77,13 @@ def compute_intervals(
     low, high = boot.interval(confidence)
     log.info(
         "%s %s: %d pairs of %d groups, %d resamples of n = %d",
-        test_set, estimator.name, len(rows), len(grams), resamples, n,
-    )  # fmt: skip
+        test_set,
+        estimator.name,
+        len(rows),
+        len(grams),
+        resamples,
+        n,
+    )
     return pd.DataFrame(
         {
             "test_set": test_set,
@@ -88,6 +97,23 @@ def compute_intervals(
             "replicates": list(boot.replicates.T),
         }
     )[INTERVAL_COLUMNS]
+
+
+def layer_rows(gram_files: Mapping[str, str | Path], pairs) -> list[tuple[str, str, str, str]]:
+    """(a, group, b, group) for every layer and model group the Gram files of a and b share,
+    in a's order."""
+    groups, out = {}, []
+    for a, b in pairs:
+        for m in (a, b):
+            if m not in groups:
+                if m not in gram_files:
+                    raise ValueError(f"no Gram file for {m}")
+                with reading(gram_files[m], "Gram file"):
+                    names = read_npz_array(gram_files[m], "groups")
+                groups[m] = [str(g) for g in names if not is_filter(str(g))]
+        shared = set(groups[b])
+        out += [(a, g, b, g) for g in groups[a] if g in shared]
+    return out
 
 
 def _layer_grams(gram_files, wanted, key):

@@ -1,42 +1,47 @@
 """The study a config describes, checked as a whole before any job runs.
 
 The JSON schema (:mod:`ckaflow.schema`) checks each key alone: type, range, default; it is the one
-source of every default. What it
-cannot express lives here: keys that must agree with each other (split sizes against the test set,
-the batch and the fine-tuning images; a font-size range; figure settings that name instances and
-estimators), integers written as floats, and estimator lists that repeat themselves.
-:func:`check_config` raises one :class:`ConfigError` listing every problem, each naming its keys,
-the values and what is allowed; the workflow calls it when it loads, so nothing is computed from
-a config that cannot run to the end.
+source of every default. What it cannot express lives here: keys that must agree with each other
+(domain names and their sources' keys, the task and the sources' labels, the model and the image,
+split sizes against the test set, the batch and the fine-tuning images; figure settings that
+name instances and estimators), integers written as floats, and estimator lists that repeat
+themselves. :func:`check_config` raises one :class:`ConfigError` listing every problem, each
+naming its keys, the values and what is allowed; the workflow calls it when it loads, so nothing
+is computed from a config that cannot run to the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..data.dataset import split_sizes
-from ..names import base_instances
-from ..schema import SCHEMA_PATH, load_schema, schema_default  # noqa: F401  (re-exported)
+from ..data.sources import SOURCES
+from ..data.splits import split_sizes
+from ..names import check_domain_name
 from ..similarity import Estimator
-
-# The HSIC blocks a test set and estimator are split into (see ckaflow.stages.hsic): the layers
-# block, then one block of filters per layer.
-MAX_SHARDS = 11
+from .checks import builder_problems, figure_problems, model_problems
 
 
 class ConfigError(ValueError):
     """A config whose keys cannot work together; the message names every offending key."""
 
 
+def normalize_config(config: dict) -> dict:
+    """Short forms spelled out, in place, before the schema sees the config: ``finetune: true``
+    or ``false`` is ``finetune: {enabled: ...}``."""
+    if isinstance(config.get("finetune"), bool):
+        config["finetune"] = {"enabled": config["finetune"]}
+    return config
+
+
 def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, dict]:
     """Check a validated config (defaults filled in) as a whole; return the estimators by name.
 
-    ``schema`` (:func:`load_schema`), when given, is used to refuse floats where
+    ``schema`` (:func:`~ckaflow.schema.load_schema`), when given, is used to refuse floats where
     the schema asks for integers (JSON schema accepts 2.0 as an integer; ``range(2.0)`` does not).
     """
     problems = _integers(config, schema) if schema else []
-    problems += _splits(config) + _fonts(config) + _figures(config) + _early(config)
-    problems += _depths(config)
+    problems += _domains(config) + _splits(config) + _early(config) + model_problems(config)
+    problems += builder_problems(config) + figure_problems(config)
     estimators, more = estimators_by_name(config["similarity"]["estimators"])
     problems += more
     chosen = config["figures"]["estimator"]
@@ -44,9 +49,6 @@ def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, di
         problems.append(
             f"figures.estimator: {chosen!r} is not among similarity.estimators {list(estimators)}"
         )
-    shards = config["similarity"]["shards"]
-    if shards > MAX_SHARDS:
-        problems.append(f"similarity.shards = {shards}: at most {MAX_SHARDS} (one per HSIC block)")
     if problems:
         raise ConfigError("config: " + "\n  ".join(problems))
     return estimators
@@ -68,34 +70,86 @@ def estimators_by_name(entries: list[Mapping]) -> tuple[dict[str, dict], list[st
     return out, problems
 
 
+def _domains(config: Mapping) -> list[str]:
+    """Domain names; each source's keys; labels for classify; two domains to fine-tune; the
+    thesis preset's two domains."""
+    domains, problems = config["domains"], []
+    classify = config["task"] == "classify"
+    for name, entry in domains.items():
+        key = f"domains.{name}"
+        try:
+            check_domain_name(name, "domains")
+        except ValueError as err:
+            problems.append(str(err))
+        source = SOURCES[entry["source"]]
+        stray = sorted(set(entry) - {"source", *source.keys})
+        if stray:
+            problems.append(
+                f"{key}: {stray} do not apply to source {entry['source']!r} (its "
+                f"keys: {list(source.keys) or 'none'})"
+            )
+        missing = [k for k in source.required if not entry.get(k)]
+        if missing:
+            problems.append(f"{key}: source {entry['source']!r} needs {missing}")
+        if classify and not source.labelled:
+            problems.append(
+                f"{key}: task is classify, but source {entry['source']!r} has no "
+                "class labels (use folder with class subfolders, or npy with labels)"
+            )
+        if classify and entry["source"] == "npy" and not entry.get("labels"):
+            problems.append(f"{key}.labels: task is classify, so the labels file is needed")
+        if source.generated and config["images_per_domain"] is None:
+            problems.append(
+                f"{key}: source {entry['source']!r} generates its images, so "
+                "images_per_domain must be a number, not null"
+            )
+        lo, hi = entry.get("font_size") or (0, 0)
+        if lo > hi:
+            problems.append(f"{key}.font_size = [{lo}, {hi}]: the smallest size comes first")
+    if config["finetune"]["enabled"] and len(domains) < 2:
+        problems.append(
+            f"finetune.enabled is true, but domains has only {list(domains)}: fine-tuning moves a "
+            "model to another domain; add a domain or set finetune: false"
+        )
+    if config.get("preset") == "thesis" and set(domains) != {"natural", "synth"}:
+        problems.append(
+            f"preset is thesis, whose claims are about domains natural and synth; "
+            f"domains has {list(domains)} (set preset: null for your own study)"
+        )
+    return problems
+
+
 def _early(config: Mapping) -> list[str]:
-    """train.early_checkpoints: validation steps (multiples of eval_every) before max_steps."""
+    """train.early_checkpoints: validation steps (multiples of eval_every) before max_steps;
+    train.checkpoint_epochs before epochs, step schedule only."""
     t = config["train"]
     steps, every, cap = t["early_checkpoints"], t["eval_every"], t["max_steps"]
-    bad = [s for s in steps if s % every or s >= cap]
-    if not bad:
-        return []
-    return [f"train.early_checkpoints {bad}: each must be a multiple of train.eval_every ({every}) "
-            f"and below train.max_steps ({cap})"]  # fmt: skip
-
-
-def _depths(config: Mapping) -> list[str]:
-    """depths must hold 1 (the thesis' study); deep_seeds must be among seeds."""
     problems = []
-    if 1 not in config["depths"]:
+    bad = [s for s in steps if s % every or (t["schedule"] == "patience" and s >= cap)]
+    if bad:
         problems.append(
-            f"depths = {config['depths']}: depth 1, the thesis' model, is always trained (the "
-            "deeper models are compared with it)"
+            f"train.early_checkpoints {bad}: each must be a multiple of "
+            f"train.eval_every ({every}) and below train.max_steps ({cap})"
         )
-    deep_seeds = config["deep_seeds"] or []
-    stray = [s for s in deep_seeds if s not in config["seeds"]]
-    if stray:
-        problems.append(f"deep_seeds {stray}: not among seeds {config['seeds']}")
+    epochs = t["checkpoint_epochs"]
+    if epochs and t["schedule"] != "step":
+        problems.append(
+            f"train.checkpoint_epochs {epochs}: epochs are counted by the step "
+            "schedule only (train.schedule: step); use train.early_checkpoints"
+        )
+    late = [e for e in [*epochs, *t["decay_epochs"]] if e >= t["epochs"]]
+    if t["schedule"] == "step" and late:
+        problems.append(
+            f"train.checkpoint_epochs and decay_epochs {late}: each must lie below "
+            f"train.epochs ({t['epochs']})"
+        )
     return problems
 
 
 def _splits(config: Mapping) -> list[str]:
     images, frac, test = config["images_per_domain"], config["val_fraction"], config["test_images"]
+    if images is None:  # all of each source's images: checked when the sources are read
+        return []
     try:
         sizes = split_sizes(images, frac, test)
     except ValueError as err:
@@ -107,30 +161,13 @@ def _splits(config: Mapping) -> list[str]:
             f"train.batch_size = {batch} is larger than the training split: images_per_domain "
             f"{images} x (1 - val_fraction {frac}) = {sizes['train']} images"
         )
-    if not batch <= finetune <= sizes["train"]:
+    if config["finetune"]["enabled"] and not batch <= finetune <= sizes["train"]:
         problems.append(
             f"finetune.images = {finetune} must lie between train.batch_size ({batch}) and the "
             f"training split ({sizes['train']} images: images_per_domain {images} x "
             f"(1 - val_fraction {frac}))"
         )
     return problems
-
-
-def _fonts(config: Mapping) -> list[str]:
-    lo, hi = config["synth"]["font_size"]
-    if lo > hi:
-        return [f"synth.font_size = [{lo}, {hi}]: the smallest size comes first"]
-    return []
-
-
-def _figures(config: Mapping) -> list[str]:
-    base = base_instances(config["seeds"])
-    return [
-        f"figures.filter_instances: {name!r} is not a base instance of seeds {config['seeds']} "
-        f"(one of {base})"
-        for name in config["figures"]["filter_instances"]
-        if name not in base
-    ]
 
 
 def _integers(config, schema, where: str = "") -> list[str]:

@@ -1,8 +1,14 @@
-"""What a config implies: the instances, models, estimators, figures and job parameters of a study.
+"""What a config implies: the instances, models, comparisons and job parameters of a study.
 
 The workflow's ``common.smk`` builds one :class:`Plan` from the (checked) config and turns its
 names into file paths; nothing here knows a path, so the whole plan is unit-tested without
-Snakemake. The names themselves are :mod:`ckaflow.names`'.
+Snakemake. The names themselves are :mod:`ckaflow.names`'; the figures' layout is
+:mod:`ckaflow.figures.layout`'s.
+
+A base instance per (domain, seed) (``{domain}-{seed}``); with ``finetune.enabled`` each base is
+fine-tuned on every other domain (``{target}-from-{source}-{seed}``) and compared with that
+domain's scratch instance of the same seed; the tied autoencoder's deeper models
+(``model.depths``) for ``model.deep_seeds``.
 """
 
 from __future__ import annotations
@@ -11,42 +17,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..model.tied_layers import adjacent_convolutions, layer_groups, layer_sort_key, layers
+from ..model.tied_layers import adjacent_convolutions
 from ..names import (
-    CHECKPOINTS,
-    DOMAINS,
     FINAL,
-    FINETUNE_CHECKPOINTS,
     INIT,
+    PHASES,
     Instance,
-    base_instances,
     checkpoint_order,
     depth_of,
     early_checkpoint,
     early_step,
-    finetuned_instances,
     model_name,
-    other,
     parse,
 )
 from ..similarity import Estimator
-from ..stages.hsic import LAYERS_BLOCK
 from .config import check_config
-
-# The figures drawn from the CKA table by plot_cka, by name, and what each is given.
-CKA_FIGURES = (
-    "base_layer_strips",
-    "finetuned_vs_base",
-    "layer_matrices",
-    "checkpoints_vs_final",
-    "checkpoint_matrices",
-    "filter_heatmap",
-)
-# Drawn only when config depths names a deeper model.
-DEPTH_FIGURES = ("depth_matrices", "depth_comparison")
-# The training stage's figures (one file each).
-TRAINING_FIGURES = ("samples", "loss_curves", "test_loss")
-RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
 
 
 @dataclass(frozen=True)
@@ -57,28 +42,34 @@ class Plan:
 
     @classmethod
     def from_config(cls, config: Mapping, schema: Mapping | None = None) -> Plan:
-        """The plan of a schema-validated config, after :func:`~ckaflow.study.check_config`."""
+        """The plan of a schema-validated config, after
+        :func:`~ckaflow.study.config.check_config`."""
         check_config(config, schema)
         return cls(config)
 
-    # -- instances and models --
+    # -- what is trained --
+
+    @cached_property
+    def domains(self) -> list[str]:
+        """The domains, in config order (the test sets too)."""
+        return list(self.config["domains"])
+
+    @property
+    def task(self) -> str:
+        return self.config["task"]
+
+    @property
+    def finetunes(self) -> bool:
+        return bool(self.config["finetune"]["enabled"])
 
     @cached_property
     def seeds(self) -> list[int]:
         return list(self.config["seeds"])
 
     @cached_property
-    def base(self) -> list[str]:
-        return base_instances(self.seeds)
-
-    @cached_property
-    def finetuned(self) -> list[str]:
-        return finetuned_instances(self.seeds)
-
-    @cached_property
     def depths(self) -> list[int]:
         """The depths trained, 1 first."""
-        return sorted(self.config["depths"])
+        return sorted(self.config["model"]["depths"])
 
     @cached_property
     def deep_depths(self) -> list[int]:
@@ -86,22 +77,92 @@ class Plan:
 
     @cached_property
     def deep_seeds(self) -> list[int]:
-        """The seeds of the deeper instances (config deep_seeds; the first seed if null)."""
-        return list(self.config["deep_seeds"] or self.seeds[:1])
+        """The seeds of the deeper instances (model.deep_seeds; the first seed if null)."""
+        return list(self.config["model"]["deep_seeds"] or self.seeds[:1])
+
+    def base_at(self, seeds: list[int], depth: int = 1) -> list[str]:
+        return [Instance(d, s, depth=depth).name for d in self.domains for s in seeds]
+
+    def finetuned_at(self, seeds: list[int], depth: int = 1) -> list[str]:
+        """Each base of ``seeds`` fine-tuned on every other domain, by target domain."""
+        if not self.finetunes:
+            return []
+        return [
+            Instance(t, s, src, depth).name
+            for t in self.domains
+            for src in self.domains
+            if src != t
+            for s in seeds
+        ]
+
+    @cached_property
+    def base(self) -> list[str]:
+        return self.base_at(self.seeds)
+
+    @cached_property
+    def finetuned(self) -> list[str]:
+        return self.finetuned_at(self.seeds)
 
     @cached_property
     def deep_base(self) -> list[str]:
-        return [i for d in self.deep_depths for i in base_instances(self.deep_seeds, d)]
+        return [i for d in self.deep_depths for i in self.base_at(self.deep_seeds, d)]
 
     @cached_property
     def deep_finetuned(self) -> list[str]:
-        return [i for d in self.deep_depths for i in finetuned_instances(self.deep_seeds, d)]
+        return [i for d in self.deep_depths for i in self.finetuned_at(self.deep_seeds, d)]
 
     @cached_property
     def instances(self) -> list[str]:
-        """Every instance trained: the thesis' (depth 1), then the deeper ones. :attr:`base`
-        and :attr:`finetuned`, which the thesis' claims are about, are depth 1's only."""
+        """Every instance trained: depth 1's (the claims are about them), then the deeper ones."""
         return self.base + self.finetuned + self.deep_base + self.deep_finetuned
+
+    @cached_property
+    def families(self) -> list[str]:
+        """Depth 1's families (instances without their seed), base then fine-tuned."""
+        return list(dict.fromkeys(parse(i).family for i in self.base + self.finetuned))
+
+    # -- checkpoints and models --
+
+    @cached_property
+    def base_checkpoints(self) -> tuple[str, ...]:
+        """What a base run saves, in training order: init, step<N> (train.early_checkpoints),
+        epoch<N> (train.checkpoint_epochs), the patience schedule's phase ends, final."""
+        t = self.config["train"]
+        early = [early_checkpoint(s) for s in t["early_checkpoints"]]
+        early += [early_checkpoint(e, "epoch") for e in t["checkpoint_epochs"]]
+        phases = PHASES if t["schedule"] == "patience" else ()
+        return tuple(sorted((INIT, *early, *phases, FINAL), key=checkpoint_order))
+
+    def checkpoints(self, instance: str) -> tuple[str, ...]:
+        """The checkpoints ``instance``'s training writes."""
+        return (INIT, FINAL) if parse(instance).finetuned else self.base_checkpoints
+
+    @cached_property
+    def filter_instances(self) -> list[str]:
+        """figures.filter_instances, or the first seed's base instance of the first two domains."""
+        chosen = self.config["figures"]["filter_instances"]
+        return (
+            list(chosen) if chosen else [Instance(d, self.seeds[0]).name for d in self.domains[:2]]
+        )
+
+    @property
+    def matrix_instance(self) -> str:
+        """The base instance whose every checkpoint is compared with its final weights, layer by
+        layer (checkpoint_matrices): the first of :attr:`filter_instances`."""
+        return self.filter_instances[0]
+
+    def recorded_checkpoints(self, instance: str) -> tuple[str, ...]:
+        """The checkpoints of ``instance`` whose activations are recorded: all it writes, except
+        that only :attr:`matrix_instance` keeps its early step<N> and epoch<N> ones and a deeper
+        model keeps its initial and final weights only."""
+        if parse(instance).depth > 1:
+            return (INIT, FINAL)
+        keep = instance == self.matrix_instance
+        return tuple(c for c in self.checkpoints(instance) if keep or not _counted(c))
+
+    def models_of(self, instance: str) -> list[str]:
+        """The models of ``instance`` whose activations are recorded, one per checkpoint."""
+        return [model_name(instance, c) for c in self.recorded_checkpoints(instance)]
 
     @cached_property
     def models(self) -> list[str]:
@@ -110,35 +171,7 @@ class Plan:
         early = [m for b in self.base + self.deep_base for m in self.models_of(b) if m != b]
         return self.instances + early
 
-    @cached_property
-    def base_checkpoints(self) -> tuple[str, ...]:
-        """What a base run saves, in training order: init, step<N> of train.early_checkpoints,
-        the phase ends, final."""
-        early = tuple(early_checkpoint(s) for s in self.config["train"]["early_checkpoints"])
-        return tuple(sorted((*CHECKPOINTS, *early), key=checkpoint_order))
-
-    def checkpoints(self, instance: str) -> tuple[str, ...]:
-        """The checkpoints ``instance``'s training writes."""
-        return FINETUNE_CHECKPOINTS if parse(instance).finetuned else self.base_checkpoints
-
-    @cached_property
-    def matrix_instance(self) -> str:
-        """The base instance whose every checkpoint is compared with its final weights, layer
-        by layer (checkpoint_matrices): the first synth instance."""
-        return Instance("synth", self.seeds[0]).name
-
-    def recorded_checkpoints(self, instance: str) -> tuple[str, ...]:
-        """The checkpoints of ``instance`` whose activations are recorded: all it writes, except
-        that only :attr:`matrix_instance` keeps its early step<N> ones and a deeper model keeps
-        its initial and final weights only."""
-        if parse(instance).depth > 1:
-            return FINETUNE_CHECKPOINTS
-        keep = instance == self.matrix_instance
-        return tuple(c for c in self.checkpoints(instance) if keep or early_step(c) is None)
-
-    def models_of(self, instance: str) -> list[str]:
-        """The models of ``instance`` whose activations are recorded, one per checkpoint."""
-        return [model_name(instance, c) for c in self.recorded_checkpoints(instance)]
+    # -- what is compared with intervals --
 
     @cached_property
     def interval_pairs(self) -> list[tuple[str, str]]:
@@ -169,27 +202,24 @@ class Plan:
 
     @cached_property
     def interval_rows(self) -> list[tuple[str, str, str, str]]:
-        """(a_model, a_group, b_model, b_group) of every interval: the layer and model groups
-        of :attr:`interval_pairs`, and each :attr:`block_models` model's adjacent convolutions
-        (:func:`~ckaflow.model.tied_layers.adjacent_convolutions`)."""
-        rows = [(a, g, b, g) for a, b in self.interval_pairs for g in layer_groups(1)]
-        for m in self.block_models:
-            rows += [(m, x, m, y) for x, y, _ in adjacent_convolutions(depth_of(m))]
-        return rows
+        """(a_model, a_group, b_model, b_group) of the intervals of two groups: each
+        :attr:`block_models` model's adjacent convolutions."""
+        return [
+            (m, x, m, y)
+            for m in self.block_models
+            for x, y, _ in adjacent_convolutions(depth_of(m))
+        ]
 
     @cached_property
     def interval_models(self) -> list[str]:
-        """The models :attr:`interval_rows` reads, in :attr:`models` order."""
-        used = {m for a, _, b, _ in self.interval_rows for m in (a, b)}
+        """The models the intervals read, in :attr:`models` order."""
+        used = {m for pair in self.interval_pairs for m in pair}
+        used |= {m for a, _, b, _ in self.interval_rows for m in (a, b)}
         return [m for m in self.models if m in used]
 
-    @cached_property
-    def hsic_blocks(self) -> tuple[str, ...]:
-        """The HSIC blocks (:mod:`ckaflow.stages.hsic`): the layers block, then one per layer name
-        of
-        the depths trained, in network order."""
-        names = dict.fromkeys(n for d in self.depths for n in layers(d))
-        return (LAYERS_BLOCK, *sorted(names, key=layer_sort_key))
+    def resample_seed(self, test_set: str) -> list[int]:
+        """The bootstrap's seed on a test set: the config's seed and the set's place."""
+        return [self.config["seed"], self.domains.index(test_set)]
 
     @cached_property
     def estimators(self) -> list[Estimator]:
@@ -204,16 +234,9 @@ class Plan:
     def estimator_names(self) -> list[str]:
         return [e.name for e in self.estimators]
 
-    # -- figures --
-
-    @cached_property
-    def filter_instances(self) -> list[str]:
-        return list(self.config["figures"]["filter_instances"])
-
-    @cached_property
+    @property
     def invariance_instance(self) -> str:
-        """The instance whose activations the invariance checks transform: the first of
-        figures.filter_instances."""
+        """The instance whose activations the invariance checks transform."""
         return self.filter_instances[0]
 
     @cached_property
@@ -222,139 +245,73 @@ class Plan:
         biased one if the config names none)."""
         return [e.name for e in self.estimators if e.centering == "unit"] or [Estimator().name]
 
-    @cached_property
-    def filter_pairs(self) -> list[tuple[str, str]]:
-        """Filter heatmaps: each figures.filter_instances with itself, and the first two."""
-        pairs = [(x, x) for x in self.filter_instances]
-        a, b = (self.filter_instances * 2)[:2]
-        return pairs + ([(a, b)] if a != b else [])
-
-    def layer_matrix_pairs(self) -> dict[str, list[str]]:
-        """Layer x layer panels: an instance with itself, two seeds, a base vs its fine-tuned."""
-        s1, s2 = (self.seeds * 2)[0], (self.seeds * 2)[1 if len(self.seeds) > 1 else 0]
-        a, b = Instance("synth", s1).name, Instance("synth", s2).name
-        nat, ft = Instance("natural", s1).name, Instance("synth", s1, "natural").name
-        return {f"{a} with itself": [a, a], f"{a} vs {b}": [a, b], f"{nat} vs {ft}": [nat, ft]}
-
-    def depth_panels(self, figure: str) -> dict[str, list[str]]:
-        """Layer x layer panels across depths, each on its first model's domain's test set:
-        ``depth_matrices``, the base instances of the first deep seed at every depth with
-        themselves; ``depth_comparison``, depth 1 against each deeper depth, base and
-        fine-tuned. {title: [a_model, b_model, test_set]}."""
-        seed, panels = self.deep_seeds[0], {}
-        for family in (*DOMAINS, *(f"{d}-from-{other(d)}" for d in DOMAINS)):
-            domain, _, source = family.partition("-from-")
-            shallow = Instance(domain, seed, source or None)
-            if figure == "depth_matrices" and not source:
-                for d in self.depths:
-                    x = shallow.at_depth(d).name
-                    panels[f"{x} with itself"] = [x, x, domain]
-            elif figure == "depth_comparison":
-                for d in self.deep_depths:
-                    x = shallow.at_depth(d).name
-                    panels[f"{shallow.name} vs {x}"] = [shallow.name, x, domain]
-        return panels
-
-    def checkpoint_matrix_options(self) -> dict:
-        """Layer x layer panels of each saved checkpoint of the first synth base instance against
-        its final weights, on its own domain's test set, under the headline estimator."""
-        inst = parse(self.matrix_instance)
-        early = [c for c in self.recorded_checkpoints(inst.name) if c != FINAL]
-        return {
-            "pairs": {
-                f"{inst.name}@{c} vs final": [model_name(inst.name, c), inst.name] for c in early
-            },  # fmt: skip
-            "test_set": inst.domain,
-            "estimator": self.primary_estimator.name,
-        }
-
-    def cka_options(self, figure: str, a: str | None = None, b: str | None = None) -> dict:
-        """What plot_cka gives the CKA figure ``figure`` (``a``, ``b``: a filter heatmap's pair)."""
-        options = {
-            "base_layer_strips": {"base": self.base},
-            "finetuned_vs_base": {"base": self.base, "finetuned": self.finetuned},
-            "layer_matrices": {"pairs": self.layer_matrix_pairs(), "test_set": DOMAINS[0]},
-            "checkpoints_vs_final": {"base": self.base},
-            "checkpoint_matrices": self.checkpoint_matrix_options(),
-            "filter_heatmap": {"a": a, "b": b},
-            **{
-                f: {
-                    "panels": self.depth_panels(f),
-                    "estimator": self.primary_estimator.name,
-                    # a row per domain; per family (or two) when depth 1 meets the deeper ones
-                    "ncol": len(self.depths)
-                    if f == "depth_matrices"
-                    else max(2, len(self.deep_depths)),
-                }
-                for f in DEPTH_FIGURES
-            },
-        }
-        if figure not in options:
-            raise ValueError(
-                f"unknown CKA figure {figure!r}; expected one of {CKA_FIGURES + DEPTH_FIGURES}"
-            )
-        return options[figure]
-
-    def figures(self) -> list[str]:
-        """The file stem of every figure of the study, in reading order."""
-        return [
-            *TRAINING_FIGURES,
-            *(f"reconstructions_{d}" for d in DOMAINS),
-            *(f"conv1_filters_{i}" for i in self.filter_instances),
-            *(f for f in CKA_FIGURES if f != "filter_heatmap"),
-            *(DEPTH_FIGURES if self.deep_depths else ()),
-            *(f"filters_{a}_vs_{b}" for a, b in self.filter_pairs),
-            *(f"chord_{i}" for i in self.filter_instances),
-            "null_baselines",
-            "claim_effects",
-        ]
-
-    def reconstruction_models(self, domain: str) -> dict[str, str]:
-        """For a test set: its in-domain base, the other domain's base, and the instance
-        fine-tuned from the other domain to this one (first seed); the in-domain base is the
-        fine-tuned one's scratch counterpart."""
-        s, o = self.seeds[0], other(domain)
-        models = (Instance(domain, s), Instance(o, s), Instance(domain, s, o))
-        return {role: m.name for role, m in zip(RECONSTRUCTION_ROLES, models, strict=True)}
-
     # -- job parameters --
 
     def dataset_params(self, domain: str) -> dict:
         """The plain values that decide a domain's images (a change re-runs exactly its job)."""
         c = self.config
-        natural, svhn = domain == "natural", c["natural"]["source"] == "svhn"
         return {
+            "entry": dict(c["domains"][domain]),
+            "image": dict(c["image"]),
             "images": c["images_per_domain"],
             "seed": c["seed"],
             "val_fraction": c["val_fraction"],
             "test_images": c["test_images"],
-            "source": c["natural"]["source"] if natural else "pillow-text",
-            "svhn_path": c["natural"]["svhn_path"] if natural else None,
-            "font_size": None if natural else list(c["synth"]["font_size"]),
-            "fonts": None if natural else c["synth"]["fonts"],
-            "photos": c["natural"]["photos"] if natural and not svhn else None,
+            "classify": self.task == "classify",
         }
+
+    @cached_property
+    def model_config(self) -> dict:
+        """What builds and records the model (the model_spec job's parameters)."""
+        m = self.config["model"]
+        return {
+            "architecture": None if m["builder"] else m["architecture"],
+            "builder": m["builder"],
+            "layers": m["layers"],
+        }
+
+    @property
+    def input_shape(self) -> list[int]:
+        i = self.config["image"]
+        return [i["height"], i["width"], i["channels"]]
 
     def schedule(self, instance: str) -> dict:
         """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
         finetune.mode final_phase, starts in the last learning-rate phase; a deeper model starts
         at train.deep_learning_rate."""
         c, inst = self.config, parse(instance)
-        finetuned = inst.finetuned
-        rate = c["train"]["learning_rate" if inst.depth == 1 else "deep_learning_rate"]
+        t, finetuned = c["train"], inst.finetuned
         out = {
-            "batch_size": c["train"]["batch_size"],
-            "learning_rate": rate,
-            **{k: c["train"][k] for k in ("patience", "eval_every")},
+            "batch_size": t["batch_size"],
+            "learning_rate": t["learning_rate" if inst.depth == 1 else "deep_learning_rate"],
+            **{k: t[k] for k in ("patience", "eval_every")},
             "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
             "pepper": c["noise"]["pepper"],
             "salt": c["noise"]["salt"],
             "start_phase": 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0,
+            "task": self.task,
+            **{
+                k: t[k]
+                for k in (
+                    "optimizer",
+                    "momentum",
+                    "weight_decay",
+                    "schedule",
+                    "epochs",
+                    "decay_epochs",
+                    "decay_factor",
+                )
+            },
         }
-        if not finetuned:  # (a fine-tuning's params stay as they were: no needless rerun)
-            out["early_checkpoints"] = list(c["train"]["early_checkpoints"])
+        if not finetuned:
+            out["early_checkpoints"] = list(t["early_checkpoints"])
+            out["checkpoint_epochs"] = list(t["checkpoint_epochs"])
         return out
 
     def train_images(self, instance: str) -> int | None:
         """How many training images a run uses (None: the whole training split)."""
         return self.config["finetune"]["images"] if parse(instance).finetuned else None
+
+
+def _counted(checkpoint: str) -> bool:
+    return early_step(checkpoint) is not None or early_step(checkpoint, "epoch") is not None

@@ -6,16 +6,27 @@ The workflow's scripts call :func:`train_instance`; everything here takes plain 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
-from ..data import load_split, read_provenance
+from ..data import load_labels, load_split, read_provenance
 from ..io import atomic_dir, save_json
-from ..model.checkpoints import provenance, read_checkpoint, write_checkpoint
-from ..names import parse
+from ..model.checkpoints import provenance, read_checkpoint, weights_of, write_checkpoint
+from ..names import FINAL, INIT, parse
 from ..provenance import write_parquet
-from .train import TrainConfig, config_dict, train
+from .config import TrainConfig, config_dict
+from .train import TrainingData, train
 
 log = logging.getLogger(__name__)
+
+# The thesis' model, as the tests and the benchmark build it when no record is given.
+TIED = {
+    "architecture": "tied_autoencoder",
+    "builder": None,
+    "input_shape": [64, 80, 1],
+    "num_classes": None,
+    "output": "image",
+}
 
 
 def train_instance(
@@ -24,6 +35,7 @@ def train_instance(
     data_dirs: dict[str, str],
     out_dir: str | Path,
     cfg: TrainConfig,
+    model: Mapping | None = None,
     init_from: str | Path | None = None,
     train_images: int | None = None,
     checkpoints: tuple[str, ...] | None = None,
@@ -32,18 +44,26 @@ def train_instance(
     """Train (or, with ``init_from``, fine-tune) ``instance`` and write under ``out_dir``:
     ``checkpoints/{name}.npz|.json``, ``history.parquet``, ``tensorboard/``, ``provenance.json``.
 
-    ``data_dirs`` maps each domain to its dataset folder. ``train_images`` keeps the first that
-    many training images (fine-tuning uses 800). Only the checkpoints named in ``checkpoints``
-    are written (default: those of its kind, :attr:`ckaflow.names.Instance.checkpoints`).
-    ``run`` (the workflow's config, seeds and dataset hashes, see
-    :func:`ckaflow.provenance.run_provenance`) goes into every provenance record.
+    ``data_dirs`` maps each domain to its dataset folder. ``model`` is the record that builds
+    the model (:func:`ckaflow.model.build.model_record` and its ``output``; default: the
+    thesis' autoencoder). ``train_images`` keeps the first that many training images. Only the
+    checkpoints named in ``checkpoints`` are written (default: init and final). ``run`` (the
+    workflow's config, seeds and dataset hashes) goes into every provenance record.
     """
-    inst = parse(instance)
-    out_dir = Path(out_dir)
-    checkpoints = inst.checkpoints if checkpoints is None else checkpoints
-    train_x = _training_images(instance, data_dirs[inst.domain], train_images)
-    val = {d: load_split(path, "val") for d, path in data_dirs.items()}
-    model, parent = _initial_model(inst, init_from)
+    from ..model.build import build_model
+
+    inst, out_dir = parse(instance), Path(out_dir)
+    record = {**(model or TIED), "depth": inst.depth, "seed": inst.seed}
+    checkpoints = (INIT, FINAL) if checkpoints is None else checkpoints
+    data = _training_data(instance, data_dirs, inst.domain, train_images, cfg.task == "classify")
+    net = build_model(record, inst.seed)
+    parent = None
+    if init_from is not None:
+        from ..model.checkpoints import assign_weights
+
+        assign_weights(net, read_checkpoint(init_from))
+        parent = {"checkpoint": str(init_from), "instance": inst.base}
+        log.info("%s: starts from %s", instance, init_from)
     common = {
         "instance": instance,
         "domain": inst.domain,
@@ -51,9 +71,10 @@ def train_instance(
         "source_domain": inst.source,
         "parent": parent,
         "datasets": {d: read_provenance(path)["dataset_id"] for d, path in data_dirs.items()},
-        "train_images": len(train_x),
+        "train_images": len(data.train_x),
         "config": config_dict(cfg),
-        "model": {"class": "TiedAutoencoder", "seed": inst.seed, "depth": inst.depth},
+        "model": {k: v for k, v in record.items() if k != "output"},
+        "output": record["output"],
         "run": run,
     }
 
@@ -61,13 +82,21 @@ def train_instance(
         if name in checkpoints:
             write_checkpoint(
                 out_dir / "checkpoints" / f"{name}.npz",
-                model.get_weights_dict(),
+                weights_of(net),
                 provenance(checkpoint=name, **common, **info),
             )
 
     with atomic_dir(out_dir / "tensorboard") as board:
-        result = train(model, train_x, val, domain=inst.domain, instance=instance, cfg=cfg,
-                       save_checkpoint=save, tensorboard_dir=board)  # fmt: skip
+        result = train(
+            net,
+            data,
+            domain=inst.domain,
+            instance=instance,
+            cfg=cfg,
+            save_checkpoint=save,
+            tensorboard_dir=board,
+            output=record["output"],
+        )
     write_parquet(result.history, out_dir / "history.parquet", run or {})
     ended = {"steps": result.steps, "capped_by_max_steps": result.capped}
     save_json(
@@ -75,24 +104,20 @@ def train_instance(
     )
 
 
-def _initial_model(inst, init_from: str | Path | None):
-    """The instance's model at its start (its seed's draw, or ``init_from``'s weights) and, for a
-    fine-tuning, where it started from."""
-    from ..model.tied_autoencoder import TiedAutoencoder
-
-    model = TiedAutoencoder(seed=inst.seed, depth=inst.depth)
-    if init_from is None:
-        return model, None
-    model.set_weights_dict(read_checkpoint(init_from))
-    log.info("%s: starts from %s", inst.name, init_from)
-    return model, {"checkpoint": str(init_from), "instance": inst.base}
-
-
-def _training_images(instance: str, folder: str, count: int | None):
-    """The first ``count`` images of the training split in ``folder`` (all when None)."""
+def _training_data(
+    instance: str, data_dirs: Mapping[str, str], domain: str, count: int | None, labelled: bool
+) -> TrainingData:
+    """The first ``count`` images (all when None) of ``domain``'s training split, every domain's
+    validation split, and their labels when ``labelled``."""
+    folder = data_dirs[domain]
     train_x = load_split(folder, "train")
     if count is not None and count > len(train_x):
         raise ValueError(
             f"{instance}: asks for {count} training images, {folder} has {len(train_x)}"
         )
-    return train_x if count is None else train_x[:count]
+    keep = slice(None) if count is None else slice(count)
+    val = {d: load_split(path, "val") for d, path in data_dirs.items()}
+    if not labelled:
+        return TrainingData(train_x[keep], val)
+    val_y = {d: load_labels(path, "val") for d, path in data_dirs.items()}
+    return TrainingData(train_x[keep], val, load_labels(folder, "train")[keep], val_y)

@@ -1,5 +1,5 @@
 """The compiled training step of one run and its bookkeeping (history rows, TensorBoard, the
-divergence check), driven by :func:`ckaflow.training.train`."""
+divergence check), driven by :func:`ckaflow.training.train.train`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.noise import salt_and_pepper_tf
+from .tasks import scores, training_loss
 
 if TYPE_CHECKING:
-    from .schedule import PatienceSchedule
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 log = logging.getLogger("ckaflow.training")  # one logger for the whole training job's lines
 
@@ -28,44 +27,59 @@ class TrainingDiverged(RuntimeError):
     """A loss that is not finite, or a run that ends above MAX_LOSS: the weights have blown up."""
 
 
+def make_optimizer(cfg: TrainConfig):
+    """Adam (the thesis), or SGD with momentum; ``weight_decay`` is Keras' (decoupled: each
+    step shrinks every weight by rate x decay)."""
+    import keras
+
+    decay = cfg.weight_decay or None
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=decay)
+    return keras.optimizers.Adam(learning_rate=cfg.learning_rate, weight_decay=decay)
+
+
 class Loop:
     """The compiled parts of one training run and its bookkeeping.
 
-    The training images live on the device once; a step gathers its batch there. Batch losses
-    stay tensors until a validation reads them, and validation runs as one compiled call per
-    domain (eager calls cost about 3x the compiled one on a CPU). Nothing is retraced: every
-    call has the same shapes.
+    The training images (and labels) live on the device once; a step gathers its batch there.
+    Batch losses stay tensors until a validation reads them, and validation runs as one
+    compiled call per domain (eager calls cost about 3x the compiled one on a CPU). Nothing is
+    retraced: every call has the same shapes.
     """
 
-    def __init__(self, model, train_x, val, instance, cfg: TrainConfig, tensorboard_dir):
-        import keras
+    def __init__(self, model, data, instance, cfg: TrainConfig, tensorboard_dir, output="image"):
         import tensorflow as tf
 
-        self.model, self.instance, self.cfg = model, instance, cfg
+        self.model, self.instance, self.cfg, self.output = model, instance, cfg, output
         self.key = instance_key(instance)
         self.rng = np.random.default_rng([self.key, 1])
-        self.n = len(train_x)
+        self.n = len(data.train_x)
         self.order, self.pos, self.step = self.rng.permutation(self.n), 0, 0
-        self.train_x = tf.constant(train_x)
-        self.val = {d: tf.constant(v) for d, v in val.items()}
-        self.optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+        self.train_x = tf.constant(data.train_x)
+        self.train_y = tf.constant(data.train_y if data.train_y is not None else np.zeros(self.n))
+        self.val, self.val_y = data.val, data.val_y
+        self.optimizer = make_optimizer(cfg)
         self.writer = (
             tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
         )
         self.batch_losses, self.rows, self.last = [], [], {}
         variables = model.trainable_variables
+        loss_of = training_loss(cfg.task, output, cfg.pepper, cfg.salt)
 
         @tf.function(jit_compile=False)  # XLA: 20x slower on a CPU, and not deterministic
         def train_step(idx, seed):
-            x = tf.gather(self.train_x, idx)
-            noisy = salt_and_pepper_tf(x, seed, cfg.pepper, cfg.salt)
+            x, y = tf.gather(self.train_x, idx), tf.gather(self.train_y, idx)
             with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
+                loss = loss_of(model, x, y, seed)
             grads = tape.gradient(loss, variables)
             self.optimizer.apply_gradients(zip(grads, variables, strict=True))
             return loss
 
         self.train_step = train_step
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n // self.cfg.batch_size
 
     def run(self, steps: int) -> int:
         """``steps`` batches; returns the step count so far."""
@@ -82,37 +96,55 @@ class Loop:
             self.step += 1
         return self.step
 
+    def val_scores(self) -> dict[str, dict[str, float]]:
+        """Per validation domain: its mean ``loss`` and, for classify, ``accuracy``."""
+        out = {}
+        for d, x in self.val.items():
+            s = scores(self.model, x, self.val_y.get(d), task=self.cfg.task, output=self.output)
+            out[d] = {"loss": float(np.mean(s["loss"]))}
+            if s["correct"] is not None:
+                out[d]["accuracy"] = float(np.mean(s["correct"]))
+        return out
+
     def val_losses(self) -> dict[str, float]:
-        from ..model.tied_autoencoder import per_image_loss
+        return {d: s["loss"] for d, s in self.val_scores().items()}
 
-        return {d: float(np.mean(per_image_loss(self.model, v))) for d, v in self.val.items()}
-
-    def record(self, schedule: PatienceSchedule) -> dict[str, float]:
+    def record(self, phase: int, rate: float) -> dict[str, float]:
         """Validate on every domain, append a history row and the summaries; check finiteness."""
         train_loss = float(np.mean([float(x) for x in self.batch_losses]))
         self.batch_losses = []
-        losses = self.val_losses()
+        val = self.val_scores()
+        losses = {d: s["loss"] for d, s in val.items()}
         for what, value in {"train": train_loss, **losses}.items():
             if not math.isfinite(value):  # nothing recovers from NaN or inf weights
-                self.diverged(f"the {what} loss is {value}", schedule)
-        row = (self.step, schedule.phase, schedule.rate, train_loss,
-               losses.get("natural", math.nan), losses.get("synth", math.nan))  # fmt: skip
+                self.diverged(f"the {what} loss is {value}", phase, rate)
+        row = {"step": self.step, "phase": phase, "learning_rate": rate, "train_loss": train_loss}
+        row.update({f"val_loss_{d}": v for d, v in losses.items()})
+        row.update({f"val_accuracy_{d}": s["accuracy"] for d, s in val.items() if "accuracy" in s})
         self.rows.append(row)
         self.last = losses
-        _summaries(self.writer, self.step, schedule.rate, train_loss, losses)
+        _summaries(self.writer, self.step, rate, train_loss, val)
         return losses
 
-    def diverged(self, what: str, schedule: PatienceSchedule) -> None:
+    def diverged(self, what: str, phase: int, rate: float) -> None:
         raise TrainingDiverged(
-            f"{self.instance}: {what} at step {self.step} (phase {schedule.phase}, rate "
-            f"{schedule.rate:.2e}): training diverged; lower train.learning_rate"
+            f"{self.instance}: {what} at step {self.step} (phase {phase}, rate {rate:.2e}): "
+            "training diverged; lower train.learning_rate"
         )
 
     def log_record(self, event: str) -> None:
-        step, phase, rate, train_loss = self.rows[-1][:4]
+        r = self.rows[-1]
         val = " ".join(f"{d}={v:.5f}" for d, v in self.last.items())
-        log.info("%s step %d phase %d rate %.2e train %.5f val %s %s",
-                 self.instance, step, phase, rate, train_loss, val, event)  # fmt: skip
+        log.info(
+            "%s step %d phase %d rate %.2e train %.5f val %s %s",
+            self.instance,
+            r["step"],
+            r["phase"],
+            r["learning_rate"],
+            r["train_loss"],
+            val,
+            event,
+        )
 
     def weights(self) -> list[np.ndarray]:
         return [w.numpy() for w in self.model.weights]
@@ -129,7 +161,7 @@ class Loop:
             self.writer.close()
 
 
-def _summaries(writer, step, rate, train_loss, losses) -> None:
+def _summaries(writer, step, rate, train_loss, val) -> None:
     if writer is None:
         return
     import tensorflow as tf
@@ -137,5 +169,6 @@ def _summaries(writer, step, rate, train_loss, losses) -> None:
     with writer.as_default(step=step):
         tf.summary.scalar("learning_rate", rate)
         tf.summary.scalar("loss/train", train_loss)
-        for d, v in losses.items():
-            tf.summary.scalar(f"loss/val_{d}", v)
+        for d, s in val.items():
+            for what, v in s.items():
+                tf.summary.scalar(f"{what}/val_{d}", v)

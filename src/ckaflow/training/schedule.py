@@ -53,3 +53,26 @@ class PatienceSchedule:
         self.phase += 1
         self.best_step = step  # the counter restarts; the restored weights keep their best loss
         return "done" if self.done else "phase_end"
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """A fixed number of epochs, the rate multiplied by ``factor`` after each epoch of
+    ``decay_epochs`` (the blog's SGD schedule: x0.1 after 200, 250 and 300 of 350 epochs)."""
+
+    learning_rate: float
+    epochs: int
+    steps_per_epoch: int
+    decay_epochs: tuple[int, ...] = ()
+    factor: float = 0.1
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def phase(self, step: int) -> int:
+        """How many decays have happened before batch ``step + 1``."""
+        return sum(step >= e * self.steps_per_epoch for e in self.decay_epochs)
+
+    def rate(self, step: int) -> float:
+        return self.learning_rate * self.factor ** self.phase(step)

@@ -1,0 +1,190 @@
+"""Where a domain's images come from: the config's ``domains.<name>.source`` and its keys.
+
+=========  ==========================================================  =====================
+source     images                                                      keys
+=========  ==========================================================  =====================
+synth      text pages rendered with Pillow (the thesis' synth domain)  font_size, fonts
+standin    house numbers on photographs installed packages ship        photos
+svhn       real SVHN, format 1 (train.tar.gz or its folder)            path
+folder     a folder of images; with task classify, a subfolder each    path
+npy        NumPy arrays of images (and labels)                         images, labels
+=========  ==========================================================  =====================
+
+Generated sources (synth, standin) draw image i from its own random stream (seed, source, i);
+the others choose ``images_per_domain`` of what they hold with a seeded draw, or take all of it
+when it is null. :func:`make_images` returns the pixels already at the config's ``image`` size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .images import Conversions, ImageSpec
+
+log = logging.getLogger(__name__)
+_PROGRESS_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Source:
+    keys: tuple[str, ...]  # the keys a domain of this source may have, besides ``source``
+    required: tuple[str, ...] = ()
+    generated: bool = False  # images are made, not read: images_per_domain must be a number
+    labelled: bool = False  # can give class labels (task classify)
+    stream: int = 1  # the random stream of its images (seeded draws)
+
+
+SOURCES = {
+    "synth": Source(("font_size", "fonts"), generated=True, stream=2),
+    "standin": Source(("photos",), generated=True, stream=1),
+    "svhn": Source(("path",), ("path",), stream=1),
+    "folder": Source(("path",), ("path",), labelled=True),
+    "npy": Source(("images", "labels"), ("images",), labelled=True),
+}
+
+
+@dataclass
+class Raw:
+    """A domain's images at the configured size, their labels, and what the provenance adds."""
+
+    pixels: np.ndarray  # (n, height, width, channels) uint8
+    labels: np.ndarray | None = None  # (n,) int64
+    classes: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+def make_images(
+    entry: Mapping, images: int | None, seed: int, spec: ImageSpec, classify: bool, where: str
+) -> Raw:
+    """The images of one domain (``entry``: its config, ``where``: its config key)."""
+    source = entry["source"]
+    maker = _MAKERS.get(source)
+    if maker is None:
+        raise ValueError(f"{where}.source is {source!r}; expected one of {sorted(SOURCES)}")
+    return maker(entry, images, seed, spec, classify, where)
+
+
+def _synth(entry, images, seed, spec, classify, where) -> Raw:
+    from .synth import render_page, synth_fonts
+
+    size = tuple(entry.get("font_size") or (10, 22))
+    fonts = entry.get("fonts")
+    pixels = generate(
+        images,
+        seed,
+        SOURCES["synth"].stream,
+        spec,
+        lambda rng: render_page(rng, size, fonts, spec.height, spec.width),
+    )
+    extra = {
+        "font_size": list(size),
+        "fonts": fonts,
+        "font_files": [p.name for p in synth_fonts(fonts)],
+    }
+    return Raw(pixels, extra=extra)
+
+
+def _standin(entry, images, seed, spec, classify, where) -> Raw:
+    from .standin import photo_files, render_house_number
+
+    photos = entry.get("photos")
+    pixels = generate(
+        images,
+        seed,
+        SOURCES["standin"].stream,
+        spec,
+        lambda rng: render_house_number(rng, photos, spec),
+    )
+    extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
+    return Raw(pixels, extra=extra)
+
+
+def _svhn(entry, images, seed, spec, classify, where) -> Raw:
+    from .svhn import load_svhn
+
+    scan = load_svhn(entry["path"], spec)
+    chosen = choose(len(scan.images), images, seed, SOURCES["svhn"].stream, f"{where}.path")
+    extra = {
+        "svhn_path": str(entry["path"]),
+        "svhn_png_files": scan.seen,
+        "svhn_usable": len(scan.images),
+        "svhn_too_small": scan.too_small,
+        "svhn_unreadable": len(scan.unreadable),
+    }
+    return Raw(scan.images[chosen], extra=extra)
+
+
+def _folder(entry, images, seed, spec, classify, where) -> Raw:
+    from .folder import read_folder, scan_folder
+
+    scan = scan_folder(entry["path"], spec, classify, f"{where}.path")
+    chosen = choose(len(scan.files), images, seed, SOURCES["folder"].stream, f"{where}.path")
+    pixels, done = read_folder(scan, chosen, spec)
+    labels = None if scan.labels is None else scan.labels[chosen]
+    extra = {
+        "path": str(entry["path"]),
+        "files": len(scan.files),
+        "unreadable": [str(p) for p in scan.unreadable],
+        "conversions": done.as_dict(),
+    }
+    _log_conversions(where, done)
+    return Raw(pixels, labels, scan.classes, extra)
+
+
+def _npy(entry, images, seed, spec, classify, where) -> Raw:
+    from .npy import read_npy, scan_npy
+
+    scan = scan_npy(entry["images"], entry.get("labels"), spec, where)
+    chosen = choose(len(scan.images), images, seed, SOURCES["npy"].stream, f"{where}.images")
+    pixels, done = read_npy(scan, chosen, spec)
+    labels = None if scan.labels is None else scan.labels[chosen]
+    extra = {
+        "images_file": entry["images"],
+        "labels_file": entry.get("labels"),
+        "conversions": done.as_dict(),
+    }
+    _log_conversions(where, done)
+    return Raw(pixels, labels, scan.classes, extra)
+
+
+_MAKERS: dict[str, Callable[..., Raw]] = {
+    "synth": _synth,
+    "standin": _standin,
+    "svhn": _svhn,
+    "folder": _folder,
+    "npy": _npy,
+}
+
+
+def generate(n: int, seed: int, stream: int, spec: ImageSpec, render) -> np.ndarray:
+    """``n`` images from ``render(rng)`` ((h, w) or (h, w, c) uint8), image i drawn from its own
+    stream (seed, ``stream``, i)."""
+    out = np.empty((n, *spec.shape), dtype=np.uint8)
+    for i in range(n):
+        image = render(np.random.default_rng([seed, stream, i]))
+        out[i] = image[..., None] if image.ndim == 2 else image
+        if (i + 1) % _PROGRESS_EVERY == 0 or i + 1 == n:
+            log.info("%d/%d images", i + 1, n)
+    return out
+
+
+def choose(available: int, images: int | None, seed: int, stream: int, where: str) -> np.ndarray:
+    """Sorted indices of ``images`` of ``available`` (a seeded draw), or all when None."""
+    if images is None:
+        return np.arange(available)
+    if available < images:
+        raise ValueError(
+            f"{where}: {available} usable images, fewer than images_per_domain = {images}; "
+            "lower images_per_domain (or set it to null to use all)"
+        )
+    rng = np.random.default_rng([seed, stream])
+    return np.sort(rng.choice(available, size=images, replace=False))
+
+
+def _log_conversions(where: str, done: Conversions) -> None:
+    if done.counts:
+        log.info("%s: %s", where, ", ".join(f"{k}: {v}" for k, v in done.as_dict().items()))

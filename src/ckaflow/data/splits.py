@@ -1,0 +1,82 @@
+"""Train / validation / test splits: seeded, disjoint, the same for every model.
+
+``val_fraction`` of the images are held out for validation, then ``test_images`` of those move
+to the fixed test set that every activation and CKA value is computed on. Labelled images are
+split class by class (each class in every split in proportion), so that a small test set still
+holds every class; a class too small for that is an error that says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SPLIT_STREAM = 3
+
+
+def split_sizes(n: int, val_fraction: float, test_images: int) -> dict[str, int]:
+    """Sizes of train, val and test for ``n`` images; ``ValueError`` if they do not fit."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
+    n_val_all = int(round(n * val_fraction))
+    if test_images < 1 or test_images >= n_val_all:
+        raise ValueError(
+            f"test_images={test_images} must be >= 1 and leave at least one validation image: "
+            f"images={n} x val_fraction={val_fraction} gives {n_val_all} validation images"
+        )
+    return {"train": n - n_val_all, "val": n_val_all - test_images, "test": test_images}
+
+
+def split_indices(
+    n: int, val_fraction: float, test_images: int, seed: int, labels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Seeded disjoint index sets train, val, test (each sorted) of the sizes of
+    :func:`split_sizes`; with ``labels`` (n,), class by class (:func:`stratified_indices`)."""
+    sizes = split_sizes(n, val_fraction, test_images)
+    if labels is not None:
+        return stratified_indices(labels, sizes, seed)
+    perm = np.random.default_rng([seed, _SPLIT_STREAM]).permutation(n)
+    n_train, n_val = sizes["train"], sizes["val"]
+    return {
+        "train": np.sort(perm[:n_train]),
+        "val": np.sort(perm[n_train : n_train + n_val]),
+        "test": np.sort(perm[n_train + n_val :]),
+    }
+
+
+def stratified_indices(
+    labels: np.ndarray, sizes: dict[str, int], seed: int
+) -> dict[str, np.ndarray]:
+    """Index sets of ``sizes`` with each class's share of every split proportional to its size
+    (largest remainders); ``ValueError`` naming a class left out of a split."""
+    classes, counts = np.unique(labels, return_counts=True)
+    test = _apportion(counts, sizes["test"])
+    val = _apportion(counts - test, sizes["val"])
+    out = {"train": [], "val": [], "test": []}
+    for c, k_test, k_val in zip(classes, test, val, strict=True):
+        members = np.flatnonzero(labels == c)
+        perm = members[
+            np.random.default_rng([seed, _SPLIT_STREAM, int(c)]).permutation(len(members))
+        ]
+        out["test"].append(perm[:k_test])
+        out["val"].append(perm[k_test : k_test + k_val])
+        out["train"].append(perm[k_test + k_val :])
+    return {split: np.sort(np.concatenate(parts)) for split, parts in out.items()}
+
+
+def missing_classes(labels: np.ndarray, index: dict[str, np.ndarray], classes: int) -> list:
+    """(split, class index) of every class with no image in a split."""
+    return [
+        (split, c)
+        for split, idx in index.items()
+        for c in range(classes)
+        if not np.any(labels[idx] == c)
+    ]
+
+
+def _apportion(counts: np.ndarray, total: int) -> np.ndarray:
+    """``total`` split over classes of ``counts`` in proportion (largest remainders)."""
+    share = counts * total / max(int(counts.sum()), 1)
+    out = np.floor(share).astype(int)
+    order = np.argsort(-(share - out), kind="stable")
+    out[order[: total - int(out.sum())]] += 1
+    return np.minimum(out, counts)

@@ -1,0 +1,119 @@
+"""Layer x layer CKA matrices: every layer (and the whole model) of one model against every
+layer of another, for labelled pairs of models, in network order."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotnine as p9
+
+from ..names import depth_of
+from ..similarity import MODEL_GROUP
+from ..stages.cka_table import estimator_labels
+from .common import CKA_FILL, framed
+
+
+def layer_matrix(
+    table: pd.DataFrame,
+    pairs: dict[str, tuple[str, str]],
+    test_set: str,
+    groups: list[str],
+    ncol: int | None = None,
+) -> p9.ggplot:
+    """Layer x layer CKA (``groups``: the layers and the model group, in network order) for
+    labelled pairs of models: a row of panels per estimator, or (``ncol``, one estimator) a
+    grid of ``ncol`` columns."""
+    frames, order = [], list(groups)
+    for label, (a, b) in pairs.items():
+        t = table[
+            (table["a_model"] == a)
+            & (table["b_model"] == b)
+            & table["a_group"].isin(order)
+            & table["b_group"].isin(order)
+        ].copy()
+        t["pair"] = label
+        frames.append(t)
+    t = pd.concat(frames, ignore_index=True)
+    t["estimator_label"] = estimator_labels(t)
+    t["a"] = pd.Categorical(t["a_group"].astype(str), categories=order[::-1])
+    t["b"] = pd.Categorical(t["b_group"].astype(str), categories=order)
+    t["pair"] = pd.Categorical(t["pair"], categories=list(pairs))
+    t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    return (
+        p9.ggplot(t, p9.aes("b", "a", fill="cka"))
+        + p9.geom_tile()
+        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4.5)
+        + p9.scale_colour_identity()
+        + (
+            p9.facet_grid("estimator_label ~ pair")
+            if ncol is None
+            else p9.facet_wrap("pair", ncol=ncol)
+        )
+        + CKA_FILL
+        + p9.coord_equal()
+        + framed(
+            (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique())
+            if ncol is None
+            else (2.5 + 3.2 * ncol, 1.2 + 3.2 * -(-len(pairs) // ncol)),
+            title=f"Layer x layer CKA ({test_set} test set"
+            + ("" if ncol is None else f", {t['estimator_label'].iloc[0]}")
+            + ")",
+            x="second model's layer",
+            y="first model's layer",
+            theme={
+                "axis_text_x": p9.element_text(rotation=90, size=6),
+                "axis_text_y": p9.element_text(size=6),
+            },
+        )
+    )
+
+
+def depth_matrix(
+    table: pd.DataFrame,
+    panels: dict[str, list[str]],
+    title: str,
+    groups: dict[int, list[str]],
+    ncol: int = 2,
+) -> p9.ggplot:
+    """Layer x layer CKA of models of any depth, one panel per {title: [a_model, b_model,
+    test_set]} in ``ncol`` columns, each with the layers (and the model group) of its two models
+    (``groups``: per depth, in network order), under the one estimator of ``table``."""
+    frames = []
+    for label, (a, b, test_set) in panels.items():
+        t = table[
+            (table["a_model"] == a) & (table["b_model"] == b) & (table["test_set"] == test_set)
+        ].copy()
+        t = t[t["a_group"].isin(groups[depth_of(a)])]
+        t = t[t["b_group"].isin(groups[depth_of(b)])]
+        if t.empty:
+            raise ValueError(f"no layer rows of {a} vs {b} on {test_set} in the CKA table")
+        t["pair"] = f"{label}\n({test_set} test set)"
+        frames.append(t)
+    t = pd.concat(frames, ignore_index=True)
+    order = list(dict.fromkeys(g for d in sorted(groups) for g in groups[d] if g != MODEL_GROUP))
+    order = [g for g in order if g in set(t["a_group"]) | set(t["b_group"])] + [MODEL_GROUP]
+    t["a"] = pd.Categorical(t["a_group"], categories=order[::-1])
+    t["b"] = pd.Categorical(t["b_group"], categories=order)
+    t["pair"] = pd.Categorical(t["pair"], categories=list(dict.fromkeys(t["pair"])))
+    t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    ncol = min(len(panels), ncol)
+    return (
+        p9.ggplot(t, p9.aes("b", "a", fill="cka"))
+        + p9.geom_tile()
+        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4)
+        + p9.scale_colour_identity()
+        + p9.facet_wrap("pair", ncol=ncol, scales="free")
+        + CKA_FILL
+        + framed(
+            (1.5 + 4.2 * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
+            title=f"{title} ({estimator_labels(t).iloc[0]})",
+            x="second model's layer",
+            y="first model's layer",
+            theme={
+                "axis_text_x": p9.element_text(rotation=90, size=6),
+                "axis_text_y": p9.element_text(size=6),
+                "subplots_adjust": {"wspace": 0.3, "hspace": 0.35},
+            },
+        )
+    )

@@ -1,0 +1,95 @@
+"""Everything the findings stage writes (rule ``write_findings``): findings.md, the fine-tuning
+table (thesis Figure 5.14), the null baselines, the claims' effects and the block structure,
+each with its provenance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import atomic_path, read_parquet
+from ..provenance import footer, write_sidecar
+from ..stages.cka_table import read_cka_table, select_estimator
+from ..stages.intervals import read_intervals
+from ..stages.invariance import invariance_summary
+from .baselines import baseline_table
+from .claims import bias_note, effects_table
+from .depth import block_section, block_structure, learnt_instances
+from .effects import Values
+from .report import report_markdown
+from .table import summary_table
+from .verdicts import Claims, findings
+
+
+def write_findings(
+    inputs: Mapping,
+    outputs: Mapping,
+    *,
+    claims: Claims,
+    estimator: str,
+    groups: list[str],
+    invariance_model: str,
+    block_models: list[str],
+    run: Mapping,
+) -> None:
+    """Read the run's tables (``inputs``: cka, intervals, accuracy, weight_change, invariances,
+    and {instance: path} histories and provenance) and write every findings output to
+    ``outputs`` (findings, table_md, table_csv, baselines, effects, blocks); ``groups`` are the
+    layer and model groups in network order, ``run`` the provenance every output carries."""
+    table = read_cka_table(inputs["cka"], groups=groups)
+    accuracy = pd.read_csv(inputs["accuracy"])
+    primary, est = select_estimator(table, estimator)
+    _summary(
+        summary_table(primary, accuracy, claims.finetuned, claims.test_sets),
+        est.label,
+        accuracy,
+        outputs,
+        run,
+    )
+    intervals = read_intervals(inputs["intervals"])
+    change = pd.read_csv(inputs["weight_change"])
+    histories = {i: read_parquet(p, "history") for i, p in inputs["histories"].items()}
+    capped = {
+        i: json.loads(Path(p).read_text())["capped_by_max_steps"]
+        for i, p in inputs["provenance"].items()
+    }
+    found = findings(intervals, accuracy, histories, capped, claims, change)
+    values = Values(select_estimator(intervals, estimator)[0])
+    present = [g for g in groups if g in set(intervals["a_group"])]
+    baselines = baseline_table(values, claims.base, claims.finetuned, present, claims.test_sets)
+    structure = block_structure(values, block_models, learnt_instances(accuracy))
+    for key, frame in (
+        ("blocks", structure),
+        ("effects", effects_table(found)),
+        ("baselines", baselines),
+    ):
+        _csv(frame, outputs[key], run, "%.6f")
+    blocks = block_section(structure, est.label, values.confidence) if len(structure) else None
+    invariances = (invariance_summary(pd.read_csv(inputs["invariances"])), invariance_model)
+    note = bias_note(table, claims.base, claims.convs)
+    report = report_markdown(
+        found, note, est.label, change, baselines, invariances, blocks, thesis=claims.thesis
+    )
+    with atomic_path(outputs["findings"]) as tmp:
+        tmp.write_text(report + footer(run))
+
+
+def _summary(summary: pd.DataFrame, label: str, accuracy: pd.DataFrame, outputs, run) -> None:
+    """The fine-tuning table as CSV and Markdown."""
+    _csv(summary, outputs["table_csv"], run, "%.4f")
+    metric = accuracy["metric"].iloc[0] if "metric" in accuracy else "1 - mean test loss"
+    body = summary.to_markdown(index=False, floatfmt=".4f") if len(summary) else "(no fine-tuning)"
+    with atomic_path(outputs["table_md"]) as tmp:
+        tmp.write_text(
+            f"Fine-tuned vs base vs scratch (model-level CKA, {label}; accuracy = {metric} on "
+            "the target domain)\n\n" + body + "\n" + footer(run)
+        )
+
+
+def _csv(frame: pd.DataFrame, path, run: Mapping, float_format: str) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format=float_format)
+    write_sidecar(path, run)

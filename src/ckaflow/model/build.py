@@ -1,0 +1,126 @@
+"""Build the configured model for an instance, describe it, and rebuild one from a checkpoint.
+
+:func:`build_model` is the one place a model is made: the tied autoencoder (seeded by its own
+initialisers) or the user's builder (Keras seeded first). :func:`make_spec` builds it once to
+write its layer table; :func:`load_model` rebuilds a checkpoint's model from the record the
+checkpoint carries and loads its weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..io import code_version, package_versions
+from .builder import BuilderError, builder_source, call_builder, source_sha256
+from .checkpoints import read_checkpoint
+from .layers import layer_rows, select_layers
+from .spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+def model_record(model_config: Mapping, *, depth: int, input_shape, num_classes) -> dict:
+    """What rebuilds a model (stored in every checkpoint's provenance): architecture or builder,
+    depth, input shape and classes; the seed is added per instance."""
+    return {
+        "architecture": model_config.get("architecture"),
+        "builder": model_config.get("builder"),
+        "depth": int(depth),
+        "input_shape": [int(s) for s in input_shape],
+        "num_classes": num_classes,
+    }
+
+
+def build_model(record: Mapping, seed: int):
+    """A fresh model of ``record`` (:func:`model_record`) with the initial weights of ``seed``."""
+    if record.get("builder"):
+        return call_builder(
+            record["builder"],
+            seed=seed,
+            input_shape=tuple(record["input_shape"]),
+            num_classes=record.get("num_classes"),
+        )
+    if record.get("architecture") == "tied_autoencoder":
+        from .tied_autoencoder import TiedAutoencoder
+
+        return TiedAutoencoder(
+            seed, depth=record["depth"], input_shape=tuple(record["input_shape"])
+        )
+    raise BuilderError(f"model: unknown architecture {record.get('architecture')!r}")
+
+
+def make_spec(
+    model_config: Mapping, *, depth: int, input_shape, num_classes, task: str, seed: int
+) -> ModelSpec:
+    """Build the model once (``seed``) and describe it: its layers, the ones recorded, its
+    output, and the builder's source hash. Errors name the config key."""
+    record = model_record(
+        model_config, depth=depth, input_shape=input_shape, num_classes=num_classes
+    )
+    model = build_model(record, seed)
+    rows = layer_rows(model)
+    recorded = select_layers(rows, model_config.get("layers", "auto"))
+    output = check_output(model, input_shape, num_classes, task)
+    builder = model_config.get("builder")
+    return ModelSpec(
+        depth=int(depth),
+        input_shape=tuple(int(s) for s in input_shape),
+        num_classes=num_classes,
+        task=task,
+        output=output,
+        layers=tuple(rows),
+        recorded=tuple(recorded),
+        architecture=model_config.get("architecture"),
+        builder=builder,
+        builder_file=str(builder_source(builder)) if builder else None,
+        builder_sha256=source_sha256(builder) if builder else None,
+        provenance={"code": code_version(), "packages": package_versions()},
+    )
+
+
+def check_output(model, input_shape, num_classes, task: str) -> str:
+    """What the model's output is for ``task``: "image" (same shape as its input: denoise,
+    reconstruct), "logits" or "probabilities" (num_classes scores: classify); ``BuilderError``
+    when the output does not fit the task."""
+    import keras
+
+    if hasattr(model, "layer_outputs"):  # a built-in autoencoder: images of its input's shape
+        if task == "classify":
+            raise BuilderError(
+                "model: the tied autoencoder reconstructs images; task classify "
+                "needs a classifier (model.builder)"
+            )
+        return "image"
+    shape = tuple(model.output_shape[1:])
+    if task == "classify":
+        if shape != (num_classes,):
+            raise BuilderError(
+                f"model: task is classify with {num_classes} classes, so the model must output "
+                f"(batch, {num_classes}) class scores; it outputs (batch, "
+                f"{', '.join(map(str, shape))})"
+            )
+        last = model.layers[-1]
+        soft = getattr(last, "activation", None) is keras.activations.softmax
+        return "probabilities" if soft or type(last).__name__ == "Softmax" else "logits"
+    if shape != tuple(input_shape):
+        raise BuilderError(
+            f"model: task is {task}, so the model must output images of its input's shape "
+            f"{tuple(input_shape)}; it outputs {shape}"
+        )
+    return "image"
+
+
+def load_model(checkpoint: str | Path):
+    """The model of ``checkpoint`` (.npz) with its weights: rebuilt from the record its
+    ``.json`` keeps (:func:`model_record` and the seed), the weights checked and loaded."""
+    from .checkpoints import assign_weights
+
+    checkpoint = Path(checkpoint)
+    prov = json.loads(checkpoint.with_suffix(".json").read_text())
+    record = prov["model"]
+    model = build_model(record, record["seed"])
+    assign_weights(model, read_checkpoint(checkpoint))
+    return model

@@ -1,0 +1,80 @@
+"""Config checks of the model and the figures (the rest: :mod:`.config`). Each returns the
+problems found as sentences naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..model.builder import BuilderError, builder_source
+from ..model.tied_layers import check_input_shape, layers
+
+PAGE = (128, 320)  # a synth page (height, width): the largest image it fills
+
+
+def model_problems(config: Mapping) -> list[str]:
+    """The built-in autoencoder's image, layers and task; depths; deep_seeds."""
+    m, image, problems = config["model"], config["image"], []
+    shape = (image["height"], image["width"], image["channels"])
+    if not m["builder"]:
+        try:
+            check_input_shape(shape, "image")
+        except ValueError as err:
+            problems.append(str(err))
+        if config["task"] == "classify":
+            problems.append(
+                "task is classify, but the tied autoencoder reconstructs images: "
+                "give your classifier as model.builder"
+            )
+        if m["layers"] != "auto":
+            known = {n for d in m["depths"] for n in layers(d)}
+            unknown = [n for n in m["layers"] if n not in known]
+            if unknown:
+                problems.append(
+                    f"model.layers: no layer {unknown} in the tied autoencoder of "
+                    f"depths {m['depths']}; its layers are {sorted(known)}"
+                )
+    elif m["depths"] != [1]:
+        problems.append(
+            f"model.depths = {m['depths']}: a builder's model has one depth, [1] "
+            "(depths stack the tied autoencoder's convolutions)"
+        )
+    if 1 not in m["depths"]:
+        problems.append(
+            f"model.depths = {m['depths']}: depth 1 is always trained (the deeper "
+            "models are compared with it)"
+        )
+    stray = [s for s in (m["deep_seeds"] or []) if s not in config["seeds"]]
+    if stray:
+        problems.append(f"model.deep_seeds {stray}: not among seeds {config['seeds']}")
+    synth = [d for d, e in config["domains"].items() if e["source"] == "synth"]
+    if synth and (image["height"] > PAGE[0] or image["width"] > PAGE[1]):
+        problems.append(
+            f"image {image['width']} x {image['height']}: domains {synth} render "
+            f"synth pages of {PAGE[1]} x {PAGE[0]}, which cannot fill it"
+        )
+    return problems
+
+
+def builder_problems(config: Mapping) -> list[str]:
+    """A builder whose module or file cannot be found (what it returns is checked by the
+    model_spec job, which builds it)."""
+    builder = config["model"]["builder"]
+    if not builder:
+        return []
+    try:
+        builder_source(builder)
+    except BuilderError as err:
+        return [str(err)]
+    return []
+
+
+def figure_problems(config: Mapping) -> list[str]:
+    """figures.filter_instances must be base instances of the study."""
+    chosen = config["figures"]["filter_instances"] or []
+    base = [f"{d}-{s}" for d in config["domains"] for s in config["seeds"]]
+    return [
+        f"figures.filter_instances: {name!r} is not a base instance of domains "
+        f"{list(config['domains'])} and seeds {config['seeds']} (one of {base})"
+        for name in chosen
+        if name not in base
+    ]

@@ -1,0 +1,24 @@
+# Stage 4: the recorded layers' activations of every model on every test set. Temporary unless
+# similarity.keep_activations is set (about 200 MB per model and test set at n = 200 for the
+# thesis' model).
+
+
+rule extract_activations:
+    input:
+        unpack(extraction_inputs),
+    output:
+        maybe_temp(directory("results/activations/{instance}")),
+    log:
+        "logs/extract_activations/{instance}.log",
+    benchmark:
+        "benchmarks/results/extract_activations/{instance}.tsv"
+    conda:
+        TF_ENV
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        models=models_of,
+        test_sets=DOMAINS,
+    script:
+        "../scripts/extract_activations.py"
