@@ -7,7 +7,12 @@ from ckaflow.study.config import normalize_config
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# `snakemake` alone runs the thesis' study; with --configfile, only the files given are read
+# (Snakemake would otherwise merge them into this one: its domains with yours).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
 
 
 report: "workflow/report/workflow.rst"

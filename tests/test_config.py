@@ -28,7 +28,9 @@ def test_defaults_fill_missing_keys():
     config = {}
     validate(config, SCHEMA)
     assert config["images_per_domain"] == 2000 and config["test_images"] == 200
-    assert config["natural"]["source"] == "standin"
+    assert config["domains"]["natural"]["source"] == "standin"
+    assert config["image"] == {"height": 64, "width": 80, "channels": 1, "fit": "crop"}
+    assert config["task"] == "denoise" and config["model"]["layers"] == "auto"
     assert config["noise"] == {"pepper": 0.05, "salt": 0.05}
 
 
@@ -36,9 +38,12 @@ def test_defaults_fill_missing_keys():
     "change, key, value",
     [
         ({"images_per_domain": -5}, "images_per_domain", "-5"),
-        ({"natural": {"source": "mnist"}}, "source", "mnist"),
+        ({"domains": {"natural": {"source": "mnist"}}}, "source", "mnist"),
+        ({"domains": {"Natural": {"source": "standin"}}}, "Natural", "does not match"),
+        ({"image": {"fit": "stretch"}}, "fit", "stretch"),
+        ({"task": "segment"}, "task", "segment"),
         ({"similarity": {"device": "cuda"}}, "device", "cuda"),
-        ({"natural": {"source": "svhn", "svhn_path": None}}, "svhn_path", "None"),
+        ({"domains": {"natural": {"source": "svhn", "path": None}}}, "path", "None"),
         ({"noise": {"pepper": 0.9}}, "pepper", "0.9"),
         ({"imagse_per_domain": 100}, "imagse_per_domain", "imagse_per_domain"),
         ({"similarity": {"resamples": 99}}, "resamples", "99"),
@@ -97,38 +102,54 @@ BAD_CONFIGS = {
         ["finetune.images = 1000", "training split (48 images"],
     ),
     "zero shards": ({"similarity": {"shards": 0}}, ["shards", "0", "minimum"]),
-    "too many shards": ({"similarity": {"shards": 12}}, ["shards", "12", "maximum"]),
+    "too many shards": ({"similarity": {"shards": 65}}, ["shards", "65", "maximum"]),
     "SVHN path that does not exist": (
-        {"natural": {"source": "svhn", "svhn_path": "{tmp}/no/train.tar.gz"}},
-        ["natural.svhn_path", "{tmp}/no/train.tar.gz", "does not exist"],
+        {"domains": {"natural": {"source": "svhn", "path": "{tmp}/no/train.tar.gz"}}},
+        ["domains.natural.path", "{tmp}/no/train.tar.gz", "does not exist"],
     ),
     "SVHN without a path": (
-        {"natural": {"source": "svhn"}},
-        ["svhn_path", "None", "'type': 'string'"],
+        {"domains": {"natural": {"source": "svhn"}}},
+        ["domains.natural", "source 'svhn' needs ['path']"],
     ),
     "empty SVHN folder": (
-        {"natural": {"source": "svhn", "svhn_path": "{svhn-empty}"}},
-        ["natural.svhn_path", "{svhn-empty}", "no readable PNG", "0 PNG files"],
+        {"domains": {"natural": {"source": "svhn", "path": "{svhn-empty}"}}},
+        ["domains.natural.path", "{svhn-empty}", "no readable PNG", "0 PNG files"],
     ),
     "all-corrupt SVHN folder": (
-        {"natural": {"source": "svhn", "svhn_path": "{svhn-corrupt}"}},
-        ["natural.svhn_path", "{svhn-corrupt}", "3 PNG files, 3 unreadable"],
+        {"domains": {"natural": {"source": "svhn", "path": "{svhn-corrupt}"}}},
+        ["domains.natural.path", "{svhn-corrupt}", "3 PNG files, 3 unreadable"],
     ),
     "fonts folder missing": (
-        {"synth": {"fonts": "{tmp}/fonts"}},
-        ["synth.fonts", "{tmp}/fonts", "is not a folder"],
+        {"domains": {"synth": {"fonts": "{tmp}/fonts"}}},
+        ["domains.synth.fonts", "{tmp}/fonts", "is not a folder"],
     ),
     "fonts folder without fonts": (
-        {"synth": {"fonts": "{tmp}"}},
-        ["synth.fonts", "no .ttf or .otf font"],
+        {"domains": {"synth": {"fonts": "{tmp}"}}},
+        ["domains.synth.fonts", "no .ttf or .otf font"],
     ),
     "photos folder missing": (
-        {"natural": {"photos": "{tmp}/photos-gone"}},
-        ["natural.photos", "{tmp}/photos-gone", "is not a folder"],
+        {"domains": {"natural": {"photos": "{tmp}/photos-gone"}}},
+        ["domains.natural.photos", "{tmp}/photos-gone", "is not a folder"],
     ),
     "photos all unusable": (
-        {"natural": {"photos": "{photos}"}},
-        ["natural.photos", "{photos}", "no readable photograph", "160x128"],
+        {"domains": {"natural": {"photos": "{photos}"}}},
+        ["domains.natural.photos", "{photos}", "no readable photograph", "160x128"],
+    ),
+    "a key of another source": (
+        {"domains": {"natural": {"fonts": "{tmp}"}}},
+        ["domains.natural", "['fonts'] do not apply to source 'standin'"],
+    ),
+    "an image folder without images": (
+        {"domains": {"natural": {"source": "folder", "path": "{tmp}"}}},
+        ["domains.natural.path", "{tmp}", "no image files"],
+    ),
+    "a builder that does not resolve": (
+        {"model": {"builder": "models/nowhere.py:build"}},
+        ["model.builder", "models/nowhere.py:build", "is not a file"],
+    ),
+    "an image the tied autoencoder cannot take": (
+        {"image": {"height": 30}},
+        ["tied autoencoder", "multiples of 8", "30 x 80 x 1"],
     ),
 }
 

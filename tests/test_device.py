@@ -12,7 +12,8 @@ from test_shards import ESTIMATORS, MODELS, stage  # noqa: F401  (the module's f
 from ckaflow.device import compute_namespace, gpu_namespace
 from ckaflow.similarity import UndefinedCKAWarning
 from ckaflow.similarity.arrays import is_numpy_namespace
-from ckaflow.stages.hsic import BLOCKS, hsic_shard, write_grams
+from ckaflow.stages.grams import write_grams
+from ckaflow.stages.hsic import hsic_shard
 
 
 def no_gpu():
@@ -62,10 +63,10 @@ def test_gram_files_and_tables_computed_in_another_namespace_are_the_same(stage,
     finals = ["synth-1", "natural-1"]
     # the dead filter, named as on NumPy
     with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
-        on_np = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], blocks=BLOCKS,
+        on_np = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], shard=0, shards=1,
                            final_models=finals)  # fmt: skip
     with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
-        on_xp = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], blocks=BLOCKS,
+        on_xp = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], shard=0, shards=1,
                            final_models=finals, xp=array_api_strict)  # fmt: skip
     np.testing.assert_allclose(on_xp["cka"], on_np["cka"], atol=1e-12)
     assert on_xp.drop(columns=["cka", "hsic_xy", "hsic_xx", "hsic_yy"]).equals(

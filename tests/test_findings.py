@@ -22,12 +22,16 @@ from ckaflow.findings import (
 from ckaflow.findings.baselines import COMPARISONS, baseline_table
 from ckaflow.findings.effects import seed_interval, summarise
 from ckaflow.findings.report import report_markdown
-from ckaflow.names import base_instances, finetuned_instances, model_name, parse
+from ckaflow.findings.verdicts import Claims
+from ckaflow.names import Instance, model_name, parse
 from ckaflow.similarity import Estimator
 from ckaflow.stages.cka_table import estimators_in, select_estimator
 
 SEEDS = [1, 2, 3, 4]
-BASE, FT = base_instances(SEEDS), finetuned_instances(SEEDS)
+TEST_SETS = ["natural", "synth"]
+BASE = [Instance(d, s).name for d in TEST_SETS for s in SEEDS]
+FT = [Instance(t, s, f).name for t in TEST_SETS for f in TEST_SETS if f != t for s in SEEDS]
+CONVS = ["conv1", "conv2", "conv3"]  # the thesis' model's recorded convolutions
 COLUMNS = ["test_set", "a_model", "a_group", "b_model", "b_group", "cka"]
 NOISE = 0.002  # sd of a hand-made CKA's bootstrap replicates
 
@@ -66,7 +70,7 @@ def values(t: pd.DataFrame) -> Values:
     "scratch, verdict", [(0.95, SUPPORTED), (0.99, CONTRADICTED), (0.97, INCONCLUSIVE)]
 )
 def test_claim_a_reads_the_interval_of_base_minus_scratch(scratch, verdict):
-    finding = claim_a(values(hand_made(0.97, scratch)), FT)
+    finding = claim_a(values(hand_made(0.97, scratch)), FT, TEST_SETS)
     assert finding.verdict == verdict
     assert "95% bootstrap interval" in finding.numbers
 
@@ -75,7 +79,7 @@ def test_claim_a_counts_cases_and_shows_their_spread():
     t = hand_made(0.97, 0.95)
     half = t["a_model"].isin(FT[:4]) & (t["b_model"] == t["a_model"].map(lambda m: parse(m).base))
     t.loc[half, "cka"] = 0.90  # base closer for half the instances, scratch for the other half
-    finding = claim_a(values(t), FT)
+    finding = claim_a(values(t), FT, TEST_SETS)
     assert "8 of 16 positive" in finding.numbers and "sd over the 16 cases 0.0" in finding.numbers
     assert finding.verdict == CONTRADICTED  # mean -0.025: pooled over seeds, not a vote
 
@@ -92,7 +96,7 @@ LAYERS_DOWN = {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9}
     ],
 )
 def test_claim_b_reads_conv1_against_the_most_similar_later_layer(layers, verdict):
-    assert claim_b(values(hand_made(1, 1, layers)), FT).verdict == verdict
+    assert claim_b(values(hand_made(1, 1, layers)), FT, CONVS, TEST_SETS).verdict == verdict
 
 
 def test_claim_b_is_read_against_training_from_initial_weights():
@@ -115,7 +119,7 @@ def test_claim_b_is_read_against_training_from_initial_weights():
         ],
         columns=["instance", "layer", "relative_change"],
     )
-    finding = claim_b(values(t), FT, BASE, change)
+    finding = claim_b(values(t), FT, CONVS, TEST_SETS, BASE, change)
     assert finding.verdict == SUPPORTED
     assert "the kernels moved (‖W_final − W_base‖ / ‖W_base‖, mean): conv1 0.050, conv2 0.200" in (
         finding.baseline
@@ -152,16 +156,16 @@ CONV = ("conv1", "conv2", "conv3")
 )
 def test_claim_c_compares_the_test_sets(synth, verdict):
     t = base_pairs(dict(zip(CONV, synth, strict=True)), dict.fromkeys(CONV, 0.7))
-    assert claim_c(values(t), BASE).verdict == verdict
+    assert claim_c(values(t), BASE, CONVS).verdict == verdict
 
 
 def test_claim_c_reports_an_effect_initial_weights_give_as_well():
     trained = base_pairs(dict.fromkeys(CONV, 0.9), dict.fromkeys(CONV, 0.7))
     same_at_init = base_pairs(dict.fromkeys(CONV, 0.8), dict.fromkeys(CONV, 0.6), init=True)
-    finding = claim_c(values(pd.concat([trained, same_at_init])), BASE)
+    finding = claim_c(values(pd.concat([trained, same_at_init])), BASE, CONVS)
     assert finding.verdict == SUPPORTED and "within the baseline" in finding.baseline
     smaller_at_init = base_pairs(dict.fromkeys(CONV, 0.7), dict.fromkeys(CONV, 0.7), init=True)
-    finding = claim_c(values(pd.concat([trained, smaller_at_init])), BASE)
+    finding = claim_c(values(pd.concat([trained, smaller_at_init])), BASE, CONVS)
     assert "exceeds its baseline (the initial weights alone)" in finding.baseline
 
 
@@ -228,8 +232,8 @@ def test_the_null_baselines_have_every_comparison_with_intervals():
          for g in CONV], columns=COLUMNS))  # fmt: skip
     t = pd.concat([init_same, trained, own, hand_made(0.97, 0.95, LAYERS_DOWN)])
     with pytest.raises(KeyError, match="pool1"):  # a group the table lacks is named
-        baseline_table(values(t), BASE, FT)
-    table = baseline_table(values(t), BASE, FT, groups=CONV)
+        baseline_table(values(t), BASE, FT, [*CONV, "pool1"], TEST_SETS)
+    table = baseline_table(values(t), BASE, FT, CONV, TEST_SETS)
     assert list(dict.fromkeys(table["comparison"])) == list(COMPARISONS)
     row = table[(table["comparison"] == "initial vs final weights") & (table["group"] == "conv1")]
     assert list(row["cka"]) == pytest.approx([0.5, 0.5]) and (row["low"] < 0.5).all()
@@ -243,7 +247,7 @@ def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
         columns=["instance", "test_set", "accuracy"],
     )
     acc.loc[acc["instance"].str.startswith("synth-from"), "accuracy"] = 0.7
-    table = summary_table(t, acc, FT)
+    table = summary_table(t, acc, FT, TEST_SETS)
     labels = list(table["fine-tuned"])
     assert len(table) == 12 and labels[:4] == [n for n in FT if n.startswith("natural-from")]
     assert labels[4:6] == ["mean (natural-from-synth)", "sd (natural-from-synth)"]
@@ -253,7 +257,9 @@ def test_summary_table_has_mean_and_sd_rows_and_report_names_verdicts():
     assert table["accuracy fine-tuned"].iloc[4] == pytest.approx(0.9)
     assert table["accuracy fine-tuned"].iloc[-2] == pytest.approx(0.7)
     md = report_markdown(
-        {"linear, debiased": [claim_a(values(t), FT)], "training": []}, "note", "linear, debiased"
+        {"linear, debiased": [claim_a(values(t), FT, TEST_SETS)], "training": []},
+        "note",
+        "linear, debiased",
     )
     assert "**supported.**" in md and "(a)" in md
 
@@ -281,7 +287,9 @@ def test_two_rbf_bandwidths_are_two_estimators_with_their_own_verdicts():
     acc = _accuracy(lambda n, ts: 0.01)
     hist = {n: pd.DataFrame({"step": [0], "val_loss_natural": [1.0], "val_loss_synth": [1.0]})
             for n in FT}  # fmt: skip
-    found = findings(with_replicates(table), acc, hist, {}, BASE, FT)
+    found = findings(
+        with_replicates(table), acc, hist, {}, Claims(BASE, FT, TEST_SETS, CONVS, "thesis")
+    )
     wide_label, narrow_label = "rbf σ=2·median, debiased", "rbf σ=0.5·median, debiased"
     assert found[wide_label][0].verdict == SUPPORTED
     assert found[narrow_label][0].verdict == CONTRADICTED
@@ -305,7 +313,7 @@ def test_the_report_reads_weight_change_per_family_and_layer():
         ],
     )
     t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
-    found = {"linear, debiased": [claim_a(values(t), FT)], "training": []}
+    found = {"linear, debiased": [claim_a(values(t), FT, TEST_SETS)], "training": []}
     md = report_markdown(found, "note", "linear, debiased", change)
     assert "## How far training moved the weights" in md
     assert "| family | conv1 | conv2 |" in md
@@ -330,7 +338,10 @@ def test_no_verdict_is_drawn_from_models_worse_than_a_constant_predictor():
 
     t = hand_made(0.97, 0.95, {"conv1": 0.99, "conv2": 0.95, "conv3": 0.9})
     v = values(t)
-    found = {"linear, debiased": [claim_a(v, FT), claim_b(v, FT)], "training": []}
+    found = {
+        "linear, debiased": [claim_a(v, FT, TEST_SETS), claim_b(v, FT, CONVS, TEST_SETS)],
+        "training": [],
+    }
     good = _accuracy(lambda n, ts: 0.01)
     assert refuse_untrained(found, good) is found
     diverged = _accuracy(lambda n, ts: 1.57 if n == "synth-3" and ts == "synth" else 0.01)
@@ -346,8 +357,8 @@ def test_no_verdict_is_drawn_from_models_worse_than_a_constant_predictor():
 def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
     from ckaflow.figures.cka import draw
 
-    with pytest.raises(ValueError, match=r"unknown CKA figure 'chekpoints'.*'checkpoints_vs"):
-        draw("chekpoints", tmp_path / "cka.parquet", {})
+    with pytest.raises(ValueError, match=r"unknown CKA figure kind 'chekpoints'.*'checkpoints_vs"):
+        draw(tmp_path / "cka.parquet", {"kind": "chekpoints"}, {})
 
 
 def _adjacent(model: str, within: float, across: float) -> list[tuple]:

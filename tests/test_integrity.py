@@ -18,7 +18,9 @@ REBUILD = "delete it and rerun the workflow to rebuild it"
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data") / "synth"
-    write_dataset(folder, build_domain("synth", images=30, seed=0, test_images=4))
+    write_dataset(
+        folder, build_domain("synth", {"source": "synth"}, images=30, seed=0, test_images=4)
+    )
     return folder
 
 
@@ -93,7 +95,7 @@ def test_checkpoints_are_checked_against_their_recorded_hash(tmp_path):
 def test_gram_files_are_checked_array_by_array(tmp_path):
     """Each array's zip CRC-32 is checked as it is read: a flipped byte in the array read, or a
     truncated file, names the file."""
-    from ckaflow.stages.hsic import read_grams
+    from ckaflow.stages.grams import read_grams
 
     path = tmp_path / "synth-1.npz"
     k = np.arange(72.0).reshape(2, 36)
@@ -113,12 +115,11 @@ def test_gram_files_are_checked_array_by_array(tmp_path):
 
 def test_a_truncated_activation_memory_map_names_the_file(tmp_path):
     from ckaflow.model.tied_layers import LAYER_SHAPES
-    from ckaflow.stages.activations import load_layers
+    from ckaflow.stages.activations import load_layers, save_activations
 
     folder = tmp_path / "synth-1" / "synth-1" / "synth"
-    folder.mkdir(parents=True)
-    for layer, (h, w, c) in LAYER_SHAPES.items():
-        np.save(folder / f"{layer}.npy", np.zeros((4, c, h, w), np.float32))
+    save_activations(folder, {layer: np.zeros((4, c, h, w), np.float32)
+                              for layer, (h, w, c) in LAYER_SHAPES.items()})  # fmt: skip
     data = (folder / "conv2.npy").read_bytes()
     (folder / "conv2.npy").write_bytes(data[:-100])
     with pytest.raises(CorruptFileError, match=r"conv2\.npy: the activation file cannot be read"):

@@ -15,16 +15,10 @@ from ckaflow.model.tied_layers import (
     parse_layer,
 )
 from ckaflow.names import (
-    CHECKPOINTS,
-    DOMAINS,
-    FAMILIES,
-    FINAL,
     Instance,
-    base_instances,
+    check_domain_name,
     depth_of,
-    finetuned_instances,
     model_name,
-    other,
     parse,
     parse_model,
     phase_checkpoint,
@@ -32,21 +26,36 @@ from ckaflow.names import (
 from ckaflow.similarity import Estimator, Group, filter_group, parse_group
 
 
-def test_instances_round_trip_and_know_their_relatives():
-    names = base_instances([1, 12]) + finetuned_instances([1, 12])
-    assert names[:2] == ["natural-1", "natural-12"] and "synth-from-natural-12" in names
+def base_instances(domains, seeds, depth=1):
+    return [Instance(d, s, depth=depth).name for d in domains for s in seeds]
+
+
+def finetuned_instances(domains, seeds, depth=1):
+    return [Instance(t, s, f, depth).name for t in domains for f in domains if f != t
+            for s in seeds]  # fmt: skip
+
+
+@pytest.mark.parametrize("domains", [("natural", "synth"), ("photos", "paintings", "x_ray2")])
+def test_instances_of_any_domains_round_trip_and_know_their_relatives(domains):
+    names = base_instances(domains, [1, 12]) + finetuned_instances(domains, [1, 12])
     for name in names:
         assert parse(name).name == name
-    ft = parse("synth-from-natural-3")
-    assert (ft.domain, ft.seed, ft.source, ft.finetuned) == ("synth", 3, "natural", True)
-    assert (ft.base, ft.scratch, ft.family) == ("natural-3", "synth-3", "synth-from-natural")
-    assert parse("natural-3").checkpoints == CHECKPOINTS and ft.checkpoints == ("init", FINAL)
-    assert {parse(n).family for n in names} == set(FAMILIES)
-    assert [other(d) for d in DOMAINS] == list(reversed(DOMAINS))
+    a, b = domains[:2]
+    ft = parse(f"{b}-from-{a}-3")
+    assert (ft.domain, ft.seed, ft.source, ft.finetuned) == (b, 3, a, True)
+    assert (ft.base, ft.scratch, ft.family) == (f"{a}-3", f"{b}-3", f"{b}-from-{a}")
+    assert not parse(f"{a}-3").finetuned and parse(f"{a}-3").base == f"{a}-3"
+
+
+@pytest.mark.parametrize("bad", ["Photos", "2nd", "x-ray", "from", "model", "d2", "", "a b"])
+def test_a_name_that_cannot_name_a_domain_is_refused_naming_where_it_came_from(bad):
+    with pytest.raises(ValueError, match="domains.x: .* cannot name a domain"):
+        check_domain_name(bad, "domains.x")
 
 
 def test_a_deeper_instance_names_its_depth_and_keeps_it_in_its_relatives():
-    names = base_instances([1, 3], depth=2) + finetuned_instances([3], depth=3)
+    names = base_instances(("natural", "synth"), [1, 3], depth=2)
+    names += finetuned_instances(("natural", "synth"), [3], depth=3)
     assert names == ["natural-d2-1", "natural-d2-3", "synth-d2-1", "synth-d2-3",
                      "natural-from-synth-d3-3", "synth-from-natural-d3-3"]  # fmt: skip
     for name in names:
@@ -79,8 +88,8 @@ def test_layers_of_every_depth_are_unique_ordered_and_parse_back():
         layers(4)
 
 
-@pytest.mark.parametrize("bad", ["synth", "synth-x", "synth-from-synth-1", "photo-1", "natural-1@",
-                                 "synth-d1-1", "synth-d2"])  # fmt: skip
+@pytest.mark.parametrize("bad", ["synth", "synth-x", "synth-from-synth-1", "Photo-1", "natural-1@",
+                                 "synth-d1-1", "synth-d2", "from-1", "a-from-b"])  # fmt: skip
 def test_a_malformed_instance_is_refused_naming_the_forms(bad):
     with pytest.raises(ValueError, match="bad instance name"):
         parse(bad)
@@ -90,11 +99,12 @@ def test_a_malformed_instance_is_refused_naming_the_forms(bad):
 
 def test_models_round_trip():
     for instance in ("synth-2", "natural-from-synth-4"):
-        for c in parse(instance).checkpoints:
+        for c in ("init", "step50", "epoch5", "phase1", "phase2", "final"):
             assert parse_model(model_name(instance, c)) == (instance, c)
     assert model_name("synth-2") == "synth-2" and model_name("synth-2", "init") == "synth-2@init"
     assert phase_checkpoint(2) == "phase2"
-    for bad in ("synth-2@final", "synth-2@epoch3", "synth@init", "synth-2@step0", "synth-2@step"):
+    for bad in ("synth-2@final", "synth-2@later", "synth@init", "synth-2@step0", "synth-2@step",
+                "synth-2@epoch0"):  # fmt: skip
         with pytest.raises(ValueError):
             parse_model(bad)
     # early checkpoints: the weights after N batches, in training order between init and phase1
@@ -102,9 +112,10 @@ def test_models_round_trip():
 
     assert parse_model(model_name("synth-2", early_checkpoint(50))) == ("synth-2", "step50")
     assert early_step("step50") == 50 and early_step("phase1") is None
-    order = ["final", "phase2", "step200", "phase1", "step50", "init"]
+    assert early_step("epoch5", "epoch") == 5 and early_step("epoch5") is None
+    order = ["final", "phase2", "epoch3", "step200", "phase1", "step50", "init"]
     assert sorted(order, key=checkpoint_order) == [
-        "init", "step50", "step200", "phase1", "phase2", "final"]  # fmt: skip
+        "init", "step50", "step200", "epoch3", "phase1", "phase2", "final"]  # fmt: skip
     for bad in (0, -5, 2.0, True):
         with pytest.raises(ValueError, match="positive number of steps"):
             early_checkpoint(bad)

@@ -24,7 +24,9 @@ def test_a_truncated_jpeg_and_a_non_image_are_skipped_counted_and_named(tmp_path
     data = (tmp_path / "cut.jpg").read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])  # a truncated JPEG
     (tmp_path / "notes.jpg").write_text("not an image")
-    _check_photos(str(tmp_path))  # one photograph is usable: the run may start
+    _check_photos(
+        str(tmp_path), "config domains.natural.photos"
+    )  # one is usable: the run may start
     with caplog.at_level(logging.WARNING):
         got = photos(str(tmp_path))
     assert len(got) == 1 and got[0].shape == (150, 200, 3)
@@ -36,19 +38,20 @@ def test_a_folder_of_only_truncated_photographs_is_refused_at_start_up(tmp_path)
     _photo(tmp_path / "cut.jpg")
     data = (tmp_path / "cut.jpg").read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])  # its header still reads
-    with pytest.raises(ValueError, match=r"config natural.photos: .* no readable photograph"):
-        _check_photos(str(tmp_path))
+    with pytest.raises(ValueError, match=r"config domains.x.photos: .* no readable photograph"):
+        _check_photos(str(tmp_path), "config domains.x.photos")
 
 
 def test_an_svhn_folder_with_too_few_usable_images_is_refused_naming_the_counts(tmp_path):
     for i, size in enumerate([(90, 70), (100, 64), (40, 30)]):
         Image.new("L", size, color=i * 50).save(tmp_path / f"{i + 1}.png")
     (tmp_path / "4.png").write_bytes(b"\\x89PNG broken")
-    check_svhn(str(tmp_path), images=2)
+    where = "config domains.natural.path"
+    check_svhn(str(tmp_path), images=2, key=where)
     with pytest.raises(ValueError) as err:
-        check_svhn(str(tmp_path), images=3)
+        check_svhn(str(tmp_path), images=3, key=where)
     msg = str(err.value)
-    assert "config natural.svhn_path" in msg and "has 2 PNGs of at least 80x64" in msg
+    assert "config domains.natural.path" in msg and "has 2 PNGs of at least 80x64" in msg
     assert "4 PNG files, 1 unreadable" in msg and "images_per_domain = 3" in msg
 
 
@@ -92,10 +95,11 @@ def test_a_truncated_svhn_archive_is_refused_at_start_up_naming_the_key(tmp_path
             info = tarfile.TarInfo(f"train/{i + 1}.png")
             info.size = len(png.getvalue())
             tar.addfile(info, io.BytesIO(png.getvalue()))
-    check_svhn(str(tmp_path / "train.tar.gz"), images=30)
+    where = "config domains.natural.path"
+    check_svhn(str(tmp_path / "train.tar.gz"), images=30, key=where)
     data = (tmp_path / "train.tar.gz").read_bytes()
     (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(
-        ValueError, match=r"config natural.svhn_path: .*cut.tar.gz.* truncated or damag"
+        ValueError, match=r"config domains.natural.path: .*cut.tar.gz.* truncated or damag"
     ):
-        check_svhn(str(tmp_path / "cut.tar.gz"), images=10)
+        check_svhn(str(tmp_path / "cut.tar.gz"), images=10, key=where)

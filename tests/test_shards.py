@@ -11,9 +11,12 @@ import pytest
 from ckaflow.model.tied_layers import LAYER_GROUPS, LAYER_SHAPES, LAYERS
 from ckaflow.similarity import Estimator, UndefinedCKAWarning, cka, group_cka
 from ckaflow.stages.cka_table import PAIR_KEY
-from ckaflow.stages.hsic import BLOCKS, hsic_shard, reduce_cka, shard_blocks, write_grams
+from ckaflow.stages.activations import save_activations
+from ckaflow.stages.grams import write_grams
+from ckaflow.stages.hsic import LAYERS_BLOCK, hsic_shard, reduce_cka, shard_blocks
 from ckaflow.stages.intervals import compute_intervals
 
+BLOCKS = (LAYERS_BLOCK, *LAYERS)  # every layer of the thesis' model has filters
 N = 12
 MODELS = ["synth-1", "natural-1", "synth-1@init"]
 ESTIMATORS = [Estimator.from_dict(e) for e in ({}, {"debiased": True}, {"centering": "global"})]
@@ -27,15 +30,14 @@ def stage(tmp_path_factory):
     acts = {}
     for model in MODELS:
         for ts in ("natural", "synth"):
-            folder = root / "act" / model / ts
-            folder.mkdir(parents=True)
+            layers = {}
             for layer in LAYERS:
                 h, w, c = LAYER_SHAPES[layer]
                 a = np.maximum(rng.normal(size=(N, c, 2, 3)) + 0.3, 0).astype(np.float32)
                 if model == "natural-1" and layer == "conv2":
                     a[:, 5] = 0.0  # a dead filter
-                np.save(folder / f"{layer}.npy", a)
-                acts[model, ts, layer] = a
+                layers[layer] = acts[model, ts, layer] = a
+            save_activations(root / "act" / model / ts, layers)
     grams = {}
     for model in MODELS:
         grams[model] = root / "grams" / f"{model}.npz"
@@ -44,7 +46,7 @@ def stage(tmp_path_factory):
     for ts in ("natural", "synth"):
         for e in ESTIMATORS:
             for shard in range(3):
-                blocks = shard_blocks(shard, 3)
+                blocks = shard_blocks(shard, 3, BLOCKS)
                 # the dead filter's block warns, naming it
                 ctx = (
                     pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05")
@@ -56,7 +58,8 @@ def stage(tmp_path_factory):
                         grams,
                         test_set=ts,
                         estimator=e,
-                        blocks=blocks,
+                        shard=shard,
+                        shards=3,
                         final_models=["synth-1", "natural-1"],
                     )
                 path = root / f"{ts}-{e.name}-{shard}.parquet"
@@ -67,10 +70,10 @@ def stage(tmp_path_factory):
 
 def test_shards_deal_out_every_block_once():
     for shards in (1, 2, 5, 11):
-        dealt = [b for s in range(shards) for b in shard_blocks(s, shards)]
+        dealt = [b for s in range(shards) for b in shard_blocks(s, shards, BLOCKS)]
         assert sorted(dealt) == sorted(BLOCKS)
     with pytest.raises(ValueError, match="shard 3"):
-        shard_blocks(3, 3)
+        shard_blocks(3, 3, BLOCKS)
 
 
 def test_table_rows_are_complete_and_unique(stage):

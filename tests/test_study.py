@@ -10,7 +10,7 @@ import yaml
 from conftest import ROOT, TINY
 from snakemake.utils import validate
 
-from ckaflow.names import parse
+from ckaflow.names import parse, parse_model
 from ckaflow.study.config import ConfigError, check_config
 
 SCHEMA_PATH = str(ROOT / "src" / "ckaflow" / "schema.yaml")
@@ -18,6 +18,7 @@ SCHEMA = yaml.safe_load(open(SCHEMA_PATH))
 
 
 def config_with(**changes):
+    """The tiny config with ``key__subkey=value`` changes, validated (defaults filled in)."""
     config = yaml.safe_load(open(TINY))
     for dotted, value in changes.items():
         *parents, last = dotted.split("__")
@@ -63,8 +64,8 @@ CASES = {
         ["finetune.images = 4", "train.batch_size (8)"],
     ),
     "font sizes in the wrong order": (
-        dict(synth__font_size=[22, 10]),
-        ["synth.font_size = [22, 10]", "smallest size comes first"],
+        dict(domains__synth__font_size=[22, 10]),
+        ["domains.synth.font_size = [22, 10]", "smallest size comes first"],
     ),
     "a float where an integer belongs": (
         dict(images_per_domain=60.0),
@@ -86,13 +87,64 @@ CASES = {
         ),
         ["similarity.estimators[0]", "centering='global'", "figures.estimator"],
     ),
-    "depths without the thesis' depth 1": (
-        dict(depths=[2]),
-        ["depths = [2]", "depth 1, the thesis' model"],
+    "depths without depth 1": (
+        dict(model__depths=[2]),
+        ["model.depths = [2]", "depth 1 is always trained"],
     ),
     "a deep seed that is not a seed": (
-        dict(deep_seeds=[7]),
-        ["deep_seeds [7]", "not among seeds [1, 2]"],
+        dict(model__deep_seeds=[7]),
+        ["model.deep_seeds [7]", "not among seeds [1, 2]"],
+    ),
+    "fine-tuning with one domain": (
+        dict(domains={"photos": {"source": "standin"}}, preset=None),
+        ["finetune.enabled is true", "['photos']", "finetune: false"],
+    ),
+    "the thesis preset without its domains": (
+        dict(domains={"photos": {"source": "standin"}, "synth": {"source": "synth"}}),
+        ["preset is thesis", "['photos', 'synth']", "preset: null"],
+    ),
+    "a domain name that cannot name a domain": (
+        dict(domains={"natural": {"source": "standin"}, "from": {"source": "synth"}}, preset=None),
+        ["domains: 'from' cannot name a domain"],
+    ),
+    "a key of another source": (
+        dict(domains__natural={"source": "standin", "font_size": [8, 9]}),
+        ["domains.natural: ['font_size'] do not apply to source 'standin'", "['photos']"],
+    ),
+    "classify with sources that have no labels": (
+        dict(task="classify"),
+        [
+            "domains.natural: task is classify, but source 'standin' has no class labels",
+            "give your classifier as model.builder",
+        ],
+    ),
+    "all of a generated domain's images": (
+        dict(images_per_domain=None),
+        ["domains.synth: source 'synth' generates its images", "not null"],
+    ),
+    "a builder that does not resolve": (
+        dict(model__builder="no/such/file.py:build"),
+        ["model.builder is 'no/such/file.py:build'", "is not a file"],
+    ),
+    "a malformed builder": (
+        dict(model__builder="models.small.build"),
+        ["model.builder is 'models.small.build'", "'package.module:function'"],
+    ),
+    "a builder's model with deeper depths": (
+        dict(model__builder="tests/user_model.py:build", model__depths=[1, 2]),
+        ["model.depths = [1, 2]", "a builder's model has one depth"],
+    ),
+    "an unknown layer of the tied autoencoder": (
+        dict(model__layers=["conv1", "conv9"]),
+        ["model.layers: no layer ['conv9']", "'deconv1'"],
+    ),
+    "an image the tied autoencoder cannot take": (
+        dict(image={"height": 32, "width": 32, "channels": 3}),
+        ["image: the tied autoencoder takes greyscale images", "32 x 32 x 3"],
+    ),
+    "epoch checkpoints with the patience schedule": (
+        dict(train__checkpoint_epochs=[2]),
+        ["train.checkpoint_epochs [2]", "train.schedule: step"],
     ),
     "a filter instance of another seed": (
         dict(figures__filter_instances=["synth-9"]),
@@ -111,10 +163,17 @@ def test_each_problem_is_refused_naming_its_keys_and_what_is_allowed(case):
 
 
 def test_every_problem_is_listed_at_once():
-    config = config_with(synth__font_size=[22, 10], finetune__images=1000)
+    config = config_with(domains__synth__font_size=[22, 10], finetune__images=1000)
     with pytest.raises(ConfigError) as err:
         check_config(config, SCHEMA)
     assert "synth.font_size" in str(err.value) and "finetune.images" in str(err.value)
+
+
+def test_finetune_false_is_short_for_enabled_false():
+    from ckaflow.study.config import normalize_config
+
+    assert normalize_config({"finetune": False})["finetune"] == {"enabled": False}
+    assert normalize_config({"finetune": {"images": 3}})["finetune"] == {"images": 3}
 
 
 @pytest.mark.parametrize("bad", [0.001, 1000.0, 0.0])
@@ -127,11 +186,14 @@ def test_the_schema_bounds_the_rbf_bandwidth(bad):
 
 def test_the_plan_of_the_default_config():
     """Which instances, models, estimators and figures the shipped default implies."""
+    from ckaflow.figures import layout
     from ckaflow.names import parse_model
     from ckaflow.study.plan import Plan
 
     plan = Plan.from_config(_default(), SCHEMA)
+    assert plan.domains == ["natural", "synth"] and plan.task == "denoise"
     assert len(plan.base) == len(plan.finetuned) == 8 and len(plan.instances) == 16
+    assert plan.finetuned[:2] == ["natural-from-synth-1", "natural-from-synth-2"]
     # every base instance's init and phase ends; the first synth one's early steps too
     assert len(plan.models) == 16 + 8 * 3 + 3 and all(parse_model(m) for m in plan.models)
     assert plan.models_of("synth-2") == ["synth-2@init", "synth-2@phase1", "synth-2@phase2",
@@ -142,13 +204,13 @@ def test_the_plan_of_the_default_config():
     assert plan.checkpoints("natural-3") == ("init", "step50", "step100", "step200", "phase1",
                                              "phase2", "final")  # fmt: skip
     assert plan.checkpoints("natural-from-synth-1") == ("init", "final")
-    assert list(plan.checkpoint_matrix_options()["pairs"])[:2] == [
+    assert list(layout.checkpoint_matrix_options(plan)["pairs"])[:2] == [
         "synth-1@init vs final", "synth-1@step50 vs final"]  # fmt: skip
     assert plan.estimator_names == list(check_config(_default(), SCHEMA))
-    figures = plan.figures()
+    figures = layout.figures(plan)
     assert len(figures) == len(set(figures))
     assert "filters_synth-1_vs_natural-1" in figures and "chord_natural-1" in figures
-    assert plan.reconstruction_models("synth") == {
+    assert layout.reconstruction_models(plan, "synth") == {
         "in_domain": "synth-1",
         "cross_domain": "natural-1",
         "finetuned": "synth-from-natural-1",
@@ -157,18 +219,20 @@ def test_the_plan_of_the_default_config():
     assert base["max_steps"] == 3500 and ft["max_steps"] == 2500 and ft["start_phase"] == 0
     assert base["early_checkpoints"] == [50, 100, 200] and "early_checkpoints" not in ft
     assert plan.train_images("synth-1") is None and plan.train_images("synth-from-natural-1")
-    assert plan.dataset_params("synth")["source"] == "pillow-text"
+    assert plan.dataset_params("synth")["entry"]["source"] == "synth"
+    assert plan.resample_seed("synth") == [0, 1]
     with pytest.raises(ValueError, match="unknown CKA figure 'chord'"):
-        plan.cka_options("chord")
+        layout.cka_options(plan, "chord")
 
 
 def test_the_plan_of_a_study_with_deeper_models():
     """depths [1, 2]: the first seed's depth-2 instances (base and fine-tuned) are trained and
-    recorded at init and final, get their own HSIC blocks, the depth figures and the
-    block-structure intervals; the thesis' claims keep reading depth 1 only."""
-    from ckaflow.study.plan import DEPTH_FIGURES, Plan
+    recorded at init and final, get the depth figures and the block-structure intervals; the
+    thesis' claims keep reading depth 1 only."""
+    from ckaflow.figures import layout
+    from ckaflow.study.plan import Plan
 
-    plan = Plan.from_config(config_with(depths=[2, 1]), SCHEMA)
+    plan = Plan.from_config(config_with(model__depths=[2, 1]), SCHEMA)
     assert plan.depths == [1, 2] and plan.deep_seeds == [1]
     assert plan.deep_base == ["natural-d2-1", "synth-d2-1"]
     assert plan.deep_finetuned == ["natural-from-synth-d2-1", "synth-from-natural-d2-1"]
@@ -178,22 +242,87 @@ def test_the_plan_of_a_study_with_deeper_models():
     rates = {i: plan.schedule(i)["learning_rate"] for i in ("synth-1", "synth-from-natural-d2-1")}
     assert rates == {"synth-1": 0.01, "synth-from-natural-d2-1": 0.001}  # train.deep_learning_rate
     assert "synth-d2-1@init" in plan.models and "synth-d2-1@phase1" not in plan.models
-    assert {"conv1a", "deconv1a", "conv1"} <= set(plan.hsic_blocks)
-    assert plan.hsic_blocks[0] == "layers" and len(plan.hsic_blocks) == 1 + 10 + 12
-    figures = plan.figures()
-    assert all(f in figures for f in DEPTH_FIGURES)
-    panels = plan.cka_options("depth_comparison")["panels"]
+    figures = layout.figures(plan)
+    assert all(f in figures for f in layout.DEPTH_FIGURES)
+    panels = layout.cka_options(plan, "depth_comparison")["panels"]
     assert panels["synth-from-natural-1 vs synth-from-natural-d2-1"] == [
         "synth-from-natural-1", "synth-from-natural-d2-1", "synth"]  # fmt: skip
     within = [r for r in plan.interval_rows if r[0] == r[2] == "synth-d2-1"]
     assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 10
     assert "synth-d2-1@init" in plan.block_models and "synth-1@init" in plan.block_models
     assert set(plan.interval_models) >= set(plan.block_models)
-    overlay = {**_default(), **yaml.safe_load(open(ROOT / "config" / "depth2.yaml"))}
-    validate(overlay, SCHEMA_PATH, set_default=True)  # config/depth2.yaml over the default
-    assert Plan.from_config(overlay, SCHEMA).deep_base == ["natural-d2-1", "synth-d2-1"]
-    shallow = Plan.from_config(config_with(depths=[1]), SCHEMA)
-    assert not any(f in shallow.figures() for f in DEPTH_FIGURES) and not shallow.block_models
+    shallow = Plan.from_config(config_with(model__depths=[1]), SCHEMA)
+    assert not any(f in layout.figures(shallow) for f in layout.DEPTH_FIGURES)
+    assert not shallow.block_models
+
+
+def test_the_depth_overlay_adds_depth_2_to_the_default():
+    from snakemake.utils import update_config
+
+    from ckaflow.study.plan import Plan
+
+    overlay = _default()
+    update_config(overlay, yaml.safe_load(open(ROOT / "config" / "depth2.yaml")))
+    validate(overlay, SCHEMA_PATH, set_default=True)
+    plan = Plan.from_config(overlay, SCHEMA)
+    assert plan.deep_base == ["natural-d2-1", "synth-d2-1"] and len(plan.domains) == 2
+
+
+def three_domains(**changes):
+    """A study of three folder domains of a classifier, at the plan level (no images read)."""
+    domains = {d: {"source": "folder", "path": f"data/{d}"} for d in ("a", "bb", "c_3")}
+    return config_with(preset=None, domains=domains, task="classify", images_per_domain=None,
+                       model={"builder": "tests/user_model.py:build"},
+                       figures__filter_instances=None, **changes)  # fmt: skip
+
+
+def test_the_plan_of_three_domains_fine_tunes_each_base_on_every_other_domain():
+    from ckaflow.figures import layout
+    from ckaflow.study.plan import Plan
+
+    plan = Plan.from_config(three_domains(seeds=[1, 2]), SCHEMA)
+    assert plan.base == ["a-1", "a-2", "bb-1", "bb-2", "c_3-1", "c_3-2"]
+    assert len(plan.finetuned) == 3 * 2 * 2
+    assert plan.finetuned[:4] == ["a-from-bb-1", "a-from-bb-2", "a-from-c_3-1", "a-from-c_3-2"]
+    assert {parse(f).scratch for f in plan.finetuned if parse(f).domain == "c_3"} == {
+        "c_3-1", "c_3-2"}  # fmt: skip
+    pairs = set(plan.interval_pairs)
+    assert ("bb-from-c_3-2", "c_3-2") in pairs and ("bb-from-c_3-2", "bb-2") in pairs
+    assert plan.resample_seed("c_3") == [0, 2] and plan.filter_instances == ["a-1", "bb-1"]
+    assert plan.model_config == {"architecture": None, "builder": "tests/user_model.py:build",
+                                 "layers": "auto"}  # fmt: skip
+    figures = layout.figures(plan)
+    assert not any(f.startswith("reconstructions_") for f in figures)  # a classifier
+    assert "finetuned_vs_base" in figures and "depth_matrices" not in figures
+    assert layout.layer_matrix_pairs(plan) == {
+        "a-1 with itself": ["a-1", "a-1"], "a-1 vs a-2": ["a-1", "a-2"],
+        "bb-1 vs a-from-bb-1": ["bb-1", "a-from-bb-1"]}  # fmt: skip
+
+
+def test_a_study_without_fine_tuning_trains_and_compares_the_bases_only():
+    from ckaflow.figures import layout
+    from ckaflow.study.plan import Plan
+
+    plan = Plan.from_config(three_domains(finetune={"enabled": False}), SCHEMA)
+    assert plan.finetuned == [] and plan.instances == plan.base
+    assert all(not parse(parse_model(a)[0]).finetuned for pair in plan.interval_pairs for a in pair)
+    assert "finetuned_vs_base" not in layout.figures(plan)
+    assert list(layout.layer_matrix_pairs(plan)) == ["a-1 with itself", "a-1 vs a-2"]
+
+
+def test_a_step_schedule_saves_epoch_checkpoints():
+    from ckaflow.study.plan import Plan
+
+    config = three_domains(train={"schedule": "step", "optimizer": "sgd", "epochs": 6,
+                                  "decay_epochs": [4], "checkpoint_epochs": [1, 3],
+                                  "early_checkpoints": []})  # fmt: skip
+    plan = Plan.from_config(config, SCHEMA)
+    assert plan.base_checkpoints == ("init", "epoch1", "epoch3", "final")
+    assert plan.models_of("a-1") == ["a-1@init", "a-1@epoch1", "a-1@epoch3", "a-1"]
+    assert plan.models_of("a-2") == ["a-2@init", "a-2"]
+    s = plan.schedule("a-1")
+    assert (s["optimizer"], s["schedule"], s["epochs"], s["checkpoint_epochs"]) == (
+        "sgd", "step", 6, [1, 3])  # fmt: skip
 
 
 def test_a_plan_is_made_only_from_a_config_that_passes_the_checks():
@@ -214,8 +343,9 @@ def test_library_defaults_are_the_schemas():
     import inspect
 
     from ckaflow.data.dataset import build_domain
+    from ckaflow.data.images import THESIS_IMAGE
     from ckaflow.schema import schema_default
-    from ckaflow.training.train import TrainConfig
+    from ckaflow.training import TrainConfig
 
     cfg = TrainConfig()
     for key in ("batch_size", "learning_rate", "patience", "eval_every", "max_steps"):
@@ -223,4 +353,6 @@ def test_library_defaults_are_the_schemas():
     assert (cfg.pepper, cfg.salt) == (schema_default("noise.pepper"), schema_default("noise.salt"))
     params = inspect.signature(build_domain).parameters
     assert params["test_images"].default == _default()["test_images"]
-    assert list(params["font_size"].default) == _default()["synth"]["font_size"]
+    image = _default()["image"]
+    assert THESIS_IMAGE.shape == (image["height"], image["width"], image["channels"])
+    assert THESIS_IMAGE.fit == image["fit"] == schema_default("image.fit")

@@ -31,9 +31,9 @@ def _fake_svhn(folder, n_big=6):
 def test_folder_keeps_large_images_counts_the_rest(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="ckaflow")
     scan = load_svhn(_fake_svhn(tmp_path / "train"))
-    assert scan.images.shape == (6, 64, 80) and scan.images.dtype == np.uint8
+    assert scan.images.shape == (6, 64, 80, 1) and scan.images.dtype == np.uint8
     assert scan.seen == 8 and scan.too_small == 1 and scan.unreadable == ("8.png",)
-    assert [int(v) for v in scan.images[:, 0, 0]] == [20, 40, 60, 80, 100, 120]
+    assert [int(v) for v in scan.images[:, 0, 0, 0]] == [20, 40, 60, 80, 100, 120]
     assert "kept 6" in caplog.text and "1 unreadable" in caplog.text
 
 
@@ -63,12 +63,9 @@ def test_errors_name_the_path(tmp_path):
 
 def test_build_domain_from_svhn(tmp_path):
     folder = _fake_svhn(tmp_path / "train", n_big=30)
-    ds = build_domain(
-        "natural", images=25, seed=0, test_images=2, source="svhn", svhn_path=str(folder)
-    )
+    entry = {"source": "svhn", "path": str(folder)}
+    ds = build_domain("natural", entry, images=25, seed=0, test_images=2)
     assert ds.provenance["svhn_usable"] == 30 and ds.provenance["svhn_unreadable"] == 1
     assert sum(len(v) for v in ds.splits.values()) == 25
-    with pytest.raises(ValueError, match="has 30 usable images"):
-        build_domain(
-            "natural", images=40, seed=0, test_images=2, source="svhn", svhn_path=str(folder)
-        )
+    with pytest.raises(ValueError, match="domains.natural.path: 30 usable images"):
+        build_domain("natural", entry, images=40, seed=0, test_images=2)

@@ -12,7 +12,7 @@ rule model_spec:
     log:
         "logs/model_spec/d{depth}.log",
     conda:
-        TF_ENV
+        "../../envs/tensorflow.yaml"
     threads: 1
     params:
         model=PLAN.model_config,

@@ -29,7 +29,8 @@ from ..io import (
     sha256_arrays,
 )
 from ..names import SPLITS
-from .images import ImageSpec
+from ..schema import schema_default
+from .images import THESIS_IMAGE, ImageSpec
 from .sources import make_images
 from .splits import missing_classes, split_indices, split_sizes
 
@@ -49,11 +50,11 @@ def build_domain(
     domain: str,
     entry: Mapping,
     *,
-    image: ImageSpec,
     images: int | None,
     seed: int,
-    val_fraction: float,
-    test_images: int,
+    image: ImageSpec = THESIS_IMAGE,
+    val_fraction: float = schema_default("val_fraction"),
+    test_images: int = schema_default("test_images"),
     classify: bool = False,
 ) -> Dataset:
     """The images of ``domain`` (its config ``entry``: source and the source's keys), split:

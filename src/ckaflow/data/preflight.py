@@ -29,9 +29,10 @@ _BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 
 def check_sources(
     domains: Mapping[str, Mapping], spec: ImageSpec, images: int | None, classify: bool
-) -> None:
+) -> tuple[str, ...] | None:
     """Refuse a config whose domains' fonts, photographs, SVHN files, image folders or arrays
-    are missing or unusable, or (``classify``) whose domains do not share one set of classes."""
+    are missing or unusable, or (``classify``) whose domains do not share one set of classes;
+    return that set of class names (None unless ``classify``)."""
     classes = {}
     for name, entry in domains.items():
         where, source = f"config domains.{name}", entry["source"]
@@ -56,6 +57,7 @@ def check_sources(
             "config domains: task is classify and a model is fine-tuned and compared across "
             f"domains, so every domain needs the same classes; they differ: {listed}"
         )
+    return next(iter(classes.values()), None) if classify else None
 
 
 def _check_count(available: int, images: int | None, where: str) -> None:

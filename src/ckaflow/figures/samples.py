@@ -39,7 +39,7 @@ def sample_grid(
             noisy = salt_and_pepper(pick, rng, pepper=pepper, salt=salt)
             kinds.append((f"noisy ({pepper:.0%} to 0, {salt:.0%} to 1)", noisy))
         for kind, stack in kinds:
-            row = f"{name}\n{kind}"
+            row = f"{name}\n{kind}" if noise else name
             rows.append(row)
             frames.append(image_frame(stack, row=row))
     data = pd.concat(frames, ignore_index=True)

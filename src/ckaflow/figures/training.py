@@ -149,10 +149,11 @@ def conv1_filters(kernels: dict[str, np.ndarray], instance: str, layer: str = "c
     )
     labels = data.groupby(["checkpoint", "panel"], observed=True)["filter"].first().reset_index()
     kh, kw, c_in, f = next(iter(kernels.values())).shape
+    labels["x"], labels["y"] = (kw - 1) / 2, -0.6 - 0.1 * kh
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
         + p9.geom_raster()
-        + p9.geom_text(p9.aes(x=3, y=-1.2, label="filter"), data=labels, size=6, inherit_aes=False)
+        + p9.geom_text(p9.aes(x="x", y="y", label="filter"), data=labels, size=6, inherit_aes=False)
         + p9.facet_grid("checkpoint ~ panel")
         + p9.scale_fill_gradient2(
             low="#2166ac", mid="white", high="#b2182b", limits=(-limit, limit), name="weight"

@@ -32,6 +32,7 @@ import tensorflow as tf
 from .tied_layers import (
     FILTERS,
     KERNEL_SIZES,
+    OUTPUT,
     check_depth,
     check_input_shape,
     layer_kind,
@@ -39,6 +40,13 @@ from .tied_layers import (
     layer_specs,
     layers,
 )
+
+_TYPES = {
+    "encoder": "Conv2D",
+    "pool": "MaxPool2D",
+    "decoder": "Conv2DTranspose (tied)",
+    OUTPUT: "Conv2D 1x1",
+}
 
 
 class TiedAutoencoder(keras.Model):
@@ -135,30 +143,21 @@ class TiedAutoencoder(keras.Model):
 
     def layer_rows(self) -> list[dict]:
         """The layer table (:func:`ckaflow.model.layers.layer_rows`): every named layer, each
-        recorded by ``model.layers: auto``; a convolution's kernel is its encoder kernel (the
-        decoder's transposes use it too)."""
+        recorded by ``model.layers: auto``. A convolution's kernel is its encoder kernel, which
+        the decoder's transposes use too (their parameters are their own biases)."""
         rows = []
         for spec in self.specs:
-            stem = spec.name if spec.part == "encoder" else None
-            kernel = (
-                f"{stem}_kernel" if stem else ("output_kernel" if spec.name == "output" else None)
-            )
-            params = (
-                (int(np.prod(self.kernels[spec.name].shape)) if stem else 0)
-                + (FILTERS if spec.convolution else 0)
-                + (FILTERS + 1 if spec.name == "output" else 0)
-            )
-            rows.append(
-                {
-                    "name": spec.name,
-                    "type": type(self).__name__,
-                    "kind": layer_kind(spec),
-                    "output_shape": list(self.shapes[spec.name]),
-                    "params": params,
-                    "kernel": kernel,
-                    "auto": True,
-                }
-            )
+            name, encoder = spec.name, spec.part == "encoder"
+            kernel = f"{name}_kernel" if encoder else "output_kernel" if name == OUTPUT else None
+            weights = [v for v in (self.kernels.get(name) if encoder else None,
+                                   self.out_kernel if name == OUTPUT else None,
+                                   self.biases.get(name)) if v is not None]  # fmt: skip
+            rows.append({
+                "name": name, "type": _TYPES[spec.part], "kind": layer_kind(spec),
+                "output_shape": list(self.shapes[name]),
+                "params": int(sum(np.prod(v.shape) for v in weights)),
+                "kernel": kernel, "auto": True,
+            })  # fmt: skip
         return rows
 
     def get_weights_dict(self) -> dict[str, np.ndarray]:

@@ -168,6 +168,7 @@ def adjacent_convolutions(depth: int = 1) -> list[tuple[str, str, bool]]:
 
 # The thesis' model (depth 1): the names the thesis' figures and claims are about.
 LAYERS = layers(1)
+LAYER_SHAPES: dict[str, tuple[int, int, int]] = layer_shapes(1)
 # The groups of the layer-level CKA rows, in network order: every layer, then the whole model.
 LAYER_GROUPS = layer_groups(1)
 CONV_LAYERS = conv_layers(1)

@@ -59,6 +59,17 @@ def extract(
 MANIFEST = "layers.json"
 
 
+def save_activations(folder: str | Path, layers: Mapping[str, np.ndarray]) -> None:
+    """One test set's activations as :func:`extract` writes them: each layer's array
+    (channels-first, float32) and ``layers.json`` listing them in order. For activations made
+    without a model (tests, benchmarks)."""
+    folder = Path(folder)
+    for layer, a in layers.items():
+        with atomic_path(folder / f"{layer}.npy") as tmp:
+            np.save(tmp, np.asarray(a, dtype=np.float32))
+    save_json(folder / MANIFEST, {"layers": list(layers)})
+
+
 def _channels_first(shape: tuple[int, ...]) -> tuple[int, ...]:
     """A layer's per-image output shape, channels last, as stored: channels first."""
     return shape if len(shape) == 1 else (shape[-1], *shape[:-1])

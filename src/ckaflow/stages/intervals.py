@@ -42,7 +42,7 @@ def compute_intervals(
     rows: Sequence[tuple[str, str, str, str]] = (),
     resamples: int,
     confidence: float,
-    seed: Sequence[int],
+    seed: int | Sequence[int],
     xp=None,
 ) -> pd.DataFrame:
     """One row per layer and model group of each (a_model, b_model) of ``pairs`` and per
@@ -67,7 +67,7 @@ def compute_intervals(
         raise ValueError(f"no Gram file for {missing}")
     grams, where, n = _layer_grams(gram_files, wanted, gram_key(test_set, estimator))
     index = np.array([(where[a, ga], where[b, gb]) for a, ga, b, gb in rows])
-    counts = resample_counts(n, resamples, seed=list(seed))
+    counts = resample_counts(n, resamples, seed=seed)
     packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
     boot = bootstrap_cka(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering

@@ -173,14 +173,15 @@ def _splits(config: Mapping) -> list[str]:
 def _integers(config, schema, where: str = "") -> list[str]:
     """Keys the schema types as integers whose value is a float (2.0 passes JSON schema)."""
     problems = []
-    kind = schema.get("type")
-    if kind == "integer" and isinstance(config, float):
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "integer" in kinds and isinstance(config, float):
         problems.append(f"{where} = {config!r}: an integer is expected (no decimal point)")
-    elif kind == "object" and isinstance(config, Mapping):
+    elif "object" in kinds and isinstance(config, Mapping):
         for key, sub in schema.get("properties", {}).items():
             if key in config:
                 problems += _integers(config[key], sub, f"{where}.{key}" if where else key)
-    elif kind == "array" and isinstance(config, list) and "items" in schema:
+    elif "array" in kinds and isinstance(config, list) and "items" in schema:
         for i, value in enumerate(config):
             problems += _integers(value, schema["items"], f"{where}[{i}]")
     return problems

@@ -1,0 +1,54 @@
+"""Command line: ``python -m ckaflow layers --configfile my.yaml`` lists the configured model's
+layers (name, type, kind, output shape, parameters, and which are recorded) before anything is
+trained."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ckaflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    layers = sub.add_parser("layers", help="list the configured model's layers")
+    layers.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
+                        help="config files, later ones updating earlier ones")  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        print(layer_tables(args.configfile))
+    except ValueError as err:  # a config, builder or model error: the message says what to do
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def layer_tables(configfiles: list[str]) -> str:
+    """The layer table of the configured model at every depth, as text."""
+    from .data.images import ImageSpec
+    from .data.preflight import check_sources
+    from .model.build import make_spec
+    from .model.spec import format_table
+    from .study.load import load_config
+    from .study.plan import Plan
+    from .tfsetup import configure
+
+    config = load_config(configfiles)
+    plan = Plan(config)
+    classes = check_sources(config["domains"], ImageSpec(**config["image"]),
+                            config["images_per_domain"], plan.task == "classify")  # fmt: skip
+    configure(1)
+    out = []
+    for depth in plan.depths:
+        spec = make_spec(plan.model_config, depth=depth, input_shape=plan.input_shape,
+                         num_classes=len(classes) if classes else None, task=plan.task,
+                         seed=plan.seeds[0])  # fmt: skip
+        what = spec.builder or spec.architecture
+        out += [f"{what}, depth {depth}: input {' x '.join(map(str, spec.input_shape))}, output "
+                f"{spec.output}; {len(spec.recorded)} of {len(spec.layers)} layers recorded",
+                format_table(spec), ""]  # fmt: skip
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
