@@ -170,3 +170,17 @@ def tables_equal(a: Path, b: Path) -> None:
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns as strings (two runs' category lists differ with their models)."""
     return table.astype({c: str for c in table.select_dtypes("category")})
+
+
+DIGEST_KEY = ["test_set", "kernel", "estimator", "centering", "a_model"]
+
+
+def cka_digest(path: Path) -> pd.DataFrame:
+    """A CKA table summed up per test set, estimator and first model: rows, undefined values,
+    and the sum and sum of squares of the defined ones (the tiny run's fingerprint; any change
+    in what a model computes moves them)."""
+    t = pd.read_parquet(path, columns=[*DIGEST_KEY, "cka"])
+    t = _plain(t).assign(defined=lambda d: d["cka"].notna(), sq=lambda d: d["cka"] ** 2)
+    g = t.groupby(DIGEST_KEY, sort=True)
+    return pd.DataFrame({"rows": g.size(), "undefined": g.size() - g["defined"].sum(),
+                         "sum": g["cka"].sum(), "sumsq": g["sq"].sum()}).reset_index()  # fmt: skip

@@ -10,8 +10,8 @@ import pytest
 
 from ckaflow.model.tied_layers import LAYER_GROUPS, LAYER_SHAPES, LAYERS
 from ckaflow.similarity import Estimator, UndefinedCKAWarning, cka, group_cka
-from ckaflow.stages.cka_table import PAIR_KEY
 from ckaflow.stages.activations import save_activations
+from ckaflow.stages.cka_table import PAIR_KEY
 from ckaflow.stages.grams import write_grams
 from ckaflow.stages.hsic import LAYERS_BLOCK, hsic_shard, reduce_cka, shard_blocks
 from ckaflow.stages.intervals import compute_intervals

@@ -72,8 +72,22 @@ def report_markdown(
 ) -> str:
     """The whole of findings.md; ``blocks``: the block-structure section's lines (a study with
     deeper models); ``thesis``: the claims are the thesis'."""
+    main = found.get(primary) or next(iter(found.values()))
+    lines = [*_intro(thesis), *_claims([*main, *found["training"]], primary)]
+    if baselines is not None:
+        lines += baseline_markdown(baselines, primary)
+    if change is not None:
+        lines += weight_change_section(change)
+    if blocks:
+        lines += blocks
+    if invariances is not None:
+        lines += invariance_section(*invariances)
+    return "\n".join(lines + _estimators(found, main, note, primary))
+
+
+def _intro(thesis: bool) -> list[str]:
     whose = "of the thesis" if thesis else "of this study"
-    lines = [
+    return [
         "# Findings",
         "",
         f"Each claim {whose}, checked against this run. A claim is *supported* when the "
@@ -87,13 +101,14 @@ def report_markdown(
         "A contradiction is a result, not a failure.",
         "",
     ]
-    main = found.get(primary) or next(iter(found.values()))
-    claims = [*main, *found["training"]]
-    lines += [f"## The claims ({primary}; training)", ""]
+
+
+def _claims(claims: list[Finding], primary: str) -> list[str]:
+    lines = [f"## The claims ({primary}; training)", ""]
     if not claims:
         lines += [
-            "No claims: the study has no fine-tuning (finetune.enabled is false), so "
-            "its findings are the baselines, the weight change and the invariances below.",
+            "No claims: the study has no fine-tuning (finetune.enabled is false), so its "
+            "findings are the baselines, the weight change and the invariances below.",
             "",
         ]
     for f in claims:
@@ -106,16 +121,15 @@ def report_markdown(
             f"Figure: {f.figure}.",
             "",
         ]
-    if baselines is not None:
-        lines += baseline_markdown(baselines, primary)
-    if change is not None:
-        lines += weight_change_section(change)
-    if blocks:
-        lines += blocks
-    if invariances is not None:
-        lines += invariance_section(*invariances)
+    return lines
+
+
+def _estimators(
+    found: dict[str, list[Finding]], main: list[Finding], note: str, primary: str
+) -> list[str]:
+    """How the verdicts change with the estimator: a table, then each other estimator's."""
     labels = [f.claim[:3] for f in main]
-    lines += [
+    lines = [
         "## Does the estimator change the conclusions?",
         "",
         note,
@@ -129,9 +143,10 @@ def report_markdown(
     lines.append("")
     for label, fs in found.items():
         if label not in ("training", primary):
-            lines += (
-                [f"### {label}", ""]
-                + [f"- {f.claim} **{f.verdict}**: {f.numbers}." for f in fs]
-                + [""]
-            )
-    return "\n".join(lines)
+            lines += [
+                f"### {label}",
+                "",
+                *(f"- {f.claim} **{f.verdict}**: {f.numbers}." for f in fs),
+                "",
+            ]
+    return lines

@@ -58,15 +58,7 @@ def compute_intervals(
     check_resamples(resamples)
     check_confidence(confidence)
     rows = [*layer_rows(gram_files, pairs), *rows]
-    wanted = {}  # model -> its groups, in first-use order
-    for a, ga, b, gb in rows:
-        wanted.setdefault(a, {})[ga] = None
-        wanted.setdefault(b, {})[gb] = None
-    missing = [m for m in wanted if m not in gram_files]
-    if missing:
-        raise ValueError(f"no Gram file for {missing}")
-    grams, where, n = _layer_grams(gram_files, wanted, gram_key(test_set, estimator))
-    index = np.array([(where[a, ga], where[b, gb]) for a, ga, b, gb in rows])
+    grams, index, n = _row_grams(gram_files, rows, gram_key(test_set, estimator))
     counts = resample_counts(n, resamples, seed=seed)
     packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
     boot = bootstrap_cka(
@@ -75,15 +67,8 @@ def compute_intervals(
     del packed
     release(xp)
     low, high = boot.interval(confidence)
-    log.info(
-        "%s %s: %d pairs of %d groups, %d resamples of n = %d",
-        test_set,
-        estimator.name,
-        len(rows),
-        len(grams),
-        resamples,
-        n,
-    )
+    log.info("%s %s: %d pairs of %d groups, %d resamples of n = %d", test_set, estimator.name,
+             len(rows), len(grams), resamples, n)  # fmt: skip
     return pd.DataFrame(
         {
             "test_set": test_set,
@@ -114,6 +99,20 @@ def layer_rows(gram_files: Mapping[str, str | Path], pairs) -> list[tuple[str, s
         shared = set(groups[b])
         out += [(a, g, b, g) for g in groups[a] if g in shared]
     return out
+
+
+def _row_grams(gram_files, rows, key):
+    """The packed Grams of the groups ``rows`` read: (rows of Grams (r, m), each row's pair of
+    indices into them (len(rows), 2), n)."""
+    wanted = {}  # model -> its groups, in first-use order
+    for a, ga, b, gb in rows:
+        wanted.setdefault(a, {})[ga] = None
+        wanted.setdefault(b, {})[gb] = None
+    missing = [m for m in wanted if m not in gram_files]
+    if missing:
+        raise ValueError(f"no Gram file for {missing}")
+    grams, where, n = _layer_grams(gram_files, wanted, key)
+    return grams, np.array([(where[a, ga], where[b, gb]) for a, ga, b, gb in rows]), n
 
 
 def _layer_grams(gram_files, wanted, key):

@@ -32,11 +32,13 @@ from ..names import (
 )
 from ..similarity import Estimator
 from .config import check_config
+from .params import JobParams
 
 
 @dataclass(frozen=True)
-class Plan:
-    """The study of one config (see :meth:`from_config`)."""
+class Plan(JobParams):
+    """The study of one config (see :meth:`from_config`); what each job is given:
+    :class:`~ckaflow.study.params.JobParams`."""
 
     config: Mapping
 
@@ -244,73 +246,6 @@ class Plan:
         """The configured estimators CKA's invariances are stated for (unit centring; the linear
         biased one if the config names none)."""
         return [e.name for e in self.estimators if e.centering == "unit"] or [Estimator().name]
-
-    # -- job parameters --
-
-    def dataset_params(self, domain: str) -> dict:
-        """The plain values that decide a domain's images (a change re-runs exactly its job)."""
-        c = self.config
-        return {
-            "entry": dict(c["domains"][domain]),
-            "image": dict(c["image"]),
-            "images": c["images_per_domain"],
-            "seed": c["seed"],
-            "val_fraction": c["val_fraction"],
-            "test_images": c["test_images"],
-            "classify": self.task == "classify",
-        }
-
-    @cached_property
-    def model_config(self) -> dict:
-        """What builds and records the model (the model_spec job's parameters)."""
-        m = self.config["model"]
-        return {
-            "architecture": None if m["builder"] else m["architecture"],
-            "builder": m["builder"],
-            "layers": m["layers"],
-        }
-
-    @property
-    def input_shape(self) -> list[int]:
-        i = self.config["image"]
-        return [i["height"], i["width"], i["channels"]]
-
-    def schedule(self, instance: str) -> dict:
-        """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
-        finetune.mode final_phase, starts in the last learning-rate phase; a deeper model starts
-        at train.deep_learning_rate."""
-        c, inst = self.config, parse(instance)
-        t, finetuned = c["train"], inst.finetuned
-        out = {
-            "batch_size": t["batch_size"],
-            "learning_rate": t["learning_rate" if inst.depth == 1 else "deep_learning_rate"],
-            **{k: t[k] for k in ("patience", "eval_every")},
-            "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
-            "pepper": c["noise"]["pepper"],
-            "salt": c["noise"]["salt"],
-            "start_phase": 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0,
-            "task": self.task,
-            **{
-                k: t[k]
-                for k in (
-                    "optimizer",
-                    "momentum",
-                    "weight_decay",
-                    "schedule",
-                    "epochs",
-                    "decay_epochs",
-                    "decay_factor",
-                )
-            },
-        }
-        if not finetuned:
-            out["early_checkpoints"] = list(t["early_checkpoints"])
-            out["checkpoint_epochs"] = list(t["checkpoint_epochs"])
-        return out
-
-    def train_images(self, instance: str) -> int | None:
-        """How many training images a run uses (None: the whole training split)."""
-        return self.config["finetune"]["images"] if parse(instance).finetuned else None
 
 
 def _counted(checkpoint: str) -> bool:

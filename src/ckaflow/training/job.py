@@ -50,20 +50,11 @@ def train_instance(
     checkpoints named in ``checkpoints`` are written (default: init and final). ``run`` (the
     workflow's config, seeds and dataset hashes) goes into every provenance record.
     """
-    from ..model.build import build_model
-
     inst, out_dir = parse(instance), Path(out_dir)
     record = {**(model or TIED), "depth": inst.depth, "seed": inst.seed}
     checkpoints = (INIT, FINAL) if checkpoints is None else checkpoints
     data = _training_data(instance, data_dirs, inst.domain, train_images, cfg.task == "classify")
-    net = build_model(record, inst.seed)
-    parent = None
-    if init_from is not None:
-        from ..model.checkpoints import assign_weights
-
-        assign_weights(net, read_checkpoint(init_from))
-        parent = {"checkpoint": str(init_from), "instance": inst.base}
-        log.info("%s: starts from %s", instance, init_from)
+    net, parent = _initial_model(record, inst, init_from)
     common = {
         "instance": instance,
         "domain": inst.domain,
@@ -102,6 +93,20 @@ def train_instance(
     save_json(
         out_dir / "provenance.json", provenance(**common, **ended, best_val_loss=result.best_loss)
     )
+
+
+def _initial_model(record: Mapping, inst, init_from: str | Path | None):
+    """The instance's model at its start (its seed's draw, or ``init_from``'s weights) and, for a
+    fine-tuning, where it started from."""
+    from ..model.build import build_model
+    from ..model.checkpoints import assign_weights
+
+    net = build_model(record, inst.seed)
+    if init_from is None:
+        return net, None
+    assign_weights(net, read_checkpoint(init_from))
+    log.info("%s: starts from %s", inst.name, init_from)
+    return net, {"checkpoint": str(init_from), "instance": inst.base}
 
 
 def _training_data(

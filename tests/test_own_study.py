@@ -1,0 +1,203 @@
+"""A user's own study, end to end: two folders of images with class subfolders (different
+sizes, greyscale and colour), a Keras classifier of the user's own in a file, task classify. The
+whole workflow runs on it; editing the model's source makes exactly its trainings stale; a
+builder or layer the workflow cannot use stops it before any training, naming what is wrong."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, copy_workflow, snakemake
+from PIL import Image
+
+from ckaflow.figures import layout
+from ckaflow.schema import load_schema
+from ckaflow.study.load import load_config
+from ckaflow.study.plan import Plan
+
+pytestmark = pytest.mark.workflow
+
+CLASSES = ("checks", "dots", "stripes")
+CONFIG = {
+    "seed": 0,
+    "domains": {
+        "photos": {"source": "folder", "path": "data/photos"},
+        "paintings": {"source": "folder", "path": "data/paintings"},
+    },
+    "image": {"height": 16, "width": 16, "channels": 3, "fit": "resize"},
+    "images_per_domain": None,
+    "val_fraction": 0.4,
+    "test_images": 9,
+    "task": "classify",
+    "model": {"builder": "models/small.py:build", "layers": "auto"},
+    "seeds": [1, 2],
+    "train": {
+        "batch_size": 8,
+        "learning_rate": 0.01,
+        "patience": 4,
+        "eval_every": 2,
+        "max_steps": 6,
+        "early_checkpoints": [2],
+    },  # fmt: skip
+    "finetune": {"images": 16, "max_steps": 4},
+    "similarity": {"shards": 2, "resamples": 100},
+    "figures": {"samples_per_domain": 3},
+}
+RECORDED = ["conv_a", "bn_a", "pool_a", "conv_b", "bn_b", "gap", "logits"]
+
+
+def pattern(kind: int, w: int, h: int, rng) -> np.ndarray:
+    """A (h, w) image in [0, 1]: stripes, checks or rings, noisy."""
+    yy, xx = np.mgrid[:h, :w]
+    f = rng.uniform(0.5, 0.9)
+    p = [np.sin(xx * f) * np.sin(yy * f), np.cos(np.hypot(xx - w / 2, yy - h / 2) * f),
+         np.sin(xx * f)][kind]  # fmt: skip
+    return np.clip((p + 1) / 2 + rng.normal(0, 0.1, p.shape), 0, 1)
+
+
+def make_folders(root: Path, per_class: int = 14) -> None:
+    """photos: greyscale JPEGs (one a 16-bit PNG); paintings: RGB PNGs; sizes 18 to 27."""
+    rng = np.random.default_rng(0)
+    for domain in ("photos", "paintings"):
+        for kind, name in enumerate(CLASSES):
+            folder = root / "data" / domain / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                w, h = (int(v) for v in rng.integers(18, 28, size=2))
+                a = pattern(kind, w, h, rng)
+                if domain == "paintings":
+                    rgb = np.stack([a, a * rng.uniform(0.3, 1), 1 - a], axis=-1)
+                    Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"{i:02d}.png")
+                elif i == 0:  # 16 bits: scaled to 8, not clipped to white
+                    Image.fromarray((a * 65535).astype(np.uint16)).save(folder / f"{i:02d}.png")
+                else:
+                    Image.fromarray((a * 255).astype(np.uint8)).save(folder / f"{i:02d}.jpg")
+
+
+def own_workdir(tmp: Path, **changes) -> Path:
+    """A fresh workflow folder holding the user's data, model file and config (``my.yaml``)."""
+    copy_workflow(tmp)
+    make_folders(tmp)
+    (tmp / "models").mkdir()
+    shutil.copy(ROOT / "tests" / "user_model.py", tmp / "models" / "small.py")
+    config = {**CONFIG, **changes}
+    (tmp / "my.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def own_study(tmp_path_factory) -> Path:
+    workdir = own_workdir(tmp_path_factory.mktemp("own"))
+    out = snakemake(workdir, "--configfile", "my.yaml")
+    assert out.returncode == 0, out.stdout[-5000:]
+    return workdir
+
+
+def test_the_own_study_runs_to_its_findings(own_study, monkeypatch):
+    monkeypatch.chdir(own_study)  # the config's paths are relative to the working directory
+    results = own_study / "results"
+    spec = pd.read_csv(results / "model_spec" / "d1.csv")
+    assert list(spec.loc[spec["recorded"], "name"]) == RECORDED  # auto: no activations
+    assert "relu_a" in set(spec["name"]) and not spec.set_index("name").loc["relu_a", "recorded"]
+    data = yaml.safe_load((results / "data" / "photos" / "dataset.json").read_text())
+    assert data["classes"] == list(CLASSES) and data["shape"] == [16, 16, 3]
+    assert data["counts"] == {"train": 25, "val": 8, "test": 9}
+    conversions = " ".join(data["conversions"])
+    assert "scaled to 8 bits" in conversions and "L to RGB" in conversions
+    test = np.load(results / "data" / "photos" / "test.npy")
+    assert test.shape == (9, 16, 16, 3) and test.std() > 10  # not clipped to one colour
+    labels = np.load(results / "data" / "photos" / "test_labels.npy")
+    assert sorted(np.bincount(labels)) == [3, 3, 3]  # every class in the test set
+    acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
+    assert set(acc["metric"]) == {"classification accuracy"} and len(acc) == 8 * 2
+    assert acc["accuracy"].between(0, 1).all() and np.allclose(acc["chance"], 1 / 3, atol=1e-6)
+    cka = pd.read_parquet(results / "cka.parquet", columns=["a_model", "a_group"])
+    groups = set(cka["a_group"].astype(str))
+    assert {"logits", "gap", "conv_a/f07", "bn_b/f15", "model"} <= groups
+    assert not any(g.startswith(("logits/", "gap/")) for g in groups)  # dense: layer groups only
+    assert "photos-from-paintings-2" in set(cka["a_model"].astype(str))
+    plan = Plan(load_config([own_study / "my.yaml"]))
+    for name in layout.figures(plan):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 5_000, name
+    findings = (results / "findings.md").read_text()
+    assert "Each claim of this study" in findings and "(a) Fine-tuned instances" in findings
+    assert "(b) conv_a changes least" in findings and "(e) Fine-tuned accuracy" in findings
+    assert "(c)" not in findings and "(d)" not in findings  # the thesis' own claims
+    assert "classification accuracy" in findings
+    assert "photos-from-paintings" in (results / "tables" / "table_finetuning.md").read_text()
+
+
+def planned(out) -> dict[str, int]:
+    stats = out.stdout[out.stdout.index("Job stats") :].split("\n\n")[0]
+    return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:]
+            if line.strip() and line.split()[0] != "total"}  # fmt: skip
+
+
+def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
+    model = own_study / "models" / "small.py"
+    before = model.read_text()
+    try:
+        model.write_text(before.replace("Conv2D(16, 3", "Conv2D(12, 3"))
+        out = snakemake(own_study, "-n", "--configfile", "my.yaml")
+        assert out.returncode == 0, out.stdout[-3000:]
+        jobs = planned(out)
+        assert jobs["model_spec"] == 1 and jobs["train_base"] == 4 and jobs["finetune"] == 4
+        assert "build_dataset" not in jobs and "plot_samples" not in jobs
+        assert "Updated input files: " in out.stdout or "Params have changed" in out.stdout
+        assert "models/small.py" in out.stdout  # the reason names the edited source
+    finally:
+        model.write_text(before)
+
+
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        ({"builder": "models/small.py:not_a_model"},
+         ["models/small.py:not_a_model", "returned NoneType, not a keras.Model"]),
+        ({"builder": "models/small.py:build", "layers": ["conv_a", "conv_z"]},
+         ["model.layers: no layer ['conv_z']", "'bn_a'", "'logits'"]),
+        ({"builder": "models/small.py:biuld"},
+         ["models/small.py:biuld", "has no function 'biuld'"]),
+    ],
+)  # fmt: skip
+def test_a_model_the_workflow_cannot_use_stops_before_any_training(tmp_path, model, words):
+    workdir = own_workdir(tmp_path, model=model)
+    out = snakemake(workdir, "--configfile", "my.yaml", "--until", "model_spec")
+    assert out.returncode != 0
+    logs = "".join(p.read_text() for p in (workdir / "logs").rglob("*.log"))
+    message = " ".join((out.stdout + logs).split())
+    for word in words:
+        assert word in message, (word, message[-3000:])
+    assert not (workdir / "results" / "models").exists()
+
+
+def test_the_layers_command_lists_the_models_layers_before_training(own_study):
+    run = [sys.executable, "-m", "ckaflow", "layers", "--configfile", "my.yaml"]
+    out = subprocess.run(run, cwd=own_study, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert "models/small.py:build, depth 1: input 16 x 16 x 3, output logits" in lines[0]
+    assert "7 of 9 layers recorded" in lines[0]
+    rows = {line.split()[0]: line for line in lines[2:] if line.strip()}
+    assert rows["conv_a"].split()[1:3] == ["Conv2D", "conv"] and rows["conv_a"].endswith("yes")
+    assert not rows["relu_a"].endswith("yes") and "BatchNormalization" in rows["bn_b"]
+    bad = own_study / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**CONFIG, "model": {"builder": "models/small.py:build",
+                                                        "layers": ["conv_q"]}}))  # fmt: skip
+    out = subprocess.run([*run[:-1], "bad.yaml"], cwd=own_study, capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert out.returncode == 2 and "no layer ['conv_q']" in out.stderr
+
+
+def test_the_config_loads_the_same_way_outside_snakemake(own_study, monkeypatch):
+    monkeypatch.chdir(own_study)
+    config = load_config([own_study / "my.yaml"])
+    assert config["finetune"]["enabled"] is True and config["preset"] is None
+    assert load_schema()["properties"]["model"]["properties"]["builder"]["default"] is None
