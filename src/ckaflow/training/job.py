@@ -55,19 +55,7 @@ def train_instance(
     checkpoints = (INIT, FINAL) if checkpoints is None else checkpoints
     data = _training_data(instance, data_dirs, inst.domain, train_images, cfg.task == "classify")
     net, parent = _initial_model(record, inst, init_from)
-    common = {
-        "instance": instance,
-        "domain": inst.domain,
-        "seed": inst.seed,
-        "source_domain": inst.source,
-        "parent": parent,
-        "datasets": {d: read_provenance(path)["dataset_id"] for d, path in data_dirs.items()},
-        "train_images": len(data.train_x),
-        "config": config_dict(cfg),
-        "model": {k: v for k, v in record.items() if k != "output"},
-        "output": record["output"],
-        "run": run,
-    }
+    common = _fields(inst, parent, data_dirs, len(data.train_x), cfg, record, run)
 
     def save(name: str, info: dict) -> None:
         if name in checkpoints:
@@ -93,6 +81,23 @@ def train_instance(
     save_json(
         out_dir / "provenance.json", provenance(**common, **ended, best_val_loss=result.best_loss)
     )
+
+
+def _fields(inst, parent, data_dirs, train_images, cfg, record, run) -> dict:
+    """What every provenance record of the run holds."""
+    return {
+        "instance": inst.name,
+        "domain": inst.domain,
+        "seed": inst.seed,
+        "source_domain": inst.source,
+        "parent": parent,
+        "datasets": {d: read_provenance(path)["dataset_id"] for d, path in data_dirs.items()},
+        "train_images": train_images,
+        "config": config_dict(cfg),
+        "model": {k: v for k, v in record.items() if k != "output"},
+        "output": record["output"],
+        "run": run,
+    }
 
 
 def _initial_model(record: Mapping, inst, init_from: str | Path | None):
