@@ -45,7 +45,7 @@ CONFIG = {
         "eval_every": 2,
         "max_steps": 6,
         "early_checkpoints": [2],
-    },  # fmt: skip
+    },
     "finetune": {"images": 16, "max_steps": 4},
     "similarity": {"shards": 2, "resamples": 100},
     "figures": {"samples_per_domain": 3},
@@ -57,8 +57,11 @@ def pattern(kind: int, w: int, h: int, rng) -> np.ndarray:
     """A (h, w) image in [0, 1]: stripes, checks or rings, noisy."""
     yy, xx = np.mgrid[:h, :w]
     f = rng.uniform(0.5, 0.9)
-    p = [np.sin(xx * f) * np.sin(yy * f), np.cos(np.hypot(xx - w / 2, yy - h / 2) * f),
-         np.sin(xx * f)][kind]  # fmt: skip
+    p = [
+        np.sin(xx * f) * np.sin(yy * f),
+        np.cos(np.hypot(xx - w / 2, yy - h / 2) * f),
+        np.sin(xx * f),
+    ][kind]
     return np.clip((p + 1) / 2 + rng.normal(0, 0.1, p.shape), 0, 1)
 
 
@@ -136,8 +139,11 @@ def test_the_own_study_runs_to_its_findings(own_study, monkeypatch):
 
 def planned(out) -> dict[str, int]:
     stats = out.stdout[out.stdout.index("Job stats") :].split("\n\n")[0]
-    return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:]
-            if line.strip() and line.split()[0] != "total"}  # fmt: skip
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in stats.splitlines()[3:]
+        if line.strip() and line.split()[0] != "total"
+    }
 
 
 def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
@@ -159,14 +165,20 @@ def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
 @pytest.mark.parametrize(
     "model, words",
     [
-        ({"builder": "models/small.py:not_a_model"},
-         ["models/small.py:not_a_model", "returned NoneType, not a keras.Model"]),
-        ({"builder": "models/small.py:build", "layers": ["conv_a", "conv_z"]},
-         ["model.layers: no layer ['conv_z']", "'bn_a'", "'logits'"]),
-        ({"builder": "models/small.py:biuld"},
-         ["models/small.py:biuld", "has no function 'biuld'"]),
+        (
+            {"builder": "models/small.py:not_a_model"},
+            ["models/small.py:not_a_model", "returned NoneType, not a keras.Model"],
+        ),
+        (
+            {"builder": "models/small.py:build", "layers": ["conv_a", "conv_z"]},
+            ["model.layers: no layer ['conv_z']", "'bn_a'", "'logits'"],
+        ),
+        (
+            {"builder": "models/small.py:biuld"},
+            ["models/small.py:biuld", "has no function 'biuld'"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_model_the_workflow_cannot_use_stops_before_any_training(tmp_path, model, words):
     workdir = own_workdir(tmp_path, model=model)
     out = snakemake(workdir, "--configfile", "my.yaml", "--until", "model_spec")
@@ -189,10 +201,14 @@ def test_the_layers_command_lists_the_models_layers_before_training(own_study):
     assert rows["conv_a"].split()[1:3] == ["Conv2D", "conv"] and rows["conv_a"].endswith("yes")
     assert not rows["relu_a"].endswith("yes") and "BatchNormalization" in rows["bn_b"]
     bad = own_study / "bad.yaml"
-    bad.write_text(yaml.safe_dump({**CONFIG, "model": {"builder": "models/small.py:build",
-                                                        "layers": ["conv_q"]}}))  # fmt: skip
-    out = subprocess.run([*run[:-1], "bad.yaml"], cwd=own_study, capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
+    bad.write_text(
+        yaml.safe_dump(
+            {**CONFIG, "model": {"builder": "models/small.py:build", "layers": ["conv_q"]}}
+        )
+    )
+    out = subprocess.run(
+        [*run[:-1], "bad.yaml"], cwd=own_study, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 2 and "no layer ['conv_q']" in out.stderr
 
 
@@ -201,3 +217,76 @@ def test_the_config_loads_the_same_way_outside_snakemake(own_study, monkeypatch)
     config = load_config([own_study / "my.yaml"])
     assert config["finetune"]["enabled"] is True and config["preset"] is None
     assert load_schema()["properties"]["model"]["properties"]["builder"]["default"] is None
+
+
+def test_pretrained_models_are_imported_instead_of_trained(tmp_path):
+    """model.pretrained: the user's saved models become the base instances (final: their
+    weights; init: a fresh draw of the architecture for the seed); fine-tuning starts from them."""
+    import keras
+
+    from ckaflow.data import ImageSpec, build_domain, write_dataset
+    from ckaflow.model.checkpoints import read_checkpoint
+    from ckaflow.training.job import import_pretrained
+
+    workdir = own_workdir(tmp_path, model={"pretrained": "models/{domain}-{seed}.keras"})
+    sys.path.insert(0, str(workdir / "models"))
+    try:
+        from small import build
+    finally:
+        sys.path.remove(str(workdir / "models"))
+    for domain in CONFIG["domains"]:
+        for seed in CONFIG["seeds"]:
+            keras.utils.set_random_seed(50 + seed)
+            build((16, 16, 3), 3).save(workdir / "models" / f"{domain}-{seed}.keras")
+    out = snakemake(workdir, "-n", "--configfile", "my.yaml")
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned(out)
+    assert jobs["import_pretrained"] == 4 and "train_base" not in jobs and jobs["finetune"] == 4
+    image = ImageSpec(**CONFIG["image"])
+    dirs = {}
+    for domain, entry in CONFIG["domains"].items():
+        entry = {**entry, "path": str(workdir / entry["path"])}
+        dirs[domain] = str(tmp_path / "data-out" / domain)
+        write_dataset(
+            dirs[domain],
+            build_domain(
+                domain,
+                entry,
+                images=None,
+                seed=0,
+                image=image,
+                val_fraction=0.4,
+                test_images=9,
+                classify=True,
+            ),
+        )
+    saved = workdir / "models" / "photos-2.keras"
+    record = {
+        "architecture": None,
+        "builder": None,
+        "pretrained": str(saved),
+        "input_shape": [16, 16, 3],
+        "num_classes": 3,
+        "output": "logits",
+    }
+    import_pretrained(
+        "photos-2", path=saved, data_dirs=dirs, out_dir=tmp_path / "photos-2", model=record
+    )
+    final = read_checkpoint(tmp_path / "photos-2" / "checkpoints" / "final.npz")
+    init = read_checkpoint(tmp_path / "photos-2" / "checkpoints" / "init.npz")
+    kernel = next(k for k in final if k.endswith("kernel"))
+    want = {v.path: v.numpy() for v in keras.models.load_model(saved).weights}
+    assert np.array_equal(final[kernel], want[kernel]) and not np.array_equal(
+        init[kernel], final[kernel]
+    )
+    with pytest.raises(ValueError, match="is not the architecture of"):
+        keras.Sequential(
+            [keras.Input((16, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(3)]
+        ).save(tmp_path / "other.keras")
+        import_pretrained(
+            "photos-1",
+            path=tmp_path / "other.keras",
+            data_dirs=dirs,
+            out_dir=tmp_path / "photos-1",
+            model=record,
+        )

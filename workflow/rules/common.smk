@@ -28,6 +28,8 @@ MODELS = PLAN.models
 ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
+# Base instances imported from the user's saved models (model.pretrained), not trained.
+IMPORTED = BASE if config["model"]["pretrained"] else []
 # The conda env of the GPU rules: TensorFlow's GPU build and CuPy where config gpu_env is set (the
 # SLURM profile sets it), else the CPU build. Never both in one env.
 TF_ENV = (
@@ -37,16 +39,21 @@ TF_ENV = (
 )
 
 
+def one_of(names):
+    """A wildcard pattern matching exactly ``names`` (nothing when there are none)."""
+    return "|".join(re.escape(str(n)) for n in names) or "(?!)"
+
+
 wildcard_constraints:
-    domain="|".join(DOMAINS),
-    instance="|".join(re.escape(i) for i in INSTANCES),
-    model="|".join(re.escape(m) for m in MODELS),
-    test_set="|".join(DOMAINS),
-    estimator="|".join(re.escape(e) for e in ESTIMATORS),
+    domain=one_of(DOMAINS),
+    instance=one_of(INSTANCES),
+    model=one_of(MODELS),
+    test_set=one_of(DOMAINS),
+    estimator=one_of(ESTIMATORS),
     shard=r"\d+",
-    depth="|".join(str(d) for d in PLAN.depths),
-    figure="|".join(re.escape(f) for f in layout.cka_figures(PLAN)),
-    a="|".join(re.escape(i) for i in INSTANCES),
+    depth=one_of(PLAN.depths),
+    figure=one_of(layout.cka_figures(PLAN)),
+    a=one_of(INSTANCES),
 
 
 # One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
@@ -95,6 +102,7 @@ def model_spec_inputs(wildcards):
     inputs = {"datasets": DATASET_JSONS if PLAN.task == "classify" else []}
     if BUILDER:
         inputs["builder"] = str(builder_source(BUILDER))
+    inputs["pretrained"] = [PLAN.pretrained_file(b) for b in IMPORTED]
     return inputs
 
 
@@ -137,6 +145,10 @@ def finetune_start(wildcards):
     """A fine-tuned instance starts from the final weights of its base instance."""
     base = parse_instance(instance_of(wildcards)).base
     return f"results/models/{base}/checkpoints/final.npz"
+
+
+def pretrained_file(wildcards):
+    return PLAN.pretrained_file(wildcards.instance)
 
 
 def histories(wildcards=None):

@@ -21,7 +21,7 @@ rule train_base:
     benchmark:
         "benchmarks/results/train_base/{instance}.tsv"
     wildcard_constraints:
-        instance="|".join(re.escape(i) for i in BASE + PLAN.deep_base),
+        instance=one_of(i for i in BASE + PLAN.deep_base if i not in IMPORTED),
     conda:
         TF_ENV
     threads: 1
@@ -35,6 +35,34 @@ rule train_base:
         domains=DOMAINS,
     script:
         "../scripts/train.py"
+
+
+# With model.pretrained: the base instances are the user's saved models, imported (checkpoint
+# final their weights, init a fresh draw of the same architecture), not trained.
+rule import_pretrained:
+    input:
+        unpack(training_data),
+        saved=pretrained_file,
+    output:
+        checkpoints=expand(
+            "results/models/{{instance}}/checkpoints/{name}.{ext}",
+            name=["init", "final"],
+            ext=["npz", "json"],
+        ),
+        history="results/models/{instance}/history.parquet",
+        provenance="results/models/{instance}/provenance.json",
+    log:
+        "logs/import_pretrained/{instance}.log",
+    wildcard_constraints:
+        instance=one_of(IMPORTED),
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        instance=instance_of,
+        domains=DOMAINS,
+    script:
+        "../scripts/import_pretrained.py"
 
 
 rule finetune:
@@ -55,7 +83,7 @@ rule finetune:
     benchmark:
         "benchmarks/results/finetune/{instance}.tsv"
     wildcard_constraints:
-        instance="|".join(re.escape(i) for i in FINETUNED + PLAN.deep_finetuned),
+        instance=one_of(FINETUNED + PLAN.deep_finetuned),
     conda:
         TF_ENV
     threads: 1

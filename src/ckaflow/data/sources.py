@@ -73,13 +73,11 @@ def _synth(entry, images, seed, spec, classify, where) -> Raw:
 
     size = tuple(entry.get("font_size") or (10, 22))
     fonts = entry.get("fonts")
-    pixels = generate(
-        images,
-        seed,
-        SOURCES["synth"].stream,
-        spec,
-        lambda rng: render_page(rng, size, fonts, spec.height, spec.width),
-    )
+
+    def render(rng):
+        return render_page(rng, size, fonts, spec.height, spec.width)
+
+    pixels = generate(images, seed, SOURCES["synth"].stream, spec, render)
     extra = {
         "font_size": list(size),
         "fonts": fonts,
@@ -92,13 +90,11 @@ def _standin(entry, images, seed, spec, classify, where) -> Raw:
     from .standin import photo_files, render_house_number
 
     photos = entry.get("photos")
-    pixels = generate(
-        images,
-        seed,
-        SOURCES["standin"].stream,
-        spec,
-        lambda rng: render_house_number(rng, photos, spec),
-    )
+
+    def render(rng):
+        return render_house_number(rng, photos, spec)
+
+    pixels = generate(images, seed, SOURCES["standin"].stream, spec, render)
     extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
     return Raw(pixels, extra=extra)
 

@@ -11,12 +11,19 @@ from ..training.tasks import LOSS
 from .common import framed, greyscale_images, image_frame
 
 
-def loss_curves(history: pd.DataFrame, task: str = "denoise") -> p9.ggplot:
+def loss_curves(histories: dict[str, pd.DataFrame], task: str = "denoise") -> p9.ggplot:
     """Validation loss on every domain vs step, one panel per family, seeds overlaid.
 
-    ``history``: the rows of every instance's history.parquet plus ``instance``, ``family``,
-    ``seed`` columns.
+    ``histories``: each instance's history.parquet by name; an instance that was not trained
+    (imported from a saved model) has none and no panel.
     """
+    history = pd.concat(
+        [
+            h.assign(instance=i, family=parse(i).family, seed=parse(i).seed)
+            for i, h in histories.items()
+            if len(h)
+        ]
+    )
     curves = [c for c in history.columns if c.startswith("val_loss_")]
     long = history.melt(
         id_vars=["instance", "family", "seed", "step", "phase"],

@@ -28,6 +28,7 @@ def model_record(model_config: Mapping, *, depth: int, input_shape, num_classes)
     return {
         "architecture": model_config.get("architecture"),
         "builder": model_config.get("builder"),
+        "pretrained": model_config.get("pretrained"),
         "depth": int(depth),
         "input_shape": [int(s) for s in input_shape],
         "num_classes": num_classes,
@@ -35,7 +36,14 @@ def model_record(model_config: Mapping, *, depth: int, input_shape, num_classes)
 
 
 def build_model(record: Mapping, seed: int):
-    """A fresh model of ``record`` (:func:`model_record`) with the initial weights of ``seed``."""
+    """A fresh model of ``record`` (:func:`model_record`) with the initial weights of ``seed``
+    (a saved model's architecture, ``pretrained``, freshly initialised too)."""
+    if record.get("pretrained"):
+        import keras
+
+        saved = load_saved(record["pretrained"])
+        keras.utils.set_random_seed(int(seed))
+        return keras.models.clone_model(saved)
     if record.get("builder"):
         return call_builder(
             record["builder"],
@@ -50,6 +58,19 @@ def build_model(record: Mapping, seed: int):
             seed, depth=record["depth"], input_shape=tuple(record["input_shape"])
         )
     raise BuilderError(f"model: unknown architecture {record.get('architecture')!r}")
+
+
+def load_saved(path: str | Path):
+    """A saved Keras model (``.keras``), without its optimizer; ``BuilderError`` naming the
+    file when it cannot be read."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001  Keras raises many kinds for a bad file
+        raise BuilderError(
+            f"model.pretrained: {path} is not a saved Keras model ({type(err).__name__}: {err})"
+        ) from err
 
 
 def make_spec(
@@ -77,6 +98,7 @@ def make_spec(
         builder=builder,
         builder_file=str(builder_source(builder)) if builder else None,
         builder_sha256=source_sha256(builder) if builder else None,
+        pretrained=model_config.get("pretrained"),
         provenance={"code": code_version(), "packages": package_versions()},
     )
 
@@ -94,6 +116,12 @@ def check_output(model, input_shape, num_classes, task: str) -> str:
                 "needs a classifier (model.builder)"
             )
         return "image"
+    given = tuple(model.input_shape[1:])
+    if given != tuple(input_shape):
+        raise BuilderError(
+            f"model: it takes inputs of shape {given}, but the config's image is "
+            f"{tuple(input_shape)} (image.height, width, channels)"
+        )
     shape = tuple(model.output_shape[1:])
     if task == "classify":
         if shape != (num_classes,):

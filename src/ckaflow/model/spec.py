@@ -26,6 +26,7 @@ class ModelSpec:
     builder: str | None = None
     builder_file: str | None = None
     builder_sha256: str | None = None
+    pretrained: str | None = None  # the saved model whose architecture this is
     provenance: dict = field(default_factory=dict)
 
     def row(self, name: str) -> dict:
@@ -60,6 +61,7 @@ class ModelSpec:
         return {
             "architecture": self.architecture,
             "builder": self.builder,
+            "pretrained": self.pretrained,
             "input_shape": list(self.input_shape),
             "num_classes": self.num_classes,
             "output": self.output,

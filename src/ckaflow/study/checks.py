@@ -3,7 +3,9 @@ problems found as sentences naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..model.builder import BuilderError, builder_source
 from ..model.tied_layers import check_input_shape, layers
@@ -15,7 +17,7 @@ def model_problems(config: Mapping) -> list[str]:
     """The built-in autoencoder's image, layers and task; depths; deep_seeds."""
     m, image, problems = config["model"], config["image"], []
     shape = (image["height"], image["width"], image["channels"])
-    if not m["builder"]:
+    if not m["builder"] and not m["pretrained"]:
         try:
             check_input_shape(shape, "image")
         except ValueError as err:
@@ -65,6 +67,24 @@ def builder_problems(config: Mapping) -> list[str]:
         builder_source(builder)
     except BuilderError as err:
         return [str(err)]
+    return []
+
+
+def pretrained_problems(config: Mapping) -> list[str]:
+    """model.pretrained: a template naming {domain} and {seed} whose every file exists."""
+    template = config["model"]["pretrained"]
+    if not template:
+        return []
+    if "{domain}" not in template or "{seed}" not in template:
+        return [f"model.pretrained is {template!r}; it must name {{domain}} and {{seed}}, e.g. "
+                "'models/{domain}-{seed}.keras'"]  # fmt: skip
+    if config["model"]["depths"] != [1]:
+        return [f"model.depths = {config['model']['depths']}: pretrained models have depth 1"]
+    paths = [template.format(domain=d, seed=s) for d in config["domains"] for s in config["seeds"]]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        return [f"model.pretrained {template!r}: no file {missing[:6]} (relative to the working "
+                f"directory {os.getcwd()}); one saved Keras model per domain and seed"]  # fmt: skip
     return []
 
 

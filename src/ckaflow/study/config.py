@@ -18,7 +18,7 @@ from ..data.sources import SOURCES
 from ..data.splits import split_sizes
 from ..names import check_domain_name
 from ..similarity import Estimator
-from .checks import builder_problems, figure_problems, model_problems
+from .checks import builder_problems, figure_problems, model_problems, pretrained_problems
 
 
 class ConfigError(ValueError):
@@ -41,7 +41,7 @@ def check_config(config: Mapping, schema: Mapping | None = None) -> dict[str, di
     """
     problems = _integers(config, schema) if schema else []
     problems += _domains(config) + _splits(config) + _early(config) + model_problems(config)
-    problems += builder_problems(config) + figure_problems(config)
+    problems += builder_problems(config) + figure_problems(config) + pretrained_problems(config)
     estimators, more = estimators_by_name(config["similarity"]["estimators"])
     problems += more
     chosen = config["figures"]["estimator"]

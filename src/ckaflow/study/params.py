@@ -26,11 +26,22 @@ class JobParams:
     def model_config(self) -> dict:
         """What builds and records the model (the model_spec job's parameters)."""
         m = self.config["model"]
+        if m["pretrained"]:  # the architecture comes with the saved models
+            first = self.pretrained_file(self.base[0])
+            return {"architecture": None, "builder": None, "layers": m["layers"],
+                    "pretrained": first}  # fmt: skip
         return {
             "architecture": None if m["builder"] else m["architecture"],
             "builder": m["builder"],
             "layers": m["layers"],
         }
+
+    def pretrained_file(self, instance: str) -> str | None:
+        """The saved model a base instance is imported from (model.pretrained), or None."""
+        template, inst = self.config["model"]["pretrained"], parse(instance)
+        if not template or inst.finetuned:
+            return None
+        return template.format(domain=inst.domain, seed=inst.seed)
 
     @property
     def input_shape(self) -> list[int]:

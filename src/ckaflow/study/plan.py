@@ -130,6 +130,8 @@ class Plan(JobParams):
         """What a base run saves, in training order: init, step<N> (train.early_checkpoints),
         epoch<N> (train.checkpoint_epochs), the patience schedule's phase ends, final."""
         t = self.config["train"]
+        if self.config["model"]["pretrained"]:  # imported, not trained: start and end only
+            return (INIT, FINAL)
         early = [early_checkpoint(s) for s in t["early_checkpoints"]]
         early += [early_checkpoint(e, "epoch") for e in t["checkpoint_epochs"]]
         phases = PHASES if t["schedule"] == "patience" else ()

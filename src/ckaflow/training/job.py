@@ -93,7 +93,7 @@ def _fields(inst, parent, data_dirs, train_images, cfg, record, run) -> dict:
         "parent": parent,
         "datasets": {d: read_provenance(path)["dataset_id"] for d, path in data_dirs.items()},
         "train_images": train_images,
-        "config": config_dict(cfg),
+        "config": config_dict(cfg) if cfg is not None else None,
         "model": {k: v for k, v in record.items() if k != "output"},
         "output": record["output"],
         "run": run,
@@ -131,3 +131,74 @@ def _training_data(
         return TrainingData(train_x[keep], val)
     val_y = {d: load_labels(path, "val") for d, path in data_dirs.items()}
     return TrainingData(train_x[keep], val, load_labels(folder, "train")[keep], val_y)
+
+
+def import_pretrained(
+    instance: str,
+    *,
+    path: str | Path,
+    data_dirs: dict[str, str],
+    out_dir: str | Path,
+    model: Mapping,
+    run: dict | None = None,
+) -> None:
+    """A base instance from the user's saved model ``path`` instead of training: its weights are
+    checkpoint ``final``; checkpoint ``init`` is a fresh draw of the same architecture for the
+    instance's seed (the null baselines' start, not the weights the user's training started
+    from). Writes what a training writes: checkpoints, an empty history and provenance.json."""
+    import hashlib
+
+    import pandas as pd
+
+    from ..model.build import build_model, load_saved
+
+    inst, out_dir = parse(instance), Path(out_dir)
+    record = {**model, "depth": inst.depth, "seed": inst.seed}
+    saved = load_saved(path)
+    final, init = weights_of(saved), weights_of(build_model(record, inst.seed))
+    if set(final) != set(init) or any(final[k].shape != init[k].shape for k in init):
+        raise ValueError(
+            f"model.pretrained: {path} is not the architecture of {model['pretrained']} "
+            f"(the model spec's): its variables {sorted(final)} differ from {sorted(init)}"
+        )
+    val = {d: load_split(p, "val") for d, p in data_dirs.items()}
+    labelled = model.get("num_classes") is not None
+    data = TrainingData(
+        val[inst.domain][:1],
+        val,
+        None,
+        {d: load_labels(p, "val") for d, p in data_dirs.items()} if labelled else None,
+    )
+    losses = _val_losses(saved, data, model)
+    common = {
+        **_fields(inst, None, data_dirs, 0, None, record, run),
+        "pretrained_file": str(path),
+        "pretrained_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+    }
+    for name, weights in (("init", init), ("final", final)):
+        write_checkpoint(
+            out_dir / "checkpoints" / f"{name}.npz",
+            weights,
+            provenance(checkpoint=name, **common, step=0, val_loss=losses),
+        )
+    columns = ["step", "phase", "learning_rate", "train_loss", *(f"val_loss_{d}" for d in val)]
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})  # no training
+    write_parquet(empty, out_dir / "history.parquet", run or {})
+    save_json(
+        out_dir / "provenance.json",
+        provenance(**common, steps=0, capped_by_max_steps=False, best_val_loss=losses[inst.domain]),
+    )
+    log.info("%s: imported from %s; validation loss %s", instance, path, losses)
+
+
+def _val_losses(net, data: TrainingData, model: Mapping) -> dict[str, float]:
+    """The mean validation loss of ``net`` on every domain, as training scores it."""
+    from .tasks import scores
+
+    task = "classify" if model.get("num_classes") is not None else "reconstruct"
+    return {
+        d: float(
+            scores(net, x, data.val_y.get(d), task=task, output=model["output"])["loss"].mean()
+        )
+        for d, x in data.val.items()
+    }
