@@ -47,7 +47,7 @@ resume: $(STAMP)
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 
 test: $(STAMP)
-	$(BIN)/ruff check src workflow tests benchmarks tools
+	$(BIN)/ruff check src workflow tests benchmarks tools examples
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 

@@ -400,7 +400,8 @@ def test_block_structure_is_within_minus_across_stage_against_initial_weights(wi
 
 
 def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
-    from ckaflow.findings.depth import block_section, block_structure, learnt_instances
+    from ckaflow.findings.depth import block_section, block_structure
+    from ckaflow.findings.training import learnt_instances
 
     accuracy = pd.DataFrame(
         [("synth-d2-1", "synth", 0.098, 0.097), ("synth-d2-1", "natural", 0.01, 0.02)],
@@ -412,3 +413,21 @@ def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
     got = block_structure(values(_estimator_columns(t)), ["synth-d2-1"], learnt)
     text = "\n".join(block_section(got, "linear, debiased", 0.95))
     assert "**synth-d2-1** has not learnt its domain" in text and "shows block" not in text
+
+
+def test_a_classifier_has_learnt_when_it_beats_chance_whatever_its_loss():
+    """Cross-entropy punishes confident mistakes: a classifier right 70% of the time can lose
+    more than the class frequencies do. Accuracy against chance decides."""
+    from ckaflow.findings import worse_than_constant
+    from ckaflow.findings.training import learnt_instances
+
+    columns = ["instance", "family", "seed", "test_set", "mean_loss", "accuracy",
+               "constant_loss", "chance", "metric"]  # fmt: skip
+    acc = pd.DataFrame(
+        [("a-1", "a", 1, "a", 2.3, 0.70, 1.1, 1 / 3, "classification accuracy"),
+         ("a-1", "a", 1, "b", 0.5, 0.20, 1.1, 1 / 3, "classification accuracy"),
+         ("b-1", "b", 1, "b", 0.9, 0.30, 1.1, 1 / 3, "classification accuracy")],
+        columns=columns,
+    )  # fmt: skip
+    assert learnt_instances(acc) == {"a-1": True, "b-1": False}
+    assert worse_than_constant(acc) == [("b-1", 0.30, 1 / 3)]

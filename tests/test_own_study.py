@@ -1,7 +1,8 @@
-"""A user's own study, end to end: two folders of images with class subfolders (different
-sizes, greyscale and colour), a Keras classifier of the user's own in a file, task classify. The
-whole workflow runs on it; editing the model's source makes exactly its trainings stale; a
-builder or layer the workflow cannot use stops it before any training, naming what is wrong."""
+"""A user's own study, end to end: the README's worked example (examples/own_study: two
+folders of images with class subfolders, of different sizes, greyscale and colour; a Keras
+classifier of the user's own in a file; task classify), at a tiny size. The whole workflow runs
+on it; editing the model's source makes exactly its trainings stale; a builder or layer the
+workflow cannot use stops it before any training, naming what is wrong."""
 
 from __future__ import annotations
 
@@ -24,19 +25,24 @@ from ckaflow.study.plan import Plan
 
 pytestmark = pytest.mark.workflow
 
-CLASSES = ("checks", "dots", "stripes")
+EXAMPLE = ROOT / "examples" / "own_study"
+sys.path.insert(0, str(EXAMPLE))
+from make_images import CLASSES, make_images  # noqa: E402
+
+sys.path.remove(str(EXAMPLE))
+# examples/own_study/config.yaml at a tiny size
 CONFIG = {
     "seed": 0,
     "domains": {
-        "photos": {"source": "folder", "path": "data/photos"},
-        "paintings": {"source": "folder", "path": "data/paintings"},
+        "photos": {"source": "folder", "path": "data/own/photos"},
+        "paintings": {"source": "folder", "path": "data/own/paintings"},
     },
     "image": {"height": 16, "width": 16, "channels": 3, "fit": "resize"},
     "images_per_domain": None,
     "val_fraction": 0.4,
     "test_images": 9,
     "task": "classify",
-    "model": {"builder": "models/small.py:build", "layers": "auto"},
+    "model": {"builder": "examples/own_study/model.py:build", "layers": "auto"},
     "seeds": [1, 2],
     "train": {
         "batch_size": 8,
@@ -53,43 +59,23 @@ CONFIG = {
 RECORDED = ["conv_a", "bn_a", "pool_a", "conv_b", "bn_b", "gap", "logits"]
 
 
-def pattern(kind: int, w: int, h: int, rng) -> np.ndarray:
-    """A (h, w) image in [0, 1]: stripes, checks or rings, noisy."""
-    yy, xx = np.mgrid[:h, :w]
-    f = rng.uniform(0.5, 0.9)
-    p = [
-        np.sin(xx * f) * np.sin(yy * f),
-        np.cos(np.hypot(xx - w / 2, yy - h / 2) * f),
-        np.sin(xx * f),
-    ][kind]
-    return np.clip((p + 1) / 2 + rng.normal(0, 0.1, p.shape), 0, 1)
-
-
 def make_folders(root: Path, per_class: int = 14) -> None:
-    """photos: greyscale JPEGs (one a 16-bit PNG); paintings: RGB PNGs; sizes 18 to 27."""
-    rng = np.random.default_rng(0)
-    for domain in ("photos", "paintings"):
-        for kind, name in enumerate(CLASSES):
-            folder = root / "data" / domain / name
-            folder.mkdir(parents=True)
-            for i in range(per_class):
-                w, h = (int(v) for v in rng.integers(18, 28, size=2))
-                a = pattern(kind, w, h, rng)
-                if domain == "paintings":
-                    rgb = np.stack([a, a * rng.uniform(0.3, 1), 1 - a], axis=-1)
-                    Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"{i:02d}.png")
-                elif i == 0:  # 16 bits: scaled to 8, not clipped to white
-                    Image.fromarray((a * 65535).astype(np.uint16)).save(folder / f"{i:02d}.png")
-                else:
-                    Image.fromarray((a * 255).astype(np.uint8)).save(folder / f"{i:02d}.jpg")
+    """The example's folders, and one 16-bit greyscale PNG among the photos."""
+    make_images(root / "data" / "own", per_class)
+    rng = np.random.default_rng(1)
+    deep = (rng.random((30, 25)) * 40000 + 20000).astype(np.uint16)  # scaled to 8, not clipped
+    Image.fromarray(deep).save(root / "data" / "own" / "photos" / "checks" / "deep.png")
 
 
 def own_workdir(tmp: Path, **changes) -> Path:
     """A fresh workflow folder holding the user's data, model file and config (``my.yaml``)."""
     copy_workflow(tmp)
     make_folders(tmp)
+    shutil.copytree(EXAMPLE, tmp / "examples" / "own_study")
     (tmp / "models").mkdir()
-    shutil.copy(ROOT / "tests" / "user_model.py", tmp / "models" / "small.py")
+    (tmp / "models" / "broken.py").write_text(
+        "def build(input_shape, num_classes):\n    return None  # forgot the model\n"
+    )
     config = {**CONFIG, **changes}
     (tmp / "my.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return tmp
@@ -111,7 +97,7 @@ def test_the_own_study_runs_to_its_findings(own_study, monkeypatch):
     assert "relu_a" in set(spec["name"]) and not spec.set_index("name").loc["relu_a", "recorded"]
     data = yaml.safe_load((results / "data" / "photos" / "dataset.json").read_text())
     assert data["classes"] == list(CLASSES) and data["shape"] == [16, 16, 3]
-    assert data["counts"] == {"train": 25, "val": 8, "test": 9}
+    assert data["counts"] == {"train": 26, "val": 8, "test": 9}
     conversions = " ".join(data["conversions"])
     assert "scaled to 8 bits" in conversions and "L to RGB" in conversions
     test = np.load(results / "data" / "photos" / "test.npy")
@@ -147,7 +133,7 @@ def planned(out) -> dict[str, int]:
 
 
 def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
-    model = own_study / "models" / "small.py"
+    model = own_study / "examples" / "own_study" / "model.py"
     before = model.read_text()
     try:
         model.write_text(before.replace("Conv2D(16, 3", "Conv2D(12, 3"))
@@ -157,7 +143,7 @@ def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
         assert jobs["model_spec"] == 1 and jobs["train_base"] == 4 and jobs["finetune"] == 4
         assert "build_dataset" not in jobs and "plot_samples" not in jobs
         assert "Updated input files: " in out.stdout or "Params have changed" in out.stdout
-        assert "models/small.py" in out.stdout  # the reason names the edited source
+        assert "own_study/model.py" in out.stdout  # the reason names the edited source
     finally:
         model.write_text(before)
 
@@ -166,16 +152,16 @@ def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
     "model, words",
     [
         (
-            {"builder": "models/small.py:not_a_model"},
-            ["models/small.py:not_a_model", "returned NoneType, not a keras.Model"],
+            {"builder": "models/broken.py:build"},
+            ["models/broken.py:build", "returned NoneType, not a keras.Model"],
         ),
         (
-            {"builder": "models/small.py:build", "layers": ["conv_a", "conv_z"]},
+            {"builder": "examples/own_study/model.py:build", "layers": ["conv_a", "conv_z"]},
             ["model.layers: no layer ['conv_z']", "'bn_a'", "'logits'"],
         ),
         (
-            {"builder": "models/small.py:biuld"},
-            ["models/small.py:biuld", "has no function 'biuld'"],
+            {"builder": "examples/own_study/model.py:biuld"},
+            ["own_study/model.py:biuld", "has no function 'biuld'"],
         ),
     ],
 )
@@ -195,17 +181,13 @@ def test_the_layers_command_lists_the_models_layers_before_training(own_study):
     out = subprocess.run(run, cwd=own_study, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
-    assert "models/small.py:build, depth 1: input 16 x 16 x 3, output logits" in lines[0]
+    assert "own_study/model.py:build, depth 1: input 16 x 16 x 3, output logits" in lines[0]
     assert "7 of 9 layers recorded" in lines[0]
     rows = {line.split()[0]: line for line in lines[2:] if line.strip()}
     assert rows["conv_a"].split()[1:3] == ["Conv2D", "conv"] and rows["conv_a"].endswith("yes")
     assert not rows["relu_a"].endswith("yes") and "BatchNormalization" in rows["bn_b"]
     bad = own_study / "bad.yaml"
-    bad.write_text(
-        yaml.safe_dump(
-            {**CONFIG, "model": {"builder": "models/small.py:build", "layers": ["conv_q"]}}
-        )
-    )
+    bad.write_text(yaml.safe_dump({**CONFIG, "model": {**CONFIG["model"], "layers": ["conv_q"]}}))
     out = subprocess.run(
         [*run[:-1], "bad.yaml"], cwd=own_study, capture_output=True, text=True, timeout=300
     )
@@ -229,11 +211,11 @@ def test_pretrained_models_are_imported_instead_of_trained(tmp_path):
     from ckaflow.training.job import import_pretrained
 
     workdir = own_workdir(tmp_path, model={"pretrained": "models/{domain}-{seed}.keras"})
-    sys.path.insert(0, str(workdir / "models"))
+    sys.path.insert(0, str(EXAMPLE))
     try:
-        from small import build
+        from model import build
     finally:
-        sys.path.remove(str(workdir / "models"))
+        sys.path.remove(str(EXAMPLE))
     for domain in CONFIG["domains"]:
         for seed in CONFIG["seeds"]:
             keras.utils.set_random_seed(50 + seed)

@@ -131,7 +131,7 @@ CASES = {
         ["model.builder is 'models.small.build'", "'package.module:function'"],
     ),
     "a builder's model with deeper depths": (
-        dict(model__builder="tests/user_model.py:build", model__depths=[1, 2]),
+        dict(model__builder="examples/own_study/model.py:build", model__depths=[1, 2]),
         ["model.depths = [1, 2]", "a builder's model has one depth"],
     ),
     "an unknown layer of the tied autoencoder": (
@@ -272,7 +272,7 @@ def three_domains(**changes):
     """A study of three folder domains of a classifier, at the plan level (no images read)."""
     domains = {d: {"source": "folder", "path": f"data/{d}"} for d in ("a", "bb", "c_3")}
     return config_with(preset=None, domains=domains, task="classify", images_per_domain=None,
-                       model={"builder": "tests/user_model.py:build"},
+                       model={"builder": "examples/own_study/model.py:build"},
                        figures__filter_instances=None, **changes)  # fmt: skip
 
 
@@ -289,8 +289,8 @@ def test_the_plan_of_three_domains_fine_tunes_each_base_on_every_other_domain():
     pairs = set(plan.interval_pairs)
     assert ("bb-from-c_3-2", "c_3-2") in pairs and ("bb-from-c_3-2", "bb-2") in pairs
     assert plan.resample_seed("c_3") == [0, 2] and plan.filter_instances == ["a-1", "bb-1"]
-    assert plan.model_config == {"architecture": None, "builder": "tests/user_model.py:build",
-                                 "layers": "auto"}  # fmt: skip
+    builder = "examples/own_study/model.py:build"
+    assert plan.model_config == {"architecture": None, "builder": builder, "layers": "auto"}
     figures = layout.figures(plan)
     assert not any(f.startswith("reconstructions_") for f in figures)  # a classifier
     assert "finetuned_vs_base" in figures and "depth_matrices" not in figures

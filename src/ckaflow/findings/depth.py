@@ -82,14 +82,6 @@ def block_structure(
     return pd.DataFrame(rows, columns=columns)
 
 
-def learnt_instances(accuracy: pd.DataFrame) -> dict[str, bool]:
-    """{instance: its mean test loss on its own domain is below the constant predictor's}, from
-    results/tables/test_accuracy.csv."""
-    pairs = zip(accuracy["instance"], accuracy["test_set"], strict=True)
-    own = accuracy[[parse(i).domain == t for i, t in pairs]]
-    return {r.instance: bool(r.mean_loss < r.constant_loss) for r in own.itertuples()}
-
-
 def _effect_text(e: float, lo: float, hi: float) -> str:
     return "–" if np.isnan(e) else f"{e:+.4f} [{lo:+.4f}, {hi:+.4f}]"
 

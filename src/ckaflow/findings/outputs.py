@@ -17,10 +17,11 @@ from ..stages.intervals import read_intervals
 from ..stages.invariance import invariance_summary
 from .baselines import baseline_table
 from .claims import bias_note, effects_table
-from .depth import block_section, block_structure, learnt_instances
+from .depth import block_section, block_structure
 from .effects import Values
 from .report import report_markdown
 from .table import summary_table
+from .training import learnt_instances
 from .verdicts import Claims, findings
 
 

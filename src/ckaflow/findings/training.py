@@ -13,6 +13,24 @@ from .claims import NATURAL, SYNTH, Finding, _finding
 from .effects import CONTRADICTED, INCONCLUSIVE, SUPPORTED, seed_interval
 
 
+def own_domain(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The rows of results/tables/test_accuracy.csv of each instance on its own domain."""
+    pairs = zip(accuracy["instance"], accuracy["test_set"], strict=True)
+    return accuracy[[parse(i).domain == t for i, t in pairs]]
+
+
+def learnt_instances(accuracy: pd.DataFrame) -> dict[str, bool]:
+    """{instance: it does better on its own domain's test set than the best constant predictor}
+    from results/tables/test_accuracy.csv: a classifier by accuracy (above ``chance``, the
+    majority class's share; cross-entropy punishes confident mistakes, so a classifier that
+    learnt can still have a higher loss), an autoencoder by loss (below ``constant_loss``, the
+    mean training image's)."""
+    own = own_domain(accuracy)
+    if "chance" in own:
+        return {r.instance: bool(r.accuracy > r.chance) for r in own.itertuples()}
+    return {r.instance: bool(r.mean_loss < r.constant_loss) for r in own.itertuples()}
+
+
 def steps_to_converge(history: pd.DataFrame, domain: str, within: float = 0.05) -> int:
     """First validation step whose in-domain loss is within ``within`` (relative) of the best."""
     loss = history[f"val_loss_{domain}"].to_numpy()

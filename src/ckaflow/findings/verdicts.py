@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..names import parse
 from ..stages.cka_table import estimator_rows, estimators_in
 from .claims import NOT_DRAWN, Finding, claim_a, claim_b, claim_c
 from .effects import Values
-from .training import claim_d, claim_e
+from .training import claim_d, claim_e, learnt_instances, own_domain
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,10 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
     why = (
         "no verdict from models that have not learnt their domain: "
         + ", ".join(f"{name} ({loss:.4f} vs {const:.4f})" for name, loss, const in untrained)
-        + " do no better on their own domain's test images than a constant predictor (loss in "
-        "brackets; it knows only the training split's mean image or class frequencies); train "
-        "longer or check the schedule"
+        + " do no better on their own domain's test images than a constant predictor (in "
+        "brackets: the loss, or a classifier's accuracy, of each and of the predictor, which "
+        "knows only the training split's mean image or class frequencies); train longer or "
+        "check the schedule"
     )
     return {
         label: [
@@ -96,10 +96,13 @@ def refuse_untrained(found: dict[str, list[Finding]], accuracy: pd.DataFrame) ->
 
 
 def worse_than_constant(accuracy: pd.DataFrame) -> list[tuple[str, float, float]]:
-    """(instance, its in-domain test loss, the constant predictor's) of every instance that does
-    no better than predicting the mean training image of its domain."""
+    """(instance, its in-domain score, the constant predictor's) of every instance that does no
+    better than the best constant predictor of its domain (:func:`learnt_instances`): scores
+    are accuracies for a classifier, losses for an autoencoder."""
     if "constant_loss" not in accuracy:
         return []
-    own = accuracy[accuracy["test_set"] == accuracy["instance"].map(lambda i: parse(i).domain)]
-    bad = own[~(own["mean_loss"] < own["constant_loss"])]
+    learnt, own = learnt_instances(accuracy), own_domain(accuracy)
+    bad = own[~own["instance"].map(learnt)]
+    if "chance" in own:
+        return [(r.instance, r.accuracy, r.chance) for r in bad.itertuples()]
     return [(r.instance, r.mean_loss, r.constant_loss) for r in bad.itertuples()]

@@ -1,5 +1,5 @@
-"""A user's own Keras model, as the tests' own study gives it in model.builder: functional, two
-convolutions with batch normalisation, a dense readout."""
+"""A small Keras classifier of your own: functional, two convolutions with batch normalisation,
+a dense readout. ckaflow calls ``build`` after seeding Keras with the instance's seed."""
 
 import keras
 
