@@ -26,26 +26,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 from tables import print_table
 
 from ckaflow.model.tied_layers import LAYER_GROUPS, LAYER_SHAPES
-from ckaflow.names import DOMAINS, is_final
-from ckaflow.schema import SCHEMA_PATH
+from ckaflow.names import is_final
 from ckaflow.similarity import filter_group, packed_grams, resample_counts
 from ckaflow.similarity.hsic import unpack
 from ckaflow.similarity.slices import named_moments
-from ckaflow.stages.hsic import gram_key
+from ckaflow.stages.grams import gram_key, read_grams
 from ckaflow.stages.intervals import compute_intervals
+from ckaflow.study.load import load_config
 from ckaflow.study.plan import Plan
 
 
 def default_plan() -> Plan:
-    from snakemake.utils import validate
-
-    config = yaml.safe_load(Path("config/config.yaml").read_text())
-    validate(config, str(SCHEMA_PATH))
-    return Plan.from_config(config)
+    return Plan.from_config(load_config(["config/config.yaml"]))
 
 
 def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
@@ -60,7 +55,7 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
                    for c in range(k)] if is_final(model) else []  # fmt: skip
         groups = filters + list(LAYER_GROUPS)
         arrays = {"groups": np.array(groups), "n": np.array(n)}
-        for ts in DOMAINS:
+        for ts in plan.domains:
             acts = {g: np.maximum(rng.normal(size=(n, 40)) + rng.normal(size=40), 0)
                     for g in groups}  # fmt: skip
             m = named_moments(acts, precision="float32", memory_budget=2**31, global_terms=True)
@@ -73,14 +68,12 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
 
 def naive_seconds(files: dict[str, Path], plan: Plan, n: int, pairs: int, resamples: int):
     """Seconds per (pair, resample) of the naive loop, linear biased, on sampled pairs."""
-    from ckaflow.stages.hsic import read_grams
-
     est = next(e for e in plan.estimators if e.name == "linear-biased")
     h = np.eye(n) - 1.0 / n
     t = 0.0
     for a, b in plan.interval_pairs[:pairs]:
-        ga, _, pa = read_grams(files[a], gram_key(DOMAINS[0], est))
-        gb, _, pb = read_grams(files[b], gram_key(DOMAINS[0], est))
+        ga, _, pa = read_grams(files[a], gram_key(plan.domains[0], est))
+        gb, _, pb = read_grams(files[b], gram_key(plan.domains[0], est))
         k, l = unpack(pa[[ga.index("model")]], n)[0], unpack(pb[[gb.index("model")]], n)[0]
         counts = resample_counts(n, resamples, seed=1)
         t0 = time.perf_counter()
@@ -111,12 +104,13 @@ def main() -> None:
         print(f"Gram files ready ({time.perf_counter() - t0:.0f} s)", flush=True)
     jobs, rows = [], 0
     t0 = time.perf_counter()
-    for ts in DOMAINS:
+    for ts in plan.domains:
         for e in plan.estimators:
             t1 = time.perf_counter()
             table = compute_intervals(
-                files, test_set=ts, estimator=e, rows=plan.interval_rows,
-                resamples=args.resamples, confidence=0.95, seed=0,
+                files, test_set=ts, estimator=e, pairs=plan.interval_pairs,
+                rows=plan.interval_rows, resamples=args.resamples, confidence=0.95,
+                seed=plan.resample_seed(ts),
             )  # fmt: skip
             jobs.append(time.perf_counter() - t1)
             rows += len(table)

@@ -47,16 +47,18 @@ from tables import print_table
 
 from ckaflow.device import compute_namespace, gpu_namespace
 from ckaflow.model.tied_layers import LAYER_SHAPES, LAYERS
-from ckaflow.names import DOMAINS, base_instances, finetuned_instances
+from ckaflow.names import Instance
 from ckaflow.schema import schema_default
 from ckaflow.similarity import MODEL_GROUP, Estimator, cka_matrix, filter_group
-from ckaflow.stages.activations import load_layers
-from ckaflow.stages.hsic import hsic_shard, shard_blocks, write_grams
+from ckaflow.stages.activations import MANIFEST, load_layers, save_activations
+from ckaflow.stages.grams import write_grams
+from ckaflow.stages.hsic import hsic_shard
 
 # The variables Snakemake sets to a job's threads (snakemake/shell.py).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 UNITS = {layer: h * w * c for layer, (h, w, c) in LAYER_SHAPES.items()}
+DOMAINS = ("natural", "synth")  # the thesis' domains: its 16 instances, its two test sets
 
 
 def make_activations(root: Path, models: list[str], n: int, channels_last: bool = False) -> None:
@@ -65,15 +67,16 @@ def make_activations(root: Path, models: list[str], n: int, channels_last: bool 
     for i, model in enumerate(models):
         for ts in DOMAINS:
             folder = root / model / ts
-            if (folder / f"{LAYERS[-1]}.npy").exists():
+            if (folder / MANIFEST).exists():
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
             rng = np.random.default_rng([i, DOMAINS.index(ts)])
+            layers = {}
             for layer, (h, w, c) in LAYER_SHAPES.items():
                 act = rng.standard_normal((n, c, h, w), dtype=np.float32)
                 act += rng.standard_normal((c, 1, 1), dtype=np.float32)  # per-filter offsets
                 np.maximum(act, 0, out=act)
-                np.save(folder / f"{layer}.npy", np.moveaxis(act, 1, -1) if channels_last else act)
+                layers[layer] = np.moveaxis(act, 1, -1) if channels_last else act
+            save_activations(folder, layers)
 
 
 def workflow_path(
@@ -113,7 +116,7 @@ def _gram_job(args) -> int:
 
 def _hsic_job(args) -> int:
     root, grams, models, ts, e, shard, shards, device = args
-    table = hsic_shard(grams, test_set=ts, estimator=e, blocks=shard_blocks(shard, shards),
+    table = hsic_shard(grams, test_set=ts, estimator=e, shard=shard, shards=shards,
                        final_models=models, xp=compute_namespace(device))  # fmt: skip
     table.to_parquet(root / f"table-{ts}-{e.name}-{shard}.parquet")
     return _job(None)
@@ -233,7 +236,8 @@ def main() -> None:
         return child(args)
 
     seeds = list(range(1, args.seeds + 1))
-    models = base_instances(seeds) + finetuned_instances(seeds)
+    models = [Instance(d, s).name for d in DOMAINS for s in seeds]
+    models += [Instance(d, s, o).name for d in DOMAINS for o in DOMAINS if o != d for s in seeds]
     root = args.root / f"s{args.seeds}-n{args.n}"
     t0 = time.perf_counter()
     make_activations(root / "act", models, args.n)

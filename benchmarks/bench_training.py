@@ -88,7 +88,7 @@ def loop_seconds(steps: int, repeats: int) -> tuple[float, dict]:
 
     from ckaflow.model.checkpoints import write_checkpoint
     from ckaflow.model.tied_autoencoder import TiedAutoencoder
-    from ckaflow.training.train import TrainConfig, train
+    from ckaflow.training import TrainConfig, TrainingData, train
 
     default = yaml.safe_load(Path(__file__).parents[1].joinpath("config/config.yaml").read_text())
     t = default["train"]
@@ -112,8 +112,8 @@ def loop_seconds(steps: int, repeats: int) -> tuple[float, dict]:
                 write_checkpoint(Path(tmp) / f"{name}.npz", model.get_weights_dict(), info)
 
             t0 = time.perf_counter()
-            train(model, train_x, val, domain="synth", instance="synth-1", cfg=cfg,
-                  save_checkpoint=save, tensorboard_dir=Path(tmp) / "tb")  # fmt: skip
+            train(model, TrainingData(train_x, val), domain="synth", instance="synth-1",
+                  cfg=cfg, save_checkpoint=save, tensorboard_dir=Path(tmp) / "tb")  # fmt: skip
             best = min(best, time.perf_counter() - t0)
     return best, {"batch_size": cfg.batch_size, "eval_every": cfg.eval_every}
 
