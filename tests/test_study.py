@@ -135,8 +135,20 @@ CASES = {
         ["model.depths = [1, 2]", "a builder's model has one depth"],
     ),
     "an unknown layer of the tied autoencoder": (
-        dict(model__layers=["conv1", "conv9"]),
+        dict(model__layers=["conv1", "conv9"], model__depths=[1]),
         ["model.layers: no layer ['conv9']", "'deconv1'"],
+    ),
+    "named layers with deeper models": (
+        dict(model__layers=["conv1", "conv2"]),
+        ["model.layers = ['conv1', 'conv2']", "record them all (layers: auto)"],
+    ),
+    "saved models of several depths": (
+        dict(model__pretrained="m/{domain}-{seed}.keras", model__depths=[1, 2]),
+        ["model.depths = [1, 2]: saved models have one depth"],
+    ),
+    "both kinds of early checkpoints": (
+        dict(train__schedule="step", train__checkpoint_epochs=[2], train__epochs=4),
+        ["train.early_checkpoints [2, 4] and train.checkpoint_epochs [2]", "one or the other"],
     ),
     "an image the tied autoencoder cannot take": (
         dict(image={"height": 32, "width": 32, "channels": 3}),
@@ -290,7 +302,7 @@ def test_the_plan_of_three_domains_fine_tunes_each_base_on_every_other_domain():
     assert ("bb-from-c_3-2", "c_3-2") in pairs and ("bb-from-c_3-2", "bb-2") in pairs
     assert plan.resample_seed("c_3") == [0, 2] and plan.filter_instances == ["a-1", "bb-1"]
     builder = "examples/own_study/model.py:build"
-    assert plan.model_config == {"architecture": None, "builder": builder, "layers": "auto"}
+    assert plan.model_config == {"architecture": None, "builder": builder}
     figures = layout.figures(plan)
     assert not any(f.startswith("reconstructions_") for f in figures)  # a classifier
     assert "finetuned_vs_base" in figures and "depth_matrices" not in figures

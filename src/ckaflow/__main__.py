@@ -15,9 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     layers.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
                         help="config files, later ones updating earlier ones")  # fmt: skip
     args = parser.parse_args(argv)
+    import yaml
+    from snakemake.exceptions import WorkflowError
+
     try:
         print(layer_tables(args.configfile))
-    except ValueError as err:  # a config, builder or model error: the message says what to do
+    except (ValueError, OSError, yaml.YAMLError, WorkflowError) as err:  # it says what is wrong
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -27,7 +30,7 @@ def layer_tables(configfiles: list[str]) -> str:
     """The layer table of the configured model at every depth, as text."""
     from .data.images import ImageSpec
     from .data.preflight import check_sources
-    from .model.build import make_spec
+    from .model.build import make_spec, with_recorded
     from .model.spec import format_table
     from .study.load import load_config
     from .study.plan import Plan
@@ -35,14 +38,15 @@ def layer_tables(configfiles: list[str]) -> str:
 
     config = load_config(configfiles)
     plan = Plan(config)
-    classes = check_sources(config["domains"], ImageSpec(**config["image"]),
-                            config["images_per_domain"], plan.task == "classify")  # fmt: skip
+    found = check_sources(config["domains"], ImageSpec(**config["image"]),
+                          config["images_per_domain"], plan.task == "classify")  # fmt: skip
+    classes = found.classes
     configure(1)
     out = []
     for depth in plan.depths:
         spec = make_spec(plan.model_config, depth=depth, input_shape=plan.input_shape,
-                         num_classes=len(classes) if classes else None, task=plan.task,
-                         seed=plan.seeds[0])  # fmt: skip
+                         num_classes=len(classes) if classes else None, task=plan.task)  # fmt: skip
+        spec = with_recorded(spec, config["model"]["layers"])
         what = spec.builder or spec.architecture
         out += [f"{what}, depth {depth}: input {' x '.join(map(str, spec.input_shape))}, output "
                 f"{spec.output}; {len(spec.recorded)} of {len(spec.layers)} layers recorded",

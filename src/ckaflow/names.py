@@ -108,7 +108,7 @@ def parse(name: str) -> Instance:
 # -- checkpoints and models -----------------------------------------------------------------------
 
 INIT, FINAL = "init", "final"
-PHASES = ("phase1", "phase2")
+PHASE_CHECKPOINTS = ("phase1", "phase2")
 CHECKPOINT_SEP = "@"
 _COUNTED = re.compile(r"^(step|epoch)([1-9]\d*)$")
 
@@ -117,8 +117,10 @@ def phase_checkpoint(phase: int) -> str:
     """The checkpoint saved when learning-rate phase ``phase`` (1-based) of the patience
     schedule ends."""
     name = f"phase{phase}"
-    if name not in PHASES:
-        raise ValueError(f"no checkpoint for phase {phase}; the phase checkpoints are {PHASES}")
+    if name not in PHASE_CHECKPOINTS:
+        raise ValueError(
+            f"no checkpoint for phase {phase}; the phase checkpoints are {PHASE_CHECKPOINTS}"
+        )
     return name
 
 
@@ -138,7 +140,7 @@ def early_step(checkpoint: str, unit: str = "step") -> int | None:
 
 
 def check_checkpoint(checkpoint: str) -> str:
-    if checkpoint not in (INIT, *PHASES, FINAL) and not _COUNTED.match(str(checkpoint)):
+    if checkpoint not in (INIT, *PHASE_CHECKPOINTS, FINAL) and not _COUNTED.match(str(checkpoint)):
         raise ValueError(
             f"unknown checkpoint {checkpoint!r}; expected init, step<N>, epoch<N>, phase1, "
             "phase2 or final"
@@ -148,11 +150,12 @@ def check_checkpoint(checkpoint: str) -> str:
 
 def checkpoint_order(checkpoint: str) -> tuple[int, int]:
     """A sort key putting checkpoints in training order: init, step<N> by N, epoch<N> by N,
-    phase1, phase2, final."""
+    phase1, phase2, final (a study counts its early checkpoints in one unit: the config
+    refuses both)."""
     m = _COUNTED.match(str(checkpoint))
     if m:
         return (1 if m.group(1) == "step" else 2, int(m.group(2)))
-    order = (INIT, *PHASES, FINAL)
+    order = (INIT, *PHASE_CHECKPOINTS, FINAL)
     rank = order.index(check_checkpoint(checkpoint))
     return (0, 0) if rank == 0 else (3, rank)
 

@@ -11,9 +11,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # headless plotting in every job
 
 import re
 
+from ckaflow.data.sources import folder_digest
 from ckaflow.figures import layout
 from ckaflow.model.builder import builder_source, source_sha256
-from ckaflow.names import SPLITS, depth_of, parse as parse_instance, parse_model
+from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
 from ckaflow.study.plan import Plan
 
@@ -28,8 +29,10 @@ MODELS = PLAN.models
 ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
-# Base instances imported from the user's saved models (model.pretrained), not trained.
+# Base instances imported from the user's saved models (model.pretrained), not trained, and
+# the saved model whose architecture every job that rebuilds a model loads.
 IMPORTED = BASE if config["model"]["pretrained"] else []
+ARCHITECTURE = [PLAN.model_config["pretrained"]] if IMPORTED else []
 # The conda env of the GPU rules: TensorFlow's GPU build and CuPy where config gpu_env is set (the
 # SLURM profile sets it), else the CPU build. Never both in one env.
 TF_ENV = (
@@ -68,13 +71,15 @@ if workflow.is_main_process and not workflow.output_settings.dryrun:
 if workflow.is_main_process:
     from ckaflow.data.images import ImageSpec
     from ckaflow.data.preflight import check_sources
+    from ckaflow.study.config import check_counts
 
-    check_sources(
+    FOUND = check_sources(
         config["domains"],
         ImageSpec(**config["image"]),
         config["images_per_domain"],
         PLAN.task == "classify",
     )
+    check_counts(config, FOUND.counts)  # the splits of all of a folder's images
 
 
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
@@ -88,12 +93,36 @@ def source_input(wildcards):
     return [entry[k] for k in ("path", "images", "labels") if entry.get(k)]
 
 
+def source_digest(wildcards):
+    """The files under a domain's folders (images, fonts, photographs): a changed file deep
+    inside rebuilds its dataset."""
+    return folder_digest(config["domains"][wildcards.domain])
+
+
+# The class labels of each split, when the study classifies.
+LABELS = (
+    ["train_labels", "val_labels", "test_labels"] if PLAN.task == "classify" else []
+)
+
+
+def label_files(splits=("train", "val", "test")):
+    return [
+        f"results/data/{d}/{s}_labels.npy" for d in DOMAINS for s in splits if LABELS
+    ]
+
+
 def dataset_params(wildcards):
     return PLAN.dataset_params(wildcards.domain)
 
 
 def spec_file(depth):
+    """The model of a depth, as model_spec describes it (what trainings read)."""
     return f"results/model_spec/d{depth}.json"
+
+
+def recorded_file(depth):
+    """The same with the recorded layers (what extraction, figures and findings read)."""
+    return f"results/model_spec/d{depth}.recorded.json"
 
 
 def model_spec_inputs(wildcards):
@@ -121,6 +150,8 @@ def training_data(wildcards):
             f"results/data/{d}/{s}.npy" for d in DOMAINS for s in ("train", "val")
         ],
         "spec": spec_file(parse_instance(wildcards.instance).depth),
+        "labels": label_files(("train", "val")),
+        "architecture": ARCHITECTURE,
     }
 
 
@@ -156,8 +187,8 @@ def histories(wildcards=None):
 
 
 def specs(wildcards=None):
-    """The model spec of every depth trained."""
-    return [spec_file(d) for d in PLAN.depths]
+    """The model spec of every depth trained, with its recorded layers."""
+    return [recorded_file(d) for d in PLAN.depths]
 
 
 def reconstruction_inputs(wildcards):
@@ -167,6 +198,7 @@ def reconstruction_inputs(wildcards):
     return {
         "models": [f"results/models/{m}/checkpoints/final.npz" for m in roles.values()],
         "test": f"results/data/{wildcards.domain}/test.npy",
+        "architecture": ARCHITECTURE,
     }
 
 
@@ -188,7 +220,8 @@ def extraction_inputs(wildcards):
             f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names
         ],
         "tests": [f"results/data/{d}/test.npy" for d in DOMAINS],
-        "spec": spec_file(parse_instance(wildcards.instance).depth),
+        "spec": recorded_file(parse_instance(wildcards.instance).depth),
+        "architecture": ARCHITECTURE,
     }
 
 
@@ -223,6 +256,7 @@ def get_final_output():
         *[f"results/data/{d}/{s}.npy" for d in DOMAINS for s in SPLITS],
         *DATASET_JSONS,
         *specs(),
+        *[f"results/model_spec/d{d}.csv" for d in PLAN.depths],
         "results/tables/test_loss.parquet",
         "results/tables/test_accuracy.csv",
         "results/tables/weight_change.csv",

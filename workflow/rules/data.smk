@@ -5,6 +5,7 @@ rule build_dataset:
     input:
         source_input,
     output:
+        expand("results/data/{{domain}}/{name}.npy", name=LABELS),
         train="results/data/{domain}/train.npy",
         val="results/data/{domain}/val.npy",
         test="results/data/{domain}/test.npy",
@@ -18,5 +19,6 @@ rule build_dataset:
     params:
         domain=lambda w: w.domain,
         dataset=dataset_params,
+        files=source_digest,
     script:
         "../scripts/build_dataset.py"

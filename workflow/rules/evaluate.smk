@@ -9,6 +9,8 @@ rule evaluate_test_loss:
         train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
         datasets=DATASET_JSONS,
         spec=spec_file(1),
+        architecture=ARCHITECTURE,
+        labels=label_files(("train", "test")),
     output:
         losses="results/tables/test_loss.parquet",
         accuracy="results/tables/test_accuracy.csv",

@@ -24,9 +24,7 @@ rule plot_samples:
     params:
         domains=DOMAINS,
         per_domain=config["figures"]["samples_per_domain"],
-        noise=PLAN.task == "denoise",
-        pepper=config["noise"]["pepper"],
-        salt=config["noise"]["salt"],
+        noise=PLAN.noise,
         seed=config["seed"],
     script:
         "../scripts/plot_samples.py"
@@ -99,7 +97,7 @@ rule plot_conv1_filters:
     input:
         init="results/models/{instance}/checkpoints/init.npz",
         final="results/models/{instance}/checkpoints/final.npz",
-        spec=spec_file(1),
+        spec=recorded_file(1),
     output:
         png=report(
             "results/figures/conv1_filters_{instance}.png",
@@ -144,7 +142,7 @@ rule plot_chord:
     input:
         cka="results/cka.parquet",
         weights="results/models/{a}/checkpoints/final.npz",
-        spec=spec_file(1),
+        spec=recorded_file(1),
     output:
         png=report(
             "results/figures/chord_{a}.png",

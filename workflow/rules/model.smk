@@ -1,14 +1,14 @@
-# Stage 2: the model, built once per depth and described: its layer table, the layers recorded,
-# and the SHA-256 of the builder's source. Every training depends on it, so editing a user's
-# model makes exactly its trainings (and what depends on them) stale.
+# Stage 2: the model, built once per depth and described (its layer table, its output, the
+# SHA-256 of the builder's source): every training reads it, so editing a user's model makes
+# exactly its trainings (and what depends on them) stale. Which layers are recorded is a job of
+# its own, read by extraction, figures and findings only: choosing other layers retrains nothing.
 
 
 rule model_spec:
     input:
         unpack(model_spec_inputs),
     output:
-        spec="results/model_spec/d{depth}.json",
-        table="results/model_spec/d{depth}.csv",
+        "results/model_spec/d{depth}.json",
     log:
         "logs/model_spec/d{depth}.log",
     conda:
@@ -19,7 +19,22 @@ rule model_spec:
         depth=lambda w: int(w.depth),
         input_shape=PLAN.input_shape,
         task=PLAN.task,
-        seed=PLAN.seeds[0],
         builder_sha256=builder_sha256,
     script:
         "../scripts/model_spec.py"
+
+
+rule record_layers:
+    input:
+        spec="results/model_spec/d{depth}.json",
+    output:
+        spec="results/model_spec/d{depth}.recorded.json",
+        table="results/model_spec/d{depth}.csv",
+    log:
+        "logs/record_layers/d{depth}.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        layers=config["model"]["layers"],
+    script:
+        "../scripts/record_layers.py"

@@ -46,7 +46,7 @@ rule import_pretrained:
     output:
         checkpoints=expand(
             "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=["init", "final"],
+            name=[INIT, FINAL],
             ext=["npz", "json"],
         ),
         history="results/models/{instance}/history.parquet",
@@ -72,7 +72,7 @@ rule finetune:
     output:
         checkpoints=expand(
             "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=["init", "final"],
+            name=[INIT, FINAL],
             ext=["npz", "json"],
         ),
         history="results/models/{instance}/history.parquet",

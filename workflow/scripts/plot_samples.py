@@ -12,13 +12,9 @@ domains = {
     d: load_split(Path(p).parent, "test")
     for d, p in zip(sm.params.domains, sm.input.tests, strict=True)
 }
+noise = dict(sm.params.noise)  # pepper and salt when denoising; else no noisy rows
 plot = sample_grid(
-    domains,
-    per_domain=sm.params.per_domain,
-    noise=sm.params.noise,
-    pepper=sm.params.pepper,
-    salt=sm.params.salt,
-    seed=sm.params.seed,
+    domains, per_domain=sm.params.per_domain, noise=bool(noise), **noise, seed=sm.params.seed
 )
 width, height = plot.theme.getp("figure_size")
 save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)

@@ -31,8 +31,8 @@ from ..io import (
 from ..names import SPLITS
 from ..schema import schema_default
 from .images import THESIS_IMAGE, ImageSpec
-from .sources import make_images
-from .splits import missing_classes, split_indices, split_sizes
+from .sources import SOURCES, make_images
+from .splits import missing_classes, split_indices, split_sizes, spread_order
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def build_domain(
     index = split_indices(n, val_fraction, test_images, seed, labels)
     if labels is not None:
         _check_classes(labels, index, raw.classes, where)
+    if SOURCES[entry["source"]].ordered:
+        index["train"] = spread_order(index["train"], labels, seed)
     splits = {name: raw.pixels[idx] for name, idx in index.items()}
     split_labels = None if labels is None else {s: labels[idx] for s, idx in index.items()}
     arrays = [splits[s] for s in SPLITS] + (

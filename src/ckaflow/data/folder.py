@@ -75,7 +75,8 @@ def scan_folder(path: str | Path, spec: ImageSpec, classify: bool, where: str) -
     if not keep:
         raise ValueError(f"{where}: none of the {len(files)} image files in {path!r} can be read")
     if labels is not None:
-        labels = np.array([labels[files.index(f)] for f in keep], dtype=np.int64)
+        label_of = dict(zip(files, labels, strict=True))
+        labels = np.array([label_of[f] for f in keep], dtype=np.int64)
         empty = [classes[c] for c in range(len(classes)) if not np.any(labels == c)]
         if empty:
             raise ValueError(f"{where}: class folders with no readable image: {empty}")

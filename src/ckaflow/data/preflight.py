@@ -12,6 +12,7 @@ import io
 import string
 import tarfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -27,13 +28,21 @@ from .synth import synth_charset
 _BAD_IMAGE = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What the start-up check found: each domain's image count (what a dataset job will
+    split) and, classifying, the class names every domain shares."""
+
+    counts: dict[str, int]
+    classes: tuple[str, ...] | None
+
+
 def check_sources(
     domains: Mapping[str, Mapping], spec: ImageSpec, images: int | None, classify: bool
-) -> tuple[str, ...] | None:
+) -> Sources:
     """Refuse a config whose domains' fonts, photographs, SVHN files, image folders or arrays
-    are missing or unusable, or (``classify``) whose domains do not share one set of classes;
-    return that set of class names (None unless ``classify``)."""
-    classes = {}
+    are missing or unusable, or (``classify``) whose domains do not share one set of classes."""
+    classes, counts = {}, {}
     for name, entry in domains.items():
         where, source = f"config domains.{name}", entry["source"]
         if source == "synth":
@@ -42,30 +51,33 @@ def check_sources(
             _check_fonts(None, string.digits, f"{where}.source (the stand-in's digits)")
             _check_photos(entry.get("photos"), f"{where}.photos")
         elif source == "svhn":
-            check_svhn(entry["path"], images or 1, spec, f"{where}.path")
+            counts[name] = check_svhn(entry["path"], images or 1, spec, f"{where}.path")
         elif source == "folder":
             scan = scan_folder(entry["path"], spec, classify, f"{where}.path")
-            _check_count(len(scan.files), images, f"{where}.path")
+            counts[name] = _check_count(len(scan.files), images, f"{where}.path")
             classes[name] = scan.classes
         elif source == "npy":
             scan = scan_npy(entry["images"], entry.get("labels"), spec, where)
-            _check_count(len(scan.images), images, f"{where}.images")
+            counts[name] = _check_count(len(scan.images), images, f"{where}.images")
             classes[name] = scan.classes
+        counts[name] = images if images is not None else counts.get(name, 0)
     if classify and len(set(classes.values())) > 1:
         listed = "; ".join(f"{d}: {list(c)}" for d, c in classes.items())
         raise ValueError(
             "config domains: task is classify and a model is fine-tuned and compared across "
             f"domains, so every domain needs the same classes; they differ: {listed}"
         )
-    return next(iter(classes.values()), None) if classify else None
+    return Sources(counts, next(iter(classes.values()), None) if classify else None)
 
 
-def _check_count(available: int, images: int | None, where: str) -> None:
+def _check_count(available: int, images: int | None, where: str) -> int:
+    """``available`` images, if there are as many as ``images_per_domain`` asks for."""
     if images is not None and available < images:
         raise ValueError(
             f"{where}: {available} readable images, fewer than images_per_domain = {images}; "
             "lower images_per_domain or set it to null to use all"
         )
+    return available
 
 
 def _check_fonts(folder: str | None, charset: str, key: str) -> None:
@@ -124,10 +136,10 @@ def _check_photos(folder: str | None, key: str) -> None:
 
 def check_svhn(
     path: str, images: int = 1, spec: ImageSpec = THESIS_IMAGE, key: str = "config svhn path"
-) -> None:
+) -> int:
     """Refuse an SVHN path that does not exist or holds fewer than ``images`` PNGs that
     ``spec`` keeps (with fit crop: at least its size; sizes from the headers, every file read
-    once; the dataset job decodes them)."""
+    once; the dataset job decodes them); return how many it keeps."""
     WIDTH, HEIGHT = (spec.width, spec.height) if spec.fit == "crop" else (1, 1)  # noqa: N806
     p = Path(path)
     if not p.exists():
@@ -159,3 +171,4 @@ def check_svhn(
             f"files, {unreadable} unreadable), fewer than images_per_domain = {images}; lower "
             "images_per_domain or point it at more images"
         )
+    return large

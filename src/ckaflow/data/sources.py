@@ -17,9 +17,11 @@ when it is null. :func:`make_images` returns the pixels already at the config's 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -36,14 +38,17 @@ class Source:
     generated: bool = False  # images are made, not read: images_per_domain must be a number
     labelled: bool = False  # can give class labels (task classify)
     stream: int = 1  # the random stream of its images (seeded draws)
+    # its files' order means something (a folder sorted by path, an array by class): its training
+    # split is stored in a seeded order whose every prefix is a fair sample
+    ordered: bool = False
 
 
 SOURCES = {
     "synth": Source(("font_size", "fonts"), generated=True, stream=2),
     "standin": Source(("photos",), generated=True, stream=1),
     "svhn": Source(("path",), ("path",), stream=1),
-    "folder": Source(("path",), ("path",), labelled=True),
-    "npy": Source(("images", "labels"), ("images",), labelled=True),
+    "folder": Source(("path",), ("path",), labelled=True, ordered=True),
+    "npy": Source(("images", "labels"), ("images",), labelled=True, ordered=True),
 }
 
 
@@ -154,6 +159,23 @@ _MAKERS: dict[str, Callable[..., Raw]] = {
     "folder": _folder,
     "npy": _npy,
 }
+
+
+def folder_digest(entry: Mapping) -> str | None:
+    """A digest of the files under a domain's folders (an image folder, SVHN unpacked, fonts,
+    photographs): their names, sizes and modification times. A folder's own time does not
+    change when a file deep inside it does; this does (the workflow passes it as a param)."""
+    folders = [Path(v) for k, v in sorted(entry.items()) if k != "source" and isinstance(v, str)
+               and Path(v).is_dir()]  # fmt: skip
+    if not folders:
+        return None
+    h = hashlib.sha256()
+    for folder in folders:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def generate(n: int, seed: int, stream: int, spec: ImageSpec, render) -> np.ndarray:

@@ -63,6 +63,22 @@ def stratified_indices(
     return {split: np.sort(np.concatenate(parts)) for split, parts in out.items()}
 
 
+def spread_order(index: np.ndarray, labels: np.ndarray | None, seed: int) -> np.ndarray:
+    """``index`` in a seeded order whose every prefix holds each class in proportion (or, with
+    no labels, a seeded permutation): the first N images of a training split stored in this
+    order are a fair sample of it (fine-tuning uses the first ``finetune.images``)."""
+    rng = np.random.default_rng([seed, _SPLIT_STREAM, 1])
+    if labels is None:
+        return index[rng.permutation(len(index))]
+    key = np.empty(len(index))
+    y = labels[index]
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        rank = rng.permutation(len(members))
+        key[members] = (rank + rng.random(len(members))) / len(members)
+    return index[np.argsort(key, kind="stable")]
+
+
 def missing_classes(labels: np.ndarray, index: dict[str, np.ndarray], classes: int) -> list:
     """(split, class index) of every class with no image in a split."""
     return [

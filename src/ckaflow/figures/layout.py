@@ -25,8 +25,9 @@ RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
 
 def figures(plan) -> list[str]:
     """The file stem of every figure of the study, in reading order."""
+    training = [f for f in TRAINING_FIGURES if f != "loss_curves" or plan.trained]
     return [
-        *TRAINING_FIGURES,
+        *training,
         *(f"reconstructions_{d}" for d in reconstruction_domains(plan)),
         *(f"conv1_filters_{i}" for i in plan.filter_instances),
         *cka_figures(plan),
@@ -76,17 +77,15 @@ def reconstruction_models(plan, domain: str) -> dict[str, str]:
 
 def cka_options(plan, figure: str) -> dict:
     """What ``plot_cka`` gives the CKA figure ``figure``: its drawing ``kind`` and panels."""
-    if figure.startswith("filters_") and "_vs_" in figure:
-        a, b = figure.removeprefix("filters_").split("_vs_")
+    heatmaps = {filter_figure(a, b): (a, b) for a, b in filter_pairs(plan)}
+    if figure in heatmaps:
+        a, b = heatmaps[figure]
         return {"kind": "filter_heatmap", "a": a, "b": b}
     builders = {
         "base_layer_strips": lambda: {"base": plan.base},
         "finetuned_vs_base": lambda: {"base": plan.base, "finetuned": plan.finetuned},
         "layer_matrices": lambda: {"pairs": layer_matrix_pairs(plan), "test_set": plan.domains[0]},
-        "checkpoints_vs_final": lambda: {
-            "base": plan.base,
-            "checkpoints": _early(plan, plan.base[0]),
-        },
+        "checkpoints_vs_final": lambda: {"base": plan.base, "checkpoints": _shared_early(plan)},
         "checkpoint_matrices": lambda: checkpoint_matrix_options(plan),
         "depth_matrices": lambda: depth_options(plan, figure),
         "depth_comparison": lambda: depth_options(plan, figure),
@@ -130,6 +129,12 @@ def checkpoint_matrix_options(plan) -> dict:
 
 def _early(plan, instance: str) -> list[str]:
     return [c for c in plan.recorded_checkpoints(instance) if c != FINAL]
+
+
+def _shared_early(plan) -> list[str]:
+    """The checkpoints before final that every base instance records (init, phase ends)."""
+    kept = [set(_early(plan, b)) for b in plan.base]
+    return [c for c in _early(plan, plan.base[0]) if all(c in k for k in kept)]
 
 
 def depth_options(plan, figure: str) -> dict:

@@ -52,14 +52,16 @@ def loss_curves(histories: dict[str, pd.DataFrame], task: str = "denoise") -> p9
 
 
 def reconstruction_grid(columns: dict[str, np.ndarray], title: str) -> p9.ggplot:
-    """Images in rows, one column per source: ``columns`` maps a label to (k, h, w) images."""
+    """Images in rows, one column per source: ``columns`` maps a label to (k, h, w) images
+    (or (k, h, w, 3) in colour)."""
     labels = list(columns)
+    rgb = next(iter(columns.values())).ndim == 4
     frames = [image_frame(np.clip(v, 0, 1), column=label) for label, v in columns.items()]
     data = pd.concat(frames, ignore_index=True)
     data["column"] = pd.Categorical(data["column"], categories=labels)
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
-        + greyscale_images("panel ~ column")
+        + greyscale_images("panel ~ column", rgb=rgb)
         + p9.labs(title=title)
         + p9.theme_void()
         + p9.theme(

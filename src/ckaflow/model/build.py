@@ -8,6 +8,7 @@ checkpoint carries and loads its weights.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -74,16 +75,16 @@ def load_saved(path: str | Path):
 
 
 def make_spec(
-    model_config: Mapping, *, depth: int, input_shape, num_classes, task: str, seed: int
+    model_config: Mapping, *, depth: int, input_shape, num_classes, task: str, seed: int = 0
 ) -> ModelSpec:
-    """Build the model once (``seed``) and describe it: its layers, the ones recorded, its
-    output, and the builder's source hash. Errors name the config key."""
+    """Build the model once (``seed``: its layers do not depend on it) and describe it: its
+    layers, its output, and the builder's source hash; no layer is recorded yet
+    (:func:`with_recorded`). Errors name the config key."""
     record = model_record(
         model_config, depth=depth, input_shape=input_shape, num_classes=num_classes
     )
     model = build_model(record, seed)
     rows = layer_rows(model)
-    recorded = select_layers(rows, model_config.get("layers", "auto"))
     output = check_output(model, input_shape, num_classes, task)
     builder = model_config.get("builder")
     return ModelSpec(
@@ -93,7 +94,7 @@ def make_spec(
         task=task,
         output=output,
         layers=tuple(rows),
-        recorded=tuple(recorded),
+        recorded=(),
         architecture=model_config.get("architecture"),
         builder=builder,
         builder_file=str(builder_source(builder)) if builder else None,
@@ -101,6 +102,19 @@ def make_spec(
         pretrained=model_config.get("pretrained"),
         provenance={"code": code_version(), "packages": package_versions()},
     )
+
+
+def with_recorded(spec: ModelSpec, layers, where: str = "model.layers") -> ModelSpec:
+    """``spec`` with the layers ``layers`` selects (``"auto"`` or names) recorded; they must
+    include a convolution (the filter figures and claims read the first one)."""
+    recorded = select_layers(spec.layers, layers, where)
+    chosen = dataclasses.replace(spec, recorded=tuple(recorded))
+    if not chosen.conv_layers:
+        raise ValueError(
+            f"{where}: the recorded layers {recorded} hold no convolution; record at least one "
+            "(the filter figures and the claims about the first convolution read it)"
+        )
+    return chosen
 
 
 def check_output(model, input_shape, num_classes, task: str) -> str:

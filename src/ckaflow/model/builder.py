@@ -5,7 +5,8 @@ is tried too) or ``"path/to/file.py:function"`` (a file, relative to the working
 ckaflow seeds Keras with the instance's seed (``keras.utils.set_random_seed``) and then calls the
 builder with the keyword arguments ``input_shape`` (height, width, channels) and
 ``num_classes`` (None unless the task is classify); it must return a ``keras.Model``. Built-in
-architectures (:data:`ARCHITECTURES`) seed their own initialisers from the instance's seed.
+architectures (the schema's ``model.architecture``) seed their own initialisers from the
+instance's seed.
 
 Nothing here imports TensorFlow until a model is built: :func:`builder_source` (the file whose
 edits make the trainings stale) runs when the workflow loads.
@@ -21,8 +22,6 @@ import pkgutil
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-
-ARCHITECTURES = ("tied_autoencoder",)
 
 
 class BuilderError(ValueError):

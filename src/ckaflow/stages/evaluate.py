@@ -107,7 +107,8 @@ def reconstruction_columns(
     """Columns of a reconstruction grid: the input, then each checkpoint's output on it.
 
     ``checkpoints`` maps a role (``in_domain``, ``cross_domain``, ``finetuned``) to (instance,
-    its checkpoint); column labels name the role and the instance. Returns label -> (k, h, w).
+    its checkpoint); column labels name the role and the instance. Returns label -> (k, h, w)
+    images (greyscale) or (k, h, w, 3) (RGB).
     """
     from ..model.build import load_model
 
@@ -116,10 +117,13 @@ def reconstruction_columns(
         "cross_domain": "cross-domain",
         "finetuned": "fine-tuned",
     }
-    columns = {"input": x[..., 0]}
+    def images(a):
+        return a[..., 0] if a.shape[-1] == 1 else a
+
+    columns = {"input": images(x)}
     for role, (instance, path) in checkpoints.items():
-        y = np.asarray(load_model(path)(x, training=False))[..., 0]
-        columns[f"{roles.get(role, role)}\n{instance}"] = y
+        y = np.asarray(load_model(path)(x, training=False))
+        columns[f"{roles.get(role, role)}\n{instance}"] = images(y)
     return columns
 
 

@@ -27,18 +27,23 @@ def model_problems(config: Mapping) -> list[str]:
                 "task is classify, but the tied autoencoder reconstructs images: "
                 "give your classifier as model.builder"
             )
-        if m["layers"] != "auto":
-            known = {n for d in m["depths"] for n in layers(d)}
-            unknown = [n for n in m["layers"] if n not in known]
+        if m["layers"] != "auto" and m["depths"] != [1]:
+            problems.append(
+                f"model.layers = {m['layers']}: with model.depths {m['depths']} the layers "
+                "differ by depth, so record them all (layers: auto)"
+            )
+        elif m["layers"] != "auto":
+            unknown = [n for n in m["layers"] if n not in layers(1)]
             if unknown:
                 problems.append(
-                    f"model.layers: no layer {unknown} in the tied autoencoder of "
-                    f"depths {m['depths']}; its layers are {sorted(known)}"
+                    f"model.layers: no layer {unknown} in the tied autoencoder; its layers "
+                    f"are {list(layers(1))}"
                 )
     elif m["depths"] != [1]:
+        whose = "saved models have" if m["pretrained"] else "a builder's model has"
         problems.append(
-            f"model.depths = {m['depths']}: a builder's model has one depth, [1] "
-            "(depths stack the tied autoencoder's convolutions)"
+            f"model.depths = {m['depths']}: {whose} one depth, [1] (depths stack the tied "
+            "autoencoder's convolutions)"
         )
     if 1 not in m["depths"]:
         problems.append(
@@ -78,8 +83,6 @@ def pretrained_problems(config: Mapping) -> list[str]:
     if "{domain}" not in template or "{seed}" not in template:
         return [f"model.pretrained is {template!r}; it must name {{domain}} and {{seed}}, e.g. "
                 "'models/{domain}-{seed}.keras'"]  # fmt: skip
-    if config["model"]["depths"] != [1]:
-        return [f"model.depths = {config['model']['depths']}: pretrained models have depth 1"]
     paths = [template.format(domain=d, seed=s) for d in config["domains"] for s in config["seeds"]]
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:

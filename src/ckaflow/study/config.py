@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from ..data.sources import SOURCES
 from ..data.splits import split_sizes
+from ..findings.claims import NATURAL, SYNTH
 from ..names import check_domain_name
 from ..similarity import Estimator
 from .checks import builder_problems, figure_problems, model_problems, pretrained_problems
@@ -111,7 +112,7 @@ def _domains(config: Mapping) -> list[str]:
             f"finetune.enabled is true, but domains has only {list(domains)}: fine-tuning moves a "
             "model to another domain; add a domain or set finetune: false"
         )
-    if config.get("preset") == "thesis" and set(domains) != {"natural", "synth"}:
+    if config.get("preset") == "thesis" and set(domains) != {NATURAL, SYNTH}:
         problems.append(
             f"preset is thesis, whose claims are about domains natural and synth; "
             f"domains has {list(domains)} (set preset: null for your own study)"
@@ -129,13 +130,24 @@ def _early(config: Mapping) -> list[str]:
     if bad:
         problems.append(
             f"train.early_checkpoints {bad}: each must be a multiple of "
-            f"train.eval_every ({every}) and below train.max_steps ({cap})"
+            f"train.eval_every ({every}) and, with the patience schedule, below train.max_steps "
+            f"({cap})"
         )
     epochs = t["checkpoint_epochs"]
     if epochs and t["schedule"] != "step":
         problems.append(
             f"train.checkpoint_epochs {epochs}: epochs are counted by the step "
             "schedule only (train.schedule: step); use train.early_checkpoints"
+        )
+    if epochs and steps:
+        problems.append(
+            f"train.early_checkpoints {steps} and train.checkpoint_epochs {epochs}: use one or "
+            "the other (checkpoints counted in one unit sort in training order)"
+        )
+    if t["schedule"] == "step" and config["finetune"]["mode"] == "final_phase":
+        problems.append(
+            "finetune.mode is final_phase, the patience schedule's last phase, but "
+            "train.schedule is step: set finetune.mode: full"
         )
     late = [e for e in [*epochs, *t["decay_epochs"]] if e >= t["epochs"]]
     if t["schedule"] == "step" and late:
@@ -147,27 +159,43 @@ def _early(config: Mapping) -> list[str]:
 
 
 def _splits(config: Mapping) -> list[str]:
-    images, frac, test = config["images_per_domain"], config["val_fraction"], config["test_images"]
-    if images is None:  # all of each source's images: checked when the sources are read
+    images = config["images_per_domain"]
+    if images is None:  # all of each source's images: checked by check_counts once counted
         return []
+    return split_problems(config, images, "images_per_domain")
+
+
+def split_problems(config: Mapping, images: int, what: str) -> list[str]:
+    """The splits of ``images`` images (``what`` says where the number comes from) against
+    test_images, val_fraction, the batch and the fine-tuning images."""
+    frac, test = config["val_fraction"], config["test_images"]
     try:
         sizes = split_sizes(images, frac, test)
     except ValueError as err:
-        return [f"images_per_domain, val_fraction, test_images: {err}"]
-    problems = []
+        return [f"{what}, val_fraction, test_images: {err}"]
+    problems, train = [], sizes["train"]
     batch, finetune = config["train"]["batch_size"], config["finetune"]["images"]
-    if sizes["train"] < batch:
-        problems.append(
-            f"train.batch_size = {batch} is larger than the training split: images_per_domain "
-            f"{images} x (1 - val_fraction {frac}) = {sizes['train']} images"
-        )
-    if config["finetune"]["enabled"] and not batch <= finetune <= sizes["train"]:
+    split = f"{what} {images} x (1 - val_fraction {frac}) = {train} images"
+    if train < batch:
+        problems.append(f"train.batch_size = {batch} is larger than the training split: {split}")
+    if config["finetune"]["enabled"] and not batch <= finetune <= train:
         problems.append(
             f"finetune.images = {finetune} must lie between train.batch_size ({batch}) and the "
-            f"training split ({sizes['train']} images: images_per_domain {images} x "
-            f"(1 - val_fraction {frac}))"
+            f"training split ({train} images: {split.rpartition(' = ')[0]})"
         )
     return problems
+
+
+def check_counts(config: Mapping, counts: Mapping[str, int]) -> None:
+    """With ``images_per_domain: null``: each domain's splits, from the number of images its
+    source holds (``counts``, from the start-up check), against the keys that need room."""
+    if config["images_per_domain"] is not None:
+        return
+    problems = []
+    for domain, n in counts.items():
+        problems += split_problems(config, n, f"domains.{domain} (all its images)")
+    if problems:
+        raise ConfigError("config: " + "\n  ".join(problems))
 
 
 def _integers(config, schema, where: str = "") -> list[str]:

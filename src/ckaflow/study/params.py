@@ -24,16 +24,15 @@ class JobParams:
 
     @property
     def model_config(self) -> dict:
-        """What builds and records the model (the model_spec job's parameters)."""
+        """What builds the model (the model_spec job's parameters; which layers are recorded
+        is another job's, so that choosing them retrains nothing)."""
         m = self.config["model"]
         if m["pretrained"]:  # the architecture comes with the saved models
             first = self.pretrained_file(self.base[0])
-            return {"architecture": None, "builder": None, "layers": m["layers"],
-                    "pretrained": first}  # fmt: skip
+            return {"architecture": None, "builder": None, "pretrained": first}
         return {
             "architecture": None if m["builder"] else m["architecture"],
             "builder": m["builder"],
-            "layers": m["layers"],
         }
 
     def pretrained_file(self, instance: str) -> str | None:
@@ -44,40 +43,47 @@ class JobParams:
         return template.format(domain=inst.domain, seed=inst.seed)
 
     @property
+    def noise(self) -> dict:
+        """The training noise (denoise only): pepper and salt."""
+        n = self.config["noise"]
+        return {"pepper": n["pepper"], "salt": n["salt"]} if self.task == "denoise" else {}
+
+    @property
     def input_shape(self) -> list[int]:
         i = self.config["image"]
         return [i["height"], i["width"], i["channels"]]
 
     def schedule(self, instance: str) -> dict:
-        """The TrainConfig of ``instance``: a fine-tuning run has its own cap and, with
-        finetune.mode final_phase, starts in the last learning-rate phase; a deeper model starts
-        at train.deep_learning_rate."""
+        """The TrainConfig of ``instance``, with only the keys its task, optimizer and schedule
+        read (a change to another key reruns no training): a fine-tuning run has its own cap
+        and, with finetune.mode final_phase, starts in the last learning-rate phase; a deeper
+        model starts at train.deep_learning_rate."""
         c, inst = self.config, parse(instance)
         t, finetuned = c["train"], inst.finetuned
         out = {
             "batch_size": t["batch_size"],
             "learning_rate": t["learning_rate" if inst.depth == 1 else "deep_learning_rate"],
-            **{k: t[k] for k in ("patience", "eval_every")},
-            "max_steps": c["finetune" if finetuned else "train"]["max_steps"],
-            "pepper": c["noise"]["pepper"],
-            "salt": c["noise"]["salt"],
-            "start_phase": 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0,
+            "eval_every": t["eval_every"],
             "task": self.task,
-            **{
-                k: t[k]
-                for k in (
-                    "optimizer",
-                    "momentum",
-                    "weight_decay",
-                    "schedule",
-                    "epochs",
-                    "decay_epochs",
-                    "decay_factor",
-                )
-            },
+            "optimizer": t["optimizer"],
+            "schedule": t["schedule"],
         }
-        if not finetuned:
+        out.update(self.noise)
+        if t["optimizer"] == "sgd":
+            out["momentum"] = t["momentum"]
+        if t["weight_decay"]:
+            out["weight_decay"] = t["weight_decay"]
+        if t["schedule"] == "patience":
+            out.update(
+                patience=t["patience"],
+                max_steps=c["finetune" if finetuned else "train"]["max_steps"],
+            )
+            out["start_phase"] = 2 if finetuned and c["finetune"]["mode"] == "final_phase" else 0
+        else:
+            out.update({k: t[k] for k in ("epochs", "decay_epochs", "decay_factor")})
+        if not finetuned and t["early_checkpoints"]:
             out["early_checkpoints"] = list(t["early_checkpoints"])
+        if not finetuned and t["checkpoint_epochs"]:
             out["checkpoint_epochs"] = list(t["checkpoint_epochs"])
         return out
 

@@ -21,7 +21,7 @@ from ..model.tied_layers import adjacent_convolutions
 from ..names import (
     FINAL,
     INIT,
-    PHASES,
+    PHASE_CHECKPOINTS,
     Instance,
     checkpoint_order,
     depth_of,
@@ -119,6 +119,11 @@ class Plan(JobParams):
         return self.base + self.finetuned + self.deep_base + self.deep_finetuned
 
     @cached_property
+    def trained(self) -> list[str]:
+        """The instances that are trained (not imported from model.pretrained)."""
+        return [i for i in self.instances if not self.pretrained_file(i)]
+
+    @cached_property
     def families(self) -> list[str]:
         """Depth 1's families (instances without their seed), base then fine-tuned."""
         return list(dict.fromkeys(parse(i).family for i in self.base + self.finetuned))
@@ -134,7 +139,7 @@ class Plan(JobParams):
             return (INIT, FINAL)
         early = [early_checkpoint(s) for s in t["early_checkpoints"]]
         early += [early_checkpoint(e, "epoch") for e in t["checkpoint_epochs"]]
-        phases = PHASES if t["schedule"] == "patience" else ()
+        phases = PHASE_CHECKPOINTS if t["schedule"] == "patience" else ()
         return tuple(sorted((INIT, *early, *phases, FINAL), key=checkpoint_order))
 
     def checkpoints(self, instance: str) -> tuple[str, ...]:

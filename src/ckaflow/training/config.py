@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass
 
 from ..schema import schema_default
 from .schedule import PHASES
+from .tasks import ACCURACY
 
-TASKS = ("denoise", "reconstruct", "classify")
+TASKS = tuple(ACCURACY)  # denoise, reconstruct, classify
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("patience", "step")
 
@@ -59,11 +60,14 @@ class TrainConfig:
                 f"train.momentum {self.momentum} must lie in [0, 1), weight_decay "
                 f"{self.weight_decay} be >= 0 and decay_factor {self.decay_factor} in (0, 1]"
             )
-        bad = [s for s in self.early_checkpoints if s % self.eval_every or s >= self.max_steps]
+        patience = self.schedule == "patience"
+        bad = [s for s in self.early_checkpoints
+               if s % self.eval_every or (patience and s >= self.max_steps)]  # fmt: skip
         if bad:
             raise ValueError(
                 f"train.early_checkpoints {bad}: each must be a multiple of eval_every "
-                f"({self.eval_every}) and below max_steps ({self.max_steps})"
+                f"({self.eval_every}) and, with the patience schedule, below max_steps "
+                f"({self.max_steps})"
             )
         late = [e for e in self.checkpoint_epochs if not 0 < e < self.epochs]
         if late:

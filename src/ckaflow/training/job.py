@@ -155,12 +155,16 @@ def import_pretrained(
     inst, out_dir = parse(instance), Path(out_dir)
     record = {**model, "depth": inst.depth, "seed": inst.seed}
     saved = load_saved(path)
-    final, init = weights_of(saved), weights_of(build_model(record, inst.seed))
-    if set(final) != set(init) or any(final[k].shape != init[k].shape for k in init):
+    fresh = build_model(record, inst.seed)
+    init = weights_of(fresh)
+    # By position, not by name: models saved in one session get auto-names (dense, dense_1).
+    shapes = [tuple(v.shape) for v in saved.weights], [tuple(v.shape) for v in fresh.weights]
+    if shapes[0] != shapes[1]:
         raise ValueError(
             f"model.pretrained: {path} is not the architecture of {model['pretrained']} "
-            f"(the model spec's): its variables {sorted(final)} differ from {sorted(init)}"
+            f"(the model spec's): its variables' shapes {shapes[0]} differ from {shapes[1]}"
         )
+    final = dict(zip(init, (v.numpy() for v in saved.weights), strict=True))
     val = {d: load_split(p, "val") for d, p in data_dirs.items()}
     labelled = model.get("num_classes") is not None
     data = TrainingData(
