@@ -122,3 +122,17 @@ def test_unknown_source_and_missing_keys_are_named():
         build_domain("x", {"source": "mnist"}, images=N, seed=0, test_images=4)
     with pytest.raises(KeyError, match="path"):
         build_domain("x", {"source": "svhn"}, images=N, seed=0, test_images=4)
+
+
+def test_a_training_split_in_spread_order_has_every_class_in_every_prefix():
+    from ckaflow.data.splits import spread_order
+
+    labels = np.repeat([0, 1, 2], [60, 30, 90])  # in class order, as a folder lists them
+    index = np.arange(180)
+    order = spread_order(index, labels, seed=0)
+    assert sorted(order) == list(index) and not np.array_equal(order, index)
+    for n in (6, 30, 120):
+        counts = np.bincount(labels[order[:n]], minlength=3)
+        assert np.all(np.abs(counts - n * np.array([60, 30, 90]) / 180) <= 1.0), (n, counts)
+    assert np.array_equal(order, spread_order(index, labels, seed=0))  # seeded
+    assert not np.array_equal(spread_order(index, None, seed=0), index)  # unlabelled: shuffled

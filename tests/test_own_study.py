@@ -272,3 +272,25 @@ def test_pretrained_models_are_imported_instead_of_trained(tmp_path):
             out_dir=tmp_path / "photos-1",
             model=record,
         )
+
+
+def test_choosing_other_layers_records_again_and_retrains_nothing(own_study):
+    config = own_study / "fewer.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {**CONFIG, "model": {**CONFIG["model"], "layers": ["conv_a", "conv_b", "logits"]}}
+        )
+    )
+    out = snakemake(own_study, "-n", "--configfile", "fewer.yaml")
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned(out)
+    assert jobs["record_layers"] == 1 and jobs["extract_activations"] == 8
+    assert not {"model_spec", "train_base", "finetune", "build_dataset"} & set(jobs)
+
+
+def test_a_folder_too_small_for_the_fine_tuning_images_stops_at_start_up(tmp_path):
+    workdir = own_workdir(tmp_path, finetune={"images": 500})
+    out = snakemake(workdir, "-n", "--configfile", "my.yaml")
+    assert out.returncode != 0
+    message = " ".join(out.stdout.split())
+    assert "finetune.images = 500" in message and "domains.photos (all its images) 43" in message
