@@ -10,11 +10,12 @@ class JobParams:
     """Mixed into :class:`~ckaflow.study.plan.Plan`: reads ``self.config`` and ``self.task``."""
 
     def dataset_params(self, domain: str) -> dict:
-        """The plain values that decide a domain's images (a change re-runs exactly its job)."""
+        """The plain values that decide a domain's images (a change re-runs exactly its job;
+        the order keys are written in is not a change)."""
         c = self.config
         return {
-            "entry": dict(c["domains"][domain]),
-            "image": dict(c["image"]),
+            "entry": dict(sorted(c["domains"][domain].items())),
+            "image": dict(sorted(c["image"].items())),
             "images": c["images_per_domain"],
             "seed": c["seed"],
             "val_fraction": c["val_fraction"],
