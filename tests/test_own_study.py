@@ -276,11 +276,10 @@ def test_pretrained_models_are_imported_instead_of_trained(tmp_path):
 
 def test_choosing_other_layers_records_again_and_retrains_nothing(own_study):
     config = own_study / "fewer.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {**CONFIG, "model": {**CONFIG["model"], "layers": ["conv_a", "conv_b", "logits"]}}
-        )
-    )
+    # The user's config with only model.layers changed (its other keys in their order: the
+    # domains' order is the study's order of instances and figures)
+    layers = {**CONFIG["model"], "layers": ["conv_a", "conv_b", "logits"]}
+    config.write_text(yaml.safe_dump({**CONFIG, "model": layers}, sort_keys=False))
     out = snakemake(own_study, "-n", "--configfile", "fewer.yaml")
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned(out)
