@@ -81,7 +81,9 @@ def test_cka_matrix_stays_in_the_namespace_and_on_the_device(xp, opts):
     got = cka_matrix(on_xp, **opts)
     assert array_namespace(got) is array_namespace(next(iter(on_xp.values())))
     assert device(got) == device(on_xp["layer"])
-    np.testing.assert_allclose(to_numpy(got), cka_matrix(groups, **opts), atol=1e-12)
+    # float32 products (the default precision): a GPU's GEMM sums in another order than NumPy's
+    # (seen on an H200: 1e-8 apart); array_api_strict wraps NumPy and gives the same bits
+    np.testing.assert_allclose(to_numpy(got), cka_matrix(groups, **opts), atol=TOL)
 
 
 def test_the_feature_space_form_runs_on_the_namespace(xp):
@@ -120,7 +122,7 @@ def test_group_cka_on_the_namespace_equals_numpy(xp):
     names_xp, res_xp = group_cka(on_xp, [Estimator(debiased=True)])
     assert names == names_xp
     got, want = res_xp["linear-debiased"].cka, res["linear-debiased"].cka
-    np.testing.assert_allclose(to_numpy(got), want, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(got), want, atol=TOL)  # float32 GEMMs, as above
 
 
 def test_minibatch_on_the_namespace_equals_numpy(xp):
@@ -132,6 +134,11 @@ def test_minibatch_on_the_namespace_equals_numpy(xp):
 
 @pytest.mark.parametrize("scale", [1e-40, 1e30])
 def test_extreme_scales_are_rescaled_on_the_namespace(xp, scale):
+    if scale < 1e-38 and xp.__name__.endswith("cupy"):
+        # float32 values below 1.2e-38 are subnormal; CuPy's kernels flush them to 0 (seen on an
+        # H200): the groups are then reported as not varying (NaN, with a warning), never as a
+        # wrong number. float64 input, or values above that, are rescaled as everywhere.
+        pytest.xfail("CuPy flushes float32 subnormals to zero")
     x, y = related(np.random.default_rng(17), offset=1.0)
     got = cka(put(xp, (x * scale).astype(np.float32)), put(xp, (y * scale).astype(np.float32)))
     assert abs(got - ref.cka(x.astype(np.float32), y.astype(np.float32))) <= TOL
