@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with Python 3.11:
 #   make run   - create .venv, install ckaflow, run the whole study on config/config.yaml
-#   make test  - create .venv, install ckaflow with its test tools, run the whole test suite
+#   make test  - create .venv, install ckaflow with its test tools, check the format and
+#                Snakemake's lint, run the whole test suite
 # On a machine with an NVIDIA GPU, add GPU=1 (make run GPU=1): the venv then holds
 # tensorflow[and-cuda] and CuPy (requirements-gpu.lock) instead of tensorflow-cpu.
 PYTHON ?= python3.11
@@ -48,7 +49,8 @@ resume: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks tools examples
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 bench: $(STAMP)

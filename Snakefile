@@ -1,43 +1,14 @@
-# ckaflow: where does a network change when it is adapted to a new domain?
-# This file is the table of contents; each stage lives in workflow/rules/.
-from snakemake.utils import min_version, validate
-
-from ckaflow.study.config import normalize_config
-
-min_version("9.0")
+# ckaflow's workflow lives in workflow/Snakefile (the Snakemake catalog's layout); this file lets
+# `snakemake` run it from the repository root, with the same default target.
+include: "workflow/Snakefile"
 
 
-# `snakemake` alone runs the thesis' study; with --configfile, only the files given are read
-# (Snakemake would otherwise merge them into this one: its domains with yours).
-if not workflow.overwrite_configfiles:
-
-    configfile: "config/config.yaml"
-
-
-report: "workflow/report/workflow.rst"
-
-
-normalize_config(config)
-validate(config, "src/ckaflow/schema.yaml")
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/model.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/activations.smk"
-include: "workflow/rules/similarity.smk"
-include: "workflow/rules/intervals.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/findings.smk"
-
-
+# An included file's default target does not carry over to the including one: name it here.
 localrules:
-    all,
+    default,
 
 
-rule all:
+rule default:
     default_target: True
     input:
-        get_final_output(),
+        rules.all.input,

@@ -20,9 +20,9 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (Snakefile, rules, scripts, configs, profiles, package) into ``dest``,
-    with the overlay :data:`DEPTH_1` names."""
-    for name in ("Snakefile", "workflow", "config", "envs", "src", "profiles", "slurm"):
+    """Copy the workflow (Snakefile, rules, scripts, schema, configs, profiles) into ``dest``, with
+    the overlay :data:`DEPTH_1` names. Not the package: the jobs import the installed one."""
+    for name in ("Snakefile", "workflow", "config", "envs", "profiles", "slurm"):
         src = ROOT / name
         if src.is_symlink():
             (dest / name).symlink_to(os.readlink(src))

@@ -12,7 +12,7 @@ from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-SCHEMA = str(ROOT / "src" / "ckaflow" / "schema.yaml")
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def _load(path):

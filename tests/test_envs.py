@@ -4,7 +4,8 @@ No conda is reachable here, so each environment's pip list stands for it, checke
 * a script's imports (and everything ckaflow imports in turn when they load) run in a fresh
   interpreter where any third-party module that is not provided by that list, or by what its
   packages require, fails to import (fast, per rule);
-* each env's pip list is installed by uv into an empty venv, and every module its rules import,
+* each env's pip list (ckaflow's wheel, built from this checkout, included) is installed by uv
+  into an empty venv, and every module its rules import,
   plus those imported inside functions when the rule runs (TensorFlow after the thread setup,
   tabulate inside pandas' to_markdown; listed by hand in LAZY), is imported there. The GPU env is
   resolved, not installed (gigabytes of CUDA wheels, no GPU to use them).
@@ -148,68 +149,101 @@ def lock_pins(lock: str) -> dict[str, str]:
     return dict(line.split("==") for line in (ROOT / lock).read_text().split())
 
 
-def import_in_fresh_venv(env: str, modules: set[str], tmp_path) -> subprocess.CompletedProcess:
-    """``modules`` imported in a new venv holding only the env's pip list (uv), ckaflow on
-    PYTHONPATH."""
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    """A folder holding ckaflow's wheel, built from this checkout (what PIP_FIND_LINKS names for
+    ``--sdm conda``, config/README.md)."""
+    out = tmp_path_factory.mktemp("wheels")
+    subprocess.run([UV, "build", "-q", "--wheel", "--out-dir", out, ROOT], check=True)
+    return out
+
+
+def test_the_wheel_holds_the_one_config_schema(wheels):
+    """The package reads the schema Snakemake validates against: one file in the checkout (a
+    link), its contents in the wheel."""
+    import zipfile
+
+    (wheel,) = wheels.glob("ckaflow-*.whl")
+    packed = zipfile.ZipFile(wheel).read("ckaflow/schema.yaml")
+    assert packed == (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_bytes()
+    assert (ROOT / "src" / "ckaflow" / "schema.yaml").is_symlink()
+
+
+def fresh_venv(tmp_path: Path, wheels: Path, *requirements: str) -> Path:
+    """A new venv holding only ``requirements`` (uv; ckaflow from ``wheels``); its python."""
     venv = tmp_path / "venv"
     subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([UV, "pip", "install", "-q", "--python", python, *env_pins(env)], check=True)
+    subprocess.run([UV, "pip", "install", "-q", "--python", python, "--find-links", wheels,
+                    *requirements], check=True)  # fmt: skip
+    return python
+
+
+def import_in_fresh_venv(
+    env: str, modules: set[str], tmp_path: Path, wheels: Path
+) -> subprocess.CompletedProcess:
+    """``modules`` imported in a new venv holding only the env's pip list, ckaflow included:
+    run outside the checkout, so ckaflow is found because it is installed."""
+    python = fresh_venv(tmp_path, wheels, *env_pins(env))
     return subprocess.run(
         [python, "-c", "import importlib, json, sys\n"
          "for m in json.loads(sys.argv[1]): importlib.import_module(m)",
          json.dumps(sorted(modules - {"snakemake"}))],
         capture_output=True, text=True, cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3",
-             "HOME": str(tmp_path)},
+        env={"MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(tmp_path)},
     )  # fmt: skip
 
 
+def project_version() -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
 @pytest.mark.parametrize("env", ["envs/data.yaml", "envs/figures.yaml", "envs/tensorflow.yaml"])
-def test_each_env_alone_in_a_fresh_venv_imports_what_its_rules_import(env, tmp_path):
-    """The env's pip list installed by uv into an empty venv (the conda env's pip section, with
-    ckaflow on PYTHONPATH as the env file says): every module its rules' scripts import, and what
-    they import when they run, imports there."""
+def test_each_env_alone_in_a_fresh_venv_imports_what_its_rules_import(env, tmp_path, wheels):
+    """The env's pip list installed by uv into an empty venv (the conda env's pip section, ckaflow
+    from its wheel): every module its rules' scripts import, and what they import when they run,
+    imports there."""
     modules = {m for _, e, script in rules_and_envs() if e == env for m in script_imports(script)}
-    res = import_in_fresh_venv(env, modules | set(LAZY.get(env, [])), tmp_path)
+    res = import_in_fresh_venv(env, modules | set(LAZY.get(env, [])), tmp_path, wheels)
     assert res.returncode == 0, f"{env}: {res.stderr.strip()[-800:]}"
     pins = dict(p.split("==") for p in env_pins(env))
+    assert pins.pop("ckaflow") == project_version()
     lock = lock_pins("requirements.lock")
     assert {k: v for k, v in pins.items() if lock.get(k) != v} == {}, "pins differ from the lock"
 
 
-def test_a_fresh_venv_lacking_a_module_fails_the_check(tmp_path):
-    res = import_in_fresh_venv(
-        "envs/data.yaml", set(script_imports("workflow/scripts/plot_reconstructions.py")), tmp_path
-    )
+def test_a_fresh_venv_lacking_a_module_fails_the_check(tmp_path, wheels):
+    plots = set(script_imports("workflow/scripts/plot_reconstructions.py"))
+    res = import_in_fresh_venv("envs/data.yaml", plots, tmp_path, wheels)
     assert res.returncode != 0 and "No module named 'plotnine'" in res.stderr
 
 
-def test_the_gpu_env_resolves_and_agrees_with_the_gpu_lock(tmp_path):
+def test_the_gpu_env_resolves_and_agrees_with_the_gpu_lock(tmp_path, wheels):
     """envs/tensorflow-gpu.yaml is not installed here (its CUDA wheels are gigabytes, and no GPU
     would use them): uv resolves it, and its pins are requirements-gpu.lock's."""
     pins = env_pins("envs/tensorflow-gpu.yaml")
     (tmp_path / "in.txt").write_text("\n".join(pins))
     subprocess.run([UV, "pip", "compile", "-q", "--python-version", "3.11", tmp_path / "in.txt",
-                    "-o", tmp_path / "out.txt"], check=True)  # fmt: skip
+                    "--find-links", wheels, "-o", tmp_path / "out.txt"], check=True)  # fmt: skip
     lock = lock_pins("requirements-gpu.lock")
+    assert pins.pop() == f"ckaflow=={project_version()}"
     for pin in pins:
         name, version = re.sub(r"\[.*\]", "", pin).split("==")
         assert lock[name] == version, f"{pin}: requirements-gpu.lock has {lock[name]}"
     assert "cupy-cuda12x" in (tmp_path / "out.txt").read_text()
 
 
-def test_the_library_alone_needs_only_its_base_dependencies(tmp_path):
-    """`pip install ckaflow` (no extras) gives the similarity engine: pyproject's base
-    dependencies in an empty venv compute CKA and its interval, without TensorFlow or pandas."""
+def test_the_library_alone_needs_only_its_base_dependencies(tmp_path, wheels):
+    """`pip install ckaflow` (no extras) gives the similarity engine: the wheel with pyproject's
+    base dependencies in an empty venv computes CKA and its interval, without TensorFlow or
+    pandas."""
     import tomllib
 
     base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert not any(d.startswith(("tensorflow", "pandas", "snakemake")) for d in base)
-    venv = tmp_path / "venv"
-    subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([UV, "pip", "install", "-q", "--python", python, *base], check=True)
+    python = fresh_venv(tmp_path, wheels, f"ckaflow=={project_version()}")
     code = (
         "import numpy as np\n"
         "from ckaflow.similarity import cka, cka_interval, cka_matrix\n"
@@ -218,6 +252,6 @@ def test_the_library_alone_needs_only_its_base_dependencies(tmp_path):
         "print(cka_matrix({f'f{c}': x[..., c] for c in range(4)}).shape)\n"
     )
     res = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                         env={"PYTHONPATH": str(ROOT / "src"), "HOME": str(tmp_path)})  # fmt: skip
+                         env={"HOME": str(tmp_path)})  # fmt: skip
     assert res.returncode == 0, res.stderr[-800:]
     assert res.stdout.splitlines()[-1] == "(4, 4)"

@@ -38,6 +38,10 @@ def planned_resources(stdout: str) -> list[tuple[str, dict[str, str]]]:
     return jobs
 
 
+# The target rules: workflow/Snakefile's, and the root Snakefile's that names it the default.
+TARGETS = {"all", "default"}
+
+
 @pytest.mark.parametrize("profile", ["slurm", "profiles/slurm"])
 def test_profile_sends_exactly_the_gpu_rules_to_gpus(workdir, profile):
     out = snakemake(workdir, "--profile", profile, "-n", cores=None)
@@ -45,7 +49,7 @@ def test_profile_sends_exactly_the_gpu_rules_to_gpus(workdir, profile):
     jobs = planned_resources(out.stdout)
     assert {rule for rule, _ in jobs} >= GPU_RULES | {"build_dataset", "plot_chord"}
     for rule, res in jobs:
-        if rule == "all":
+        if rule in TARGETS:
             continue
         assert res["slurm_account"] == "CHANGE_ME", (rule, res)
         if rule in GPU_RULES:
@@ -89,7 +93,7 @@ def test_tiny_study_on_a_real_slurm_cluster(slurm_study, tiny_run):
             assert not gpus and job["Partition"] == "cpu", job
     # the tiny config at depth 1 (conftest.DEPTH_1); 2 early Grams of synth-1
     assert rules["train_base"] == 4 and rules["compute_grams"] == 22, rules
-    assert "all" not in rules  # the target rule runs on the submitting host
+    assert not TARGETS & set(rules)  # the target rules run on the submitting host
     # TensorFlow ran inside a SLURM job that was given a GPU device, with the threads Snakemake
     # granted: the profile's 4, or fewer where the node really has fewer cores (this test node
     # advertises more CPUs than the machine has, and Snakemake caps threads at the real cores).

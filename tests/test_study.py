@@ -13,7 +13,7 @@ from snakemake.utils import validate
 from ckaflow.names import parse, parse_model
 from ckaflow.study.config import ConfigError, check_config
 
-SCHEMA_PATH = str(ROOT / "src" / "ckaflow" / "schema.yaml")
+SCHEMA_PATH = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 SCHEMA = yaml.safe_load(open(SCHEMA_PATH))
 
 

@@ -30,7 +30,7 @@ step "3. the tiny study on the GPU and on the CPU"
 for where in gpu cpu; do
   dir="$OUT/tiny-$where"
   rm -rf "$dir" && mkdir -p "$dir"
-  cp -r Snakefile workflow config envs src profiles "$dir/"
+  cp -r Snakefile workflow config envs profiles "$dir/"
   printf 'similarity:\n  device: %s\n' "$where" > "$dir/device.yaml"
   visible=$([ "$where" = gpu ] && echo "${CUDA_VISIBLE_DEVICES:-0}" || echo "")
   ( cd "$dir" && start=$(date +%s) \
@@ -45,7 +45,7 @@ done
 step "4. config/paper.yaml: synth-1 trained to the end of its schedule on the GPU"
 dir="$OUT/paper"
 rm -rf "$dir" && mkdir -p "$dir"
-cp -r Snakefile workflow config envs src profiles "$dir/"
+cp -r Snakefile workflow config envs profiles "$dir/"
 printf 'similarity:\n  device: gpu\n' > "$dir/device.yaml"
 ( cd "$dir" && start=$(date +%s) \
   && MPLBACKEND=Agg "$BIN/snakemake" results/models/synth-1/provenance.json --cores "$CORES" \

@@ -1,4 +1,6 @@
-"""The config's JSON schema (``schema.yaml`` beside this module): the one source of every default.
+"""The config's JSON schema (``schema.yaml`` beside this module: a link to the workflow's
+workflow/schemas/config.schema.yaml in a checkout, that file itself in a wheel): the one source of
+every default.
 
 The workflow validates its config against it when it loads; library functions whose arguments
 are config keys take their defaults from it (:func:`schema_default`), so the two never disagree.

@@ -1,15 +1,7 @@
-# Wildcard plumbing and the checks that JSON schema cannot express.
-import os
-from pathlib import Path
-
-# Scripts import the ckaflow package from this checkout, whatever environment runs them.
-_SRC = str(Path(workflow.basedir) / "src")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p
-)
-os.environ.setdefault("MPLBACKEND", "Agg")  # headless plotting in every job
-
+# Wildcard plumbing and the checks that JSON schema cannot express. The ckaflow package is
+# installed (README), in the environment that runs Snakemake or in each conda env (envs/).
 import re
+from pathlib import Path
 
 from ckaflow.data.sources import folder_digest
 from ckaflow.figures import layout
@@ -248,6 +240,13 @@ def resample_seed(wildcards):
 
 def cka_options(wildcards):
     return layout.cka_options(PLAN, wildcards.figure)
+
+
+def report_caption(wildcards):
+    """A CKA figure's caption: the text of its kind's caption file (found beside this file,
+    also when ckaflow is used as a module)."""
+    kind = cka_options(wildcards)["kind"]
+    return Path(workflow.source_path(f"../report/{kind}.rst")).read_text()
 
 
 def get_final_output():

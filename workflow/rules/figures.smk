@@ -1,12 +1,6 @@
 # Stage 7: the study's figures. Their names and panels are ckaflow.figures.layout's.
 
 
-def report_caption(wildcards):
-    """A CKA figure's caption: the text of its kind's caption file."""
-    kind = layout.cka_options(PLAN, wildcards.figure)["kind"]
-    return (Path(workflow.basedir) / "workflow" / "report" / f"{kind}.rst").read_text()
-
-
 rule plot_samples:
     input:
         tests=expand("results/data/{d}/test.npy", d=DOMAINS),
