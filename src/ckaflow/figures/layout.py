@@ -26,13 +26,16 @@ RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
 def figures(plan) -> list[str]:
     """The file stem of every figure of the study, in reading order."""
     training = [f for f in TRAINING_FIGURES if f != "loss_curves" or plan.trained]
+    # the claims are about fine-tuning (and, with preset thesis, the thesis' own): none, no chart
+    claims = plan.finetunes or plan.config.get("preset") == "thesis"
+    findings = [f for f in FINDINGS_FIGURES if f != "claim_effects" or claims]
     return [
         *training,
         *(f"reconstructions_{d}" for d in reconstruction_domains(plan)),
         *(f"conv1_filters_{i}" for i in plan.filter_instances),
         *cka_figures(plan),
         *(f"chord_{i}" for i in plan.filter_instances),
-        *FINDINGS_FIGURES,
+        *findings,
     ]
 
 

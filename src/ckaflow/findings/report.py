@@ -82,7 +82,7 @@ def report_markdown(
         lines += blocks
     if invariances is not None:
         lines += invariance_section(*invariances)
-    return "\n".join(lines + _estimators(found, main, note, primary))
+    return "\n".join(lines + (_estimators(found, main, note, primary) if main else []))
 
 
 def _intro(thesis: bool) -> list[str]:
