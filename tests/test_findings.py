@@ -371,6 +371,15 @@ def _adjacent(model: str, within: float, across: float) -> list[tuple]:
             for a, b, w in adjacent_convolutions(depth_of(model))]  # fmt: skip
 
 
+def tied_pairs(*models: str) -> dict[str, list[tuple[str, str, bool]]]:
+    """The tied autoencoder's adjacent convolutions of each model (Plan.block_pairs)."""
+    from ckaflow.model.build import adjacent_convolutions
+    from ckaflow.names import depth_of
+
+    tied = {"architecture": "tied_autoencoder"}
+    return {m: adjacent_convolutions(tied, depth_of(m)) for m in models}
+
+
 @pytest.mark.parametrize(
     "within, verdict", [(0.95, SUPPORTED), (0.85, CONTRADICTED), (0.9005, INCONCLUSIVE)]
 )
@@ -384,7 +393,7 @@ def test_block_structure_is_within_minus_across_stage_against_initial_weights(wi
     t = pd.DataFrame(rows, columns=COLUMNS)
     v = values(_estimator_columns(t))
     learnt = {"synth-1": True, "synth-d2-1": True}
-    got = block_structure(v, ["synth-1", "synth-d2-1", "synth-d2-1@init"], learnt)
+    got = block_structure(v, tied_pairs("synth-1", "synth-d2-1", "synth-d2-1@init"), learnt)
     got = got.set_index("model")
     assert got.loc["synth-d2-1", "effect"] == pytest.approx(within - 0.9)
     assert got.loc["synth-d2-1", "verdict"] == verdict
@@ -410,7 +419,7 @@ def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
     learnt = learnt_instances(accuracy)
     assert learnt == {"synth-d2-1": False}  # judged on its own domain only
     t = pd.DataFrame(_adjacent("synth-d2-1", 0.99, 0.9), columns=COLUMNS)
-    got = block_structure(values(_estimator_columns(t)), ["synth-d2-1"], learnt)
+    got = block_structure(values(_estimator_columns(t)), tied_pairs("synth-d2-1"), learnt)
     text = "\n".join(block_section(got, "linear, debiased", 0.95))
     assert "**synth-d2-1** has not learnt its domain" in text and "shows block" not in text
 

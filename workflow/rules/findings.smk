@@ -42,7 +42,7 @@ rule write_findings:
         task=PLAN.task,
         estimator=config["figures"]["estimator"],
         invariance_model=PLAN.invariance_instance,
-        block_models=PLAN.block_models,
+        block_pairs=PLAN.block_pairs,
     script:
         "../scripts/write_findings.py"
 

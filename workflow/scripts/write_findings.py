@@ -24,6 +24,6 @@ write_findings(
     estimator=p.estimator,
     groups=[*spec.recorded, MODEL_GROUP],
     invariance_model=p.invariance_model,
-    block_models=p.block_models,
+    block_pairs=p.block_pairs,
     run=run_provenance(sm.config, sm.input.datasets),
 )

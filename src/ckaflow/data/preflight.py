@@ -17,10 +17,12 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from .cifar10 import check_cifar10
 from .folder import scan_folder
 from .fonts import covers, font_files, shipped_font_dirs, usable_fonts
 from .images import THESIS_IMAGE, ImageSpec
 from .npy import scan_npy
+from .sources import DIGIT_CLASSES
 from .standin import MIN_PHOTO_SIZE, PHOTO_SUFFIXES, photo_files, read_photo
 from .svhn import iter_pngs
 from .synth import synth_charset
@@ -47,11 +49,17 @@ def check_sources(
         where, source = f"config domains.{name}", entry["source"]
         if source == "synth":
             _check_fonts(entry.get("fonts"), synth_charset(), f"{where}.fonts")
-        elif source == "standin":
-            _check_fonts(None, string.digits, f"{where}.source (the stand-in's digits)")
+        elif source in ("standin", "digits"):
+            _check_fonts(None, string.digits, f"{where}.source (the {source} source's digits)")
             _check_photos(entry.get("photos"), f"{where}.photos")
+            if source == "digits":
+                classes[name] = DIGIT_CLASSES
         elif source == "svhn":
             counts[name] = check_svhn(entry["path"], images or 1, spec, f"{where}.path")
+        elif source == "cifar10":
+            found = check_cifar10(entry["path"], f"{where}.path")
+            counts[name] = _check_count(found.images, images, f"{where}.path")
+            classes[name] = found.classes
         elif source == "folder":
             scan = scan_folder(entry["path"], spec, classify, f"{where}.path")
             counts[name] = _check_count(len(scan.files), images, f"{where}.path")

@@ -5,14 +5,17 @@ source     images                                                      keys
 =========  ==========================================================  =====================
 synth      text pages rendered with Pillow (the thesis' synth domain)  font_size, fonts
 standin    house numbers on photographs installed packages ship        photos
+digits     ten classes: a digit 0-9 on those photographs, labelled     photos
+cifar10    real CIFAR-10 (cifar-10-python.tar.gz), labelled            path
 svhn       real SVHN, format 1 (train.tar.gz or its folder)            path
 folder     a folder of images; with task classify, a subfolder each    path
 npy        NumPy arrays of images (and labels)                         images, labels
 =========  ==========================================================  =====================
 
-Generated sources (synth, standin) draw image i from its own random stream (seed, source, i);
-the others choose ``images_per_domain`` of what they hold with a seeded draw, or take all of it
-when it is null. :func:`make_images` returns the pixels already at the config's ``image`` size.
+Generated sources (synth, standin, digits) draw image i from its own random stream (seed,
+source, i); the others choose ``images_per_domain`` of what they hold with a seeded draw, or take
+all of it when it is null. :func:`make_images` returns the pixels already at the config's
+``image`` size.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ class Source:
 SOURCES = {
     "synth": Source(("font_size", "fonts"), generated=True, stream=2),
     "standin": Source(("photos",), generated=True, stream=1),
+    "digits": Source(("photos",), generated=True, labelled=True, stream=3),
     "svhn": Source(("path",), ("path",), stream=1),
+    "cifar10": Source(("path",), ("path",), labelled=True, stream=1, ordered=True),
     "folder": Source(("path",), ("path",), labelled=True, ordered=True),
     "npy": Source(("images", "labels"), ("images",), labelled=True, ordered=True),
 }
@@ -104,6 +109,25 @@ def _standin(entry, images, seed, spec, classify, where) -> Raw:
     return Raw(pixels, extra=extra)
 
 
+def _digits(entry, images, seed, spec, classify, where) -> Raw:
+    from .standin import photo_files, render_digit
+
+    photos = entry.get("photos")
+    labels = np.empty(images, dtype=np.int64)
+    count = iter(range(images))
+
+    def render(rng):
+        image, labels[next(count)] = render_digit(rng, photos, spec)
+        return image
+
+    pixels = generate(images, seed, SOURCES["digits"].stream, spec, render)
+    extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
+    return Raw(pixels, labels, DIGIT_CLASSES, extra)
+
+
+DIGIT_CLASSES = tuple("0123456789")
+
+
 def _svhn(entry, images, seed, spec, classify, where) -> Raw:
     from .svhn import load_svhn
 
@@ -117,6 +141,18 @@ def _svhn(entry, images, seed, spec, classify, where) -> Raw:
         "svhn_unreadable": len(scan.unreadable),
     }
     return Raw(scan.images[chosen], extra=extra)
+
+
+def _cifar10(entry, images, seed, spec, classify, where) -> Raw:
+    from .cifar10 import load_cifar10
+    from .npy import NpyScan, read_npy
+
+    data = load_cifar10(entry["path"], f"{where}.path")
+    chosen = choose(len(data.images), images, seed, SOURCES["cifar10"].stream, f"{where}.path")
+    pixels, done = read_npy(NpyScan(data.images, data.labels, data.classes), chosen, spec)
+    _log_conversions(where, done)
+    extra = {"path": str(entry["path"]), "images": len(data.images), "conversions": done.as_dict()}
+    return Raw(pixels, data.labels[chosen], data.classes, extra)
 
 
 def _folder(entry, images, seed, spec, classify, where) -> Raw:
@@ -155,7 +191,9 @@ def _npy(entry, images, seed, spec, classify, where) -> Raw:
 _MAKERS: dict[str, Callable[..., Raw]] = {
     "synth": _synth,
     "standin": _standin,
+    "digits": _digits,
     "svhn": _svhn,
+    "cifar10": _cifar10,
     "folder": _folder,
     "npy": _npy,
 }

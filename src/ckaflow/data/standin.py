@@ -7,6 +7,10 @@ photograph, chosen to differ from the background; a slight rotation and shear; b
 round-trip at a random quality; greyscale 80 x 64 (the config's ``image``: any size, RGB too).
 It has SVHN's character (large digits, moderate contrast, soft edges, JPEG artefacts) but it is
 *not* SVHN: use ``source: svhn`` for the real thing.
+
+:func:`render_digit` draws the ``digits`` source, a ten-class task in the same style (like SVHN's
+cropped digits): one digit, its class, centred, in a random font, often with parts of its
+neighbours at the edges; on the same backgrounds, in colour.
 """
 
 from __future__ import annotations
@@ -156,6 +160,48 @@ def render_house_number(
         (w, h), Image.Transform.AFFINE, _rotation_shear(rng, w, h), Image.Resampling.BICUBIC
     )
 
+    return _finish(rng, background, layer, spec)
+
+
+def render_digit(
+    rng: np.random.Generator, photos_dir: str | None = None, spec: ImageSpec = THESIS_IMAGE
+) -> tuple[np.ndarray, int]:
+    """One image of the ``digits`` source and its class: a digit 0-9 centred (with jitter) on
+    a crop of a photograph, each side's neighbour digit present with probability 1/2 and cut
+    by the frame, rotated, sheared, blurred and JPEG-compressed as :func:`render_house_number`.
+
+    Returns (image (height, width) or (height, width, 3) uint8, the digit).
+    """
+    w, h = spec.width * _SCALE, spec.height * _SCALE
+    backgrounds = photos(photos_dir)
+    photo = backgrounds[rng.integers(len(backgrounds))]
+    background = _random_crop(rng, photo, w, h)
+    colour = _digit_colour(rng, photo, background)
+    label = int(rng.integers(10))
+    left, right = (str(d) if rng.random() < 0.5 else "" for d in rng.integers(0, 10, size=2))
+    fonts = standin_fonts()
+    font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(h * rng.uniform(0.6, 0.9)))
+
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    text = f"{left}{label}{right}"
+    # the class digit's own box, where the text starts at 0: centre it
+    start = draw.textlength(left, font=font)
+    _, top, _, bottom = draw.textbbox((0, 0), text, font=font)
+    middle = start + draw.textlength(str(label), font=font) / 2
+    x = w / 2 - middle + rng.uniform(-0.08, 0.08) * w
+    y = (h - (bottom - top)) / 2 - top + rng.uniform(-0.08, 0.08) * h
+    opacity = int(255 * rng.uniform(0.7, 1.0))
+    draw.text((x, y), text, fill=(*colour, opacity), font=font)
+    layer = layer.transform(
+        (w, h), Image.Transform.AFFINE, _rotation_shear(rng, w, h), Image.Resampling.BICUBIC
+    )
+    return _finish(rng, background, layer, spec), label
+
+
+def _finish(rng: np.random.Generator, background: np.ndarray, layer, spec: ImageSpec):
+    """The text layer over the background, blurred, reduced to ``spec``'s size and mode through
+    a JPEG round-trip at a random quality."""
     image = Image.alpha_composite(Image.fromarray(background).convert("RGBA"), layer)
     image = image.convert("RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.2)))
     image = image.resize((spec.width, spec.height), Image.Resampling.BOX)

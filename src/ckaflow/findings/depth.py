@@ -5,9 +5,9 @@ The statistic of a model of depth D >= 2 on its own domain's test set is
 
     S = mean CKA(within-stage adjacent pairs) - mean CKA(across-stage adjacent pairs)
 
-over the pairs of :func:`~ckaflow.model.tied_layers.adjacent_convolutions` (encoder and decoder,
-never
-across the bottleneck), with its bootstrap interval (:mod:`.effects`). Two baselines: the same
+over a model's adjacent convolutions (:func:`~ckaflow.model.build.adjacent_convolutions`: the
+tied autoencoder's encoder and decoder, never across the bottleneck; All-CNN-C's blocks, a stage
+being one resolution), with its bootstrap interval (:mod:`.effects`). Two baselines: the same
 statistic at the model's initial weights (a random ReLU network's adjacent layers are alike
 too: the trained model shows block structure *beyond* its initialisation only if the trained
 minus initial S excludes 0), and depth 1's mean CKA of adjacent convolutions (all across a
@@ -22,7 +22,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..model.tied_layers import adjacent_convolutions
 from ..names import INIT, depth_of, is_final, model_name, parse, parse_model
 from .effects import Values, summarise
 
@@ -35,10 +34,12 @@ def _own_test_set(model: str) -> str:
     return parse(parse_model(model)[0]).domain
 
 
-def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _means(
+    v: Values, model: str, pairs: list[tuple[str, str, bool]]
+) -> tuple[np.ndarray | None, np.ndarray]:
     """(mean within-stage, mean across-stage) CKA vectors (1 + B,) of ``model`` (within: None at
     depth 1)."""
-    ts, pairs = _own_test_set(model), adjacent_convolutions(depth_of(model))
+    ts = _own_test_set(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an undefined layer: left out
 
@@ -50,18 +51,21 @@ def _means(v: Values, model: str) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def block_structure(
-    v: Values, models: list[str], learnt: Mapping[str, bool] | None = None
+    v: Values,
+    pairs: Mapping[str, list[tuple[str, str, bool]]],
+    learnt: Mapping[str, bool] | None = None,
 ) -> pd.DataFrame:
-    """One row per model of :attr:`~ckaflow.study.plan.Plan.block_models`: its depth, test set, mean
+    """One row per model of ``pairs`` (:attr:`~ckaflow.study.plan.Plan.block_pairs`: each
+    model's adjacent convolutions (first, second, within one stage)): its depth, test set, mean
     within- and across-stage adjacent CKA, and S with its interval (deeper models), and for a
     deeper model with its initial weights in ``models``, S(trained) - S(init) with its
     interval. ``learnt`` {instance: whether it beats the constant predictor on its own domain}
     (:func:`learnt_instances`) fills the ``learnt`` column of the trained models: no verdict is
     drawn from one that has not."""
-    rows = []
+    rows, models = [], list(pairs)
     columns = ["model", "depth", "test_set", "learnt", "within", "across", *OPTIONAL]
     for model in models:
-        within, across = _means(v, model)
+        within, across = _means(v, model, pairs[model])
         row = {
             "model": model,
             "depth": depth_of(model),
@@ -75,7 +79,7 @@ def block_structure(
             row.update(effect=s.estimate, low=s.low, high=s.high, verdict=s.verdict)
             init = model_name(model, INIT)
             if is_final(model) and init in models:
-                w0, a0 = _means(v, init)
+                w0, a0 = _means(v, init, pairs[init])
                 d = summarise([(within - across) - (w0 - a0)], v.confidence)
                 row.update(beyond_init=d.estimate, beyond_low=d.low, beyond_high=d.high)
         rows.append(row)
@@ -95,12 +99,13 @@ def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[st
         "Does a deeper model (config `depths`) show blocks of layers whose representations "
         "barely change, as deeper networks do in the blog's comparison of architectures? Per "
         "model, on its own domain's test set: the mean CKA of adjacent convolutions within a "
-        "stage (`conv1a`–`conv1b`, `deconv2b`–`deconv2a`, ...), the mean across a stage "
-        "boundary (`conv1b`–`conv2a`, ...; encoder and decoder, not across the bottleneck), "
-        f"and S = within − across with its {confidence:.0%} bootstrap interval. A random ReLU "
-        "network's adjacent layers are alike too: *beyond init* is S(trained) − S(initial "
-        "weights), the part of the block structure training made. Depth 1 has no two "
-        "convolutions in a stage; its rows give the across-stage mean for comparison. "
+        "stage (the convolutions at one resolution: the tied autoencoder's `conv1a`–`conv1b`, "
+        "`deconv2b`–`deconv2a`, ..., never across the bottleneck; All-CNN-C's blocks between "
+        "its stride-2 blocks), the mean across a stage boundary, and S = within − across with "
+        f"its {confidence:.0%} bootstrap interval. A random ReLU network's adjacent layers are "
+        "alike too: *beyond init* is S(trained) − S(initial weights), the part of the block "
+        "structure training made. The tied autoencoder has no two convolutions in a stage at "
+        "depth 1: its rows give the across-stage mean for comparison. "
         f"Figures: {FIGURES}.",
         "",
         "| model | depth | test set | within | across | S = within − across | beyond init |",

@@ -33,7 +33,7 @@ def write_findings(
     estimator: str,
     groups: list[str],
     invariance_model: str,
-    block_models: list[str],
+    block_pairs: Mapping[str, list[tuple[str, str, bool]]],
     run: Mapping,
 ) -> None:
     """Read the run's tables (``inputs``: cka, intervals, accuracy, weight_change, invariances,
@@ -61,7 +61,7 @@ def write_findings(
     values = Values(select_estimator(intervals, estimator)[0])
     present = [g for g in groups if g in set(intervals["a_group"])]
     baselines = baseline_table(values, claims.base, claims.finetuned, present, claims.test_sets)
-    structure = block_structure(values, block_models, learnt_instances(accuracy))
+    structure = block_structure(values, block_pairs, learnt_instances(accuracy))
     for key, frame in (
         ("blocks", structure),
         ("effects", effects_table(found)),

@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 
 def model_record(model_config: Mapping, *, depth: int, input_shape, num_classes) -> dict:
-    """What rebuilds a model (stored in every checkpoint's provenance): architecture or builder,
-    depth, input shape and classes; the seed is added per instance."""
+    """What rebuilds a model (stored in every checkpoint's provenance): architecture (and its
+    width) or builder, depth, input shape and classes; the seed is added per instance."""
     return {
         "architecture": model_config.get("architecture"),
+        "width": model_config.get("width"),
         "builder": model_config.get("builder"),
         "pretrained": model_config.get("pretrained"),
         "depth": int(depth),
@@ -52,6 +53,16 @@ def build_model(record: Mapping, seed: int):
             input_shape=tuple(record["input_shape"]),
             num_classes=record.get("num_classes"),
         )
+    if record.get("architecture") == "all_cnn_c":
+        from .all_cnn_c import all_cnn_c
+
+        return all_cnn_c(
+            seed,
+            depth=record["depth"],
+            width=record.get("width") or 1.0,
+            input_shape=tuple(record["input_shape"]),
+            num_classes=record.get("num_classes"),
+        )
     if record.get("architecture") == "tied_autoencoder":
         from .tied_autoencoder import TiedAutoencoder
 
@@ -59,6 +70,21 @@ def build_model(record: Mapping, seed: int):
             seed, depth=record["depth"], input_shape=tuple(record["input_shape"])
         )
     raise BuilderError(f"model: unknown architecture {record.get('architecture')!r}")
+
+
+def adjacent_convolutions(model_config: Mapping, depth: int) -> list[tuple[str, str, bool]]:
+    """A built-in model's consecutive convolutions at ``depth`` (first, second, within one
+    stage), what the block-structure finding compares; none for a builder's or a saved model
+    (one depth)."""
+    if model_config.get("builder") or model_config.get("pretrained"):
+        return []
+    if model_config.get("architecture") == "all_cnn_c":
+        from .all_cnn_c import adjacent_convolutions as pairs
+
+        return pairs(depth, model_config.get("width", 1.0))
+    from .tied_layers import adjacent_convolutions as pairs
+
+    return pairs(depth)
 
 
 def load_saved(path: str | Path):
@@ -96,6 +122,7 @@ def make_spec(
         layers=tuple(rows),
         recorded=(),
         architecture=model_config.get("architecture"),
+        width=model_config.get("width"),
         builder=builder,
         builder_file=str(builder_source(builder)) if builder else None,
         builder_sha256=source_sha256(builder) if builder else None,

@@ -38,6 +38,7 @@ def layer_rows(model) -> list[dict]:
     image), params and kernel (the checkpoint key of its kernel, if it has one)."""
     if hasattr(model, "layer_rows"):  # a built-in model describes its own named layers
         return model.layer_rows()
+    auto = getattr(model, "recorded_kinds", AUTO_KINDS)  # a built-in model may say what it records
     rows = []
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
@@ -57,6 +58,7 @@ def layer_rows(model) -> list[dict]:
                 "output_shape": [int(s) for s in shape],
                 "params": int(layer.count_params()),
                 "kernel": kernel.path if kernel is not None else None,
+                "auto": layer_kind(layer) in auto,
             }
         )
     return rows

@@ -23,6 +23,7 @@ class ModelSpec:
     layers: tuple[dict, ...]  # every layer: name, type, kind, output_shape, params, kernel
     recorded: tuple[str, ...]  # the layers whose outputs are recorded, in network order
     architecture: str | None = None
+    width: float | None = None  # all_cnn_c's filter multiplier
     builder: str | None = None
     builder_file: str | None = None
     builder_sha256: str | None = None
@@ -60,6 +61,7 @@ class ModelSpec:
         """What rebuilds the model (:func:`ckaflow.model.build.model_record`) and its output."""
         return {
             "architecture": self.architecture,
+            "width": self.width,
             "builder": self.builder,
             "pretrained": self.pretrained,
             "input_shape": list(self.input_shape),

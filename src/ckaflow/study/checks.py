@@ -17,7 +17,9 @@ def model_problems(config: Mapping) -> list[str]:
     """The built-in autoencoder's image, layers and task; depths; deep_seeds."""
     m, image, problems = config["model"], config["image"], []
     shape = (image["height"], image["width"], image["channels"])
-    if not m["builder"] and not m["pretrained"]:
+    if not m["builder"] and not m["pretrained"] and m["architecture"] == "all_cnn_c":
+        problems += _all_cnn_c_problems(config, shape)
+    elif not m["builder"] and not m["pretrained"]:
         try:
             check_input_shape(shape, "image")
         except ValueError as err:
@@ -42,8 +44,8 @@ def model_problems(config: Mapping) -> list[str]:
     elif m["depths"] != [1]:
         whose = "saved models have" if m["pretrained"] else "a builder's model has"
         problems.append(
-            f"model.depths = {m['depths']}: {whose} one depth, [1] (depths stack the tied "
-            "autoencoder's convolutions)"
+            f"model.depths = {m['depths']}: {whose} one depth, [1] (depths are the built-in "
+            "architectures')"
         )
     if 1 not in m["depths"]:
         problems.append(
@@ -58,6 +60,26 @@ def model_problems(config: Mapping) -> list[str]:
         problems.append(
             f"image {image['width']} x {image['height']}: domains {synth} render "
             f"synth pages of {PAGE[1]} x {PAGE[0]}, which cannot fill it"
+        )
+    return problems
+
+
+def _all_cnn_c_problems(config: Mapping, shape: tuple[int, int, int]) -> list[str]:
+    m, problems = config["model"], []
+    if config["task"] != "classify":
+        problems.append(
+            f"model.architecture is all_cnn_c, a classifier, but task is {config['task']!r}: "
+            "set task: classify (and give domains with class labels)"
+        )
+    if min(shape[:2]) < 12:
+        problems.append(
+            f"image: {shape[0]} x {shape[1]} is too small for all_cnn_c (two stride-2 blocks "
+            "and a 3x3 VALID convolution need at least 12 x 12)"
+        )
+    if m["layers"] != "auto" and m["depths"] != [1]:
+        problems.append(
+            f"model.layers = {m['layers']}: with model.depths {m['depths']} the layers "
+            "differ by depth, so record them all (layers: auto)"
         )
     return problems
 

@@ -94,8 +94,8 @@ def _domains(config: Mapping) -> list[str]:
             problems.append(f"{key}: source {entry['source']!r} needs {missing}")
         if classify and not source.labelled:
             problems.append(
-                f"{key}: task is classify, but source {entry['source']!r} has no "
-                "class labels (use folder with class subfolders, or npy with labels)"
+                f"{key}: task is classify, but source {entry['source']!r} has no class "
+                "labels (use folder with class subfolders, npy with labels, digits or cifar10)"
             )
         if classify and entry["source"] == "npy" and not entry.get("labels"):
             problems.append(f"{key}.labels: task is classify, so the labels file is needed")

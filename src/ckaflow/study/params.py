@@ -31,10 +31,12 @@ class JobParams:
         if m["pretrained"]:  # the architecture comes with the saved models
             first = self.pretrained_file(self.base[0])
             return {"architecture": None, "builder": None, "pretrained": first}
-        return {
-            "architecture": None if m["builder"] else m["architecture"],
-            "builder": m["builder"],
-        }
+        if m["builder"]:
+            return {"architecture": None, "builder": m["builder"]}
+        out = {"architecture": m["architecture"], "builder": None}
+        if m["architecture"] == "all_cnn_c":
+            out["width"] = m["width"]
+        return out
 
     def pretrained_file(self, instance: str) -> str | None:
         """The saved model a base instance is imported from (model.pretrained), or None."""

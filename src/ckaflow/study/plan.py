@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..model.tied_layers import adjacent_convolutions
+from ..model.build import adjacent_convolutions
 from ..names import (
     FINAL,
     INIT,
@@ -213,11 +213,14 @@ class Plan(JobParams):
     def interval_rows(self) -> list[tuple[str, str, str, str]]:
         """(a_model, a_group, b_model, b_group) of the intervals of two groups: each
         :attr:`block_models` model's adjacent convolutions."""
-        return [
-            (m, x, m, y)
-            for m in self.block_models
-            for x, y, _ in adjacent_convolutions(depth_of(m))
-        ]
+        return [(m, x, m, y) for m, pairs in self.block_pairs.items() for x, y, _ in pairs]
+
+    @cached_property
+    def block_pairs(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """Each :attr:`block_models` model's adjacent convolutions (first, second, within one
+        stage) for the block-structure finding."""
+        model = self.config["model"]
+        return {m: adjacent_convolutions(model, depth_of(m)) for m in self.block_models}
 
     @cached_property
     def interval_models(self) -> list[str]:
