@@ -154,9 +154,8 @@ BAD_CONFIGS = {
 }
 
 
-@pytest.mark.workflow
-@pytest.mark.parametrize("case", list(BAD_CONFIGS))
-def test_bad_config_fails_before_any_work_naming_key_and_allowed(workdir, tmp_path, case):
+def _bad_config(tmp_path: Path, case: str) -> tuple[Path, list[str]]:
+    """The override file of ``case`` (its places filled in) and the words its message names."""
     override, expected = BAD_CONFIGS[case]
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -172,10 +171,49 @@ def test_bad_config_fails_before_any_work_naming_key_and_allowed(workdir, tmp_pa
             text = text.replace(k, v)
         return text
 
-    (workdir / "bad.yaml").write_text(fill(yaml.safe_dump(override)))
-    out = snakemake(workdir, "--configfile", "config/tiny.yaml", "bad.yaml")
+    (tmp_path / "bad.yaml").write_text(fill(yaml.safe_dump(override)))
+    return tmp_path / "bad.yaml", [fill(w) for w in expected]
+
+
+def _refusal(paths: list[Path]) -> str:
+    """What the workflow checks when it loads (the config, the plan, the domains' inputs), run
+    in this process: the message of the first refusal, or "" when there is none."""
+    from ckaflow.schema import load_schema
+    from ckaflow.study.load import check_inputs, load_config
+    from ckaflow.study.plan import Plan
+
+    try:
+        config = load_config(paths)
+        plan = Plan.from_config(config, load_schema())
+        check_inputs(config, plan.task == "classify")
+    except (ValueError, WorkflowError) as err:
+        return " ".join(f"{err} {err.__cause__ or ''}".split())  # messages may be wrapped
+    return ""
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_is_refused_naming_key_and_allowed(tmp_path, case):
+    """Every case through the checks the workflow runs when it loads, in this process (the
+    same functions common.smk calls); the CLI test below runs a few through snakemake."""
+    bad, expected = _bad_config(tmp_path, case)
+    message = _refusal([TINY, bad])
+    assert message, f"{case}: accepted"
+    for word in expected:
+        assert word in message, (word, message[-2000:])
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "case", ["wrong type, nested", "fine-tuning more images than the training split",
+             "all-corrupt SVHN folder", "a builder that does not resolve"],
+)  # fmt: skip
+def test_bad_config_fails_before_any_work_naming_key_and_allowed(workdir, tmp_path, case):
+    """One case of each kind (schema, cross-key, a domain's files, the model) through snakemake:
+    it stops before any job, the message naming the key and what is allowed."""
+    bad, expected = _bad_config(tmp_path, case)
+    out = snakemake(workdir, "--configfile", "config/tiny.yaml", str(bad))
     assert out.returncode != 0, out.stdout[-2000:]
     message = " ".join(out.stdout.split())  # messages may be wrapped
     for word in expected:
-        assert fill(word) in message, (word, out.stdout[-2000:])
+        assert word in message, (word, out.stdout[-2000:])
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()

@@ -61,17 +61,9 @@ if workflow.is_main_process and not workflow.output_settings.dryrun:
 # Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
 # starts, not in every job.
 if workflow.is_main_process:
-    from ckaflow.data.images import ImageSpec
-    from ckaflow.data.preflight import check_sources
-    from ckaflow.study.config import check_counts
+    from ckaflow.study.load import check_inputs
 
-    FOUND = check_sources(
-        config["domains"],
-        ImageSpec(**config["image"]),
-        config["images_per_domain"],
-        PLAN.task == "classify",
-    )
-    check_counts(config, FOUND.counts)  # the splits of all of a folder's images
+    FOUND = check_inputs(config, PLAN.task == "classify")
 
 
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).

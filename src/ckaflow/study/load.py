@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ..schema import SCHEMA_PATH, load_schema
-from .config import check_config, normalize_config
+from .config import check_config, check_counts, normalize_config
 
 
 def load_config(paths: Sequence[str | Path]) -> dict:
@@ -26,3 +26,17 @@ def load_config(paths: Sequence[str | Path]) -> dict:
     validate(config, str(SCHEMA_PATH), set_default=True)
     check_config(config, load_schema())
     return config
+
+
+def check_inputs(config: dict, classify: bool):
+    """What the workflow checks once when a run starts, after the config: the domains' fonts,
+    photographs, archives, folders and arrays (:func:`~ckaflow.data.preflight.check_sources`),
+    then the splits of the images they hold. Returns what was found (counts, classes)."""
+    from ..data.images import ImageSpec
+    from ..data.preflight import check_sources
+
+    found = check_sources(
+        config["domains"], ImageSpec(**config["image"]), config["images_per_domain"], classify
+    )
+    check_counts(config, found.counts)  # the splits of all of a folder's images
+    return found
