@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,16 @@ def test_dry_run_default_config_plans_the_study(workdir):
         jobs["write_findings"] == 1 and jobs["plot_chord"] == 2 and jobs["plot_cka"] == 5 + 3
     )
     assert "This was a dry-run" in out.stdout
+
+
+def test_the_catalogs_test_case_plans_from_the_repository_root(workdir):
+    """The Snakemake catalog's test case: `snakemake -d .test --configfile
+    .test/config/config.yaml -n`, from the repository root (.test's config is the tiny one)."""
+    shutil.copytree(ROOT / ".test", workdir / ".test", symlinks=True)
+    out = snakemake(workdir, "-d", ".test", "--configfile", ".test/config/config.yaml", "-n")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert planned(out)["train_base"] == 6 and "This was a dry-run" in out.stdout
+    assert not (workdir / "results").exists()  # nothing outside .test
 
 
 def test_changing_a_training_value_plans_training_but_no_datasets(workdir):
