@@ -109,23 +109,23 @@ def _standin(entry, images, seed, spec, classify, where) -> Raw:
     return Raw(pixels, extra=extra)
 
 
+DIGIT_CLASSES = tuple("0123456789")
+
+
 def _digits(entry, images, seed, spec, classify, where) -> Raw:
     from .standin import photo_files, render_digit
 
     photos = entry.get("photos")
-    labels = np.empty(images, dtype=np.int64)
-    count = iter(range(images))
+    labels = []  # generate draws the images in order: image i's label is labels[i]
 
     def render(rng):
-        image, labels[next(count)] = render_digit(rng, photos, spec)
+        image, label = render_digit(rng, photos, spec)
+        labels.append(label)
         return image
 
     pixels = generate(images, seed, SOURCES["digits"].stream, spec, render)
     extra = {"photos": photos, "photo_files": [p.name for p in photo_files(photos)]}
-    return Raw(pixels, labels, DIGIT_CLASSES, extra)
-
-
-DIGIT_CLASSES = tuple("0123456789")
+    return Raw(pixels, np.array(labels, dtype=np.int64), DIGIT_CLASSES, extra)
 
 
 def _svhn(entry, images, seed, spec, classify, where) -> Raw:

@@ -49,16 +49,16 @@ def layer_rows(model) -> list[dict]:
                 "by layer; build the model with the functional API from the layers themselves"
             )
         shape = tuple(layer.output.shape[1:])
-        kernel = getattr(layer, "kernel", None)
+        kernel, kind = getattr(layer, "kernel", None), layer_kind(layer)
         rows.append(
             {
                 "name": layer.name,
                 "type": type(layer).__name__,
-                "kind": layer_kind(layer),
+                "kind": kind,
                 "output_shape": [int(s) for s in shape],
                 "params": int(layer.count_params()),
                 "kernel": kernel.path if kernel is not None else None,
-                "auto": layer_kind(layer) in auto,
+                "auto": kind in auto,
             }
         )
     return rows
