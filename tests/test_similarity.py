@@ -381,6 +381,25 @@ def test_float64_data_is_judged_by_its_own_resolution_not_float32s(shift, spread
     assert abs(tiled - ref.cka(np.tile(spread * x, 3), y, **opts)) <= TOL
 
 
+@pytest.mark.parametrize("offset", [1e6, 1e12, 1e13])
+@pytest.mark.parametrize(
+    "shape", [(60, 6, 6, 8), (20, 3000), (80, 12)], ids=["conv", "wide", "few"]
+)
+@pytest.mark.parametrize("opts", ESTIMATORS[:4], ids=lambda o: "-".join(map(str, o.values())))
+def test_a_large_offset_on_float64_input_is_removed_in_float64(offset, shape, opts):
+    """Each unit's mean is subtracted in the input's precision before anything is rounded to
+    float32: x + 1e12 gives the CKA of x + 1e12 (its float64 values), not the CKA of rounding
+    errors (each path: conv-shaped and wide groups use Grams, few units the feature form)."""
+    rng = np.random.default_rng(int(offset) % 97 + len(shape))
+    x = rng.random(shape)
+    y = np.tanh(x.reshape(shape[0], -1)[:, :12] @ rng.normal(size=(12, 10)))
+    y = y + 0.5 * rng.random(y.shape)
+    far = x + offset  # float64: keeps x to about offset * 1e-16
+    want = ref.cka(far.reshape(shape[0], -1), y, **opts)
+    assert abs(cka(far, y, **opts) - want) <= 1e-5
+    assert abs(want - ref.cka(x.reshape(shape[0], -1), y, **opts)) <= 1e-2  # x survives the offset
+
+
 @pytest.mark.parametrize(
     "opts", [{}, {"debiased": True}, {"kernel": "rbf", "sigma_frac": 0.7}, {"centering": "global"}]
 )

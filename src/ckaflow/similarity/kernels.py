@@ -207,20 +207,22 @@ def _scaled_moments(xp, xv, precision, global_terms, e) -> Moments:
         xv = as_float64(xp, xv) * scalars(xp, np.ldexp(1.0, -e), xv)[:, None, None]
     dtype = getattr(xp, precision)
     # One channel at a time, so that it is read from memory once and stays in cache: its unit
-    # means by a product, rounded to the product dtype (whatever mu is subtracted, the moments
-    # below are exact for it, and the double centring of the Gram removes its rounding); its
-    # centred values (the input, maybe a read-only memory map, never changes); their product.
+    # means by a product in the input's precision; its centred values, subtracted in the input's
+    # precision and only then rounded to the product dtype (a mean rounded first would leave
+    # each unit an offset of its rounding error: 1e12 + noise in float64 keeps an offset of
+    # about 1e4 that swamps the noise in float32 products); their product. The input, maybe a
+    # read-only memory map, never changes.
     ones = xp.ones(n, dtype=xv.dtype, device=device(xv))
     mus, grams, sts = [], [], []
     for i in range(b):
-        mu = xp.astype((ones @ xv[i, ...]) / n, dtype, copy=False)  # (q,)
-        # centred in the input's precision, then rounded to the product's
-        xc = xp.astype(xv[i, ...] - xp.astype(mu, xv.dtype, copy=False), dtype, copy=False)
+        mu = (ones @ xv[i, ...]) / n  # (q,) in the input's precision
+        xc = xp.astype(xv[i, ...] - mu, dtype, copy=False)
         grams.append(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
         if global_terms:
-            sts.append(as_float64(xp, xc @ xp.stack([mu, xp.ones_like(mu)], axis=1)))
-        mus.append(mu)
-    mu = as_float64(xp, xp.stack(mus))  # (b, q)
+            rounded = xp.astype(mu, dtype, copy=False)
+            sts.append(as_float64(xp, xc @ xp.stack([rounded, xp.ones_like(rounded)], axis=1)))
+        mus.append(as_float64(xp, mu))
+    mu = xp.stack(mus)  # (b, q) float64
     four_e = scalars(xp, np.ldexp(1.0, 2 * e), xv)  # (b,) 4^e
     two_e = scalars(xp, np.ldexp(1.0, e), xv)
     mu_sq = xp.sum(mu * mu, axis=1) * four_e
