@@ -13,6 +13,7 @@ from ckaflow.similarity import (
     Estimator,
     UndefinedCKAWarning,
     cka,
+    cka_interval,
     cka_matrix,
     filter_moments,
     group_cka,
@@ -215,6 +216,15 @@ def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
         ),
         (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=True), "sigma_frac.*True"),
         (lambda x, y: minibatch_cka_matrix([x], [y], batch_size=3), "batch_size.*3"),
+        (lambda x, y: cka_matrix([x], [y], memory_budget="x"), "memory_budget .*got 'x' \\(str"),
+        (lambda x, y: cka_matrix([x], [y], memory_budget=-1), "memory_budget .*positive.*-1"),
+        (lambda x, y: filter_moments(x, memory_budget=2.5), "memory_budget .*2.5 \\(float"),
+        (lambda x, y: minibatch_cka_matrix([x], batch_size=10, seed=-1), "seed must be .*-1"),
+        (lambda x, y: cka_interval(x, y, seed="a"), "seed must be .*'a'"),
+        (
+            lambda x, y: cka(np.ma.masked_greater(x, 2.0), y),
+            r"x is a masked array with \d+ masked values; .*drop the examples",
+        ),
     ],
 )
 def test_bad_input_raises_value_error_naming_it(call, message):
@@ -444,3 +454,64 @@ def test_feature_space_and_gram_forms_share_the_does_not_vary_rule(spread, defin
     assert np.isnan(feature.cka[0, 0]) == np.isnan(gram.cka[0, 0]) == (not defined)
     if defined:
         assert abs(feature.cka[0, 0] - gram.cka[0, 0]) <= 1e-5
+
+
+def test_a_group_larger_than_the_memory_budget_is_taken_a_chunk_of_units_at_a_time():
+    """memory_budget bounds the temporaries even for one group (not only for many channels):
+    its units are summed a chunk at a time, to the same numbers as all at once."""
+    import tracemalloc
+
+    rng = np.random.default_rng(12)
+    x, y = rng.random((20, 400_000), dtype=np.float32), rng.random((20, 30), dtype=np.float32)
+    budget = 4 << 20  # 4 MB against a 32 MB group
+    for opts in ESTIMATORS:
+        small = cka_matrix([x[:, :5000]], [y], memory_budget=20 * 20 * 700, **opts)[0, 0]
+        assert abs(small - ref.cka(x[:, :5000], y, **opts)) <= TOL
+    tracemalloc.start()
+    try:
+        got = cka_matrix([x], [y], debiased=True, memory_budget=budget)[0, 0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 1.25 * budget, f"peak {peak / 2**20:.1f} MB for a budget of 4 MB"
+    assert abs(got - ref.cka(x, y, debiased=True)) <= TOL
+
+
+@pytest.mark.parametrize("fn", ["cka", "cka_matrix", "minibatch", "interval"])
+def test_pandas_inputs_are_paired_by_their_index_not_their_position(fn):
+    """Two DataFrames whose rows are the same examples in another order give the CKA of the
+    examples matched by label; different labels are refused naming both inputs."""
+    pd = pytest.importorskip("pandas")
+    x, y = related(np.random.default_rng(13), n=48)
+    labels = [f"img{i:02d}" for i in range(48)]
+    frame_x, frame_y = pd.DataFrame(x, index=labels), pd.DataFrame(y, index=labels)
+    shuffled = frame_y.iloc[np.random.default_rng(1).permutation(48)]
+    call = {
+        "cka": lambda a, b: cka(a, b),
+        "cka_matrix": lambda a, b: cka_matrix({"a": a}, {"b": b})[0, 0],
+        "minibatch": lambda a, b: minibatch_cka_matrix([a], [b], batch_size=48)[0, 0],
+        "interval": lambda a, b: cka_interval(a, b, resamples=100)[0],
+    }[fn]
+    assert call(frame_x, shuffled) == pytest.approx(call(x, y), abs=TOL)
+    other = shuffled.rename(index=lambda s: s.replace("img", "pic"))
+    with pytest.raises(ValueError, match=r"label different examples.*index"):
+        call(frame_x, other)
+    with pytest.raises(ValueError, match=r"repeats the labels"):
+        call(frame_x, frame_y.set_axis(["same"] * 48))
+
+
+@pytest.mark.parametrize("shape", [(200, 8, 8, 1), (200, 64)], ids=["gram", "feature"])
+@pytest.mark.parametrize("opts", ESTIMATORS[:4], ids=lambda o: "-".join(map(str, o.values())))
+def test_float16_activations_that_vary_by_a_few_steps_are_resolved(shape, opts):
+    """Sigmoid outputs near 0.95 stored as float16 vary by a few dozen float16 steps: that is
+    variation, not rounding. They are centred in float32 (each float16 value is exact there)
+    and give the CKA of their float64 copies, never 'does not vary'."""
+    rng = np.random.default_rng(14)
+    z = rng.normal(size=(200, 64))
+    x16 = (1 / (1 + np.exp(-(3 + 0.05 * z)))).astype(np.float16).reshape(shape)
+    assert np.unique(x16).size < 60  # a few dozen distinct values
+    y = z[:, :20] @ rng.normal(size=(20, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "does not vary" warning
+        got = cka(x16, y, **opts)
+    assert abs(got - ref.cka(x16.reshape(200, -1).astype(np.float64), y, **opts)) <= TOL

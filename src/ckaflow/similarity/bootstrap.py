@@ -44,7 +44,7 @@ from .cka import packed_grams
 from .hsic import hsic_scale, triu_indices, unpack
 from .kernels import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import check_arrays, check_options, named_arrays
+from .validate import align_examples, check_arrays, check_options, check_seed, named_arrays
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -93,7 +93,7 @@ def cka_interval(
     check_options(kernel, sigma_frac, debiased, centering, precision)
     check_resamples(resamples)
     check_confidence(confidence)
-    named = named_arrays({"x": x, "y": y}, "inputs")
+    named = named_arrays(align_examples({"x": x, "y": y})[0], "inputs")
     n = check_arrays(named, debiased)
     m = named_moments(
         named,
@@ -117,7 +117,7 @@ def resample_counts(n: int, resamples: int = DEFAULT_RESAMPLES, seed=0) -> np.nd
     draws with replacement. ``seed``: anything :func:`numpy.random.default_rng` takes."""
     if n < 2 or resamples < 1:
         raise ValueError(f"need n >= 2 examples and a resample, got n = {n}, {resamples}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples)
 
 

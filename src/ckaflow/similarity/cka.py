@@ -34,9 +34,17 @@ from .kernels import (
     gram_matrices,
     rounding_floor,
     scale_exponent,
+    working_dtype,
 )
 from .slices import named_moments
-from .validate import Arrays, check_arrays, check_options, named_arrays
+from .validate import (
+    Arrays,
+    align_examples,
+    check_arrays,
+    check_memory_budget,
+    check_options,
+    named_arrays,
+)
 
 
 class UndefinedCKAWarning(RuntimeWarning):
@@ -111,6 +119,8 @@ def cka_matrix(
     is that namespace's, computed on the inputs' device, with float64 sums and TensorFloat-32 off.
     """
     check_options(kernel, sigma_frac, debiased, centering, precision)
+    memory_budget = check_memory_budget(memory_budget)
+    xs, ys = align_examples(xs, ys)
     named_x = named_arrays(xs, "xs")
     named_y = named_x if ys is None else named_arrays(ys, "ys")
     n = check_arrays(named_x | named_y, debiased)
@@ -241,7 +251,7 @@ def _centred(name: str, x, precision: str):
     about 1, then rounded to ``precision``: (n, p) and e (float32 products neither overflow nor
     fall to subnormals, whatever the scale of x)."""
     xp = array_namespace(x)
-    resolution = x.dtype if xp.isdtype(x.dtype, "real floating") else xp.float64
+    resolution = working_dtype(xp, x.dtype)  # the Gram form's, for the same rule
     x = as_float64(xp, xp.reshape(x, (x.shape[0], -1)))
     mu = xp.mean(x, axis=0)
     with errstate(xp):  # inf - inf: found just below

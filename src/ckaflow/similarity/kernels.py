@@ -42,6 +42,7 @@ from .arrays import (
     scalars,
     to_numpy,
 )
+from .validate import check_memory_budget
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
 
@@ -126,13 +127,18 @@ def filter_moments(
     ``ValueError`` naming ``name`` and the channel (found from the unit means, at no extra pass).
     ``global_terms=False`` skips s and t (one pass over the data), which only global centring uses.
     """
+    memory_budget = check_memory_budget(memory_budget)
     src = array_namespace(act)
     xp = xp or src
     x = src.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
     n, c = x.shape[:2]
     q = math.prod(x.shape[2:])  # units (positions) per channel
-    per_channel = n * q * (4 if precision == "float32" else 8)  # the centred copy of a block
-    block = max(1, min(c, memory_budget // max(per_channel, 1)))
+    # Per value held at once: the centred copy in the input's precision and in the product's,
+    # and a float64 copy when values are rescaled. A channel too large for the budget alone is
+    # taken a chunk of its units at a time.
+    per_value = 8 + (4 if precision == "float32" else 8) + 8
+    chunk = max(1, min(q, memory_budget // (n * per_value)))
+    block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
     parts = []
     for c0 in range(0, c, block):
         part = x[:, c0 : c0 + block, ...]  # (n, b, ...)
@@ -142,11 +148,10 @@ def filter_moments(
             part = np.ascontiguousarray(part)
         if xp is not src:
             part = xp.asarray(part)  # to the computing namespace's device
-        if not xp.isdtype(part.dtype, "real floating"):
-            part = xp.astype(part, xp.float64)
+        part = xp.astype(part, working_dtype(xp, part.dtype), copy=False)
         # (b, n, q), rows contiguous for channels-first storage
         xv = xp.reshape(xp.moveaxis(part, 1, 0), (-1, n, q))
-        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0))
+        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk))
     return Moments.concat(parts)
 
 
@@ -160,29 +165,33 @@ _TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to fl
 _TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
 
 
-def _block_moments(xp, xv, precision, global_terms, name, shape, c0) -> Moments:
-    """Moments of a block of channels xv (b, n, q) of a float dtype; see :func:`filter_moments`."""
+def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk) -> Moments:
+    """Moments of a block of channels xv (b, n, q) of a float dtype, ``chunk`` units of a
+    channel at a time; see :func:`filter_moments`."""
     with errstate(xp):  # overflow and underflow are detected below, and the block redone
-        m = _scaled_moments(xp, xv, precision, global_terms, None)
+        m = _scaled_moments(xp, xv, precision, global_terms, None, chunk)
     diag = xp.max(xp.linalg.diagonal(m.gram), axis=1)  # (b,) each channel's largest square sum
     redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
     # a dead channel, or one whose tiny values all fell to 0 in the products
-    amax = _channel_amax(xp, xv) if bool(xp.any(diag == 0)) else None
+    amax = _channel_amax(xp, xv, chunk) if bool(xp.any(diag == 0)) else None
     if amax is not None:
         redo = redo | ((diag == 0) & (amax > 0) & (amax < _TINY_VALUE))
     if bool(xp.all(xp.isfinite(m.mu_sum))) and not bool(xp.any(redo)):
         return m
-    amax = np.asarray(to_numpy(_channel_amax(xp, xv) if amax is None else amax))  # rare path
+    amax = np.asarray(to_numpy(_channel_amax(xp, xv, chunk) if amax is None else amax))
     if not np.isfinite(amax).all():
         bad = c0 + int(np.flatnonzero(~np.isfinite(amax))[0])
         raise ValueError(f"{name} (shape {shape}) has NaN or inf values in channel {bad}")
     e = [scale_exponent(float(a), f"{name} (shape {shape}), channel {c0 + i}")
          for i, a in enumerate(amax)]  # fmt: skip
-    return _scaled_moments(xp, xv, precision, global_terms, np.array(e, dtype=np.int64))
+    return _scaled_moments(xp, xv, precision, global_terms, np.array(e, dtype=np.int64), chunk)
 
 
-def _channel_amax(xp, xv):
-    return xp.max(xp.reshape(xp.abs(xv), (xv.shape[0], -1)), axis=1)
+def _channel_amax(xp, xv, chunk: int):
+    """(b,) each channel's largest absolute value, ``chunk`` units at a time."""
+    parts = [xp.max(xp.abs(xv[:, :, u0 : u0 + chunk]), axis=(1, 2))
+             for u0 in range(0, xv.shape[2], chunk)]  # fmt: skip
+    return xp.max(xp.stack(parts), axis=0)
 
 
 def scale_exponent(amax: float, what: str) -> int:
@@ -197,45 +206,70 @@ def scale_exponent(amax: float, what: str) -> int:
     return e
 
 
-def _scaled_moments(xp, xv, precision, global_terms, e) -> Moments:
+def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int) -> Moments:
     """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
-    host integers, or None: as it is."""
-    b, n = xv.shape[:2]
+    host integers, or None: as it is. Each channel's units are taken ``chunk`` at a time (every
+    moment is a sum over units), so that no temporary exceeds n x chunk values."""
+    b, n, q = xv.shape
     resolution = xv.dtype  # the input's own dtype, before any rescaling
     e = np.zeros(b, dtype=np.int64) if e is None else e
-    if e.any():  # a temporary float64 copy (exact), only for extreme values
-        xv = as_float64(xp, xv) * scalars(xp, np.ldexp(1.0, -e), xv)[:, None, None]
     dtype = getattr(xp, precision)
-    # One channel at a time, so that it is read from memory once and stays in cache: its unit
-    # means by a product in the input's precision; its centred values, subtracted in the input's
-    # precision and only then rounded to the product dtype (a mean rounded first would leave
-    # each unit an offset of its rounding error: 1e12 + noise in float64 keeps an offset of
-    # about 1e4 that swamps the noise in float32 products); their product. The input, maybe a
-    # read-only memory map, never changes.
-    ones = xp.ones(n, dtype=xv.dtype, device=device(xv))
-    mus, grams, sts = [], [], []
+    grams, sts, mu_sums, mu_sqs = [], [], [], []
     for i in range(b):
-        mu = (ones @ xv[i, ...]) / n  # (q,) in the input's precision
-        xc = xp.astype(xv[i, ...] - mu, dtype, copy=False)
-        grams.append(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
-        if global_terms:
-            rounded = xp.astype(mu, dtype, copy=False)
-            sts.append(as_float64(xp, xc @ xp.stack([rounded, xp.ones_like(rounded)], axis=1)))
-        mus.append(as_float64(xp, mu))
-    mu = xp.stack(mus)  # (b, q) float64
+        gram = st = None
+        mu_sum = mu_sq = 0.0
+        for u0 in range(0, q, chunk):
+            part = xv[i, :, u0 : u0 + chunk]  # (n, u), read once and kept in cache
+            if e[i]:  # a temporary float64 copy (exact), only for extreme values
+                part = as_float64(xp, part) * math.ldexp(1.0, -int(e[i]))
+            g, s_t, mu = _unit_moments(xp, part, dtype, global_terms)
+            gram = g if gram is None else gram + g
+            st = s_t if st is None or s_t is None else st + s_t
+            mu_sum, mu_sq = mu_sum + xp.sum(mu), mu_sq + xp.sum(mu * mu)
+        grams.append(gram)
+        sts.append(st)
+        mu_sums.append(mu_sum)
+        mu_sqs.append(mu_sq)
     four_e = scalars(xp, np.ldexp(1.0, 2 * e), xv)  # (b,) 4^e
     two_e = scalars(xp, np.ldexp(1.0, e), xv)
-    mu_sq = xp.sum(mu * mu, axis=1) * four_e
+    mu_sq = xp.stack(mu_sqs) * four_e
     st = xp.stack(sts) if global_terms else None  # (b, n, 2)
     return Moments(
         gram=xp.stack(grams) * four_e[:, None, None],
         s=None if st is None else st[..., 0] * four_e[:, None],  # Xc mu
         t=None if st is None else st[..., 1] * two_e[:, None],  # Xc 1
-        mu_sum=xp.sum(mu, axis=1) * two_e,
+        mu_sum=xp.stack(mu_sums) * two_e,
         mu_sq=mu_sq,
-        p=xp.full(b, float(xv.shape[2]), dtype=xp.float64, device=device(xv)),
+        p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
         floor=rounding_floor(xp, resolution, n, mu_sq),
     )
+
+
+def _unit_moments(xp, part, dtype, global_terms):
+    """(Xc Xc', [Xc mu, Xc 1] or None, mu) of the units ``part`` (n, u): the unit means by a
+    product in the input's precision; the centred values subtracted in the input's precision and
+    only then rounded to the product ``dtype`` (a mean rounded first would leave each unit an
+    offset of its rounding error: 1e12 + noise in float64 keeps an offset of about 1e4 that
+    swamps the noise in float32 products). Sums and products' results are float64."""
+    n = part.shape[0]
+    ones = xp.ones(n, dtype=part.dtype, device=device(part))
+    mu = (ones @ part) / n  # (u,) in the input's precision
+    xc = xp.astype(part - mu, dtype, copy=False)
+    gram = as_float64(xp, xc @ xc.T)  # (n, n); numpy uses syrk for a @ a.T
+    st = None
+    if global_terms:
+        rounded = xp.astype(mu, dtype, copy=False)
+        st = as_float64(xp, xc @ xp.stack([rounded, xp.ones_like(rounded)], axis=1))
+    return gram, st, as_float64(xp, mu)
+
+
+def working_dtype(xp, dtype):
+    """The dtype activations of ``dtype`` are centred in: their own if float32 or float64;
+    float32 for narrower floats (float16 sums of 200 values lose the variation a float16
+    input resolves: each value is exact in float32); float64 for integers."""
+    if not xp.isdtype(dtype, "real floating"):
+        return xp.float64
+    return dtype if xp.finfo(dtype).bits >= 32 else xp.float32
 
 
 def rounding_floor(xp, dtype, n: int, mu_sq):

@@ -19,7 +19,14 @@ from .arrays import array_namespace, device, no_tf32
 from .cka import cka_from_hsic, packed_grams, warn_undefined
 from .hsic import hsic_matrix, self_hsic
 from .kernels import Moments, group_moments
-from .validate import Arrays, check_arrays, check_options, named_arrays
+from .validate import (
+    Arrays,
+    align_examples,
+    check_arrays,
+    check_options,
+    check_seed,
+    named_arrays,
+)
 
 MIN_BATCH = 4
 
@@ -38,6 +45,8 @@ def minibatch_cka_matrix(
     check_options(kernel, sigma_frac, True, "unit", precision)
     if not (isinstance(batch_size, int | np.integer) and batch_size >= MIN_BATCH):
         raise ValueError(f"batch_size must be an integer >= {MIN_BATCH}, got {batch_size!r}")
+    check_seed(seed)
+    xs, ys = align_examples(xs, ys)
     named_x = named_arrays(xs, "xs")
     named_y = named_x if ys is None else named_arrays(ys, "ys")
     n = check_arrays(named_x | named_y, debiased=True)

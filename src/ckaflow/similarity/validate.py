@@ -40,6 +40,75 @@ def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
         raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
 
 
+def check_memory_budget(memory_budget) -> int:
+    """``memory_budget`` as bytes: a positive integer, or ``ValueError`` naming it."""
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int | np.integer):
+        raise ValueError(
+            f"memory_budget must be a number of bytes (a positive integer, e.g. 2**30), got "
+            f"{memory_budget!r} ({type(memory_budget).__name__})"
+        )
+    if memory_budget < 1:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget}")
+    return int(memory_budget)
+
+
+def check_seed(seed, what: str = "seed"):
+    """``seed`` as :func:`numpy.random.default_rng` takes it, or ``ValueError`` naming ``what``
+    and saying what is accepted (a non-negative integer or a sequence of them)."""
+    try:
+        np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{what} must be a non-negative integer or a sequence of them (or None, or a "
+            f"numpy SeedSequence), got {seed!r}: {err}"
+        ) from err
+    return seed
+
+
+def _items(arrays, what: str) -> list[tuple[str, object]]:
+    if isinstance(arrays, Mapping):
+        return [(str(k), v) for k, v in arrays.items()]
+    return [(f"{what}[{i}]", a) for i, a in enumerate(arrays)]
+
+
+def _labels(v):
+    """The labels of the examples of a pandas object (its index), or None for an array."""
+    index = getattr(v, "index", None)
+    return index if index is not None and hasattr(v, "loc") else None
+
+
+def align_examples(xs: Arrays, ys: Arrays | None = None) -> tuple[Arrays, Arrays | None]:
+    """``xs`` and ``ys`` with the rows of every pandas object among them (a DataFrame or Series,
+    whose index labels its examples) put in the order of the first one's index, so that examples
+    are paired by label, not by position. ``ValueError`` naming both inputs when their indexes
+    hold different labels or repeat one. Arrays without labels are left as they are."""
+    named = [(what, k, v) for what, group in (("xs", xs), ("ys", ys)) if group is not None
+             and not hasattr(group, "shape") for k, v in _items(group, what)]  # fmt: skip
+    labelled = [(k, _labels(v)) for _, k, v in named if _labels(v) is not None]
+    if len(labelled) < 2:
+        return xs, ys
+    first, index = labelled[0]
+    for k, labels in labelled:
+        if not labels.is_unique:
+            repeated = list(labels[labels.duplicated()][:3])
+            raise ValueError(f"{k}: its index repeats the labels {repeated}; each example needs "
+                             "one label to be paired with the other inputs' examples")  # fmt: skip
+        if len(labels) != len(index) or not labels.isin(index).all():
+            missing = list(index.difference(labels)[:3]) or list(labels.difference(index)[:3])
+            raise ValueError(
+                f"{k} and {first} label different examples (their indexes differ, e.g. "
+                f"{missing}): CKA pairs the examples of its inputs by their index labels"
+            )
+
+    def aligned(group):
+        if group is None or hasattr(group, "shape"):
+            return group
+        out = [(k, v.loc[index] if _labels(v) is not None else v) for k, v in _items(group, "")]
+        return dict(out) if isinstance(group, Mapping) else [v for _, v in out]
+
+    return aligned(xs), aligned(ys)
+
+
 def named_arrays(arrays: Arrays, what: str) -> dict:
     """{name: array}: arrays of an array API namespace are kept as they are (on their device);
     anything else with a shape (a list of memory maps, an h5py dataset) becomes a NumPy array."""
@@ -59,6 +128,15 @@ def named_arrays(arrays: Arrays, what: str) -> dict:
                 f"{what}: {k} is a {type(v).__name__}, not an array: pass a sequence or mapping "
                 "of arrays (n, ...), e.g. [np.asarray(x)], not x.tolist()"
             )
+        if isinstance(v, np.ma.MaskedArray):
+            masked = int(np.ma.count_masked(v))
+            if masked:
+                raise ValueError(
+                    f"{what}: {k} is a masked array with {masked} masked values; CKA needs every "
+                    "value of every example: drop the examples with masked values from all "
+                    "inputs (or fill them) first"
+                )
+            v = np.ma.getdata(v)
         try:
             array_namespace(v)
         except TypeError:
