@@ -100,6 +100,53 @@ def test_a_truncated_svhn_archive_is_refused_at_start_up_naming_the_key(tmp_path
     data = (tmp_path / "train.tar.gz").read_bytes()
     (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(
-        ValueError, match=r"config domains.natural.path: .*cut.tar.gz.* truncated or damag"
+        ValueError, match=r"^config domains.natural.path: '.*cut.tar.gz' .*truncated or damag"
     ):
         check_svhn(str(tmp_path / "cut.tar.gz"), images=10, key=where)
+
+
+def test_a_16_bit_photograph_is_scaled_not_clipped_to_white(tmp_path):
+    """Pillow's convert clips 16-bit values to 255: a 16-bit greyscale photograph among the
+    stand-in's backgrounds must keep its picture (scaled from 0-65535), as every image the
+    project reads does."""
+    ramp = np.linspace(0, 65535, 200 * 150).reshape(150, 200).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")  # mode I;16
+    with Image.open(tmp_path / "deep.png") as im:
+        assert im.mode.startswith("I")
+    (got,) = photos(str(tmp_path))
+    assert got.shape == (150, 200, 3)
+    assert got.min() == 0 and got.max() == 255 and 120 < got.mean() < 135  # the ramp, not white
+
+
+def _cut(path, size=100):
+    path.write_bytes(path.read_bytes()[:size])
+    return path
+
+
+def test_every_input_archive_cut_short_is_refused_naming_the_key_and_the_file(tmp_path):
+    """An archive cut to 100 bytes (SVHN's tar, CIFAR-10's tar, an .npy or .npz image array):
+    one ValueError naming the config key, the file and what to do, never a bare traceback."""
+    import io
+    import tarfile
+
+    from ckaflow.data.cifar10 import load_cifar10
+    from ckaflow.data.images import ImageSpec
+    from ckaflow.data.npy import scan_npy
+    from ckaflow.data.svhn import load_svhn
+
+    with tarfile.open(tmp_path / "a.tar.gz", "w:gz") as tar:
+        data = np.random.default_rng(0).integers(0, 255, 20_000, dtype=np.uint8).tobytes()
+        info = tarfile.TarInfo("train/1.png")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = _cut(tmp_path / "a.tar.gz")
+    with pytest.raises(ValueError, match=r"SVHN path: '.*a.tar.gz' is not a readable .*again"):
+        load_svhn(archive)
+    with pytest.raises(ValueError, match=r"domains.c.path: '.*a.tar.gz' is not a readable tar"):
+        load_cifar10(archive, "domains.c.path")
+    np.save(tmp_path / "x.npy", np.zeros((50, 8, 8, 1), np.uint8))
+    np.savez(tmp_path / "x.npz", images=np.zeros((50, 8, 8, 1), np.uint8))
+    for name in ("x.npy", "x.npz"):
+        cut = _cut(tmp_path / name)
+        with pytest.raises(ValueError, match=rf"domains.d.images: '.*{name}' is not a readable"):
+            scan_npy(str(cut), None, ImageSpec(8, 8, 1), "domains.d")

@@ -57,7 +57,7 @@ def test_errors_name_the_path(tmp_path):
         load_svhn(empty)
     notatar = tmp_path / "train.tar.gz"
     notatar.write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="neither a folder nor a tar"):
+    with pytest.raises(ValueError, match="train.tar.gz' is not a readable folder or tar archive"):
         load_svhn(notatar)
 
 

@@ -86,14 +86,24 @@ def check_size(w: int, h: int, spec: ImageSpec, where: str) -> None:
         )
 
 
-def to_array(im: Image.Image, spec: ImageSpec, where: str, done: Conversions) -> np.ndarray:
-    """``im`` as (height, width, channels) uint8 per ``spec``; ``where`` names it in errors."""
+def to_mode(im: Image.Image, mode: str, done: Conversions | None = None) -> Image.Image:
+    """``im`` as an 8-bit image of ``mode`` ("L" or "RGB"), the one way every image is read:
+    16-bit, 32-bit and float images scaled from their type's range (Pillow's ``convert`` would
+    clip a 16-bit photograph to white), transparency composited on white; each conversion
+    counted in ``done``."""
+    done = Conversions() if done is None else done
     im = _eight_bit(im, done)
-    if im.mode != spec.mode:
-        done.add(f"{im.mode} to {spec.mode}")
+    if im.mode != mode:
+        done.add(f"{im.mode} to {mode}")
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             im = _on_white(im)
-        im = im.convert(spec.mode)
+        im = im.convert(mode)
+    return im
+
+
+def to_array(im: Image.Image, spec: ImageSpec, where: str, done: Conversions) -> np.ndarray:
+    """``im`` as (height, width, channels) uint8 per ``spec``; ``where`` names it in errors."""
+    im = to_mode(im, spec.mode, done)
     check_size(im.width, im.height, spec, where)
     if (im.width, im.height) != (spec.width, spec.height):
         done.add(f"{spec.fit} from {im.width} x {im.height}")

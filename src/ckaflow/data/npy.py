@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import reading_input
 from .images import Conversions, ImageSpec, check_size, fit_array
 
 
@@ -74,7 +75,5 @@ def read_npy(scan: NpyScan, chosen: np.ndarray, spec: ImageSpec) -> tuple[np.nda
 def _load(path: str, where: str) -> np.ndarray:
     if not Path(path).is_file():
         raise ValueError(f"{where}: {path!r} is not a file")
-    try:
+    with reading_input(path, where, ".npy array", "save it again with numpy.save"):
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{where}: {path!r} is not a readable .npy array ({err})") from err

@@ -157,7 +157,7 @@ def check_svhn(
         )
     seen = unreadable = large = 0
     try:
-        for _, data in iter_pngs(p):
+        for _, data in iter_pngs(p, key):
             seen += 1
             try:
                 with Image.open(io.BytesIO(data)) as im:
@@ -166,7 +166,7 @@ def check_svhn(
                     large += im.width >= WIDTH and im.height >= HEIGHT
             except _BAD_IMAGE:
                 unreadable += 1
-    except (ValueError, tarfile.TarError) as err:  # not a folder, or not a (whole) tar archive
+    except tarfile.TarError as err:  # iter_pngs names the key for everything else
         raise ValueError(f"{key}: {err}") from err
     if large == 0:
         raise ValueError(

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .fonts import usable_fonts
-from .images import THESIS_IMAGE, ImageSpec
+from .images import THESIS_IMAGE, ImageSpec, to_mode
 from .shapes import HEIGHT, WIDTH
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ def read_photo(path: Path) -> np.ndarray | None:
         with Image.open(path) as im:
             if im.width < MIN_PHOTO_SIZE[0] or im.height < MIN_PHOTO_SIZE[1]:
                 return None
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)  # decodes: finds truncation
+            im.load()  # decodes the whole file: finds truncation
+            return np.asarray(to_mode(im, "RGB"), dtype=np.uint8)
     except _BAD_IMAGE:
         return None
 

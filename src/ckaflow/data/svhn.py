@@ -14,7 +14,6 @@ import io
 import logging
 import re
 import tarfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..io import reading_input
 from .images import THESIS_IMAGE, Conversions, ImageSpec, to_array
 
 log = logging.getLogger(__name__)
@@ -87,33 +87,25 @@ def _number_key(name: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else -1, name)
 
 
-def iter_pngs(path: Path) -> Iterator[tuple[str, bytes]]:
+def iter_pngs(path: Path, where: str = "SVHN path") -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of every PNG in a folder tree or a tar archive, in storage order, read
     lazily (a caller that stops early reads no further).
 
-    Raises ``ValueError`` if ``path`` is neither a folder nor a tar archive.
+    Raises ``ValueError`` naming ``where`` (the config key) if ``path`` is neither a folder
+    nor a whole tar archive.
     """
     if path.is_dir():
         for p in path.rglob("*.png"):
             yield p.name, p.read_bytes()
         return
-    try:
-        tar = tarfile.open(path, "r:*")
-    except tarfile.TarError as err:
-        raise ValueError(
-            f"SVHN path {str(path)!r} is neither a folder nor a tar archive: {err}"
-        ) from err
-    with tar:
-        try:
+    fix = "download train.tar.gz again, or point the svhn domain's path at its unpacked folder"
+    what = "folder or tar archive (not an archive, or one truncated or damaged)"
+    with reading_input(path, where, what, fix):
+        with tarfile.open(path, "r:*") as tar:
             for m in tar:
                 if m.isfile() and m.name.endswith(".png"):
                     f = tar.extractfile(m)
                     yield Path(m.name).name, f.read() if f else b""
-        except (EOFError, OSError, zlib.error, tarfile.TarError) as err:  # cut off or damaged
-            raise ValueError(
-                f"SVHN path {str(path)!r}: the archive is truncated or damaged ({err}); "
-                "download train.tar.gz again or point natural.svhn_path at its unpacked folder"
-            ) from err
 
 
 def _pngs(path: Path) -> Iterator[tuple[str, bytes]]:
