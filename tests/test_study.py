@@ -260,7 +260,9 @@ def test_the_plan_of_a_study_with_deeper_models():
     assert panels["synth-from-natural-1 vs synth-from-natural-d2-1"] == [
         "synth-from-natural-1", "synth-from-natural-d2-1", "synth"]  # fmt: skip
     within = [r for r in plan.interval_rows if r[0] == r[2] == "synth-d2-1"]
-    assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 10
+    # every two convolutions of each side of the bottleneck (6 a side: 15 pairs), 10 adjacent
+    assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 2 * 15
+    assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv3b") in within
     assert "synth-d2-1@init" in plan.block_models and "synth-1@init" in plan.block_models
     assert set(plan.interval_models) >= set(plan.block_models)
     shallow = Plan.from_config(config_with(model__depths=[1]), SCHEMA)
@@ -368,3 +370,31 @@ def test_library_defaults_are_the_schemas():
     image = _default()["image"]
     assert THESIS_IMAGE.shape == (image["height"], image["width"], image["channels"])
     assert THESIS_IMAGE.fit == image["fit"] == schema_default("image.fit")
+
+
+def test_outputs_the_config_no_longer_makes_are_moved_aside_and_named(tmp_path, caplog):
+    """After a run, a figure or table that the targets do not name (an old seed's chord
+    diagram) is moved to results/stale/<folder>/ and logged; the run's own outputs stay."""
+    import logging
+
+    from ckaflow.study.stale import move_stale
+
+    results = tmp_path / "results"
+    for rel in ("figures/chord_a-1.png", "figures/chord_a-3.png", "tables/x.csv",
+                "tables/old.csv", "cka.parquet"):  # fmt: skip
+        (results / rel).parent.mkdir(parents=True, exist_ok=True)
+        (results / rel).write_text(rel)
+    targets = [f"{results}/figures/chord_a-1.png", "results/tables/x.csv", "results/cka.parquet"]
+    with caplog.at_level(logging.WARNING):
+        import os
+
+        cwd = os.getcwd()
+        os.chdir(tmp_path)  # targets relative to the run folder, as Snakemake gives them
+        try:
+            moved = move_stale("results", targets)
+        finally:
+            os.chdir(cwd)
+    assert sorted(p.as_posix() for p in moved) == [
+        "results/stale/figures/chord_a-3.png", "results/stale/tables/old.csv"]  # fmt: skip
+    assert (results / "figures/chord_a-1.png").exists() and (results / "cka.parquet").exists()
+    assert "2 output(s) this config no longer makes" in caplog.text and "chord_a-3" in caplog.text

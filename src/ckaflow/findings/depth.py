@@ -23,11 +23,27 @@ import numpy as np
 import pandas as pd
 
 from ..names import INIT, depth_of, is_final, model_name, parse, parse_model
+from .blocks import BLOCK_CKA, longest_block, share_difference
 from .effects import Values, summarise
 
 FIGURES = "depth_matrices, depth_comparison"
 # Columns only a deeper model (and one with its initial weights) fills; NaN in the others.
 OPTIONAL = ("effect", "low", "high", "verdict", "beyond_init", "beyond_low", "beyond_high")
+# The longest block (:mod:`.blocks`) of every model, and a deeper model's share minus depth 1's.
+BLOCK = (
+    "convolutions",
+    "block",
+    "block_length",
+    "block_share",
+    "length_low",
+    "length_high",
+    "block_cka",
+    "block_low",
+    "block_high",
+    "vs_depth1",
+    "vs_low",
+    "vs_high",
+)
 
 
 def _own_test_set(model: str) -> str:
@@ -63,7 +79,8 @@ def block_structure(
     (:func:`learnt_instances`) fills the ``learnt`` column of the trained models: no verdict is
     drawn from one that has not."""
     rows, models = [], list(pairs)
-    columns = ["model", "depth", "test_set", "learnt", "within", "across", *OPTIONAL]
+    columns = ["model", "depth", "test_set", "learnt", "within", "across", *OPTIONAL, *BLOCK]
+    blocks = {m: longest_block(v, m, pairs[m]) for m in models}
     for model in models:
         within, across = _means(v, model, pairs[model])
         row = {
@@ -82,6 +99,11 @@ def block_structure(
                 w0, a0 = _means(v, init, pairs[init])
                 d = summarise([(within - across) - (w0 - a0)], v.confidence)
                 row.update(beyond_init=d.estimate, beyond_low=d.low, beyond_high=d.high)
+        row.update({k: x for k, x in blocks[model].items() if k != "share"})
+        shallow = parse(model).at_depth(1).name if is_final(model) else None
+        if row["depth"] > 1 and shallow in blocks:
+            diff = share_difference(blocks[model]["share"], blocks[shallow]["share"], v.confidence)
+            row.update(zip(("vs_depth1", "vs_low", "vs_high"), diff, strict=True))
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
@@ -118,8 +140,65 @@ def block_section(table: pd.DataFrame, label: str, confidence: float) -> list[st
         lines.append(
             f"| {r.model} | {r.depth} | {r.test_set} | {within} | {r.across:.4f} | {s} | {beyond} |"
         )
-    lines += ["", *_verdicts(deep), ""]
+    lines += ["", *_longest_lines(table, confidence), "", *_verdicts(deep)]
+    lines += [*_block_verdicts(table), ""]
     return lines
+
+
+def _longest_lines(table: pd.DataFrame, confidence: float) -> list[str]:
+    """The longest-block table (:mod:`.blocks`)."""
+    lines = [
+        f"**The longest block** of each model: the most consecutive convolutions whose every two "
+        f"have CKA ≥ {BLOCK_CKA} (never across the tied autoencoder's bottleneck), its share of "
+        f"the model's convolutions, the range of its length over {confidence:.0%} of the "
+        "bootstrap resamples (the block found again on each) and the mean CKA of its pairs. "
+        "Read it against the same model at its initial weights (a random ReLU network's layers "
+        "are alike) and against depth 1 trained the same way.",
+        "",
+        "| model | depth | longest block | length of K | length on resamples | share | mean CKA |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        cka = "–" if np.isnan(r.block_cka) else _effect_text(r.block_cka, r.block_low, r.block_high)
+        lines.append(
+            f"| {r.model} | {r.depth} | {r.block} | {r.block_length} of {r.convolutions} | "
+            f"{r.length_low:.0f}–{r.length_high:.0f} | {r.block_share:.2f} | "
+            f"{cka.replace('+', '')} |"
+        )
+    return lines
+
+
+def _block_verdicts(table: pd.DataFrame) -> list[str]:
+    """One sentence per deeper trained model that learnt: its longest block against depth 1's
+    and its initial weights'."""
+    rows = {r.model: r for r in table.itertuples()}
+    out = []
+    for r in table[table["vs_depth1"].notna()].itertuples():
+        if r.learnt is False or r.learnt == 0:
+            continue
+        shallow = rows[parse(r.model).at_depth(1).name]
+        larger = r.vs_low > 0
+        sentence = (
+            f"- **{r.model}**'s longest block is {r.block}, {r.block_length} of its "
+            f"{r.convolutions} convolutions ({r.block_share:.2f}), against {shallow.block_length}"
+            f" of {shallow.convolutions} ({shallow.block_share:.2f}) for {shallow.model}: "
+            f"share − depth 1's {_effect_text(r.vs_depth1, r.vs_low, r.vs_high)} (percentile "
+            f"interval): {'block structure' if larger else 'no more block structure than depth 1'}."
+        )
+        init = rows.get(model_name(r.model, INIT))
+        if init is not None:
+            sentence += (
+                f" At its initial weights the longest block is {init.block} ({init.block_length}"
+                f" of {init.convolutions}): "
+                + (
+                    "training made the block, the untrained network had none as long."
+                    if init.block_length < r.block_length
+                    else "the untrained network is alike throughout, so a block is where "
+                    "training left the layers alike, not a structure it built."
+                )
+            )
+        out.append(sentence)
+    return out
 
 
 def _verdicts(deep: pd.DataFrame) -> list[str]:
@@ -132,18 +211,19 @@ def _verdicts(deep: pd.DataFrame) -> list[str]:
                 "predicting the mean training image): no verdict from it."
             )
             continue
-        shows = {
-            "supported": "shows",
-            "contradicted": "shows the reverse of",
-            "inconclusive": "shows no measurable",
+        alike = {
+            "supported": "more alike than",
+            "contradicted": "less alike than",
+            "inconclusive": "no more and no less alike than",
         }[r.verdict]
         sentence = (
-            f"**{r.model}** {shows} block structure (S {_effect_text(r.effect, r.low, r.high)})"
+            f"**{r.model}**: adjacent convolutions within a stage are {alike} across a stage "
+            f"boundary (S {_effect_text(r.effect, r.low, r.high)})"
         )
         if not np.isnan(r.beyond_init):
             made = r.beyond_low > 0 or r.beyond_high < 0
             sentence += (
-                f"; training {'changed' if made else 'did not measurably change'} it from the "
+                f"; training {'changed' if made else 'did not measurably change'} S from the "
                 f"initial weights' (S(trained) − S(init) "
                 f"{_effect_text(r.beyond_init, r.beyond_low, r.beyond_high)})"
             )

@@ -87,6 +87,19 @@ def adjacent_convolutions(model_config: Mapping, depth: int) -> list[tuple[str, 
     return pairs(depth)
 
 
+def convolution_chains(pairs: list[tuple[str, str, bool]]) -> list[list[str]]:
+    """The runs of consecutive convolutions that ``pairs`` (:func:`adjacent_convolutions`)
+    link, in network order: one per side of the tied autoencoder's bottleneck, one for
+    All-CNN-C."""
+    chains: list[list[str]] = []
+    for first, second, _ in pairs:
+        if chains and chains[-1][-1] == first:
+            chains[-1].append(second)
+        else:
+            chains.append([first, second])
+    return chains
+
+
 def load_saved(path: str | Path):
     """A saved Keras model (``.keras``), without its optimizer; ``BuilderError`` naming the
     file when it cannot be read."""

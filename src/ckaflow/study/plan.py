@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..model.build import adjacent_convolutions
+from ..model.build import adjacent_convolutions, convolution_chains
 from ..names import (
     FINAL,
     INIT,
@@ -211,9 +211,14 @@ class Plan(JobParams):
 
     @cached_property
     def interval_rows(self) -> list[tuple[str, str, str, str]]:
-        """(a_model, a_group, b_model, b_group) of the intervals of two groups: each
-        :attr:`block_models` model's adjacent convolutions."""
-        return [(m, x, m, y) for m, pairs in self.block_pairs.items() for x, y, _ in pairs]
+        """(a_model, a_group, b_model, b_group) of the intervals of two groups: every two
+        convolutions of one chain (:func:`~ckaflow.model.build.convolution_chains`) of each
+        :attr:`block_models` model, adjacent ones first."""
+        rows = [(m, x, m, y) for m, pairs in self.block_pairs.items() for x, y, _ in pairs]
+        for m, pairs in self.block_pairs.items():
+            for chain in convolution_chains(pairs):
+                rows += [(m, x, m, y) for i, x in enumerate(chain) for y in chain[i + 2 :]]
+        return rows
 
     @cached_property
     def block_pairs(self) -> dict[str, list[tuple[str, str, bool]]]:
