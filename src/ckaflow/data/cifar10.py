@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import reading_input
+from .reading import reading_input
 
 BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 META = "batches.meta"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import reading_input
 from .images import Conversions, ImageSpec, check_size, fit_array
+from .reading import reading_input
 
 
 @dataclass(frozen=True)

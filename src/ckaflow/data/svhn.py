@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..io import reading_input
 from .images import THESIS_IMAGE, Conversions, ImageSpec, to_array
+from .reading import reading_input
 
 log = logging.getLogger(__name__)
 

@@ -38,8 +38,9 @@ from .groups import (
     parse_group,
 )
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
-from .kernels import Moments, filter_moments, gram_matrices, group_moments
+from .kernels import gram_matrices
 from .minibatch import minibatch_cka_matrix
+from .moments import Moments, filter_moments, group_moments
 from .validate import CENTERINGS, KERNELS
 
 __all__ = [

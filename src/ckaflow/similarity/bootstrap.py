@@ -42,7 +42,7 @@ import numpy as np
 from .arrays import array_namespace, as_float64, device, no_tf32, to_numpy
 from .cka import packed_grams
 from .hsic import hsic_scale, triu_indices, unpack
-from .kernels import DEFAULT_MEMORY_BUDGET
+from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
 from .validate import align_examples, check_arrays, check_options, check_seed, named_arrays
 

@@ -27,11 +27,10 @@ import numpy as np
 
 from .arrays import array_namespace, as_float64, errstate, no_tf32, scalars, to_numpy
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
-from .kernels import (
+from .kernels import constant_groups, gram_matrices
+from .moments import (
     DEFAULT_MEMORY_BUDGET,
     Moments,
-    constant_groups,
-    gram_matrices,
     rounding_floor,
     scale_exponent,
     working_dtype,

@@ -20,7 +20,7 @@ from .arrays import array_namespace, device, no_tf32
 from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
 from .estimator import Estimator
 from .hsic import hsic_matrix
-from .kernels import DEFAULT_MEMORY_BUDGET, Moments, filter_moments, group_moments
+from .moments import DEFAULT_MEMORY_BUDGET, Moments, filter_moments, group_moments
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import numpy as np
 from .arrays import array_namespace, device, no_tf32
 from .cka import cka_from_hsic, packed_grams, warn_undefined
 from .hsic import hsic_matrix, self_hsic
-from .kernels import Moments, group_moments
+from .moments import Moments, group_moments
 from .validate import (
     Arrays,
     align_examples,

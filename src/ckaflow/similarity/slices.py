@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .kernels import Moments, filter_moments, group_moments
+from .moments import Moments, filter_moments, group_moments
 
 
 def named_moments(named: Mapping[str, np.ndarray], **kwargs) -> Moments:

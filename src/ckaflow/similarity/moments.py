@@ -1,0 +1,268 @@
+"""The moments of groups of units (:class:`Moments`, defined in :mod:`.kernels`' docstring),
+computed a block of channels and a chunk of units at a time, in float64 sums, with float32
+products kept accurate whatever the scale of the values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from .arrays import (
+    array_namespace,
+    as_float64,
+    device,
+    errstate,
+    is_numpy_namespace,
+    scalars,
+    to_numpy,
+)
+from .validate import check_memory_budget
+
+DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Additive summaries of g groups of units on n examples (see the module docstring).
+
+    gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p, floor : (g,) float64
+    ``s`` and ``t`` are None when only unit centring was asked for (they cost a pass over the data).
+    ``floor`` is the centred sum of squares that rounding alone could give: (16 eps)^2 n sum(mu^2)
+    with eps the resolution of the input's own dtype (see :func:`constant_groups`); a sum too.
+    Arrays of any array API namespace (all the same one, on one device).
+    """
+
+    gram: object
+    s: object | None
+    t: object | None
+    mu_sum: object
+    mu_sq: object
+    p: object
+    floor: object
+
+    @property
+    def n(self) -> int:
+        return self.gram.shape[1]
+
+    @property
+    def xp(self) -> ModuleType:
+        return array_namespace(self.gram)
+
+    def __len__(self) -> int:
+        return self.gram.shape[0]
+
+    def total(self) -> Moments:
+        """The moments of the union of all g groups, as one group: (1, n, n)."""
+        xp = self.xp
+        return Moments(
+            *(None if f is None else xp.sum(f, axis=0, keepdims=True) for f in self._fields())
+        )
+
+    def select(self, keep) -> Moments:
+        """The groups where ``keep`` (a host boolean or index array over the g groups) selects."""
+        keep = np.asarray(keep)
+        index = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(np.int64)
+        xp = self.xp
+        idx = xp.asarray(index, device=device(self.gram))
+        return Moments(*(None if f is None else xp.take(f, idx, axis=0) for f in self._fields()))
+
+    def _fields(self) -> tuple:
+        return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p, self.floor)
+
+    @staticmethod
+    def concat(parts: list[Moments]) -> Moments:
+        """Stack the groups of several :class:`Moments` in order."""
+        if len(parts) == 1:
+            return parts[0]
+        xp = parts[0].xp
+        fields = zip(*(m._fields() for m in parts), strict=True)
+        return Moments(*(None if any(f is None for f in fs) else xp.concat(fs) for fs in fields))
+
+
+def filter_moments(
+    act,
+    *,
+    channel_axis: int = -1,
+    precision: str = "float32",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    global_terms: bool = True,
+    name: str = "activations",
+    xp: ModuleType | None = None,
+) -> Moments:
+    """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
+    ``channel_axis=-1`` (channels-last), or (n, c, ...) with ``channel_axis=1``.
+
+    Computed in ``xp`` (an array API namespace; default: act's own), each block of channels moved
+    there as it is read (a NumPy memory map, computed on a GPU with ``xp`` = CuPy's namespace).
+    Channels-first input is read without a transpose (each channel's rows are contiguous), which
+    is why the workflow stores activations that way; channels-last NumPy input costs one gather.
+    The channels are processed in blocks sized to ``memory_budget``. ``precision`` is the dtype of
+    the Gram products (means and every sum are float64). A NaN or inf anywhere raises a
+    ``ValueError`` naming ``name`` and the channel (found from the unit means, at no extra pass).
+    ``global_terms=False`` skips s and t (one pass over the data), which only global centring uses.
+    """
+    memory_budget = check_memory_budget(memory_budget)
+    src = array_namespace(act)
+    xp = xp or src
+    x = src.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
+    n, c = x.shape[:2]
+    q = math.prod(x.shape[2:])  # units (positions) per channel
+    # Per value held at once: the centred copy in the input's precision and in the product's,
+    # and a float64 copy when values are rescaled. A channel too large for the budget alone is
+    # taken a chunk of its units at a time.
+    per_value = 8 + (4 if precision == "float32" else 8) + 8
+    chunk = max(1, min(q, memory_budget // (n * per_value)))
+    block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
+    parts = []
+    for c0 in range(0, c, block):
+        part = x[:, c0 : c0 + block, ...]  # (n, b, ...)
+        if is_numpy_namespace(src) and q > 1 and part.strides[-1] != part.itemsize:
+            # Channels-last: one gather of the block, sample by sample (each sample's values
+            # are close together in memory, so the transposition stays in cache).
+            part = np.ascontiguousarray(part)
+        if xp is not src:
+            part = xp.asarray(part)  # to the computing namespace's device
+        part = xp.astype(part, working_dtype(xp, part.dtype), copy=False)
+        # (b, n, q), rows contiguous for channels-first storage
+        xv = xp.reshape(xp.moveaxis(part, 1, 0), (-1, n, q))
+        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk))
+    return Moments.concat(parts)
+
+
+# CKA is scale-invariant, float32 products are not: they overflow above about 1e17 and lose their
+# digits to subnormals below about 1e-19. A block whose products show either is redone with its
+# values brought to about 1 by a power of two (exact), and its moments scaled back in float64.
+# Magnitudes outside 2^-200 .. 2^200 would over- or underflow the float64 HSIC (a fourth power)
+# and are refused.
+_MAX_EXPONENT = 200
+_TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to float32 subnormals
+_TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
+
+
+def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk) -> Moments:
+    """Moments of a block of channels xv (b, n, q) of a float dtype, ``chunk`` units of a
+    channel at a time; see :func:`filter_moments`."""
+    with errstate(xp):  # overflow and underflow are detected below, and the block redone
+        m = _scaled_moments(xp, xv, precision, global_terms, None, chunk)
+    diag = xp.max(xp.linalg.diagonal(m.gram), axis=1)  # (b,) each channel's largest square sum
+    redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
+    # a dead channel, or one whose tiny values all fell to 0 in the products
+    amax = _channel_amax(xp, xv, chunk) if bool(xp.any(diag == 0)) else None
+    if amax is not None:
+        redo = redo | ((diag == 0) & (amax > 0) & (amax < _TINY_VALUE))
+    if bool(xp.all(xp.isfinite(m.mu_sum))) and not bool(xp.any(redo)):
+        return m
+    amax = np.asarray(to_numpy(_channel_amax(xp, xv, chunk) if amax is None else amax))
+    if not np.isfinite(amax).all():
+        bad = c0 + int(np.flatnonzero(~np.isfinite(amax))[0])
+        raise ValueError(f"{name} (shape {shape}) has NaN or inf values in channel {bad}")
+    e = [scale_exponent(float(a), f"{name} (shape {shape}), channel {c0 + i}")
+         for i, a in enumerate(amax)]  # fmt: skip
+    return _scaled_moments(xp, xv, precision, global_terms, np.array(e, dtype=np.int64), chunk)
+
+
+def _channel_amax(xp, xv, chunk: int):
+    """(b,) each channel's largest absolute value, ``chunk`` units at a time."""
+    parts = [xp.max(xp.abs(xv[:, :, u0 : u0 + chunk]), axis=(1, 2))
+             for u0 in range(0, xv.shape[2], chunk)]  # fmt: skip
+    return xp.max(xp.stack(parts), axis=0)
+
+
+def scale_exponent(amax: float, what: str) -> int:
+    """e with amax < 2^e (0 for amax = 0); ``ValueError`` naming ``what`` beyond 2^+-200."""
+    e = math.frexp(amax)[1] if amax > 0 else 0
+    if abs(e) > _MAX_EXPONENT:
+        raise ValueError(
+            f"{what}: values up to {amax:.3g} in absolute value; CKA is computed for magnitudes "
+            f"between 2^-{_MAX_EXPONENT} and 2^{_MAX_EXPONENT} (about 1e-60 to 1e60): rescale "
+            "the activations (CKA does not depend on their scale)"
+        )
+    return e
+
+
+def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int) -> Moments:
+    """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
+    host integers, or None: as it is. Each channel's units are taken ``chunk`` at a time (every
+    moment is a sum over units), so that no temporary exceeds n x chunk values."""
+    b, n, q = xv.shape
+    resolution = xv.dtype  # the input's own dtype, before any rescaling
+    e = np.zeros(b, dtype=np.int64) if e is None else e
+    dtype = getattr(xp, precision)
+    grams, sts, mu_sums, mu_sqs = [], [], [], []
+    for i in range(b):
+        gram = st = None
+        mu_sum = mu_sq = 0.0
+        for u0 in range(0, q, chunk):
+            part = xv[i, :, u0 : u0 + chunk]  # (n, u), read once and kept in cache
+            if e[i]:  # a temporary float64 copy (exact), only for extreme values
+                part = as_float64(xp, part) * math.ldexp(1.0, -int(e[i]))
+            g, s_t, mu = _unit_moments(xp, part, dtype, global_terms)
+            gram = g if gram is None else gram + g
+            st = s_t if st is None or s_t is None else st + s_t
+            mu_sum, mu_sq = mu_sum + xp.sum(mu), mu_sq + xp.sum(mu * mu)
+        grams.append(gram)
+        sts.append(st)
+        mu_sums.append(mu_sum)
+        mu_sqs.append(mu_sq)
+    four_e = scalars(xp, np.ldexp(1.0, 2 * e), xv)  # (b,) 4^e
+    two_e = scalars(xp, np.ldexp(1.0, e), xv)
+    mu_sq = xp.stack(mu_sqs) * four_e
+    st = xp.stack(sts) if global_terms else None  # (b, n, 2)
+    return Moments(
+        gram=xp.stack(grams) * four_e[:, None, None],
+        s=None if st is None else st[..., 0] * four_e[:, None],  # Xc mu
+        t=None if st is None else st[..., 1] * two_e[:, None],  # Xc 1
+        mu_sum=xp.stack(mu_sums) * two_e,
+        mu_sq=mu_sq,
+        p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
+        floor=rounding_floor(xp, resolution, n, mu_sq),
+    )
+
+
+def _unit_moments(xp, part, dtype, global_terms):
+    """(Xc Xc', [Xc mu, Xc 1] or None, mu) of the units ``part`` (n, u): the unit means by a
+    product in the input's precision; the centred values subtracted in the input's precision and
+    only then rounded to the product ``dtype`` (a mean rounded first would leave each unit an
+    offset of its rounding error: 1e12 + noise in float64 keeps an offset of about 1e4 that
+    swamps the noise in float32 products). Sums and products' results are float64."""
+    n = part.shape[0]
+    ones = xp.ones(n, dtype=part.dtype, device=device(part))
+    mu = (ones @ part) / n  # (u,) in the input's precision
+    xc = xp.astype(part - mu, dtype, copy=False)
+    gram = as_float64(xp, xc @ xc.T)  # (n, n); numpy uses syrk for a @ a.T
+    st = None
+    if global_terms:
+        rounded = xp.astype(mu, dtype, copy=False)
+        st = as_float64(xp, xc @ xp.stack([rounded, xp.ones_like(rounded)], axis=1))
+    return gram, st, as_float64(xp, mu)
+
+
+def working_dtype(xp, dtype):
+    """The dtype activations of ``dtype`` are centred in: their own if float32 or float64;
+    float32 for narrower floats (float16 sums of 200 values lose the variation a float16
+    input resolves: each value is exact in float32); float64 for integers."""
+    if not xp.isdtype(dtype, "real floating"):
+        return xp.float64
+    return dtype if xp.finfo(dtype).bits >= 32 else xp.float32
+
+
+# Variation within this many units in the last place of a unit's values (relative to its mean)
+# is rounding, not signal.
+_ROUNDING = 16
+
+
+def rounding_floor(xp, dtype, n: int, mu_sq):
+    """The centred sum of squares that rounding of values of ``dtype`` alone could give, for
+    unit means whose squares sum to ``mu_sq`` ((g,) or a number); see :func:`constant_groups`.
+    Centring happens in the input's precision, so a float32 product keeps whatever variation the
+    input resolves: the resolution is the input's own."""
+    return (_ROUNDING * float(xp.finfo(dtype).eps)) ** 2 * n * mu_sq
+
+
+def group_moments(x, **kwargs) -> Moments:
+    """Moments of all units of x (n, ...) as a single group."""
+    src = array_namespace(x)
+    return filter_moments(src.reshape(x, (x.shape[0], 1, -1)), channel_axis=1, **kwargs)
