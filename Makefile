@@ -23,6 +23,11 @@ STAMP := $(VENV)/.installed-$(BUILD)
 
 .PHONY: run resume test lint bench lock gpu-proof clean
 
+# The HTML report is written beside results/report.html and renamed over it when complete: a
+# report step killed while writing leaves the previous report whole.
+REPORT = $(BIN)/snakemake --configfile $(CONFIG) --report results/report.partial.html \
+	&& mv results/report.partial.html results/report.html
+
 # One TensorFlow build per venv: switching builds removes the other one first (tensorflow and
 # tensorflow-cpu installed side by side overwrite each other's files).
 $(STAMP): pyproject.toml $(LOCK)
@@ -36,7 +41,7 @@ $(STAMP): pyproject.toml $(LOCK)
 # The study, then its HTML report (findings first, every figure captioned) from what it made.
 run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
-	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
+	$(REPORT)
 
 # After a crash, a kill or a lost node: release the dead run's Snakemake locks, then rerun exactly
 # the jobs it left incomplete, and the rest. A live run in this folder holds an OS lock
@@ -45,7 +50,7 @@ run: $(STAMP)
 resume: $(STAMP)
 	$(BIN)/snakemake --unlock --configfile $(CONFIG)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
-	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
+	$(REPORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks tools examples

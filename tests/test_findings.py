@@ -361,14 +361,20 @@ def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
         draw(tmp_path / "cka.parquet", {"kind": "chekpoints"}, {})
 
 
-def _adjacent(model: str, within: float, across: float) -> list[tuple]:
-    """Interval rows of a model's adjacent convolutions on its domain's test set."""
+def _adjacent(model: str, within: float, across: float, farther: float = 0.5) -> list[tuple]:
+    """Interval rows of a model's convolutions on its domain's test set: adjacent ones (within
+    a stage, across a boundary) and the farther pairs of each chain (Plan.interval_rows)."""
+    from ckaflow.model.build import convolution_chains
     from ckaflow.model.tied_layers import adjacent_convolutions
     from ckaflow.names import depth_of
 
     ts = parse(model.partition("@")[0]).domain
-    return [(ts, model, a, model, b, within if w else across)
-            for a, b, w in adjacent_convolutions(depth_of(model))]  # fmt: skip
+    pairs = adjacent_convolutions(depth_of(model))
+    rows = [(ts, model, a, model, b, within if w else across) for a, b, w in pairs]
+    for chain in convolution_chains(pairs):
+        rows += [(ts, model, a, model, b, farther)
+                 for i, a in enumerate(chain) for b in chain[i + 2 :]]  # fmt: skip
+    return rows
 
 
 def tied_pairs(*models: str) -> dict[str, list[tuple[str, str, bool]]]:
@@ -403,9 +409,10 @@ def test_block_structure_is_within_minus_across_stage_against_initial_weights(wi
     assert got.loc["synth-d2-1", "low"] <= got.loc["synth-d2-1", "effect"] <= got.loc[
         "synth-d2-1", "high"]  # fmt: skip
     text = "\n".join(block_section(got.reset_index(), "linear, debiased", 0.95))
-    shows = {SUPPORTED: "shows block", CONTRADICTED: "shows the reverse",
-             INCONCLUSIVE: "shows no measurable"}  # fmt: skip
-    assert f"**synth-d2-1** {shows[verdict]}" in text and "| synth-1 | 1 | synth | – |" in text
+    shows = {SUPPORTED: "more alike than", CONTRADICTED: "less alike than",
+             INCONCLUSIVE: "no more and no less alike than"}  # fmt: skip
+    assert f"**synth-d2-1**: adjacent convolutions within a stage are {shows[verdict]}" in text
+    assert "| synth-1 | 1 | synth | – |" in text
 
 
 def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
@@ -421,7 +428,70 @@ def test_no_block_structure_verdict_from_a_deeper_model_that_has_not_learnt():
     t = pd.DataFrame(_adjacent("synth-d2-1", 0.99, 0.9), columns=COLUMNS)
     got = block_structure(values(_estimator_columns(t)), tied_pairs("synth-d2-1"), learnt)
     text = "\n".join(block_section(got, "linear, debiased", 0.95))
-    assert "**synth-d2-1** has not learnt its domain" in text and "shows block" not in text
+    assert "**synth-d2-1** has not learnt its domain" in text
+    assert "alike than" not in text and "longest block is" not in text
+
+
+def _chain_matrix(cka: np.ndarray, model: str = "m-d2-1") -> pd.DataFrame:
+    """Interval rows of every two convolutions conv1..convK of ``model`` with CKA ``cka``."""
+    k = len(cka)
+    return pd.DataFrame(
+        [("m", model, f"conv{i + 1}", model, f"conv{j + 1}", cka[i, j])
+         for i in range(k) for j in range(i + 1, k)],
+        columns=COLUMNS,
+    )  # fmt: skip
+
+
+def test_the_longest_block_is_the_longest_run_whose_every_pair_is_alike():
+    """A run counts only if every two of its layers (not only neighbours) reach BLOCK_CKA."""
+    from ckaflow.findings.blocks import BLOCK_CKA, longest_runs
+
+    hi, lo = BLOCK_CKA + 0.05, BLOCK_CKA - 0.05
+    m = np.full((6, 6), hi)
+    m[0, 3] = m[3, 0] = lo  # breaks 0..3: the neighbours alone would make 0..5 one block
+    m[1, 5] = m[5, 1] = lo
+    length, start = longest_runs(m[..., None], BLOCK_CKA)
+    assert (length[0], start[0]) == (4, 1)  # layers 1..4 (0..2 and 2..5 are 3 long)
+    m[2, 3] = m[3, 2] = np.nan  # an undefined pair never joins a block
+    assert longest_runs(m[..., None], BLOCK_CKA)[0][0] == 3  # 0..2 or 3..5, no longer
+    assert longest_runs(np.full((3, 3, 1), lo), BLOCK_CKA)[0][0] == 1
+    rng = np.random.default_rng(0)  # against every run checked by brute force
+    for _ in range(50):
+        r = rng.uniform(0.7, 1.0, size=(7, 7))
+        r = (r + r.T) / 2
+        np.fill_diagonal(r, 1.0)
+        want = max(j - i + 1 for i in range(7) for j in range(i, 7)
+                   if (r[i:j + 1, i:j + 1] >= BLOCK_CKA).all() or i == j)  # fmt: skip
+        assert longest_runs(r[..., None], BLOCK_CKA)[0][0] == want
+
+
+def test_a_deeper_models_block_is_read_against_depth_1_and_its_initial_weights():
+    from ckaflow.findings.depth import block_section, block_structure
+    from ckaflow.model.build import adjacent_convolutions
+
+    def matrix(k, block):  # CKA 0.5 apart from one block of alike layers
+        m = np.full((k, k), 0.5)
+        m[block, block] = 0.97
+        return m
+
+    rows = [_chain_matrix(matrix(17, slice(3, 11)), "m-d2-1"),  # conv4-conv11
+            _chain_matrix(matrix(9, slice(0, 2)), "m-1"),
+            _chain_matrix(np.full((17, 17), 0.98), "m-d2-1@init")]  # fmt: skip
+    v = values(pd.concat(rows))
+    net = {"architecture": "all_cnn_c", "width": 0.25}
+    pairs = {m: adjacent_convolutions(net, d) for m, d in (("m-1", 1), ("m-d2-1", 2),
+                                                             ("m-d2-1@init", 2))}  # fmt: skip
+    got = block_structure(v, pairs, {"m-1": True, "m-d2-1": True}).set_index("model")
+    deep = got.loc["m-d2-1"]
+    assert (deep["block"], deep["block_length"], deep["convolutions"]) == ("conv4–conv11", 8, 17)
+    assert deep["block_cka"] == pytest.approx(0.97, abs=0.01)
+    assert deep["vs_depth1"] == pytest.approx(8 / 17 - 2 / 9) and deep["vs_low"] > 0
+    assert got.loc["m-d2-1@init", "block_length"] == 17
+    assert np.isnan(got.loc["m-1", "vs_depth1"])
+    text = "\n".join(block_section(got.reset_index(), "linear, biased", 0.95))
+    assert "**m-d2-1**'s longest block is conv4–conv11, 8 of its 17 convolutions" in text
+    assert "block structure. At its initial weights the longest block is conv1–conv17" in text
+    assert "not a structure it built" in text
 
 
 def test_a_classifier_has_learnt_when_it_beats_chance_whatever_its_loss():
@@ -440,3 +510,32 @@ def test_a_classifier_has_learnt_when_it_beats_chance_whatever_its_loss():
     )  # fmt: skip
     assert learnt_instances(acc) == {"a-1": True, "b-1": False}
     assert worse_than_constant(acc) == [("b-1", 0.30, 1 / 3)]
+
+
+def test_a_figure_carries_its_provenance_and_the_same_inputs_draw_the_same_bytes(tmp_path):
+    """Every figure says what made it (the commit, the config's digest, the SHA-256 of each
+    file it was drawn from) in its PNG and PDF metadata; redrawn, it is the same file."""
+    import hashlib
+
+    import plotnine as p9
+
+    from ckaflow.figures.common import read_figure_provenance, save_figure
+    from ckaflow.provenance import config_sha256, figure_provenance
+
+    table = tmp_path / "cka.csv"
+    table.write_text("x,y\n0,1\n1,3\n")
+    config = {"seed": 0, "domains": {"a": {"source": "digits"}}}
+    plot = p9.ggplot(pd.read_csv(table), p9.aes("x", "y")) + p9.geom_line()
+    digests = []
+    for n in (1, 2):
+        paths = (tmp_path / f"f{n}.png", tmp_path / f"f{n}.pdf")
+        save_figure(plot, *paths, width=3, height=2,
+                    provenance=figure_provenance(config, [str(table), str(tmp_path)]))  # fmt: skip
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
+    got = read_figure_provenance(tmp_path / "f1.png")
+    assert got["config_sha256"] == config_sha256(config)
+    assert got["inputs"] == {str(table): hashlib.sha256(table.read_bytes()).hexdigest()}
+    assert (
+        got["code"]["git"] and config_sha256(config).encode() in (tmp_path / "f1.pdf").read_bytes()
+    )
+    assert digests[0] == digests[1]

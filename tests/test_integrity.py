@@ -185,3 +185,32 @@ def test_gram_rows_read_into_their_blocks_are_checked_whole(tmp_path):
     with pytest.raises(CorruptFileError, match=r"natural-1\.npz: the Gram file.*CRC"):
         with reading(path, "Gram file"):
             read_npz_array(path, "k", into=[(1, a)])
+
+
+def test_an_incomplete_activation_folder_is_found_and_removed_before_a_run(tmp_path):
+    """Snakemake sees a directory output only as present or absent: a file deleted or cut
+    short inside an instance's activation folder is found when the run starts, and the folder
+    removed so that it is made again (the error that says 'delete it and rerun' is then true)."""
+    from ckaflow.stages.activations import activation_problem, remove_incomplete, save_activations
+
+    rng = np.random.default_rng(0)
+    models, tests = ["a-1", "a-1@init"], ["a", "b"]
+
+    def make(instance):
+        for m in models:
+            for t in tests:
+                save_activations(tmp_path / instance / m / t,
+                                 {"conv1": rng.random((6, 2, 3, 3), dtype=np.float32),
+                                  "conv2": rng.random((6, 4), dtype=np.float32)})  # fmt: skip
+        return tmp_path / instance
+
+    whole, deleted, cut = make("whole"), make("deleted"), make("cut")
+    assert activation_problem(whole, models, tests) is None
+    (deleted / "a-1@init" / "b" / "conv2.npy").unlink()
+    path = cut / "a-1" / "a" / "conv1.npy"
+    path.write_bytes(path.read_bytes()[:-10])
+    assert "a-1@init/b/conv2.npy cannot be read" in activation_problem(deleted, models, tests)
+    assert "a-1/a/conv1.npy" in activation_problem(cut, models, tests)
+    assert "layers.json cannot be read" in activation_problem(whole, [*models, "a-1@x"], tests)
+    removed = remove_incomplete(tmp_path, {i: models for i in ("whole", "deleted", "cut")}, tests)
+    assert removed == [deleted, cut] and whole.is_dir() and not deleted.exists()

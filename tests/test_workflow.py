@@ -51,9 +51,7 @@ def test_dry_run_default_config_plans_the_study(workdir):
     assert (
         jobs["compute_hsic"] == 2 * 4 * 2 and jobs["reduce_cka"] == 1
     )  # test sets x estimators x shards
-    assert (
-        jobs["write_findings"] == 1 and jobs["plot_chord"] == 2 and jobs["plot_cka"] == 5 + 3
-    )
+    assert jobs["write_findings"] == 1 and jobs["plot_chord"] == 2 and jobs["plot_cka"] == 5 + 3
     assert "This was a dry-run" in out.stdout
 
 
@@ -302,6 +300,38 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
     # holds exactly what it held.
     assert snakemake(tiny_run, rel, *TINY).returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(shard), before)
+
+
+@pytest.mark.parametrize(
+    "rel, rebuilt",
+    [
+        ("results/models/synth-1/checkpoints/final.npz", {"train_base": 1}),
+        ("results/models/natural-1/checkpoints/init.json", {"train_base": 1}),
+        ("results/models/synth-1/history.parquet", {"train_base": 1}),
+        # the activations are temporary: made again, and every Gram of that instance with them
+        ("results/similarity/grams/natural-1.npz", {"extract_activations": 1}),
+        ("results/similarity/intervals/synth/linear-debiased.parquet", {"compute_intervals": 1}),
+    ],
+)
+def test_a_deleted_intermediate_is_rebuilt_with_what_was_made_from_it(tiny_run, rel, rebuilt):
+    """A plain run after a deletion plans the job that makes the file and everything made from
+    it (a checkpoint's record too: it holds the checkpoint's hash), not 'Nothing to be done'.
+    Dry runs: the file is put back unchanged afterwards."""
+    path = tiny_run / rel
+    aside = path.with_name(path.name + ".aside")
+    path.rename(aside)
+    try:
+        out = snakemake(tiny_run, "-n", *TINY)
+    finally:
+        aside.rename(path)
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = planned(out)
+    for rule, count in rebuilt.items():
+        assert jobs.get(rule) == count, jobs
+    assert "compute_grams" in jobs or "compute_intervals" in jobs, jobs
+    assert "write_findings" in jobs  # and what was made from it, to the findings
+    if "train_base" in rebuilt:
+        assert "finetune" in jobs and "compute_hsic" in jobs and "build_dataset" not in jobs
 
 
 def test_changing_only_the_kernel_list_plans_no_training(tiny_run):

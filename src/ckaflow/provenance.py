@@ -48,6 +48,19 @@ def run_provenance(config: Mapping, dataset_files: Iterable[str | os.PathLike]) 
     }
 
 
+def figure_provenance(config: Mapping, inputs: Iterable[str | os.PathLike]) -> dict:
+    """What a figure is stamped with (:func:`ckaflow.figures.common.save_figure` writes it into
+    the PNG's and the PDF's metadata): the code, the config's digest and the SHA-256 of every
+    file it was drawn from (a folder by its name only)."""
+    files = {}
+    for path in sorted({str(p) for p in inputs}):
+        p = Path(path)
+        if p.is_file():
+            with open(p, "rb") as f:
+                files[path] = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"code": code_version(), "config_sha256": config_sha256(config), "inputs": files}
+
+
 def write_parquet(table: pd.DataFrame, path: str | os.PathLike, provenance: Mapping) -> None:
     """Write ``table`` as Parquet, atomically, with ``provenance`` in its schema metadata and a
     checksum on every page (:func:`ckaflow.io.read_parquet` verifies them)."""

@@ -66,6 +66,16 @@ if workflow.is_main_process:
     FOUND = check_inputs(config, PLAN.task == "classify")
 
 
+# An activation folder (a directory output) left incomplete, by hand or by a crash, is removed
+# before the run plans: Snakemake sees only that the folder exists, not what is inside.
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    from ckaflow.stages.activations import remove_incomplete
+
+    remove_incomplete(
+        "results/activations", {i: PLAN.models_of(i) for i in INSTANCES}, DOMAINS
+    )
+
+
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
 DATASET_JSONS = [f"results/data/{d}/dataset.json" for d in DOMAINS]
 
@@ -156,6 +166,13 @@ def train_images(wildcards):
     return PLAN.train_images(instance_of(wildcards))
 
 
+def record_of(checkpoint):
+    """A checkpoint's record (its .json: provenance and the weights' SHA-256), an input
+    wherever the checkpoint is: deleting it rebuilds the checkpoint, not a FileNotFoundError.
+    """
+    return str(Path(checkpoint).with_suffix(".json"))
+
+
 def finetune_start(wildcards):
     """A fine-tuned instance starts from the final weights of its base instance."""
     base = parse_instance(instance_of(wildcards)).base
@@ -181,6 +198,9 @@ def reconstruction_inputs(wildcards):
     roles = layout.reconstruction_models(PLAN, wildcards.domain)
     return {
         "models": [f"results/models/{m}/checkpoints/final.npz" for m in roles.values()],
+        "records": [
+            f"results/models/{m}/checkpoints/final.json" for m in roles.values()
+        ],
         "test": f"results/data/{wildcards.domain}/test.npy",
         "architecture": ARCHITECTURE,
     }
@@ -202,6 +222,9 @@ def extraction_inputs(wildcards):
     return {
         "checkpoints": [
             f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names
+        ],
+        "records": [
+            f"results/models/{wildcards.instance}/checkpoints/{c}.json" for c in names
         ],
         "tests": [f"results/data/{d}/test.npy" for d in DOMAINS],
         "spec": recorded_file(parse_instance(wildcards.instance).depth),
@@ -239,28 +262,3 @@ def report_caption(wildcards):
     also when ckaflow is used as a module)."""
     kind = cka_options(wildcards)["kind"]
     return Path(workflow.source_path(f"../report/{kind}.rst")).read_text()
-
-
-def get_final_output():
-    """Everything `snakemake` builds by default: the whole study."""
-    return [
-        *[f"results/data/{d}/{s}.npy" for d in DOMAINS for s in SPLITS],
-        *DATASET_JSONS,
-        *specs(),
-        *[f"results/model_spec/d{d}.csv" for d in PLAN.depths],
-        "results/tables/test_loss.parquet",
-        "results/tables/test_accuracy.csv",
-        "results/tables/weight_change.csv",
-        "results/cka.parquet",
-        "results/cka_intervals.parquet",
-        # The shards too: a shard deleted by hand is then rebuilt on the next run.
-        *hsic_shards(),
-        *expand(
-            "results/figures/{fig}.{ext}", fig=layout.figures(PLAN), ext=["png", "pdf"]
-        ),
-        "results/findings.md",
-        "results/tables/table_finetuning.md",
-        "results/tables/table_finetuning.csv",
-        "results/tables/null_baselines.csv",
-        "results/tables/block_structure.csv",
-    ]

@@ -5,6 +5,7 @@
 rule evaluate_test_loss:
     input:
         checkpoints=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
+        records=expand("results/models/{i}/checkpoints/final.json", i=INSTANCES),
         tests=expand("results/data/{d}/test.npy", d=DOMAINS),
         train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
         datasets=DATASET_JSONS,
@@ -31,6 +32,9 @@ rule measure_weight_change:
     input:
         init=expand("results/models/{i}/checkpoints/init.npz", i=INSTANCES),
         final=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
+        records=expand(
+            "results/models/{i}/checkpoints/{c}.json", i=INSTANCES, c=[INIT, FINAL]
+        ),
         datasets=DATASET_JSONS,
         specs=specs(),
     output:

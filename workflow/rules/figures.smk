@@ -91,6 +91,9 @@ rule plot_conv1_filters:
     input:
         init="results/models/{instance}/checkpoints/init.npz",
         final="results/models/{instance}/checkpoints/final.npz",
+        records=expand(
+            "results/models/{{instance}}/checkpoints/{c}.json", c=[INIT, FINAL]
+        ),
         spec=recorded_file(1),
     output:
         png=report(
@@ -136,6 +139,7 @@ rule plot_chord:
     input:
         cka="results/cka.parquet",
         weights="results/models/{a}/checkpoints/final.npz",
+        record="results/models/{a}/checkpoints/final.json",
         spec=recorded_file(1),
     output:
         png=report(

@@ -69,6 +69,7 @@ rule finetune:
     input:
         unpack(training_data),
         init=finetune_start,
+        init_record=lambda w: record_of(finetune_start(w)),
     output:
         checkpoints=expand(
             "results/models/{{instance}}/checkpoints/{name}.{ext}",

@@ -9,6 +9,7 @@ from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.model.spec import read_spec
 from ckaflow.names import parse
+from ckaflow.provenance import figure_provenance
 from ckaflow.stages.cka_table import read_cka_table
 
 sm = snakemake  # noqa: F821
@@ -22,5 +23,10 @@ matrix = filter_matrix(table, instance, layer, test_set, sm.params.estimator)
 kernels = read_checkpoint(sm.input.weights)[spec.row(layer)["kernel"]].mean(axis=2)
 title = f"{instance} {layer} filters, {test_set} test set: opacity = CKA ({sm.params.estimator})"
 save_figure(
-    chord_diagram(matrix, kernels, title), sm.output.png, sm.output.pdf, width=7.5, height=6.5
+    chord_diagram(matrix, kernels, title),
+    sm.output.png,
+    sm.output.pdf,
+    width=7.5,
+    height=6.5,
+    provenance=figure_provenance(sm.config, sm.input),
 )

@@ -7,6 +7,7 @@ from ckaflow.figures.training import conv1_filters
 from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.model.spec import read_spec
+from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -19,4 +20,11 @@ kernels = {
 }
 plot = conv1_filters(kernels, sm.params.instance, layer)
 width, height = plot.theme.getp("figure_size")
-save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)
+save_figure(
+    plot,
+    sm.output.png,
+    sm.output.pdf,
+    width=width,
+    height=height,
+    provenance=figure_provenance(sm.config, sm.input),
+)

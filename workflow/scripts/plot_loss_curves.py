@@ -4,6 +4,7 @@ from ckaflow.figures import save_figure
 from ckaflow.figures.training import loss_curves
 from ckaflow.io import read_parquet
 from ckaflow.logs import log_to
+from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -13,4 +14,11 @@ histories = {
 }
 plot = loss_curves(histories, sm.params.task)
 width, height = plot.theme.getp("figure_size")
-save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)
+save_figure(
+    plot,
+    sm.output.png,
+    sm.output.pdf,
+    width=width,
+    height=height,
+    provenance=figure_provenance(sm.config, sm.input),
+)

@@ -12,6 +12,7 @@ configure(1)
 from ckaflow.data import load_split  # noqa: E402
 from ckaflow.figures import save_figure  # noqa: E402
 from ckaflow.figures.training import reconstruction_grid  # noqa: E402
+from ckaflow.provenance import figure_provenance  # noqa: E402
 from ckaflow.stages.evaluate import reconstruction_columns  # noqa: E402
 
 domain = sm.params.domain
@@ -27,4 +28,5 @@ save_figure(
     sm.output.pdf,
     width=plot.theme.getp("figure_size")[0],
     height=plot.theme.getp("figure_size")[1],
+    provenance=figure_provenance(sm.config, sm.input),
 )

@@ -5,6 +5,7 @@ from pathlib import Path
 from ckaflow.data import load_split
 from ckaflow.figures import sample_grid, save_figure
 from ckaflow.logs import log_to
+from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -17,4 +18,11 @@ plot = sample_grid(
     domains, per_domain=sm.params.per_domain, noise=bool(noise), **noise, seed=sm.params.seed
 )
 width, height = plot.theme.getp("figure_size")
-save_figure(plot, sm.output.png, sm.output.pdf, width=width, height=height)
+save_figure(
+    plot,
+    sm.output.png,
+    sm.output.pdf,
+    width=width,
+    height=height,
+    provenance=figure_provenance(sm.config, sm.input),
+)

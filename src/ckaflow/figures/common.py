@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,12 +17,36 @@ from ..io import atomic_path
 CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
 
 
-def save_figure(plot: p9.ggplot, *paths: str | os.PathLike, width: float, height: float) -> None:
-    """Write ``plot`` to each path (format from the suffix: .png at 150 dpi, .pdf), atomically."""
+PROVENANCE_KEY = "ckaflow provenance"  # the PNG text chunk; a PDF's Keywords entry
+
+
+def save_figure(
+    plot: p9.ggplot,
+    *paths: str | os.PathLike,
+    width: float,
+    height: float,
+    provenance: Mapping | None = None,
+) -> None:
+    """Write ``plot`` to each path (format from the suffix: .png at 150 dpi, .pdf), atomically,
+    with ``provenance`` (:func:`ckaflow.provenance.figure_provenance`) as JSON in its metadata
+    (:func:`read_figure_provenance`) and no creation date: the same inputs give the same bytes."""
+    stamp = json.dumps(provenance, sort_keys=True, default=str) if provenance else ""
     for path in paths:
+        pdf = Path(path).suffix.lower() == ".pdf"
+        meta = {"Keywords": stamp, "CreationDate": None} if pdf else {PROVENANCE_KEY: stamp}
         with atomic_path(path) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore", p9.exceptions.PlotnineWarning)
-            plot.save(tmp, width=width, height=height, dpi=150, verbose=False)
+            plot.save(tmp, width=width, height=height, dpi=150, verbose=False, metadata=meta)
+
+
+def read_figure_provenance(path: str | os.PathLike) -> dict:
+    """The provenance :func:`save_figure` wrote into a PNG ({} if none). A PDF carries the same
+    JSON as its document's Keywords (any PDF viewer's document properties show it)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        text = im.text.get(PROVENANCE_KEY, "")
+    return json.loads(text) if text else {}
 
 
 def image_frame(images: np.ndarray, **labels: object) -> pd.DataFrame:

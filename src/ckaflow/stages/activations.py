@@ -141,6 +141,46 @@ class _LayerFiles:
         return False
 
 
+def activation_problem(folder: str | Path, models: list[str], test_sets: list[str]) -> str | None:
+    """What is missing or cut short in an instance's activation folder (``folder``: one
+    ``extract_activations`` output, holding ``models`` on ``test_sets``), or None when it is
+    whole: each list, and each file it lists at the size its header gives."""
+    for model in models:
+        for test_set in test_sets:
+            sub = Path(folder) / model / test_set
+            try:
+                names = json.loads((sub / MANIFEST).read_text())["layers"]
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                return f"{sub / MANIFEST} cannot be read ({type(err).__name__})"
+            for layer in names:
+                path = sub / f"{layer}.npy"
+                try:
+                    a = np.load(path, mmap_mode="r")
+                except (OSError, ValueError) as err:
+                    return f"{path} cannot be read ({type(err).__name__}: {err})"
+                if path.stat().st_size < a.offset + a.nbytes:
+                    return f"{path} is cut short"
+    return None
+
+
+def remove_incomplete(root: str | Path, models: Mapping[str, list[str]], test_sets: list[str]):
+    """Remove each instance's activation folder under ``root`` that exists but is not whole
+    (``models``: {instance: its models}), logging what was wrong: Snakemake sees a directory
+    output only as present or absent, so an incomplete one would otherwise be read (and
+    refused) or never made again. Returns the folders removed."""
+    removed = []
+    for instance, names in models.items():
+        folder = Path(root) / instance
+        if not folder.is_dir():
+            continue
+        problem = activation_problem(folder, names, test_sets)
+        if problem:
+            log.warning("%s is incomplete (%s): removed, made again when needed", folder, problem)
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
+
+
 def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.ndarray]:
     """Memory maps of a model's recorded layers on a test set, in network order,
     channels-first (the layers its ``layers.json`` lists)."""

@@ -117,6 +117,7 @@ def reconstruction_columns(
         "cross_domain": "cross-domain",
         "finetuned": "fine-tuned",
     }
+
     def images(a):
         return a[..., 0] if a.shape[-1] == 1 else a
 
