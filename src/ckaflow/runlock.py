@@ -41,13 +41,21 @@ def hold_folder(metadata_dir: str | os.PathLike = ".snakemake") -> None:
         folder = Path(metadata_dir).resolve().parent
         raise FolderBusyError(
             f"another run is working in {folder} ({holder}): let it finish, or stop it and then "
-            "run `make resume`; `snakemake -n` shows its plan meanwhile"
+            "run `make resume`; `snakemake -n --ignore-incomplete` shows the plan meanwhile (the "
+            "live run's jobs in progress are marked incomplete)"
         ) from None
     f.seek(0)
     f.truncate()
     f.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     f.flush()
     _held.append(f)
+
+
+def holder(metadata_dir: str | os.PathLike = ".snakemake") -> str:
+    """What the lock file says of the process that holds it (pid, start time)."""
+    path = Path(metadata_dir) / LOCK_NAME
+    text = path.read_text().strip() if path.exists() else ""
+    return (text or "a process that did not say which").splitlines()[0]
 
 
 def folder_is_busy(metadata_dir: str | os.PathLike = ".snakemake") -> bool:

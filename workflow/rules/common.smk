@@ -1,6 +1,7 @@
 # Wildcard plumbing and the checks that JSON schema cannot express. The ckaflow package is
 # installed (README), in the environment that runs Snakemake or in each conda env (envs/).
 import re
+import sys
 from pathlib import Path
 
 from ckaflow.data.sources import folder_digest
@@ -52,10 +53,21 @@ wildcard_constraints:
 
 
 # One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
+# A dry run beside a live run meets the live run's jobs in progress, marked incomplete: say so
+# before Snakemake calls them a cut-off run.
 if workflow.is_main_process and not workflow.output_settings.dryrun:
     from ckaflow.runlock import hold_folder
 
     hold_folder(".snakemake")
+elif workflow.is_main_process:
+    from ckaflow.runlock import folder_is_busy, holder
+
+    if folder_is_busy(".snakemake"):
+        print(
+            f"ckaflow: a run is live in this folder ({holder('.snakemake')}): its jobs in "
+            "progress are marked incomplete; add --ignore-incomplete to see the plan",
+            file=sys.stderr,
+        )
 
 
 # Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
