@@ -207,8 +207,9 @@ def _verdicts(deep: pd.DataFrame) -> list[str]:
     for r in deep.itertuples():
         if r.learnt is False or r.learnt == 0:
             out.append(
-                f"- **{r.model}** has not learnt its domain (its test loss is no better than "
-                "predicting the mean training image): no verdict from it."
+                f"- **{r.model}** has not learnt its domain (no better on its own test set than "
+                "the constant predictor: the mean training image, or for a classifier chance): "
+                "no verdict from it."
             )
             continue
         alike = {
