@@ -308,8 +308,8 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         ("results/models/synth-1/checkpoints/final.npz", {"train_base": 1}),
         ("results/models/natural-1/checkpoints/init.json", {"train_base": 1}),
         ("results/models/synth-1/history.parquet", {"train_base": 1}),
-        # the activations are temporary: made again, and every Gram of that instance with them
-        ("results/similarity/grams/natural-1.npz", {"extract_activations": 1}),
+        # the tiny config keeps the activations: the Gram alone is made again from them
+        ("results/similarity/grams/natural-1.npz", {"compute_grams": 1}),
         ("results/similarity/intervals/synth/linear-debiased.parquet", {"compute_intervals": 1}),
     ],
 )
