@@ -41,9 +41,16 @@ from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import gram_matrices
 from .minibatch import minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
+from .null import NullResult, cka_null
+from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
 from .validate import CENTERINGS, KERNELS
 
 __all__ = [
+    "NullResult",
+    "SeedImageInterval",
+    "cka_interval_seeds",
+    "cka_null",
+    "seed_image_interval",
     "Bootstrap",
     "bootstrap_cka",
     "bootstrap_interval",
