@@ -72,7 +72,24 @@ def values(t: pd.DataFrame) -> Values:
 def test_claim_a_reads_the_interval_of_base_minus_scratch(scratch, verdict):
     finding = claim_a(values(hand_made(0.97, scratch)), FT, TEST_SETS)
     assert finding.verdict == verdict
-    assert "95% bootstrap interval" in finding.numbers
+    assert "95% seeds-and-images (4 seeds) interval" in finding.numbers
+    assert "(images only: " in finding.numbers
+
+
+def test_a_verdict_the_seeds_do_not_share_is_inconclusive_and_the_findings_say_why():
+    """Three seeds favour the base by 0.02, one the scratch model by 0.03: the test images
+    resolve the mean (+0.0075) tightly, the seeds do not. The verdict comes from the interval
+    over seeds and images; the image-only interval is printed beside it."""
+    t = hand_made(0.97, 0.95)
+    seed4 = t["a_model"].map(lambda m: parse(m).seed == 4) & (t["b_model"] == t["a_model"].map(
+        lambda m: parse(m).base))  # fmt: skip
+    t.loc[seed4, "cka"] = 0.92
+    finding = claim_a(values(t), FT, TEST_SETS)
+    assert finding.effect.image_verdict == SUPPORTED and finding.verdict == INCONCLUSIVE
+    assert finding.effect.low < 0 < finding.effect.image_low
+    assert "The images alone would call it supported: the seeds disagree (12 of 16" in (
+        finding.numbers
+    )
 
 
 def test_claim_a_counts_cases_and_shows_their_spread():

@@ -36,24 +36,38 @@ class Finding:
 def _finding(
     claim: str, effect: Effect, numbers: str, figure: str, baseline: str = "", at_init=None
 ) -> Finding:
+    """A finding whose verdict is its effect's; where the image-only interval (the verdict
+    before seeds were resampled) says otherwise, the numbers say why."""
+    was = effect.image_verdict
+    if was is not None and was != effect.verdict:
+        numbers += (
+            f". The images alone would call it {was}: the seeds disagree "
+            f"({effect.positive} of {effect.cases} cases positive), so another seed could "
+            "change the answer"
+        )
     return Finding(claim, effect.verdict, numbers, figure, effect, baseline, at_init)
+
+
+def _seeds(names) -> list[int]:
+    """The seed of each instance named (the unit the two-factor intervals resample)."""
+    return [parse(n).seed for n in names]
 
 
 def effects_table(found: dict[str, list[Finding]]) -> pd.DataFrame:
     """One row per claim, estimator and kind (the effect; the same under initial weights):
-    estimate, low, high, verdict. For the claim-effects figure."""
+    estimate, low, high (over seeds and images where the claim pools seeds), method, the
+    image-only interval (image_low, image_high; NaN where low and high are already it) and
+    verdict. For the claim-effects figure."""
     rows = []
     for label, fs in found.items():
         for f in fs:
             for kind, e in (("effect", f.effect), ("same at initial weights", f.at_init)):
                 if e is not None:
-                    rows.append(
-                        (label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method, f.verdict)
-                    )
-    return pd.DataFrame(
-        rows,
-        columns=["estimator", "claim", "kind", "estimate", "low", "high", "method", "verdict"],
-    )
+                    rows.append((label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method,
+                                 e.image_low, e.image_high, f.verdict))  # fmt: skip
+    columns = ["estimator", "claim", "kind", "estimate", "low", "high", "method",
+               "image_low", "image_high", "verdict"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _init(instance: str) -> str:
@@ -66,7 +80,7 @@ def claim_a(v: Values, finetuned: list[str], test_sets: list[str]) -> Finding:
         for name in finetuned
         for ts in test_sets
     ]
-    e = summarise(cases, v.confidence)
+    e = summarise(cases, v.confidence, _seeds(n for n in finetuned for _ in test_sets))
     try:
         shared = [
             v(_init(parse(n).base), _init(parse(n).scratch), MODEL_GROUP, test_sets[0])[0]
@@ -110,7 +124,8 @@ def claim_b(
     beside how similar it stayed."""
     pairs = [(name, parse(name).base, ts) for name in finetuned for ts in test_sets]
     cases = [_conv1_lead(v, *p, convs) for p in pairs]
-    e = summarise(cases, v.confidence)
+    seeds = _seeds(name for name, _, _ in pairs)
+    e = summarise(cases, v.confidence, seeds)
     layers = {
         layer: summarise([v(a, b, layer, ts) for a, b, ts in pairs], v.confidence)
         for layer in convs
@@ -133,6 +148,7 @@ def claim_b(
             f"Training from scratch alone: each base instance's {convs[0]} against its own initial "
             "weights leads the later layers by {}. ",
             "training from initial weights alone",
+            (seeds, _seeds(b for b in (base or []) for _ in test_sets)),
         )
         if base
         else ("", None)
@@ -156,16 +172,20 @@ def claim_b(
     )
 
 
-def _read_against(v: Values, effect: Effect, cases, baseline_cases, intro: str, what: str):
+def _read_against(
+    v: Values, effect: Effect, cases, baseline_cases, intro: str, what: str, seeds=(None, None)
+):
     """(sentences, baseline Effect) placing ``effect`` (pooled from ``cases``) against the same
     statistic under a baseline; ``baseline_cases()`` gives its cases, or raises KeyError when
-    the table lacks them (then ("", None)). ``intro`` has a {} for the baseline's value."""
+    the table lacks them (then ("", None)). ``intro`` has a {} for the baseline's value;
+    ``seeds``: the seed labels of the cases and of the baseline's cases (two-factor
+    intervals)."""
     try:
         init = baseline_cases()
     except KeyError:
         return "", None
-    b0 = summarise(init, v.confidence)
-    gap = difference(cases, init, v.confidence)
+    b0 = summarise(init, v.confidence, seeds[1])
+    gap = difference(cases, init, v.confidence, *seeds)
     return intro.format(b0.text()) + _against_baseline(gap, what), b0
 
 
@@ -196,8 +216,11 @@ def claim_c(v: Values, base: list[str], convs: list[str]) -> Finding:
             for layer in convs
         ]
 
+    # the unit resampled: a pair of seeds (pairs sharing an instance are not independent: an
+    # approximation, stated in the findings)
+    seeds = [f"{min(s)}-{max(s)}" for a, b in pairs for s in [_seeds((a, b))] for _ in convs]
     trained = cases(lambda m: m)
-    e = summarise(trained, v.confidence)
+    e = summarise(trained, v.confidence, seeds)
     per_layer = {
         layer: [
             summarise([v(a, b, layer, ts) for a, b in pairs], v.confidence).estimate
@@ -212,6 +235,7 @@ def claim_c(v: Values, base: list[str], convs: list[str]) -> Finding:
         lambda: cases(_init),
         "At their initial weights the same pairs give {}. ",
         "the initial weights alone",
+        (seeds, seeds),
     )
     return _finding(
         "(c) CKA on the synth test set is closer to 1 than on the natural test set.",

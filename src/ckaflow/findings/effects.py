@@ -11,6 +11,7 @@ b of one with replicate b of the other is a draw from the joint bootstrap distri
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from ..similarity import bootstrap_interval
+from ..similarity.seeds import seed_image_interval
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 
@@ -36,6 +38,10 @@ class Effect:
     cases: int
     confidence: float
     method: str = "bootstrap"
+    # With seeds: the interval above is over seeds and images together; this is the image-only
+    # one (what the test images alone can resolve), NaN otherwise.
+    image_low: float = float("nan")
+    image_high: float = float("nan")
 
     @property
     def verdict(self) -> str:
@@ -46,12 +52,24 @@ class Effect:
             return CONTRADICTED
         return INCONCLUSIVE
 
+    @property
+    def image_verdict(self) -> str | None:
+        """The verdict the image-only interval gives (None without one)."""
+        if np.isnan(self.image_low):
+            return None
+        if self.image_low > 0:
+            return SUPPORTED
+        return CONTRADICTED if self.image_high < 0 else INCONCLUSIVE
+
     def text(self, digits: int = 4) -> str:
         f = f"{{:+.{digits}f}}"
-        return (
+        out = (
             f"{f.format(self.estimate)} [{self.confidence:.0%} {self.method} interval "
             f"{f.format(self.low)} to {f.format(self.high)}]"
         )
+        if not np.isnan(self.image_low):
+            out += f" (images only: {f.format(self.image_low)} to {f.format(self.image_high)})"
+        return out
 
     def spread_text(self, digits: int = 4) -> str:
         return (
@@ -88,10 +106,15 @@ class Values:
         return v
 
 
-def summarise(cases: list[np.ndarray], confidence: float) -> Effect:
+def summarise(cases: list[np.ndarray], confidence: float, seeds: list | None = None) -> Effect:
     """The mean of ``cases`` (each (1 + B,)) with its basic bootstrap interval. A case that is
     undefined (NaN: a group that does not vary) is left out of the mean, on the full sample and
-    on each resample alike; ``cases`` counts the defined ones."""
+    on each resample alike; ``cases`` counts the defined ones. With ``seeds`` (the seed, or the
+    pair of seeds, of each case) the interval is over seeds and images together
+    (:func:`~ckaflow.similarity.seeds.seed_image_interval`: each seed's mean case, then the
+    seeds), the image-only one kept beside it."""
+    if seeds is not None:
+        return _over_seeds(cases, confidence, seeds)
     c = np.vstack(cases)
     defined = ~np.isnan(c[:, 0])
     with warnings.catch_warnings():
@@ -110,8 +133,57 @@ def summarise(cases: list[np.ndarray], confidence: float) -> Effect:
     )
 
 
-def difference(effect: list[np.ndarray], baseline: list[np.ndarray], confidence: float) -> Effect:
-    """The pooled ``effect`` minus the pooled ``baseline`` (vectors on the same resamples)."""
+def _per_seed(cases: list[np.ndarray], seeds: list) -> dict:
+    """{seed label: the mean of its cases (1 + B,)}, undefined cases left out."""
+    if len(seeds) != len(cases):
+        raise ValueError(f"{len(seeds)} seed labels for {len(cases)} cases")
+    c = np.vstack(cases)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a seed with no defined case: NaN
+        return {s: np.nanmean(c[[s == x for x in seeds]], axis=0) for s in dict.fromkeys(seeds)}
+
+
+def _seed_effect(per_seed: dict, confidence: float, image: Effect) -> Effect:
+    """``image`` (the image-only effect) with its interval over seeds and images instead,
+    the image-only interval kept beside it."""
+    both = seed_image_interval(np.vstack(list(per_seed.values())), confidence)
+    if not both.seeds_covered:
+        return dataclasses.replace(image, method="bootstrap over images (one seed)")
+    return dataclasses.replace(
+        image,
+        estimate=both.estimate,
+        low=both.low,
+        high=both.high,
+        method=f"seeds-and-images ({both.seeds} seeds)",
+        image_low=image.low,
+        image_high=image.high,
+    )
+
+
+def _over_seeds(cases: list[np.ndarray], confidence: float, seeds: list) -> Effect:
+    return _seed_effect(_per_seed(cases, seeds), confidence, summarise(cases, confidence))
+
+
+def difference(
+    effect: list[np.ndarray],
+    baseline: list[np.ndarray],
+    confidence: float,
+    seeds: list | None = None,
+    baseline_seeds: list | None = None,
+) -> Effect:
+    """The pooled ``effect`` minus the pooled ``baseline`` (vectors on the same resamples); with
+    ``seeds`` (and ``baseline_seeds``, default the same labels) over seeds and images: per seed,
+    its effect minus its baseline."""
+    image = _image_difference(effect, baseline, confidence)
+    if seeds is None:
+        return image
+    per_e = _per_seed(effect, seeds)
+    per_b = _per_seed(baseline, seeds if baseline_seeds is None else baseline_seeds)
+    gap = {s: per_e[s] - per_b[s] for s in per_e if s in per_b}
+    return _seed_effect(gap, confidence, image) if gap else image
+
+
+def _image_difference(effect, baseline, confidence: float) -> Effect:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         gap = np.nanmean(np.vstack(effect), axis=0) - np.nanmean(np.vstack(baseline), axis=0)

@@ -92,13 +92,18 @@ def _intro(thesis: bool) -> list[str]:
         "",
         f"Each claim {whose}, checked against this run. A claim is *supported* when the "
         "interval of its effect lies above 0, *contradicted* when it lies below, *inconclusive* "
-        "when it contains 0. CKA effects come from `results/cka_intervals.parquet` (bootstrap "
-        "over the test images: what the test set can resolve, not what other seeds would do; "
-        "the seed-to-seed sd is printed beside it); training effects from the seeds themselves. "
-        "Intervals are basic bootstrap intervals, which correct for the estimator's bias: for "
-        "the biased estimators, whose bias grows when a resample repeats images, an interval "
-        "can sit beside its own estimate rather than around it. "
-        "A contradiction is a result, not a failure.",
+        "when it contains 0. A claim pooled over seeds takes its verdict from an interval over "
+        "seeds and test images together (would another seed, or other test images, change "
+        "it?: the seed-to-seed variance of the mean plus the image bootstrap's from "
+        "`results/cka_intervals.parquet`, the image noise each seed carries counted once, a t "
+        "quantile on the seeds' degrees of freedom; claim (c)'s unit is a pair of seeds, "
+        "pairs that share an instance taken as independent); the image-only interval, what "
+        "the test images alone resolve, is printed beside it, and where the two disagree the "
+        "claim says why. With one seed, seeds are not covered and the interval says so. "
+        "Training effects come from the seeds themselves. Image intervals are basic bootstrap "
+        "intervals, which correct for the estimator's bias: for the biased estimators, whose "
+        "bias grows when a resample repeats images, an interval can sit beside its own "
+        "estimate rather than around it. A contradiction is a result, not a failure.",
         "",
     ]
 
