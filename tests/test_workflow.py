@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -387,3 +390,29 @@ def test_every_model_and_table_says_what_made_it(tiny_run):
     for rel in ("findings.md", "tables/table_finetuning.md"):
         last = (results / rel).read_text().strip().splitlines()[-1]
         assert last.startswith("Made by ckaflow") and datasets["synth"]["dataset_id"] in last
+    # every figure: the code, the config's digest and the digest of each file it was drawn from
+    from ckaflow.figures.common import read_figure_provenance
+
+    figures = sorted((results / "figures").glob("*.png"))
+    assert figures and not (results / "stale").exists()  # nothing stale in a first run
+    cka_sha = hashlib.sha256((results / "cka.parquet").read_bytes()).hexdigest()
+    for png in figures:
+        stamp = read_figure_provenance(png)
+        assert stamp["code"]["git"] and len(stamp["config_sha256"]) == 64, png.name
+        assert stamp["inputs"], png.name
+        if "results/cka.parquet" in stamp["inputs"]:
+            assert stamp["inputs"]["results/cka.parquet"] == cka_sha, png.name
+
+
+def test_make_run_writes_the_report_under_a_temporary_name_then_renames_it():
+    """A report step killed while writing must leave the previous report whole: make run and
+    make resume write results/report.partial.html and rename it over report.html."""
+    root = Path(__file__).resolve().parents[1]
+    for target in ("run", "resume"):
+        out = subprocess.run(["make", "-n", target, "CONFIG=config/tiny.yaml"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        report = [line for line in out.splitlines() if "--report" in line]
+        assert report == [
+            ".venv/bin/snakemake --configfile config/tiny.yaml --report "
+            "results/report.partial.html && mv results/report.partial.html results/report.html"
+        ], out
