@@ -88,18 +88,14 @@ def cka_null(
     packed = packed_grams(
         m, kernel=kernel, sigma_frac=sigma_frac, debiased=debiased, centering=centering
     )
-    a, b = to_numpy(unpack(packed, n))  # (n, n) each, float64
-    norm = np.sqrt(np.sum(a * a) * np.sum(b * b))
-    if not norm > 0:  # a side that does not vary: no CKA, no null
+    observed, draws = permutation_null(
+        to_numpy(packed), np.array([[0, 1]]), n=n, permutations=permutations, rng=rng,
+        batch=batch,
+    )  # fmt: skip
+    observed, null = float(observed[0]), draws[:, 0]
+    if np.isnan(observed):  # a side that does not vary: no CKA, no null
         nan = float("nan")
-        return NullResult(nan, nan, nan, np.full(permutations, np.nan), float(quantile))
-    observed = float(np.sum(a * b) / norm)
-    null = np.empty(permutations)
-    for start in range(0, permutations, batch):
-        k = min(batch, permutations - start)
-        p = np.argsort(rng.random((k, n)), axis=1)  # k uniform permutations
-        shuffled = b[p[:, :, None], p[:, None, :]]  # (k, n, n): P B P'
-        null[start : start + k] = np.einsum("ij,kij->k", a, shuffled) / norm
+        return NullResult(nan, nan, nan, null, float(quantile))
     exceed = int(np.sum(null >= observed))
     return NullResult(
         cka=observed,
@@ -110,4 +106,31 @@ def cka_null(
     )
 
 
-__all__ = ["NullResult", "cka_null"]
+def permutation_null(
+    packed: np.ndarray, pairs: np.ndarray, *, n: int, permutations: int, rng, batch: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """CKA of each pair of ``packed`` centred Grams ((g, n(n+1)/2), as the Gram files store
+    them) and ``permutations`` null draws of each, the second group's examples shuffled by the
+    same permutations for every pair: (observed (P,), null (permutations, P)); NaN where a group
+    does not vary. ``rng``: a numpy Generator; ``batch`` pairs are held at a time
+    (2 x batch x n^2 floats)."""
+    full = unpack(np.asarray(packed, dtype=np.float64), n)  # (g, n, n)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    perms = np.argsort(rng.random((permutations, n)), axis=1)  # uniform permutations
+    norms = np.sqrt(np.einsum("gij,gij->g", full, full))
+    denom = norms[pairs[:, 0]] * norms[pairs[:, 1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(denom > 0, 1.0 / np.where(denom > 0, denom, 1.0), np.nan)
+    observed = np.empty(len(pairs))
+    null = np.empty((permutations, len(pairs)))
+    for start in range(0, len(pairs), batch):
+        chunk = slice(start, start + batch)
+        a, b = full[pairs[chunk, 0]], full[pairs[chunk, 1]]  # (k, n, n)
+        observed[chunk] = np.einsum("kij,kij->k", a, b) * scale[chunk]
+        for d, p in enumerate(perms):
+            shuffled = b[:, p[:, None], p[None, :]]  # P B P'
+            null[d, chunk] = np.einsum("kij,kij->k", a, shuffled) * scale[chunk]
+    return observed, null
+
+
+__all__ = ["NullResult", "cka_null", "permutation_null"]
