@@ -80,13 +80,33 @@ def _photos_folder(tmp: Path) -> Path:
 
 # (override of the tiny config, what the message must name). "{tmp}" is a fresh folder.
 BAD_CONFIGS = {
-    "wrong type": ({"images_per_domain": "many"}, ["images_per_domain", "many", "integer"]),
+    "wrong type": (
+        {"images_per_domain": "many"},
+        ["images_per_domain", "'many' is a string", "expected integer or null"],
+    ),
     "wrong type, nested": ({"train": {"batch_size": 2.5}}, ["batch_size", "2.5", "integer"]),
     "list expected": ({"seeds": 3}, ["seeds", "3", "array"]),
-    "out of range": ({"val_fraction": 1.5}, ["val_fraction", "1.5", "'exclusiveMaximum': 1"]),
+    "out of range": (
+        {"val_fraction": 1.5},
+        ["val_fraction: 1.5 is greater than or equal to the maximum of 1"],
+    ),
+    "too few images": (
+        {"images_per_domain": 4},
+        ["images_per_domain: 4 is less than the minimum of 10", "a test set, a validation split"],
+    ),
     "out of range, nested": ({"noise": {"pepper": 0.9}}, ["pepper", "0.9", "maximum"]),
-    "unknown key": ({"imagse_per_domain": 100}, ["imagse_per_domain", "not allowed"]),
-    "unknown nested key": ({"train": {"learning_rte": 0.1}}, ["learning_rte", "not allowed"]),
+    "unknown key": (
+        {"imagse_per_domain": 100},
+        ["imagse_per_domain: unknown key; did you mean 'images_per_domain'?"],
+    ),
+    "unknown nested key": (
+        {"train": {"learning_rte": 0.1}},
+        ["train.learning_rte: unknown key; did you mean 'learning_rate'?"],
+    ),
+    "a string that is no number": (
+        {"train": {"learning_rate": "fast"}},
+        ["train.learning_rate: 'fast' is a string; expected number"],
+    ),
     "unknown instance in figures": (
         {"figures": {"filter_instances": ["synth-9"]}},
         ["figures.filter_instances", "synth-9", "[1, 2]"],
@@ -217,3 +237,31 @@ def test_bad_config_fails_before_any_work_naming_key_and_allowed(workdir, tmp_pa
     for word in expected:
         assert word in message, (word, out.stdout[-2000:])
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()
+
+
+def test_numbers_given_as_strings_are_read_as_numbers_where_the_schema_asks_for_one(tmp_path):
+    """Snakemake's --config hands values inside a dict over as strings, and YAML 1.1 reads 1e-3
+    as a string: where the schema asks for a number, integer, list or boolean they are read as
+    one; the error of a config with one bad key is a line or two, not the schema."""
+    from ckaflow.study.load import load_config
+
+    (tmp_path / "strings.yaml").write_text(
+        'train: {patience: "300", learning_rate: 1e-3}\n'
+        'similarity: {shards: "4", keep_activations: "true"}\nseeds: "[1, 2]"\n'
+    )
+    config = load_config([TINY, tmp_path / "strings.yaml"])
+    assert config["train"]["patience"] == 300 and config["train"]["learning_rate"] == 0.001
+    assert config["similarity"]["shards"] == 4 and config["similarity"]["keep_activations"]
+    assert config["seeds"] == [1, 2]
+    (tmp_path / "typo.yaml").write_text("train: {patienc: 300}\n")
+    message = _refusal([TINY, tmp_path / "typo.yaml"])
+    assert message.startswith("config: train.patienc: unknown key; did you mean 'patience'?")
+    assert len(message) < 400
+
+
+@pytest.mark.workflow
+def test_the_readme_config_overrides_run_from_the_command_line(workdir):
+    out = snakemake(workdir, "-n", "--configfile", "config/tiny.yaml", "--config",
+                    'similarity={"shards": 4}', 'train={"patience": 300}')  # fmt: skip
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "compute_hsic" in out.stdout

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from ..schema import SCHEMA_PATH, load_schema
-from .config import check_config, check_counts, normalize_config
+from .config import ConfigError, check_config, check_counts, normalize_config
+from .schema_check import coerce_strings, schema_problems
 
 
 def load_config(paths: Sequence[str | Path]) -> dict:
@@ -22,9 +23,24 @@ def load_config(paths: Sequence[str | Path]) -> dict:
     for path in paths:
         with open(path) as f:
             update_config(config, yaml.safe_load(f) or {})
-    normalize_config(config)
+    check_schema(config)
     validate(config, str(SCHEMA_PATH), set_default=True)
     check_config(config, load_schema())
+    return config
+
+
+def check_schema(config: dict) -> dict:
+    """``config`` (as given: files and ``--config`` merged) with its short forms spelled out and
+    its numbers-as-strings read as numbers, in place, checked against the schema before the
+    schema's defaults are filled in; ``ConfigError`` with one line per problem (the key, the
+    value, what is allowed; an unknown key's closest valid one)."""
+    normalize_config(config)
+    schema = load_schema()
+    problems = coerce_strings(config, schema)
+    unread = {p.split(":")[0] for p in problems}  # a string left unread: its type error is said
+    problems += [p for p in schema_problems(config, schema) if p.split(":")[0] not in unread]
+    if problems:
+        raise ConfigError("config: " + "\n  ".join(problems))
     return config
 
 
