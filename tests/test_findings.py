@@ -556,3 +556,25 @@ def test_a_figure_carries_its_provenance_and_the_same_inputs_draw_the_same_bytes
         got["code"]["git"] and config_sha256(config).encode() in (tmp_path / "f1.pdf").read_bytes()
     )
     assert digests[0] == digests[1]
+
+
+def test_the_jittered_figures_draw_the_same_bytes_every_time(tmp_path):
+    """base_layer_strips and finetuned_vs_base jitter their points: from a fixed seed, so that
+    the same table always draws the same file (plotnine's random_state did not hold)."""
+    import hashlib
+
+    from ckaflow.figures.cka import base_layer_strips, finetuned_vs_base
+    from ckaflow.figures.common import save_figure
+
+    rng = np.random.default_rng(0)
+    rows = [("synth", a, layer, b, layer, float(rng.uniform(0.8, 1.0)))
+            for a in BASE + FT for b in BASE for layer in CONVS if a != b]  # fmt: skip
+    table = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+    for name, plot in (("strips", lambda: base_layer_strips(table, BASE, CONVS)),
+                       ("ft", lambda: finetuned_vs_base(table, FT, BASE, CONVS))):  # fmt: skip
+        digests = set()
+        for i in range(2):
+            path = tmp_path / f"{name}{i}.png"
+            save_figure(plot(), path, width=6, height=4)
+            digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+        assert len(digests) == 1, name

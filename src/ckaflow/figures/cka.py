@@ -15,7 +15,7 @@ from ..model.spec import ModelSpec
 from ..names import model_name, parse
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
-from .common import CKA_FILL, framed
+from .common import CKA_FILL, framed, jittered
 from .matrices import depth_matrix, layer_matrix
 
 
@@ -45,11 +45,12 @@ def base_layer_strips(table: pd.DataFrame, base: list[str], layers: list[str]) -
         " vs ".join(sorted((parse(a).domain, parse(b).domain)))
         for a, b in zip(t["a_model"], t["b_model"], strict=True)
     ]
-    t["layer"] = pd.Categorical(t["a_group"], categories=layers)
     t["test set"] = t["test_set"] + " test set"
+    t, x_scale = jittered(t, "a_group", layers, 0.2)
     return (
-        p9.ggplot(t, p9.aes("layer", "cka", colour="pair"))
-        + p9.geom_jitter(width=0.2, height=0, size=1.8, alpha=0.8, random_state=0)
+        p9.ggplot(t, p9.aes("x", "cka", colour="pair"))
+        + p9.geom_point(size=1.8, alpha=0.8)
+        + x_scale
         + p9.facet_grid("estimator_label ~ test set")
         + p9.scale_y_continuous(limits=(None, 1))
         + framed(
@@ -111,11 +112,12 @@ def finetuned_vs_base(
         for x, y in zip(a, b, strict=True)
     ]
     t["fine-tuned family"] = [x.family for x in a]
-    t["layer"] = pd.Categorical(t["a_group"], categories=layers)
     t["panel"] = t["test_set"] + " test set, " + t["estimator_label"]
+    t, x_scale = jittered(t, "a_group", layers, 0.25)
     return (
-        p9.ggplot(t, p9.aes("layer", "cka", colour="relation", shape="fine-tuned family"))
-        + p9.geom_jitter(width=0.25, height=0, size=1.8, alpha=0.85, random_state=0)
+        p9.ggplot(t, p9.aes("x", "cka", colour="relation", shape="fine-tuned family"))
+        + p9.geom_point(size=1.8, alpha=0.85)
+        + x_scale
         + p9.facet_wrap("panel", ncol=2)
         + p9.scale_colour_manual(
             values={

@@ -49,6 +49,21 @@ def read_figure_provenance(path: str | os.PathLike) -> dict:
     return json.loads(text) if text else {}
 
 
+def jittered(table: pd.DataFrame, column: str, categories: list[str], width: float):
+    """``table`` with an ``x`` column (each row's category of ``column`` at 1, 2, ..., moved by a
+    uniform offset of at most ``width`` drawn from a fixed seed) and the scale that labels the
+    categories: a jitter that draws the same bytes every time (plotnine's ``random_state`` does
+    not hold across processes)."""
+    position = {c: i + 1 for i, c in enumerate(categories)}
+    offsets = np.random.default_rng(0).uniform(-width, width, len(table))
+    out = table.assign(x=table[column].astype(str).map(position).to_numpy() + offsets)
+    scale = p9.scale_x_continuous(
+        breaks=list(range(1, len(categories) + 1)), labels=list(categories),
+        minor_breaks=[], limits=(0.5, len(categories) + 0.5),
+    )  # fmt: skip
+    return out, scale
+
+
 def image_frame(images: np.ndarray, **labels: object) -> pd.DataFrame:
     """Long table of pixels (x, y, value) of a stack of images (k, h, w) in [0, 1], one
     ``panel`` per image, with constant label columns added, for ``geom_raster``; RGB images
