@@ -15,7 +15,7 @@ from ..model.spec import ModelSpec
 from ..names import model_name, parse
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
-from .common import CKA_FILL, framed, jittered
+from .common import cka_fill, framed, jittered
 from .matrices import depth_matrix, layer_matrix
 
 
@@ -70,6 +70,7 @@ def filter_heatmap(table: pd.DataFrame, a_model: str, b_model: str, layer: str) 
     t["a"], t["b"] = t["a"].map("{:02d}".format), t["b"].map("{:02d}".format)
     t["test set"] = t["test_set"].astype(str) + " test set"
     t["undefined"] = t["cka"].isna()
+    fill, _ = cka_fill(t["cka"])
     what = f"within {a_model}" if a_model == b_model else f"{a_model} (rows) vs {b_model} (columns)"
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
@@ -78,7 +79,7 @@ def filter_heatmap(table: pd.DataFrame, a_model: str, b_model: str, layer: str) 
             p9.aes(x="b", y="a"), data=t[t["undefined"]], shape="x", size=1.5, inherit_aes=False
         )
         + p9.facet_grid("estimator_label ~ test set")
-        + CKA_FILL
+        + fill
         + p9.scale_y_discrete(limits=sorted(t["a"].unique(), reverse=True))
         + p9.coord_equal()
         + framed(

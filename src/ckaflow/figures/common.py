@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -14,7 +15,27 @@ import plotnine as p9
 
 from ..io import atomic_path
 
-CKA_FILL = p9.scale_fill_gradient(low="#f7fbff", high="#08306b", limits=(0, 1), name="CKA")
+
+def cka_fill(values) -> tuple[p9.scale_fill_gradient, float]:
+    """The colour scale of a CKA matrix fitted to its values: from the lowest value (rounded
+    down to 0.05, never above 0.95) to 1, named with that range so the figure states it, shared
+    by every panel of the figure; and that low end. Values a rounding beyond 1 keep the top
+    colour."""
+    from mizani.bounds import squish
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    low = math.floor(min(float(v.min()), 0.95) * 20) / 20 if v.size else 0.0
+    scale = p9.scale_fill_gradient(
+        low="#f7fbff", high="#08306b", limits=(low, 1.0), oob=squish,
+        name=f"CKA\n(scale {low:.2f}-1)",
+    )  # fmt: skip
+    return scale, low
+
+
+def ink(values, low: float) -> list[str]:
+    """Text colour over each cell of a :func:`cka_fill` scale: white on the dark upper part."""
+    return ["black" if pd.isna(v) or (v - low) / (1.0 - low) <= 0.6 else "white" for v in values]
 
 
 PROVENANCE_KEY = "ckaflow provenance"  # the PNG text chunk; a PDF's Keywords entry

@@ -9,7 +9,7 @@ import plotnine as p9
 from ..names import depth_of
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
-from .common import CKA_FILL, framed
+from .common import cka_fill, framed, ink
 
 
 def layer_matrix(
@@ -38,7 +38,8 @@ def layer_matrix(
     t["b"] = pd.Categorical(t["b_group"].astype(str), categories=order)
     t["pair"] = pd.Categorical(t["pair"], categories=list(pairs))
     t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    fill, low = cka_fill(t["cka"])
+    t["ink"] = ink(t["cka"], low)
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
@@ -49,7 +50,7 @@ def layer_matrix(
             if ncol is None
             else p9.facet_wrap("pair", ncol=ncol)
         )
-        + CKA_FILL
+        + fill
         + p9.coord_equal()
         + framed(
             (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique())
@@ -96,7 +97,8 @@ def depth_matrix(
     t["b"] = pd.Categorical(t["b_group"], categories=order)
     t["pair"] = pd.Categorical(t["pair"], categories=list(dict.fromkeys(t["pair"])))
     t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    t["ink"] = t["cka"].map(lambda v: "white" if v > 0.6 else "black")
+    fill, low = cka_fill(t["cka"])
+    t["ink"] = ink(t["cka"], low)
     ncol = min(len(panels), ncol)
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
@@ -104,7 +106,7 @@ def depth_matrix(
         + p9.geom_text(p9.aes(label="label", colour="ink"), size=4)
         + p9.scale_colour_identity()
         + p9.facet_wrap("pair", ncol=ncol, scales="free")
-        + CKA_FILL
+        + fill
         + framed(
             (1.5 + 4.2 * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
             title=f"{title} ({estimator_labels(t).iloc[0]})",
