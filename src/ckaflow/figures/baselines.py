@@ -3,6 +3,8 @@ seeds give, beside the fine-tuning comparisons, each with its interval."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotnine as p9
 
@@ -44,7 +46,10 @@ def claim_effects(table: pd.DataFrame) -> p9.ggplot:
     the initial weights (``table``: results/tables/claim_effects.csv). A claim is supported
     where its interval lies right of 0, contradicted where it lies left of it."""
     t = table[table["estimator"] != "training"].copy()
-    t["claim"] = "claim " + t["claim"]
+    if "statement" in t:  # each panel says its claim
+        t["claim"] = [textwrap.fill(s, 44) for s in t["statement"]]
+    else:
+        t["claim"] = "claim " + t["claim"]
     dodge = p9.position_dodge(width=0.5)
     return (
         p9.ggplot(t, p9.aes("estimator", "estimate", colour="kind"))

@@ -63,9 +63,9 @@ def effects_table(found: dict[str, list[Finding]]) -> pd.DataFrame:
         for f in fs:
             for kind, e in (("effect", f.effect), ("same at initial weights", f.at_init)):
                 if e is not None:
-                    rows.append((label, f.claim[:3], kind, e.estimate, e.low, e.high, e.method,
-                                 e.image_low, e.image_high, f.verdict))  # fmt: skip
-    columns = ["estimator", "claim", "kind", "estimate", "low", "high", "method",
+                    rows.append((label, f.claim[:3], f.claim, kind, e.estimate, e.low, e.high,
+                                 e.method, e.image_low, e.image_high, f.verdict))  # fmt: skip
+    columns = ["estimator", "claim", "statement", "kind", "estimate", "low", "high", "method",
                "image_low", "image_high", "verdict"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
