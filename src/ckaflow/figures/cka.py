@@ -115,9 +115,11 @@ def finetuned_vs_base(
     t["fine-tuned family"] = [x.family for x in a]
     t["panel"] = t["test_set"] + " test set, " + t["estimator_label"]
     t, x_scale = jittered(t, "a_group", layers, 0.25)
+    claim = t["relation"].isin(["its base", "its scratch"])  # the pair claim (a) compares
     return (
         p9.ggplot(t, p9.aes("x", "cka", colour="relation", shape="fine-tuned family"))
-        + p9.geom_point(size=1.8, alpha=0.85)
+        + p9.geom_point(data=t[~claim], size=1.2, alpha=0.45)
+        + p9.geom_point(data=t[claim], size=2.6, alpha=0.95)  # drawn last, larger: on top
         + x_scale
         + p9.facet_wrap("panel", ncol=2)
         + p9.scale_colour_manual(
@@ -131,7 +133,8 @@ def finetuned_vs_base(
         )
         + framed(
             (10, 2.5 + 2.4 * t["panel"].nunique() / 2),
-            title="Fine-tuned instances against every base instance, per layer",
+            title="Fine-tuned instances against every base instance, per layer (large: "
+            "its base and its scratch counterpart, the pair claim (a) compares)",
             x="layer",
             y="CKA",
             colour="base instance is",
