@@ -114,3 +114,21 @@ def test_one_seed_gives_the_image_interval_and_says_seeds_are_not_covered():
     assert several.estimate == pytest.approx(np.mean([cka(x, y_s, debiased=True) for y_s in ys]),
                                              abs=1e-6)  # fmt: skip
     assert several.seeds_covered and several.low < several.estimate < several.high
+
+
+def test_the_null_of_many_stored_grams_is_one_product_per_permutation():
+    """The packed form the Gram files store: every group against every group under shared
+    permutations, equal to shuffling the full matrices."""
+    from ckaflow.similarity.hsic import packed_centred
+    from ckaflow.similarity.null import permutation_null, permutation_null_matrix
+
+    rng = np.random.default_rng(7)
+    n = 30
+    feats = rng.normal(size=(5, n, 8))
+    packed = packed_centred(np.einsum("gia,gja->gij", feats, feats))
+    perms = np.argsort(np.random.default_rng(1).random((12, n)), axis=1)
+    got = permutation_null_matrix(packed[:2], packed[2:], n=n, perms=perms)
+    pairs = np.array([(i, 2 + j) for i in range(2) for j in range(3)])
+    _, want = permutation_null(packed, pairs, n=n, permutations=12,
+                               rng=np.random.default_rng(1))  # fmt: skip
+    assert np.allclose(got.reshape(12, -1), want, atol=1e-12)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .arrays import to_numpy
 from .cka import packed_grams
-from .hsic import unpack
+from .hsic import _full_index, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
 from .validate import align_examples, check_arrays, check_options, check_seed, named_arrays
@@ -133,4 +133,37 @@ def permutation_null(
     return observed, null
 
 
-__all__ = ["NullResult", "cka_null", "permutation_null"]
+def shuffled_packed_index(n: int, perm: np.ndarray) -> np.ndarray:
+    """(n(n+1)/2,) where each packed entry of P B P' sits in packed B: entry (r, c) of the
+    shuffled Gram is B[perm[r], perm[c]]. A permutation keeps diagonal entries on the diagonal,
+    so the packed sqrt(2) weights stay right: ``packed_b[:, index]`` is P B P' packed."""
+    iu, ju = triu_indices(n)
+    return _full_index(n).reshape(n, n)[perm[iu], perm[ju]]
+
+
+def permutation_null_matrix(
+    packed_a: np.ndarray, packed_b: np.ndarray, *, n: int, perms: np.ndarray
+) -> np.ndarray:
+    """The null CKA of every group of ``packed_a`` (ga, m) with every group of ``packed_b``
+    (gb, m), the b side's examples shuffled by each row of ``perms`` (d, n): (d, ga, gb), one
+    matrix product per permutation (the packed inner product is the Frobenius one)."""
+    a = np.asarray(packed_a, dtype=np.float64)
+    b = np.asarray(packed_b, dtype=np.float64)
+    norm_a = np.sqrt(np.einsum("gm,gm->g", a, a))
+    norm_b = np.sqrt(np.einsum("gm,gm->g", b, b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 1.0 / np.outer(norm_a, norm_b)
+    scale[~np.isfinite(scale)] = np.nan
+    out = np.empty((len(perms), a.shape[0], b.shape[0]))
+    for d, perm in enumerate(perms):
+        out[d] = (a @ b[:, shuffled_packed_index(n, perm)].T) * scale
+    return out
+
+
+__all__ = [
+    "NullResult",
+    "cka_null",
+    "permutation_null",
+    "permutation_null_matrix",
+    "shuffled_packed_index",
+]
