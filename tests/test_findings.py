@@ -578,3 +578,19 @@ def test_the_jittered_figures_draw_the_same_bytes_every_time(tmp_path):
             save_figure(plot(), path, width=6, height=4)
             digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
         assert len(digests) == 1, name
+
+
+def test_the_findings_set_every_pair_against_its_null_and_name_those_below_it():
+    from ckaflow.findings.null import null_section, null_table
+
+    t = with_replicates(hand_made(0.97, 0.95))
+    t["null_q95"] = 0.5
+    t.loc[t.index[:3], "null_q95"] = 0.99  # three pairs do not clear their null
+    t["p_value"] = 0.01
+    table = null_table(t)
+    assert table.loc[0, "pairs"] == len(t) and table.loc[0, "above_null"] == len(t) - 3
+    assert table.loc[0, "min_calibrated"] == pytest.approx(0.95 - 0.99)
+    text = "\n".join(null_section(t))
+    assert "## Every comparison against its permutation null" in text
+    assert "**linear, debiased**: not above their null: " in text and "≤ 0.990" in text
+    assert null_section(t.drop(columns=["null_q95", "p_value"])) == []

@@ -175,3 +175,32 @@ def test_intervals_come_from_the_same_gram_files(stage):
             grams, test_set="synth", estimator=est, resamples=100, confidence=0.9, seed=0,
             rows=[("synth-2", "model", "synth-1", "model")],
         )  # fmt: skip
+
+
+def test_each_interval_row_gets_its_permutation_null_from_the_gram_files(stage):
+    """With null_permutations, every row carries the 95th percentile of its null and a p-value,
+    the same as shuffling the second side's images of the stored Grams one row at a time; the
+    rows' CKA and intervals are the same as without the null."""
+    from ckaflow.similarity.null import permutation_null
+    from ckaflow.stages.grams import gram_key, read_grams
+
+    _, _, grams = stage
+    rows = [("synth-1", g, "natural-1", g) for g in LAYER_GROUPS]
+    est = ESTIMATORS[1]
+    kwargs = dict(test_set="synth", estimator=est, rows=rows, resamples=100, confidence=0.9,
+                  seed=[0, 1])  # fmt: skip
+    plain = compute_intervals(grams, **kwargs)
+    got = compute_intervals(grams, null_permutations=39, **kwargs)
+    assert plain["null_q95"].isna().all() and got["p_value"].notna().any()
+    assert np.array_equal(plain["cka"], got["cka"], equal_nan=True)
+    ga, _, pa = read_grams(grams["synth-1"], gram_key("synth", est))
+    gb, n, pb = read_grams(grams["natural-1"], gram_key("synth", est))
+    for row, g in enumerate(LAYER_GROUPS):
+        packed = np.stack([pa[ga.index(g)], pb[gb.index(g)]])
+        obs, null = permutation_null(packed, np.array([[0, 1]]), n=n, permutations=39,
+                                     rng=np.random.default_rng([0, 1, 7]))  # fmt: skip
+        if np.isnan(obs[0]):
+            assert np.isnan(got["null_q95"].iloc[row])
+            continue
+        assert got["null_q95"].iloc[row] == pytest.approx(np.quantile(null[:, 0], 0.95))
+        assert got["p_value"].iloc[row] == (1 + np.sum(null[:, 0] >= obs[0])) / 40

@@ -26,6 +26,7 @@ rule compute_intervals:
         resamples=config["similarity"]["resamples"],
         confidence=config["similarity"]["confidence"],
         seed=resample_seed,
+        null_permutations=config["similarity"]["null_permutations"],
         device=config["similarity"]["device"],
     script:
         "../scripts/compute_intervals.py"

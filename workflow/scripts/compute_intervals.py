@@ -18,6 +18,7 @@ table = compute_intervals(
     resamples=sm.params.resamples,
     confidence=sm.params.confidence,
     seed=sm.params.seed,
+    null_permutations=sm.params.null_permutations,
     xp=compute_namespace(sm.params.device),
 )
 write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

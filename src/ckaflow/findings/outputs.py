@@ -19,6 +19,7 @@ from .baselines import baseline_table
 from .claims import bias_note, effects_table
 from .depth import block_section, block_structure
 from .effects import Values
+from .null import null_section
 from .report import report_markdown
 from .table import summary_table
 from .training import learnt_instances
@@ -69,6 +70,7 @@ def write_findings(
     ):
         _csv(frame, outputs[key], run, "%.6f")
     blocks = block_section(structure, est.label, values.confidence) if len(structure) else None
+    blocks = [*(blocks or []), *null_section(intervals)] or None
     invariances = (invariance_summary(pd.read_csv(inputs["invariances"])), invariance_model)
     note = bias_note(table, claims.base, claims.convs)
     report = report_markdown(

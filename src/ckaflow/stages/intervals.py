@@ -24,13 +24,15 @@ from ..io import read_npz_array, read_parquet, reading
 from ..similarity import Estimator, bootstrap_cka, is_filter, resample_counts
 from ..similarity.arrays import release
 from ..similarity.bootstrap import check_confidence, check_resamples
+from ..similarity.null import permutation_null_matrix
 from .cka_table import PAIR_KEY
 from .grams import gram_key, read_grams
 
 log = logging.getLogger(__name__)
 
 ROW_COLUMNS = ("a_model", "a_group", "b_model", "b_group")
-INTERVAL_COLUMNS = [*PAIR_KEY, "cka", "low", "high", "confidence", "resamples", "replicates"]
+INTERVAL_COLUMNS = [*PAIR_KEY, "cka", "low", "high", "confidence", "resamples", "replicates",
+                    "null_q95", "p_value"]  # fmt: skip
 
 
 def compute_intervals(
@@ -43,6 +45,7 @@ def compute_intervals(
     resamples: int,
     confidence: float,
     seed: int | Sequence[int],
+    null_permutations: int = 0,
     xp=None,
 ) -> pd.DataFrame:
     """One row per layer and model group of each (a_model, b_model) of ``pairs`` and per
@@ -53,7 +56,9 @@ def compute_intervals(
     workflow gives the config's seed and the test set's place among the domains: every
     estimator of a test set sees the same resamples, the test sets independent ones). The
     resampled products are computed in the array namespace ``xp`` (default NumPy; CuPy's: on
-    the GPU).
+    the GPU). With ``null_permutations``, each row also gets its permutation null (the test
+    images of the second group shuffled, the same permutations for every row: the null's 95th
+    percentile ``null_q95`` and ``p_value``; NaN columns without).
     """
     check_resamples(resamples)
     check_confidence(confidence)
@@ -65,6 +70,7 @@ def compute_intervals(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
     )
     del packed
+    null_q95, p_value = _null(grams, index, boot.estimate, n, null_permutations, seed)
     release(xp)
     low, high = boot.interval(confidence)
     log.info("%s %s: %d pairs of %d groups, %d resamples of n = %d", test_set, estimator.name,
@@ -80,8 +86,30 @@ def compute_intervals(
             "confidence": confidence,
             "resamples": resamples,
             "replicates": list(boot.replicates.T),
+            "null_q95": null_q95,
+            "p_value": p_value,
         }
     )[INTERVAL_COLUMNS]
+
+
+def _null(grams, index, observed, n: int, permutations: int, seed):
+    """(null_q95, p_value) of each row's pair under ``permutations`` shuffles of the second
+    group's test images (drawn from ``seed`` and a stream of their own), or NaN columns."""
+    if not permutations:
+        return np.full(len(index), np.nan), np.full(len(index), np.nan)
+    seeds = list(seed) if isinstance(seed, Sequence) else [seed]
+    rng = np.random.default_rng([*seeds, 7])  # not the resamples' stream
+    perms = np.argsort(rng.random((permutations, n)), axis=1)
+    a_rows, a_at = np.unique(index[:, 0], return_inverse=True)
+    b_rows, b_at = np.unique(index[:, 1], return_inverse=True)
+    stacked = np.stack(grams)
+    null = permutation_null_matrix(stacked[a_rows], stacked[b_rows], n=n, perms=perms)
+    draws = null[:, a_at, b_at]  # (permutations, rows)
+    with np.errstate(invalid="ignore"):
+        q95 = np.quantile(draws, 0.95, axis=0)
+        p = (1 + np.sum(draws >= observed[None, :], axis=0)) / (1 + permutations)
+    undefined = np.isnan(observed)
+    return np.where(undefined, np.nan, q95), np.where(undefined, np.nan, p)
 
 
 def layer_rows(gram_files: Mapping[str, str | Path], pairs) -> list[tuple[str, str, str, str]]:
