@@ -594,3 +594,10 @@ def test_the_findings_set_every_pair_against_its_null_and_name_those_below_it():
     assert "## Every comparison against its permutation null" in text
     assert "**linear, debiased**: not above their null: " in text and "≤ 0.990" in text
     assert null_section(t.drop(columns=["null_q95", "p_value"])) == []
+
+
+def test_claim_a_states_its_two_ckas_against_their_nulls():
+    t = with_replicates(hand_made(0.97, 0.95)).assign(null_q95=0.40, p_value=0.005)
+    finding = claim_a(Values(t), FT, TEST_SETS)
+    assert "with the base +0.5700, with the scratch counterpart +0.5500" in finding.numbers
+    assert "Calibrated" not in claim_a(values(hand_made(0.97, 0.95)), FT, TEST_SETS).numbers

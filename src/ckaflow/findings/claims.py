@@ -98,9 +98,25 @@ def claim_a(v: Values, finetuned: list[str], test_sets: list[str]) -> Finding:
         "scratch counterpart.",
         e,
         "model-level CKA(fine-tuned, base) − CKA(fine-tuned, scratch), mean over the "
-        f"(instance, test set) cases: {e.text()}; {e.spread_text()}",
+        f"(instance, test set) cases: {e.text()}; {e.spread_text()}"
+        + _calibrated_text(v, finetuned, test_sets),
         "finetuned_vs_base, null_baselines, claim_effects, table_finetuning",
         baseline,
+    )
+
+
+def _calibrated_text(v: Values, finetuned: list[str], test_sets: list[str]) -> str:
+    """Claim (a)'s two CKAs against their permutation nulls (none without nulls)."""
+    means = []
+    for other in ("base", "scratch"):
+        c = [v.calibrated(n, getattr(parse(n), other), MODEL_GROUP, ts)
+             for n in finetuned for ts in test_sets]  # fmt: skip
+        means.append(float(np.nanmean(c)) if not np.isnan(c).all() else np.nan)
+    if np.isnan(means).any():
+        return ""
+    return (
+        ". Calibrated (each CKA minus its permutation null's 95th percentile, mean over the "
+        f"cases): with the base {means[0]:+.4f}, with the scratch counterpart {means[1]:+.4f}"
     )
 
 

@@ -91,6 +91,19 @@ class Values:
             )
             for r in table.itertuples()
         }
+        has_null = "null_q95" in table
+        self._null = {
+            (r.a_model, r.a_group, r.b_model, r.b_group, r.test_set): float(r.null_q95)
+            for r in table.itertuples()
+            if has_null
+        }
+
+    def calibrated(self, a: str, b: str, group: str, test_set: str) -> float:
+        """CKA of (a, b) on ``group`` and ``test_set`` minus its permutation null's 95th
+        percentile (NaN without a null)."""
+        null = self._null.get((a, group, b, group, test_set))
+        null = self._null.get((b, group, a, group, test_set)) if null is None else null
+        return float(self(a, b, group, test_set)[0] - null) if null is not None else np.nan
 
     def __call__(
         self, a: str, b: str, group: str, test_set: str, b_group: str | None = None
