@@ -160,14 +160,16 @@ def _seed_effect(per_seed: dict, confidence: float, image: Effect) -> Effect:
     """``image`` (the image-only effect) with its interval over seeds and images instead,
     the image-only interval kept beside it."""
     both = seed_image_interval(np.vstack(list(per_seed.values())), confidence)
+    # a label "1-2" is a pair of seeds (claim (c)'s unit), a number one seed
+    unit = "seed pairs" if all(isinstance(s, str) for s in per_seed) else "seeds"
     if not both.seeds_covered:
-        return dataclasses.replace(image, method="bootstrap over images (one seed)")
+        return dataclasses.replace(image, method=f"bootstrap over images (one of the {unit})")
     return dataclasses.replace(
         image,
         estimate=both.estimate,
         low=both.low,
         high=both.high,
-        method=f"seeds-and-images ({both.seeds} seeds)",
+        method=f"seeds-and-images ({both.seeds} {unit})",
         image_low=image.low,
         image_high=image.high,
     )
