@@ -237,8 +237,8 @@ def test_the_gpu_env_resolves_and_agrees_with_the_gpu_lock(tmp_path, wheels):
 
 def test_the_library_alone_needs_only_its_base_dependencies(tmp_path, wheels):
     """`pip install ckaflow` (no extras) gives the similarity engine: the wheel with pyproject's
-    base dependencies in an empty venv computes CKA and its interval, without TensorFlow or
-    pandas."""
+    base dependencies in an empty venv computes CKA, its intervals (over images, over seeds and
+    images) and its permutation null, without TensorFlow or pandas."""
     import tomllib
 
     base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -249,6 +249,9 @@ def test_the_library_alone_needs_only_its_base_dependencies(tmp_path, wheels):
         "from ckaflow.similarity import cka, cka_interval, cka_matrix\n"
         "x = np.random.default_rng(0).normal(size=(50, 8, 4))\n"
         "print(cka(x, x[..., :2]), cka_interval(x, x ** 2, resamples=100))\n"
+        "from ckaflow.similarity import cka_interval_seeds, cka_null\n"
+        "print(cka_interval_seeds([(x, x ** 2), (x, x ** 3)], resamples=100).seeds_covered)\n"
+        "print(cka_null(x, x ** 2, permutations=19).p_value)\n"
         "print(cka_matrix({f'f{c}': x[..., c] for c in range(4)}).shape)\n"
     )
     res = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,

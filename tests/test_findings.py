@@ -601,3 +601,20 @@ def test_claim_a_states_its_two_ckas_against_their_nulls():
     finding = claim_a(Values(t), FT, TEST_SETS)
     assert "with the base +0.5700, with the scratch counterpart +0.5500" in finding.numbers
     assert "Calibrated" not in claim_a(values(hand_made(0.97, 0.95)), FT, TEST_SETS).numbers
+
+
+def test_matrix_cells_not_above_their_null_are_marked():
+    from ckaflow.figures.matrices import below_null_cells, layer_matrix
+
+    rows = [("synth", a, g, b, h, 0.9) for a, b in (("synth-1", "synth-2"),)
+            for g in CONVS for h in CONVS]  # fmt: skip
+    t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+    nulls = t[t["a_group"] == t["b_group"]].assign(null_q95=[0.5, 0.95, 0.5])  # conv2 fails
+    plot = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", CONVS, nulls=nulls)
+    assert "x: not above its permutation null" in plot.labels.title
+    assert len(plot.layers) == 3  # tiles, numbers, the marks
+    labelled = t.assign(estimator_label="linear, debiased")
+    assert list(below_null_cells(labelled, nulls)["a_group"]) == ["conv2"]
+    assert below_null_cells(labelled, None).empty
+    plain = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", CONVS)
+    assert len(plain.layers) == 2 and "null" not in plain.labels.title

@@ -116,6 +116,8 @@ rule plot_conv1_filters:
 rule plot_cka:
     input:
         cka="results/cka.parquet",
+        # each interval pair's permutation null: the matrices mark cells not above it
+        intervals="results/cka_intervals.parquet",
         specs=specs(),
     output:
         png=report(

@@ -10,7 +10,7 @@ from ckaflow.provenance import figure_provenance
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 specs = {s.depth: s for s in map(read_spec, sm.input.specs)}
-plot = figs.draw(sm.input.cka, dict(sm.params.options), specs)
+plot = figs.draw(sm.input.cka, dict(sm.params.options), specs, sm.input.intervals)
 width, height = plot.theme.getp("figure_size")
 save_figure(
     plot,

@@ -11,10 +11,17 @@ from __future__ import annotations
 import pandas as pd
 import plotnine as p9
 
+from ..io import read_parquet
 from ..model.spec import ModelSpec
 from ..names import model_name, parse
 from ..similarity import MODEL_GROUP
-from ..stages.cka_table import estimator_labels, filter_rows, read_cka_table, select_estimator
+from ..stages.cka_table import (
+    PAIR_KEY,
+    estimator_labels,
+    filter_rows,
+    read_cka_table,
+    select_estimator,
+)
 from .common import cka_fill, framed, jittered
 from .matrices import depth_matrix, layer_matrix
 
@@ -182,10 +189,12 @@ def checkpoints_vs_final(
     )
 
 
-def draw(cka_path, options: dict, specs: dict[int, ModelSpec]) -> p9.ggplot:
+def draw(cka_path, options: dict, specs: dict[int, ModelSpec], intervals_path=None) -> p9.ggplot:
     """The CKA figure ``options`` describe (:func:`ckaflow.figures.layout.cka_options`: its
     ``kind`` and panels), drawn from the rows of ``results/cka.parquet`` it needs; ``specs``
-    are the model specs by depth (the layers and their order). An unknown kind raises."""
+    are the model specs by depth (the layers and their order); ``intervals_path``
+    (``results/cka_intervals.parquet``): the permutation nulls whose cells the matrices mark.
+    An unknown kind raises."""
     kind = options["kind"]
     if kind not in _FIGURES:
         raise ValueError(f"unknown CKA figure kind {kind!r}; expected one of {sorted(_FIGURES)}")
@@ -198,7 +207,11 @@ def draw(cka_path, options: dict, specs: dict[int, ModelSpec]) -> p9.ggplot:
         table = read_cka_table(cka_path, groups=every, models=sorted(models))
     else:
         table = read_cka_table(cka_path, groups=groups[1])
-    return _FIGURES[kind](table, options, specs[1], groups)
+    nulls = None
+    if intervals_path is not None:
+        nulls = read_parquet(intervals_path, "interval table",
+                             columns=[*PAIR_KEY, "cka", "null_q95"])  # fmt: skip
+    return _FIGURES[kind](table, options, specs[1], groups, nulls)
 
 
 def first_conv(spec: ModelSpec) -> str:
@@ -214,25 +227,26 @@ def _pairs_of(o: dict) -> dict[str, tuple[str, str]]:
 
 
 _FIGURES = {
-    "base_layer_strips": lambda t, o, s, g: base_layer_strips(t, o["base"], s.conv_layers),
-    "filter_heatmap": lambda t, o, s, g: filter_heatmap(t, o["a"], o["b"], first_conv(s)),
-    "finetuned_vs_base": lambda t, o, s, g: finetuned_vs_base(
+    "base_layer_strips": lambda t, o, s, g, n: base_layer_strips(t, o["base"], s.conv_layers),
+    "filter_heatmap": lambda t, o, s, g, n: filter_heatmap(t, o["a"], o["b"], first_conv(s)),
+    "finetuned_vs_base": lambda t, o, s, g, n: finetuned_vs_base(
         t, o["finetuned"], o["base"], s.conv_layers
     ),
-    "layer_matrices": lambda t, o, s, g: layer_matrix(
-        t[t["test_set"] == o["test_set"]], _pairs_of(o), o["test_set"], g[1]
+    "layer_matrices": lambda t, o, s, g, n: layer_matrix(
+        t[t["test_set"] == o["test_set"]], _pairs_of(o), o["test_set"], g[1], nulls=n
     ),
-    "checkpoints_vs_final": lambda t, o, s, g: checkpoints_vs_final(
+    "checkpoints_vs_final": lambda t, o, s, g, n: checkpoints_vs_final(
         t, o["base"], o["checkpoints"], g[1]
     ),
-    "checkpoint_matrices": lambda t, o, s, g: layer_matrix(
+    "checkpoint_matrices": lambda t, o, s, g, n: layer_matrix(
         select_estimator(t[t["test_set"] == o["test_set"]], o["estimator"])[0],
         _pairs_of(o),
         o["test_set"],
         g[1],
         ncol=3,
+        nulls=n,
     ),
-    "depth_matrix": lambda t, o, s, g: depth_matrix(
-        select_estimator(t, o["estimator"])[0], o["panels"], o["title"], g, o["ncol"]
+    "depth_matrix": lambda t, o, s, g, n: depth_matrix(
+        select_estimator(t, o["estimator"])[0], o["panels"], o["title"], g, o["ncol"], nulls=n
     ),
 }

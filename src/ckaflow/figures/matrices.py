@@ -11,6 +11,34 @@ from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
 from .common import cka_fill, framed, ink
 
+NULL_KEY = ["test_set", "estimator_label", "a_model", "a_group", "b_model", "b_group"]
+
+
+def below_null_cells(t: pd.DataFrame, nulls: pd.DataFrame | None) -> pd.DataFrame:
+    """The cells of ``t`` whose pair has a permutation null (``nulls``: rows of
+    results/cka_intervals.parquet with ``null_q95``) that their CKA does not exceed."""
+    if nulls is None or "null_q95" not in nulls or nulls["null_q95"].isna().all():
+        return t.iloc[:0]
+    n = nulls[nulls["null_q95"].notna()].copy()
+    n["estimator_label"] = estimator_labels(n)
+    swap = {"a_model": "b_model", "b_model": "a_model", "a_group": "b_group", "b_group": "a_group"}
+    both = pd.concat([n, n.rename(columns=swap)])[[*NULL_KEY, "null_q95"]]
+    both = both.astype({c: str for c in NULL_KEY}).drop_duplicates(NULL_KEY)
+    cells = t.astype({c: str for c in NULL_KEY}).merge(both, on=NULL_KEY, how="inner")
+    return cells[cells["cka"] <= cells["null_q95"]]
+
+
+def _null_marks(below: pd.DataFrame) -> list:
+    """A red x on each cell not above its null (nothing when none is)."""
+    if below.empty:
+        return []
+    return [p9.geom_point(p9.aes("b", "a"), data=below, shape="x", colour="#d7301f", size=3,
+                          inherit_aes=False)]  # fmt: skip
+
+
+def _null_note(below: pd.DataFrame) -> str:
+    return "; x: not above its permutation null" if len(below) else ""
+
 
 def layer_matrix(
     table: pd.DataFrame,
@@ -18,10 +46,12 @@ def layer_matrix(
     test_set: str,
     groups: list[str],
     ncol: int | None = None,
+    nulls: pd.DataFrame | None = None,
 ) -> p9.ggplot:
     """Layer x layer CKA (``groups``: the layers and the model group, in network order) for
     labelled pairs of models: a row of panels per estimator, or (``ncol``, one estimator) a
-    grid of ``ncol`` columns."""
+    grid of ``ncol`` columns. Cells of pairs whose permutation null (``nulls``) they do not
+    exceed are marked."""
     frames, order = [], list(groups)
     for label, (a, b) in pairs.items():
         t = table[
@@ -40,10 +70,12 @@ def layer_matrix(
     t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     fill, low = cka_fill(t["cka"])
     t["ink"] = ink(t["cka"], low)
+    below = below_null_cells(t, nulls)
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
         + p9.geom_text(p9.aes(label="label", colour="ink"), size=4.5)
+        + _null_marks(below)
         + p9.scale_colour_identity()
         + (
             p9.facet_grid("estimator_label ~ pair")
@@ -58,6 +90,7 @@ def layer_matrix(
             else (2.5 + 3.2 * ncol, 1.2 + 3.2 * -(-len(pairs) // ncol)),
             title=f"Layer x layer CKA ({test_set} test set"
             + ("" if ncol is None else f", {t['estimator_label'].iloc[0]}")
+            + _null_note(below)
             + ")",
             x="second model's layer",
             y="first model's layer",
@@ -75,6 +108,7 @@ def depth_matrix(
     title: str,
     groups: dict[int, list[str]],
     ncol: int = 2,
+    nulls: pd.DataFrame | None = None,
 ) -> p9.ggplot:
     """Layer x layer CKA of models of any depth, one panel per {title: [a_model, b_model,
     test_set]} in ``ncol`` columns, each with the layers (and the model group) of its two models
@@ -99,17 +133,20 @@ def depth_matrix(
     t["label"] = t["cka"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     fill, low = cka_fill(t["cka"])
     t["ink"] = ink(t["cka"], low)
+    t["estimator_label"] = estimator_labels(t)
+    below = below_null_cells(t, nulls)
     ncol = min(len(panels), ncol)
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
         + p9.geom_text(p9.aes(label="label", colour="ink"), size=4)
+        + _null_marks(below)
         + p9.scale_colour_identity()
         + p9.facet_wrap("pair", ncol=ncol, scales="free")
         + fill
         + framed(
             (1.5 + 4.2 * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
-            title=f"{title} ({estimator_labels(t).iloc[0]})",
+            title=f"{title} ({t['estimator_label'].iloc[0]}{_null_note(below)})",
             x="second model's layer",
             y="first model's layer",
             theme={
