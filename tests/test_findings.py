@@ -618,3 +618,9 @@ def test_matrix_cells_not_above_their_null_are_marked():
     assert below_null_cells(labelled, None).empty
     plain = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", CONVS)
     assert len(plain.layers) == 2 and "null" not in plain.labels.title
+
+
+def test_with_one_seed_the_interval_says_seeds_are_not_covered():
+    one = [name for name in FT if parse(name).seed == 1]
+    finding = claim_a(values(hand_made(0.97, 0.95)), one, TEST_SETS)
+    assert "bootstrap over images (one seed: seeds not covered)" in finding.numbers

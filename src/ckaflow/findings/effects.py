@@ -163,7 +163,10 @@ def _seed_effect(per_seed: dict, confidence: float, image: Effect) -> Effect:
     # a label "1-2" is a pair of seeds (claim (c)'s unit), a number one seed
     unit = "seed pairs" if all(isinstance(s, str) for s in per_seed) else "seeds"
     if not both.seeds_covered:
-        return dataclasses.replace(image, method=f"bootstrap over images (one of the {unit})")
+        one = "seed pair" if unit == "seed pairs" else "seed"
+        return dataclasses.replace(
+            image, method=f"bootstrap over images (one {one}: seeds not covered)"
+        )
     return dataclasses.replace(
         image,
         estimate=both.estimate,
