@@ -28,14 +28,15 @@ from .effects import Values, summarise
 BLOCK_CKA = 0.9  # every two convolutions of a block have at least this CKA
 
 
-def _own_test_set(model: str) -> str:
+def own_test_set(model: str) -> str:
+    """The test set of the domain ``model``'s instance was trained on."""
     return parse(parse_model(model)[0]).domain
 
 
 def pair_matrix(v: Values, model: str, chain: list[str]) -> np.ndarray:
     """CKA (K, K, 1 + B) of every two convolutions of ``chain`` on ``model``'s own test set:
     the estimate, then each resample (diagonal 1)."""
-    ts = _own_test_set(model)
+    ts = own_test_set(model)
     first = v(model, model, chain[0], ts, chain[1])
     m = np.ones((len(chain), len(chain), first.size))
     for i, j in itertools.combinations(range(len(chain)), 2):

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..names import INIT, depth_of, is_final, model_name, parse, parse_model
-from .blocks import BLOCK_CKA, longest_block, share_difference
+from ..names import INIT, depth_of, is_final, model_name, parse
+from .blocks import BLOCK_CKA, longest_block, own_test_set, share_difference
 from .effects import Values, summarise
 
 FIGURES = "depth_matrices, depth_comparison"
@@ -46,16 +46,12 @@ BLOCK = (
 )
 
 
-def _own_test_set(model: str) -> str:
-    return parse(parse_model(model)[0]).domain
-
-
 def _means(
     v: Values, model: str, pairs: list[tuple[str, str, bool]]
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """(mean within-stage, mean across-stage) CKA vectors (1 + B,) of ``model`` (within: None at
     depth 1)."""
-    ts = _own_test_set(model)
+    ts = own_test_set(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an undefined layer: left out
 
@@ -86,7 +82,7 @@ def block_structure(
         row = {
             "model": model,
             "depth": depth_of(model),
-            "test_set": _own_test_set(model),
+            "test_set": own_test_set(model),
             "learnt": bool(learnt[model]) if is_final(model) and learnt is not None else None,
             "within": np.nan if within is None else float(within[0]),
             "across": float(across[0]),
