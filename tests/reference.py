@@ -20,7 +20,7 @@ def gram(x, kernel="linear", sigma_frac=1.0, centering="unit"):
     return np.exp(-d / (2.0 * sigma_frac**2 * np.median(d)))
 
 
-def hsic(k, l, debiased=False, centering="unit"):
+def hsic(k, l, debiased=True, centering="unit"):
     n = len(k)
     if centering == "global":
         return np.trace(k @ l) / (n - 1) ** 2
@@ -36,7 +36,7 @@ def hsic(k, l, debiased=False, centering="unit"):
     ) / (n * (n - 3))
 
 
-def cka(x, y, kernel="linear", sigma_frac=1.0, debiased=False, centering="unit"):
+def cka(x, y, kernel="linear", sigma_frac=1.0, debiased=True, centering="unit"):
     k = gram(x, kernel, sigma_frac, centering)
     l = gram(y, kernel, sigma_frac, centering)
     return hsic(k, l, debiased, centering) / np.sqrt(

@@ -88,9 +88,9 @@ def test_cka_matrix_stays_in_the_namespace_and_on_the_device(xp, opts):
 
 def test_the_feature_space_form_runs_on_the_namespace(xp):
     x, y = related(np.random.default_rng(13), n=200, p=6, q=5)  # few units: feature space
-    res = cka_matrix([put(xp, x)], [put(xp, y)], components=True)
-    assert res.method == "feature"
-    assert abs(float(res.cka[0, 0]) - ref.cka(x, y)) <= TOL
+    res = cka_matrix([put(xp, x)], [put(xp, y)], debiased=False, components=True)
+    assert res.method == "feature"  # the biased estimator's form
+    assert abs(float(res.cka[0, 0]) - ref.cka(x, y, debiased=False)) <= TOL
 
 
 def test_packed_instance_on_the_namespace_equals_numpy(xp):
@@ -100,8 +100,8 @@ def test_packed_instance_on_the_namespace_equals_numpy(xp):
     shapes = {"conv1": (20, 3, 6, 8), "pool1": (20, 3, 3, 4)}
     layers = {k: np.maximum(rng.normal(size=s) + 0.5, 0).astype(np.float32)
               for k, s in shapes.items()}  # fmt: skip
-    ests = [Estimator(), Estimator(debiased=True), Estimator(kernel="rbf"),
-            Estimator(centering="global")]  # fmt: skip
+    ests = [Estimator(debiased=False), Estimator(), Estimator(kernel="rbf"),
+            Estimator(debiased=False, centering="global")]  # fmt: skip
     names, on_np = packed_instance(layers, ests, channel_axis=1)
     names_xp, on_xp = packed_instance(layers, ests, channel_axis=1, xp=xp)
     assert names == names_xp

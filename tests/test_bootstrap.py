@@ -90,11 +90,12 @@ def test_a_biased_replicate_is_the_cka_of_the_resampled_activations(seed):
     rng = np.random.default_rng(seed)
     g = three_groups(rng)
     counts = resample_counts(30, 5, seed=seed)
-    boot = bootstrap_cka(packed({"x": g["x"], "y": g["y"]}), np.array([[0, 1]]), counts, n=30)
+    grams = packed({"x": g["x"], "y": g["y"]}, debiased=False)
+    boot = bootstrap_cka(grams, np.array([[0, 1]]), counts, n=30, debiased=False)
     for r, c in enumerate(counts):
         idx = np.repeat(np.arange(30), c)
         assert boot.replicates[r, 0] == pytest.approx(
-            cka(g["x"][idx], g["y"][idx], precision="float64"), abs=1e-12
+            cka(g["x"][idx], g["y"][idx], debiased=False, precision="float64"), abs=1e-12
         )
 
 

@@ -48,7 +48,13 @@ KILL_POINTS = [
         "similarity/hsic/synth/linear-debiased/shard0.parquet",
         None,
     ),
-    ("plotting", "logs/plot_chord/synth-1.log", "", "figures/chord_synth-1.png", None),
+    (
+        "plotting",
+        "logs/plot_filter_groups/synth-1.log",
+        "",
+        "figures/filter_groups_synth-1.png",
+        None,
+    ),
 ]
 
 

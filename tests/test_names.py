@@ -138,7 +138,7 @@ def test_groups_round_trip():
     [
         Estimator(),
         Estimator(debiased=True),
-        Estimator(centering="global"),
+        Estimator(debiased=False, centering="global"),
         Estimator("rbf", sigma_frac=0.5),
         Estimator("rbf", True, sigma_frac=2.0),
         Estimator("rbf", sigma_frac=1e-3),

@@ -23,11 +23,11 @@ from ckaflow.similarity import (
 
 SEEDS = [0, 1, 2]
 ESTIMATORS = [
-    dict(kernel="linear"),
+    dict(kernel="linear", debiased=False),
     dict(kernel="linear", debiased=True),
-    dict(kernel="rbf"),
+    dict(kernel="rbf", debiased=False),
     dict(kernel="rbf", sigma_frac=0.5, debiased=True),
-    dict(kernel="linear", centering="global"),
+    dict(kernel="linear", debiased=False, centering="global"),
 ]
 TOL = 1e-6  # |engine - float64 reference|, the accuracy the study's comparisons need
 
@@ -91,7 +91,7 @@ def test_biased_linear_lies_in_unit_interval(seed):
     xs = [
         rng.normal(size=(20, int(rng.integers(1, 50)))) ** int(rng.integers(1, 3)) for _ in range(6)
     ]
-    got = cka_matrix(xs)
+    got = cka_matrix(xs, debiased=False)
     assert np.all((got >= 0) & (got <= 1 + 1e-12))
 
 
@@ -135,10 +135,11 @@ def test_feature_space_and_gram_forms_agree():
     rng = np.random.default_rng(3)
     few = [rng.normal(size=(300, 5)), rng.normal(size=(300, 8))]  # p << n: feature space
     many = [rng.normal(size=(20, 500)), rng.normal(size=(20, 400))]  # p >> n: Grams
-    r_few, r_many = cka_matrix(few, components=True), cka_matrix(many, components=True)
+    r_few = cka_matrix(few, debiased=False, components=True)
+    r_many = cka_matrix(many, debiased=False, components=True)
     assert r_few.method == "feature" and r_many.method == "gram"
     for xs, r in ((few, r_few), (many, r_many)):
-        want = np.array([[ref.cka(a, b) for b in xs] for a in xs])
+        want = np.array([[ref.cka(a, b, debiased=False) for b in xs] for a in xs])
         np.testing.assert_allclose(r.cka, want, atol=TOL, rtol=0)
         assert r.xy.shape == (2, 2) and r.xx.shape == (2,)
 
@@ -183,7 +184,7 @@ def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
     x = rng.normal(size=(30, 40))
     flat = (1.0 + 1e-9 * rng.normal(size=(30, 40))).astype(np.float32)  # constant to float32
     with pytest.warns(UndefinedCKAWarning, match="flat"):
-        got = cka_matrix({"x": x, "flat": flat}, centering="global")
+        got = cka_matrix({"x": x, "flat": flat}, debiased=False, centering="global")
     assert np.isnan(got[1]).all() and got[0, 0] == pytest.approx(1.0)
     small = 1e-20 * x  # tiny but a real signal: defined
     assert cka(small, x) == pytest.approx(1.0, abs=1e-6)
@@ -196,7 +197,8 @@ def test_a_filter_that_varies_only_by_rounding_is_undefined_too():
         (lambda x, y: cka(x, np.where(y > 1, np.inf, y)), "NaN or inf"),
         (lambda x, y: cka(x, y[:-1]), r"same number of examples.*\(40, 30\).*\(39, 20\)"),
         (lambda x, y: cka(x[:3], y[:3], debiased=True), r"n >= 4.*n = 3"),
-        (lambda x, y: cka(x[:1], y[:1]), r"n >= 2.*n = 1"),
+        (lambda x, y: cka(x[:1], y[:1], debiased=False), r"n >= 2.*n = 1"),
+        (lambda x, y: cka(x[:3], y[:3]), r"debiased estimator needs n >= 4.*n = 3"),
         (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=0), "sigma_frac.*0"),
         (lambda x, y: cka(x, y, kernel="rbf", sigma_frac=-1.0), "sigma_frac.*-1.0"),
         (lambda x, y: cka(x, y, kernel="cosine"), "'cosine'"),
@@ -260,7 +262,9 @@ def test_minibatch_sums_numerators_and_skips_small_batches():
     assert got == minibatch_cka_matrix([x], [y], batch_size=10, seed=11)[0, 0]
 
 
-@pytest.mark.parametrize("opts", [{}, {"debiased": True}, {"centering": "global"}], ids=str)
+@pytest.mark.parametrize(
+    "opts", [{"debiased": False}, {}, {"debiased": False, "centering": "global"}], ids=str
+)
 def test_float32_accuracy_at_the_study_scale(opts):
     # conv1-sized ReLU layers (n = 200, 81,920 units) with a large offset, against float64.
     rng = np.random.default_rng(9)
@@ -283,10 +287,10 @@ def test_group_cka_names_every_group_and_matches_pairwise_cka():
         for name, inst in instances.items()
     }
     ests = [
+        Estimator(debiased=False),
         Estimator(),
-        Estimator(debiased=True),
         Estimator(kernel="rbf", sigma_frac=0.8),
-        Estimator(centering="global"),
+        Estimator(debiased=False, centering="global"),
     ]
     names, res = group_cka(instances, ests)
     names_cf, res_cf = group_cka(channels_first, ests, channel_axis=1)
@@ -320,10 +324,10 @@ def test_group_cka_names_every_group_and_matches_pairwise_cka():
 
 
 def test_estimator_names():
-    assert Estimator().name == "linear-biased"
-    assert Estimator(debiased=True).name == "linear-debiased"
-    assert Estimator(kernel="rbf", sigma_frac=0.5).name == "rbf0.5-biased"
-    assert Estimator(centering="global").name == "linear-biased-global"
+    assert Estimator(debiased=False).name == "linear-biased"
+    assert Estimator().name == "linear-debiased"  # the library's default (DEBIASED)
+    assert Estimator(kernel="rbf", sigma_frac=0.5, debiased=False).name == "rbf0.5-biased"
+    assert Estimator(debiased=False, centering="global").name == "linear-biased-global"
     with pytest.raises(ValueError, match="global"):
         Estimator(centering="global", debiased=True)
 
@@ -413,7 +417,13 @@ def test_a_large_offset_on_float64_input_is_removed_in_float64(offset, shape, op
 
 
 @pytest.mark.parametrize(
-    "opts", [{}, {"debiased": True}, {"kernel": "rbf", "sigma_frac": 0.7}, {"centering": "global"}]
+    "opts",
+    [
+        {"debiased": False},
+        {},
+        {"kernel": "rbf", "sigma_frac": 0.7},
+        {"debiased": False, "centering": "global"},
+    ],
 )
 def test_channel_views_of_one_array_are_gathered_and_give_the_same_cka(opts, tmp_path):
     """x[..., c] views (channels-last, a memory map, or a transposed channels-first array) and
@@ -450,8 +460,8 @@ def test_feature_space_and_gram_forms_share_the_does_not_vary_rule(spread, defin
     y = rng.standard_normal((50, 5)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedCKAWarning)
-        feature = cka_matrix({"x": x}, {"y": y}, components=True)
-        gram = cka_matrix({"x": np.tile(x, 40)}, {"y": y}, components=True)
+        feature = cka_matrix({"x": x}, {"y": y}, debiased=False, components=True)
+        gram = cka_matrix({"x": np.tile(x, 40)}, {"y": y}, debiased=False, components=True)
     assert (feature.method, gram.method) == ("feature", "gram")
     assert np.isnan(feature.cka[0, 0]) == np.isnan(gram.cka[0, 0]) == (not defined)
     if defined:

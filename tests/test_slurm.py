@@ -47,7 +47,7 @@ def test_profile_sends_exactly_the_gpu_rules_to_gpus(workdir, profile):
     out = snakemake(workdir, "--profile", profile, "-n", cores=None)
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = planned_resources(out.stdout)
-    assert {rule for rule, _ in jobs} >= GPU_RULES | {"build_dataset", "plot_chord"}
+    assert {rule for rule, _ in jobs} >= GPU_RULES | {"build_dataset", "plot_filter_groups"}
     for rule, res in jobs:
         if rule in TARGETS:
             continue

@@ -77,9 +77,9 @@ CASES = {
     ),
     "an estimator listed twice": (
         dict(
-            similarity__estimators=[{"kernel": "linear"}, {"kernel": "linear", "debiased": False}]
+            similarity__estimators=[{"kernel": "linear"}, {"kernel": "linear", "debiased": True}]
         ),
-        ["similarity.estimators[1]", "linear-biased is listed twice"],
+        ["similarity.estimators[1]", "linear-debiased is listed twice"],
     ),
     "global centring with the debiased estimator": (
         dict(
@@ -221,7 +221,7 @@ def test_the_plan_of_the_default_config():
     assert plan.estimator_names == list(check_config(_default(), SCHEMA))
     figures = layout.figures(plan)
     assert len(figures) == len(set(figures))
-    assert "filters_synth-1_vs_natural-1" in figures and "chord_natural-1" in figures
+    assert "filters_synth-1_vs_natural-1" in figures and "filter_groups_natural-1" in figures
     assert layout.reconstruction_models(plan, "synth") == {
         "in_domain": "synth-1",
         "cross_domain": "natural-1",
@@ -373,18 +373,18 @@ def test_library_defaults_are_the_schemas():
 
 
 def test_outputs_the_config_no_longer_makes_are_moved_aside_and_named(tmp_path, caplog):
-    """After a run, a figure or table that the targets do not name (an old seed's chord
+    """After a run, a figure or table that the targets do not name (an old seed's filter-groups
     diagram) is moved to results/stale/<folder>/ and logged; the run's own outputs stay."""
     import logging
 
     from ckaflow.study.stale import move_stale
 
     results = tmp_path / "results"
-    for rel in ("figures/chord_a-1.png", "figures/chord_a-3.png", "tables/x.csv",
+    for rel in ("figures/groups_a-1.png", "figures/groups_a-3.png", "tables/x.csv",
                 "tables/old.csv", "cka.parquet"):  # fmt: skip
         (results / rel).parent.mkdir(parents=True, exist_ok=True)
         (results / rel).write_text(rel)
-    targets = [f"{results}/figures/chord_a-1.png", "results/tables/x.csv", "results/cka.parquet"]
+    targets = [f"{results}/figures/groups_a-1.png", "results/tables/x.csv", "results/cka.parquet"]
     with caplog.at_level(logging.WARNING):
         import os
 
@@ -395,6 +395,6 @@ def test_outputs_the_config_no_longer_makes_are_moved_aside_and_named(tmp_path, 
         finally:
             os.chdir(cwd)
     assert sorted(p.as_posix() for p in moved) == [
-        "results/stale/figures/chord_a-3.png", "results/stale/tables/old.csv"]  # fmt: skip
-    assert (results / "figures/chord_a-1.png").exists() and (results / "cka.parquet").exists()
-    assert "2 output(s) this config no longer makes" in caplog.text and "chord_a-3" in caplog.text
+        "results/stale/figures/groups_a-3.png", "results/stale/tables/old.csv"]  # fmt: skip
+    assert (results / "figures/groups_a-1.png").exists() and (results / "cka.parquet").exists()
+    assert "2 output(s) this config no longer makes" in caplog.text and "groups_a-3" in caplog.text

@@ -54,7 +54,11 @@ def test_dry_run_default_config_plans_the_study(workdir):
     assert (
         jobs["compute_hsic"] == 2 * 4 * 2 and jobs["reduce_cka"] == 1
     )  # test sets x estimators x shards
-    assert jobs["write_findings"] == 1 and jobs["plot_chord"] == 2 and jobs["plot_cka"] == 5 + 3
+    assert (
+        jobs["write_findings"] == 1
+        and jobs["plot_filter_groups"] == 2
+        and jobs["plot_cka"] == 5 + 3
+    )
     assert "This was a dry-run" in out.stdout
 
 
@@ -104,8 +108,8 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         "filters_synth-1_vs_synth-1",
         "filters_natural-1_vs_natural-1",
         "filters_synth-1_vs_natural-1",
-        "chord_synth-1",
-        "chord_natural-1",
+        "filter_groups_synth-1",
+        "filter_groups_natural-1",
         "null_baselines",
         "claim_effects",
     ]
@@ -180,6 +184,7 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
     report = snakemake(tiny_run, *TINY, "--report", "report.html")
     assert report.returncode == 0, report.stdout[-3000:]
     html = (tiny_run / "report.html").read_text()
+    assert "ckaflow-findings" in html and "(a) Fine-tuned instances stay" in html  # findings first
     for name in figures:
         assert f"{name}.png" in html, name
     again = snakemake(tiny_run, "-n", *TINY)
@@ -208,6 +213,11 @@ def test_cka_table_is_complete_unique_and_right(tiny_run):
     assert list(table.columns) == CKA_COLUMNS
     assert not table.duplicated(subset=PAIR_KEY).any()
     assert set(table["estimator"]) == {"biased", "debiased"} and (table["n"] == 8).all()
+    # labels compare as a user expects: a with b row by row, < in network order, isin
+    assert (table["a_group"] == table["b_group"]).any() and table["a_group"].cat.ordered
+    assert list(table["a_group"].cat.categories[:2]) == ["conv1", "pool1"]
+    assert ((table["a_group"] < "pool1") == (table["a_group"] == "conv1")).all()
+    assert table["a_model"].isin(["synth-1"]).any() and (table["a_model"] == table["b_model"]).any()
     models = (
         set(BASE + FINETUNED + DEEP)
         | {f"{b}@{c}" for b in BASE for c in ("init", "phase1", "phase2")}
@@ -294,7 +304,7 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         "default",
         "write_findings",
         "plot_cka",
-        "plot_chord",
+        "plot_filter_groups",
         "plot_null_baselines",
         "plot_claim_effects",
     }
@@ -339,7 +349,7 @@ def test_a_deleted_intermediate_is_rebuilt_with_what_was_made_from_it(tiny_run, 
 
 def test_changing_only_the_kernel_list_plans_no_training(tiny_run):
     (tiny_run / "kernels.yaml").write_text(
-        "similarity:\n  estimators: [{kernel: linear}, {kernel: linear, debiased: true},"
+        "similarity:\n  estimators: [{kernel: linear, debiased: false}, {kernel: linear},"
         " {kernel: rbf, sigma_frac: 0.8}]\n"
     )
     out = snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml", "kernels.yaml")

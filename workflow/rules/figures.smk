@@ -137,7 +137,7 @@ rule plot_cka:
         "../scripts/plot_cka.py"
 
 
-rule plot_chord:
+rule plot_filter_groups:
     input:
         cka="results/cka.parquet",
         weights="results/models/{a}/checkpoints/final.npz",
@@ -145,17 +145,17 @@ rule plot_chord:
         spec=recorded_file(1),
     output:
         png=report(
-            "results/figures/chord_{a}.png",
-            caption="../report/chord.rst",
+            "results/figures/filter_groups_{a}.png",
+            caption="../report/filter_groups.rst",
             category="4 CKA",
         ),
-        pdf="results/figures/chord_{a}.pdf",
+        pdf="results/figures/filter_groups_{a}.pdf",
     log:
-        "logs/plot_chord/{a}.log",
+        "logs/plot_filter_groups/{a}.log",
     conda:
         "../../envs/figures.yaml"
     params:
         instance=lambda w: w.a,
         estimator=config["figures"]["estimator"],
     script:
-        "../scripts/plot_chord.py"
+        "../scripts/plot_filter_groups.py"

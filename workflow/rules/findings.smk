@@ -19,6 +19,8 @@ rule write_findings:
             caption="../report/findings.rst",
             category="1 Findings",
         ),
+        # The same findings as HTML: the report's first page (report/workflow.rst).
+        findings_html="results/findings.html",
         table_md="results/tables/table_finetuning.md",
         table_csv="results/tables/table_finetuning.csv",
         table_provenance="results/tables/table_finetuning.provenance.json",

@@ -65,6 +65,7 @@ def get_final_output():
             "results/figures/{fig}.{ext}", fig=layout.figures(PLAN), ext=["png", "pdf"]
         ),
         "results/findings.md",
+        "results/findings.html",
         "results/tables/table_finetuning.md",
         "results/tables/table_finetuning.csv",
         "results/tables/null_baselines.csv",

@@ -2,21 +2,12 @@
 plot_cka)."""
 
 from ckaflow.figures import cka as figs
-from ckaflow.figures import save_figure
+from ckaflow.figures import save_rule_figure
 from ckaflow.logs import log_to
 from ckaflow.model.spec import read_spec
-from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 specs = {s.depth: s for s in map(read_spec, sm.input.specs)}
 plot = figs.draw(sm.input.cka, dict(sm.params.options), specs, sm.input.intervals)
-width, height = plot.theme.getp("figure_size")
-save_figure(
-    plot,
-    sm.output.png,
-    sm.output.pdf,
-    width=width,
-    height=height,
-    provenance=figure_provenance(sm.config, sm.input),
-)
+save_rule_figure(plot, sm)

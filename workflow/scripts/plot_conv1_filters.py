@@ -1,13 +1,12 @@
 """The first convolution's kernels of one instance at init and trained (rule
 plot_conv1_filters)."""
 
-from ckaflow.figures import save_figure
+from ckaflow.figures import save_rule_figure
 from ckaflow.figures.cka import first_conv
 from ckaflow.figures.training import conv1_filters
 from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.model.spec import read_spec
-from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -19,12 +18,4 @@ kernels = {
     "trained": read_checkpoint(sm.input.final)[key],
 }
 plot = conv1_filters(kernels, sm.params.instance, layer)
-width, height = plot.theme.getp("figure_size")
-save_figure(
-    plot,
-    sm.output.png,
-    sm.output.pdf,
-    width=width,
-    height=height,
-    provenance=figure_provenance(sm.config, sm.input),
-)
+save_rule_figure(plot, sm)

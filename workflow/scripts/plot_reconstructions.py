@@ -10,9 +10,8 @@ log_to(sm.log[0])
 configure(1)
 
 from ckaflow.data import load_split  # noqa: E402
-from ckaflow.figures import save_figure  # noqa: E402
+from ckaflow.figures import save_rule_figure  # noqa: E402
 from ckaflow.figures.training import reconstruction_grid  # noqa: E402
-from ckaflow.provenance import figure_provenance  # noqa: E402
 from ckaflow.stages.evaluate import reconstruction_columns  # noqa: E402
 
 domain = sm.params.domain
@@ -22,11 +21,4 @@ columns = reconstruction_columns(
     x, {r: (i, p) for (r, i), p in zip(roles.items(), sm.input.models, strict=True)}
 )
 plot = reconstruction_grid(columns, f"{domain} test images and their reconstructions")
-save_figure(
-    plot,
-    sm.output.png,
-    sm.output.pdf,
-    width=plot.theme.getp("figure_size")[0],
-    height=plot.theme.getp("figure_size")[1],
-    provenance=figure_provenance(sm.config, sm.input),
-)
+save_rule_figure(plot, sm)

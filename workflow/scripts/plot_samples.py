@@ -3,9 +3,8 @@
 from pathlib import Path
 
 from ckaflow.data import load_split
-from ckaflow.figures import sample_grid, save_figure
+from ckaflow.figures import sample_grid, save_rule_figure
 from ckaflow.logs import log_to
-from ckaflow.provenance import figure_provenance
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -17,12 +16,4 @@ noise = dict(sm.params.noise)  # pepper and salt when denoising; else no noisy r
 plot = sample_grid(
     domains, per_domain=sm.params.per_domain, noise=bool(noise), **noise, seed=sm.params.seed
 )
-width, height = plot.theme.getp("figure_size")
-save_figure(
-    plot,
-    sm.output.png,
-    sm.output.pdf,
-    width=width,
-    height=height,
-    provenance=figure_provenance(sm.config, sm.input),
-)
+save_rule_figure(plot, sm)

@@ -60,6 +60,19 @@ def save_figure(
             plot.save(tmp, width=width, height=height, dpi=150, verbose=False, metadata=meta)
 
 
+def save_rule_figure(plot: p9.ggplot, sm, size: tuple[float, float] | None = None) -> None:
+    """A workflow rule's figure: ``plot`` to the rule's ``png`` and ``pdf`` outputs, ``size``
+    inches (default: the plot's own ``figure_size``), stamped with the provenance of the rule's
+    config and inputs."""
+    from ..provenance import figure_provenance
+
+    width, height = size or plot.theme.getp("figure_size")
+    provenance = figure_provenance(sm.config, sm.input)
+    save_figure(
+        plot, sm.output.png, sm.output.pdf, width=width, height=height, provenance=provenance
+    )
+
+
 def read_figure_provenance(path: str | os.PathLike) -> dict:
     """The provenance :func:`save_figure` wrote into a PNG ({} if none). A PDF carries the same
     JSON as its document's Keywords (any PDF viewer's document properties show it)."""

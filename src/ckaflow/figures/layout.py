@@ -34,7 +34,7 @@ def figures(plan) -> list[str]:
         *(f"reconstructions_{d}" for d in reconstruction_domains(plan)),
         *(f"conv1_filters_{i}" for i in plan.filter_instances),
         *cka_figures(plan),
-        *(f"chord_{i}" for i in plan.filter_instances),
+        *(f"filter_groups_{i}" for i in plan.filter_instances),
         *findings,
     ]
 

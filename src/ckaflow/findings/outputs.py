@@ -78,6 +78,22 @@ def write_findings(
     )
     with atomic_path(outputs["findings"]) as tmp:
         tmp.write_text(report + footer(run))
+    if "findings_html" in outputs.keys():
+        with atomic_path(outputs["findings_html"]) as tmp:
+            tmp.write_text(findings_html(report + footer(run)))
+
+
+def findings_html(markdown_text: str) -> str:
+    """findings.md as an HTML fragment (headings, paragraphs, tables) for the report's first
+    page, its tables bordered so that rows read apart."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+    style = (
+        "<style>.ckaflow-findings table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}"
+        ".ckaflow-findings th,.ckaflow-findings td{border:1px solid #ccc;padding:2px 6px}</style>"
+    )
+    return f'{style}<div class="ckaflow-findings">\n{body}\n</div>\n'
 
 
 def _summary(summary: pd.DataFrame, label: str, accuracy: pd.DataFrame, outputs, run) -> None:

@@ -43,7 +43,7 @@ from .minibatch import minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
 from .null import NullResult, cka_null
 from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
-from .validate import CENTERINGS, KERNELS
+from .validate import CENTERINGS, DEBIASED, KERNELS
 
 __all__ = [
     "NullResult",
@@ -68,6 +68,7 @@ __all__ = [
     "instance_moments",
     "packed_instance",
     "CENTERINGS",
+    "DEBIASED",
     "KERNELS",
     "CKAResult",
     "Moments",

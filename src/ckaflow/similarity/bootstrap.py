@@ -44,7 +44,14 @@ from .cka import packed_grams
 from .hsic import hsic_scale, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import align_examples, check_arrays, check_options, check_seed, named_arrays
+from .validate import (
+    DEBIASED,
+    align_examples,
+    check_arrays,
+    check_options,
+    check_seed,
+    named_arrays,
+)
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -84,7 +91,7 @@ def cka_interval(
     seed=0,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     precision: str = "float32",
 ) -> tuple[float, float, float]:
@@ -127,7 +134,7 @@ def bootstrap_cka(
     counts: np.ndarray,
     *,
     n: int,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     batch: int = 128,
 ) -> Bootstrap:

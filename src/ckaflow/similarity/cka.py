@@ -37,6 +37,7 @@ from .moments import (
 )
 from .slices import named_moments
 from .validate import (
+    DEBIASED,
     Arrays,
     align_examples,
     check_arrays,
@@ -76,7 +77,7 @@ def cka(
     *,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     precision: str = "float32",
 ) -> float:
@@ -100,7 +101,7 @@ def cka_matrix(
     *,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     precision: str = "float32",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -180,7 +181,7 @@ def packed_grams(
     *,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     out=None,
 ):

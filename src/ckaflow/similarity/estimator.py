@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .validate import check_options
+from .validate import DEBIASED, check_options
 
 _NAME = re.compile(r"^(linear|rbf(?P<sigma>[0-9.e+-]+))-(biased|debiased)(-global)?$")
 _KEYS = ("kernel", "debiased", "centering", "sigma_frac")
@@ -24,7 +24,7 @@ class Estimator:
     """One way of computing CKA. ``sigma_frac`` is part of the identity only for RBF."""
 
     kernel: str = "linear"
-    debiased: bool = False
+    debiased: bool = DEBIASED
     centering: str = "unit"
     sigma_frac: float = 1.0
 

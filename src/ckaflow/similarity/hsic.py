@@ -25,6 +25,7 @@ import functools
 import numpy as np
 
 from .arrays import array_namespace, device, scalars
+from .validate import DEBIASED
 
 
 def hsic_scale(n: int, debiased: bool) -> float:
@@ -32,7 +33,7 @@ def hsic_scale(n: int, debiased: bool) -> float:
     return 1.0 / (n * (n - 3)) if debiased else 1.0 / (n - 1) ** 2
 
 
-def packed_centred(k, *, debiased: bool = False, centering: str = "unit", out=None):
+def packed_centred(k, *, debiased: bool = DEBIASED, centering: str = "unit", out=None):
     """Centred Grams k (g, n, n), packed: (g, n(n+1)/2), into ``out`` when given. Centred is
     HKH (unit), U(K) (``debiased``: diagonal zeroed, means corrected) or K itself (``global``);
     packed is the upper triangle with off-diagonal entries times sqrt(2), so that for symmetric
@@ -92,7 +93,7 @@ def unpack(a, n: int):
     return xp.reshape(full, (a.shape[0], n, n))
 
 
-def hsic_matrix(a, b=None, *, n: int, debiased: bool = False):
+def hsic_matrix(a, b=None, *, n: int, debiased: bool = DEBIASED):
     """HSIC of every pair (i, j): a (ga, m) and b (gb, m) packed centred Grams -> (ga, gb).
 
     One float64 matrix product. ``b=None`` means b = a (numpy then uses the symmetric rank-k
@@ -102,7 +103,7 @@ def hsic_matrix(a, b=None, *, n: int, debiased: bool = False):
     return product * hsic_scale(n, debiased)
 
 
-def self_hsic(a, *, n: int, debiased: bool = False):
+def self_hsic(a, *, n: int, debiased: bool = DEBIASED):
     """HSIC(K, K) of each packed centred Gram a (g, m) -> (g,)."""
     xp = array_namespace(a)
     return xp.vecdot(a, a) * hsic_scale(n, debiased)

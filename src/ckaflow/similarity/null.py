@@ -25,7 +25,14 @@ from .cka import packed_grams
 from .hsic import _full_index, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import align_examples, check_arrays, check_options, check_seed, named_arrays
+from .validate import (
+    DEBIASED,
+    align_examples,
+    check_arrays,
+    check_options,
+    check_seed,
+    named_arrays,
+)
 
 MIN_PERMUTATIONS, MAX_PERMUTATIONS = 19, 1_000_000
 
@@ -63,7 +70,7 @@ def cka_null(
     quantile: float = 0.95,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     precision: str = "float32",
     batch: int = 64,

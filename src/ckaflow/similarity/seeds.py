@@ -40,7 +40,7 @@ from .bootstrap import (
 from .cka import packed_grams
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import align_examples, check_arrays, check_options, named_arrays
+from .validate import DEBIASED, align_examples, check_arrays, check_options, named_arrays
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def cka_interval_seeds(
     seed=0,
     kernel: str = "linear",
     sigma_frac: float = 1.0,
-    debiased: bool = False,
+    debiased: bool = DEBIASED,
     centering: str = "unit",
     precision: str = "float32",
 ) -> SeedImageInterval:

@@ -215,17 +215,22 @@ def reduce_cka(shards: Sequence[str | Path]) -> pd.DataFrame:
             per_set,
             ", ".join(f"{r.test_set} {r.a_model}:{r.a_group}" for r in dead.itertuples()),
         )
-    for col in (
-        "test_set",
-        "kernel",
-        "estimator",
-        "centering",
-        "a_model",
-        "a_group",
-        "b_model",
-        "b_group",
-    ):
-        table[col] = table[col].astype("category")
+    return _ordered_categories(table[CKA_COLUMNS])
+
+
+def _ordered_categories(table: pd.DataFrame) -> pd.DataFrame:
+    """The label columns as ordered categories (small on disk and in memory): each a/b pair
+    shares one category list, so ``a_model == b_model`` compares row by row, and ``<`` reads
+    in the order the plan made them (models in study order; layers in network order, then each
+    layer's filters); the estimator columns in alphabetical order."""
+    for col in ("test_set", "kernel", "estimator", "centering"):
+        table[col] = pd.Categorical(table[col], sorted(pd.unique(table[col])), ordered=True)
+    for kind in ("model", "group"):
+        a, b = table[f"a_{kind}"], table[f"b_{kind}"]
+        order = list(pd.unique(pd.concat([a, b], ignore_index=True)))
+        for col in (a.name, b.name):
+            table[col] = pd.Categorical(table[col], order, ordered=True)
+    return table
     return table[CKA_COLUMNS]
 
 

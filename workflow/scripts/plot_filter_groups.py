@@ -1,15 +1,14 @@
-"""Chord diagram of one instance's first-convolution filter CKA on its own domain (rule
-plot_chord)."""
+"""Groups of alike filters in one instance's first convolution, on its own domain's test set: a
+dendrogram of the filter CKA with each kernel under its leaf (rule plot_filter_groups)."""
 
-from ckaflow.figures import save_figure
-from ckaflow.figures.chord import chord_diagram
+from ckaflow.figures import save_rule_figure
 from ckaflow.figures.cka import first_conv
+from ckaflow.figures.filter_groups import filter_groups
 from ckaflow.findings import filter_matrix
 from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.model.spec import read_spec
 from ckaflow.names import parse
-from ckaflow.provenance import figure_provenance
 from ckaflow.stages.cka_table import read_cka_table
 
 sm = snakemake  # noqa: F821
@@ -21,12 +20,5 @@ layer = first_conv(spec)
 table = read_cka_table(sm.input.cka, models=[instance])
 matrix = filter_matrix(table, instance, layer, test_set, sm.params.estimator)
 kernels = read_checkpoint(sm.input.weights)[spec.row(layer)["kernel"]].mean(axis=2)
-title = f"{instance} {layer} filters, {test_set} test set: opacity = CKA ({sm.params.estimator})"
-save_figure(
-    chord_diagram(matrix, kernels, title),
-    sm.output.png,
-    sm.output.pdf,
-    width=7.5,
-    height=6.5,
-    provenance=figure_provenance(sm.config, sm.input),
-)
+title = f"{instance} {layer} filters grouped by CKA ({sm.params.estimator}, {test_set} test set)"
+save_rule_figure(filter_groups(matrix, kernels, title), sm, size=(7.5, 5.0))
