@@ -28,6 +28,11 @@ STAMP := $(VENV)/.installed-$(BUILD)
 REPORT = $(BIN)/snakemake --configfile $(CONFIG) --report results/report.partial.html \
 	&& mv results/report.partial.html results/report.html
 
+# On the default config, how this run compares with the committed reference run
+# (docs/reference-run/): the same dataset and weight bytes? the same verdicts?
+COMPARE = if [ "$(CONFIG)" = config/config.yaml ]; then \
+	$(BIN)/python -m ckaflow compare-reference results; fi
+
 # One TensorFlow build per venv: switching builds removes the other one first (tensorflow and
 # tensorflow-cpu installed side by side overwrite each other's files).
 $(STAMP): pyproject.toml $(LOCK)
@@ -42,6 +47,7 @@ $(STAMP): pyproject.toml $(LOCK)
 run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 	$(REPORT)
+	$(COMPARE)
 
 # After a crash, a kill or a lost node: release the dead run's Snakemake locks, then rerun exactly
 # the jobs it left incomplete, and the rest. A live run in this folder holds an OS lock
@@ -51,6 +57,7 @@ resume: $(STAMP)
 	$(BIN)/snakemake --unlock --configfile $(CONFIG)
 	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
 	$(REPORT)
+	$(COMPARE)
 
 test: $(STAMP)
 	$(BIN)/ruff check src workflow tests benchmarks tools examples

@@ -1,6 +1,7 @@
 """Command line: ``python -m ckaflow layers --configfile my.yaml`` lists the configured model's
 layers (name, type, kind, output shape, parameters, and which are recorded) before anything is
-trained."""
+trained; ``python -m ckaflow compare-reference results`` says how a finished run of the default
+config compares with the committed reference run (docs/reference-run/)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     layers = sub.add_parser("layers", help="list the configured model's layers")
     layers.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
                         help="config files, later ones updating earlier ones")  # fmt: skip
+    compare = sub.add_parser("compare-reference", help="compare a run with the reference run")
+    compare.add_argument("results", nargs="?", default="results", help="the run's results folder")
+    compare.add_argument("--reference", default="docs/reference-run", help="the reference run")
     args = parser.parse_args(argv)
+    if args.command == "compare-reference":
+        return compare_reference(args.results, args.reference)
     import yaml
     from snakemake.exceptions import WorkflowError
 
@@ -23,6 +29,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, yaml.YAMLError, WorkflowError) as err:  # it says what is wrong
         print(f"error: {err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def compare_reference(results: str, reference: str) -> int:
+    """Print how ``results`` compares with the reference run; 2 if either cannot be read."""
+    from pathlib import Path
+
+    from .study.reference import compare
+
+    if not Path(reference, "provenance.json").exists():
+        print(f"no reference run in {reference}: nothing to compare this run with")
+        return 0
+    try:
+        lines = compare(results, reference)
+    except (OSError, KeyError, ValueError) as err:
+        print(f"error: cannot compare {results} with {reference}: {err}", file=sys.stderr)
+        return 2
+    print(f"This run ({results}) against the reference run ({reference}):")
+    print("\n".join(f"  {line}" for line in lines))
     return 0
 
 
