@@ -140,7 +140,7 @@ def finetuned_vs_base(
         )
         + framed(
             (10, 2.5 + 2.4 * t["panel"].nunique() / 2),
-            title="Fine-tuned instances against every base instance, per layer (large: "
+            title="Fine-tuned instances against every base instance, per layer\n(large: "
             "its base and its scratch counterpart, the pair claim (a) compares)",
             x="layer",
             y="CKA",

@@ -17,18 +17,21 @@ from ..io import atomic_path
 
 
 def cka_fill(values) -> tuple[p9.scale_fill_gradient, float]:
-    """The colour scale of a CKA matrix fitted to its values: from the lowest value (rounded
-    down to 0.05, never above 0.95) to 1, named with that range so the figure states it, shared
-    by every panel of the figure; and that low end. Values a rounding beyond 1 keep the top
-    colour."""
+    """The colour scale of a CKA matrix fitted to its values: from the 2nd percentile (rounded
+    down to 0.05, never above 0.95) to 1, so that a few outlying cells (a dead layer, the
+    thesis' global centring) do not flatten every other cell into one colour; values below it
+    keep the lightest colour (their printed numbers stay exact) and the legend says so. Shared
+    by every panel of the figure; returns the scale and its low end. Values a rounding beyond 1
+    keep the top colour."""
     from mizani.bounds import squish
 
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
-    low = math.floor(min(float(v.min()), 0.95) * 20) / 20 if v.size else 0.0
+    low = math.floor(min(float(np.quantile(v, 0.02)), 0.95) * 20) / 20 if v.size else 0.0
+    below = "\nlower: lightest" if v.size and v.min() < low else ""
     scale = p9.scale_fill_gradient(
         low="#f7fbff", high="#08306b", limits=(low, 1.0), oob=squish,
-        name=f"CKA\n(scale {low:.2f}-1)",
+        name=f"CKA\n(scale {low:.2f}-1{below})",
     )  # fmt: skip
     return scale, low
 

@@ -157,7 +157,9 @@ def readme_blocks(dest: str | os.PathLike) -> dict[str, str]:
     findings = (dest / "findings.md").read_text()
     m = prov["machine"]
     minutes = f"{prov['run_seconds'] / 60:.0f} min" if prov.get("run_seconds") else "time unknown"
-    isa = ", ".join(m["instruction_sets"][-2:]) or "no AVX"
+    sets = m["instruction_sets"]
+    isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"))
+                if flag in sets), "no AVX")  # fmt: skip
     run = (
         f"*From the committed reference run (`docs/reference-run/`): `make run` at commit "
         f"`{prov['commit'][:10]}` on {m['cpu']} ({m['cores']} cores; {isa}), TensorFlow "

@@ -1,0 +1,131 @@
+"""What the README says is what a user gets: its numbers are the committed reference run's, its
+library example runs, every command it shows is run by a test, every link resolves; and a run is
+compared with the reference as `make run` does."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from ckaflow.study.reference import claims, compare, fill_markers, readme_blocks
+
+README = (ROOT / "README.md").read_text()
+REFERENCE = ROOT / "docs" / "reference-run"
+
+# Every command the README shows, and the test that runs it (a new command needs a test).
+COMMANDS = {
+    "make run": "test_workflow.py: make -n run (the recipe); the default study is the reference run",
+    "make test": "CI runs it (.ci/run)",
+    "make run CONFIG=config/tiny.yaml": "test_workflow.py: make -n run CONFIG=config/tiny.yaml and the tiny run",
+    ".venv/bin/python examples/own_study/make_images.py data/own": "test_own_study.py (make_images)",
+    ".venv/bin/python -m ckaflow layers --configfile examples/own_study/config.yaml": "test_own_study.py",
+    ".venv/bin/snakemake --cores all --configfile examples/own_study/config.yaml": "test_own_study.py",
+}  # fmt: skip
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_readmes_numbers_are_the_reference_runs():
+    """The text between each reference marker is what docs/reference-run/ gives
+    (python tools/reference_run.py readme writes it)."""
+    assert "<!-- reference:claims -->" in README and "<!-- reference:null -->" in README
+    assert fill_markers(README, readme_blocks(REFERENCE)) == README
+
+
+def test_the_reference_run_states_where_and_how_it_was_made():
+    prov = json.loads((REFERENCE / "provenance.json").read_text())
+    assert re.fullmatch(r"[0-9a-f]{40}", prov["commit"])
+    assert prov["run_seconds"] > 0 and prov["machine"]["cpu"] and prov["machine"]["tensorflow"]
+    assert len(prov["weights"]) == 16 and set(prov["datasets"]) == {"natural", "synth"}
+    found = claims((REFERENCE / "findings.md").read_text())
+    assert list(found["claim"]) == ["(a)", "(b)", "(c)", "(d)", "(e)"]
+    assert set(found["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+
+
+def test_the_library_example_runs_as_printed():
+    (example,) = code_blocks(README.split("<!-- library-example -->")[1], "python")[:1]
+    assert len(example.strip().splitlines()) <= 12
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(example, "README.md", "exec"), {})
+    printed = out.getvalue().split("\n")
+    related, unrelated, biased = (float(v) for v in printed[:3])
+    assert abs(unrelated) < 0.02 and related > 0.3 and biased > related  # what the comments say
+
+
+def test_every_command_the_readme_shows_is_run_by_a_test():
+    shown = set()
+    for block in code_blocks(README, "sh"):
+        for line in block.splitlines():
+            command = line.split("#")[0].strip()
+            if command:
+                shown.add(command)
+    assert shown == set(COMMANDS), "a README command no test runs, or a test for one it dropped"
+
+
+def test_every_link_of_the_readme_resolves():
+    links = re.findall(r"\]\(((?:docs|examples)/[^)#]+)\)", README)
+    assert links and [link for link in links if not (ROOT / link).exists()] == []
+
+
+def _fake_run(tmp_path, verdict_of_a: str | None = None):
+    """A results folder with the reference's findings and effects (and no models)."""
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    findings = (REFERENCE / "findings.md").read_text()
+    if verdict_of_a:
+        findings = re.sub(r"(### \(a\) [^\n]+\n\n\*\*)\w+", rf"\g<1>{verdict_of_a}", findings, 1)
+    (results / "findings.md").write_text(findings)
+    shutil.copy(REFERENCE / "tables/claim_effects.csv", results / "tables/claim_effects.csv")
+    prov = json.loads((REFERENCE / "provenance.json").read_text())
+    (results / "tables/claim_effects.provenance.json").write_text(
+        json.dumps({"code": {"git": "x"}, "config_sha256": prov["config_sha256"]})
+    )
+    return results
+
+
+def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
+    same = compare(_fake_run(tmp_path), REFERENCE)
+    assert "weights: 0 of 16 identical to the reference's bytes" in same
+    assert not any("DIFFERENT" in line for line in same)
+    assert "claim effects: largest difference from the reference 0" in same
+    ref_a = claims((REFERENCE / "findings.md").read_text()).set_index("claim")["verdict"]["(a)"]
+    other = "supported" if ref_a != "supported" else "contradicted"
+    changed = compare(_fake_run(tmp_path / "b", other), REFERENCE)
+    assert f"claim (a): {other} (reference: {ref_a}; DIFFERENT)" in changed
+
+
+def test_compare_reference_on_the_command_line(tmp_path):
+    results = _fake_run(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "ckaflow", "compare-reference", str(results),
+                          "--reference", str(REFERENCE)], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0 and "claim (b):" in run.stdout
+    missing = subprocess.run([sys.executable, "-m", "ckaflow", "compare-reference", str(results),
+                              "--reference", str(tmp_path / "none")], capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode == 0 and "no reference run" in missing.stdout
+
+
+def test_the_claims_table_is_read_from_the_findings_not_typed():
+    blocks = readme_blocks(REFERENCE)
+    effects = pd.read_csv(REFERENCE / "tables/claim_effects.csv")
+    a = effects[(effects["claim"] == "(a)") & (effects["kind"] == "effect")]
+    a = a[a["estimator"] == "linear, debiased"].iloc[0]
+    assert f"{a['estimate']:+.4f} [{a['low']:+.4f}, {a['high']:+.4f}]" in blocks["claims"]
+
+
+@pytest.mark.parametrize("doc", sorted((ROOT / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_the_docs_name_no_figure_or_function_that_is_gone(doc):
+    text = doc.read_text()
+    assert "chord" not in text.replace("chord diagram, Figure 5.8", "")
+    assert "issue " not in text.lower()  # the project's history stays in git, not in the docs
