@@ -22,14 +22,15 @@ README = (ROOT / "README.md").read_text()
 REFERENCE = ROOT / "docs" / "reference-run"
 
 # Every command the README shows, and the test that runs it (a new command needs a test).
+OWN = "examples/own_study/config.yaml"
 COMMANDS = {
-    "make run": "test_workflow.py: make -n run (the recipe); the default study is the reference run",
+    "make run": "test_workflow.py: make -n run; the default study is the reference run",
     "make test": "CI runs it (.ci/run)",
-    "make run CONFIG=config/tiny.yaml": "test_workflow.py: make -n run CONFIG=config/tiny.yaml and the tiny run",
-    ".venv/bin/python examples/own_study/make_images.py data/own": "test_own_study.py (make_images)",
-    ".venv/bin/python -m ckaflow layers --configfile examples/own_study/config.yaml": "test_own_study.py",
-    ".venv/bin/snakemake --cores all --configfile examples/own_study/config.yaml": "test_own_study.py",
-}  # fmt: skip
+    "make run CONFIG=config/tiny.yaml": "test_workflow.py: make -n run CONFIG=...; the tiny run",
+    ".venv/bin/python examples/own_study/make_images.py data/own": "test_own_study.py",
+    f".venv/bin/python -m ckaflow layers --configfile {OWN}": "test_own_study.py",
+    f".venv/bin/snakemake --cores all --configfile {OWN}": "test_own_study.py",
+}
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -85,7 +86,8 @@ def _fake_run(tmp_path, verdict_of_a: str | None = None):
     (results / "tables").mkdir(parents=True)
     findings = (REFERENCE / "findings.md").read_text()
     if verdict_of_a:
-        findings = re.sub(r"(### \(a\) [^\n]+\n\n\*\*)\w+", rf"\g<1>{verdict_of_a}", findings, 1)
+        pattern = r"(### \(a\) [^\n]+\n\n\*\*)\w+"
+        findings = re.sub(pattern, rf"\g<1>{verdict_of_a}", findings, count=1)
     (results / "findings.md").write_text(findings)
     shutil.copy(REFERENCE / "tables/claim_effects.csv", results / "tables/claim_effects.csv")
     prov = json.loads((REFERENCE / "provenance.json").read_text())
@@ -108,11 +110,11 @@ def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
 
 def test_compare_reference_on_the_command_line(tmp_path):
     results = _fake_run(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "ckaflow", "compare-reference", str(results),
-                          "--reference", str(REFERENCE)], capture_output=True, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "ckaflow", "compare-reference", str(results)]
+    run = subprocess.run([*command, "--reference", str(REFERENCE)], capture_output=True, text=True)
     assert run.returncode == 0 and "claim (b):" in run.stdout
-    missing = subprocess.run([sys.executable, "-m", "ckaflow", "compare-reference", str(results),
-                              "--reference", str(tmp_path / "none")], capture_output=True, text=True)  # fmt: skip
+    none = str(tmp_path / "none")
+    missing = subprocess.run([*command, "--reference", none], capture_output=True, text=True)
     assert missing.returncode == 0 and "no reference run" in missing.stdout
 
 
