@@ -131,3 +131,14 @@ def test_the_docs_name_no_figure_or_function_that_is_gone(doc):
     text = doc.read_text()
     assert "chord" not in text.replace("chord diagram, Figure 5.8", "")
     assert "issue " not in text.lower()  # the project's history stays in git, not in the docs
+
+
+def test_claims_are_read_with_any_verdict_and_only_from_the_first_section():
+    text = (
+        "## The claims (linear, debiased)\n\n### (a) A.\n\n**not drawn.** models did not learn\n\n"
+        "### (b) B.\n\n**supported.** x. The effect exceeds its baseline (init) by 1.\n\n"
+        "## The claims (linear, biased)\n\n### (a) A.\n\n**contradicted.** y\n"
+    )
+    found = claims(text)
+    assert list(found["verdict"]) == ["not drawn", "supported"]
+    assert list(found["beyond_baseline"]) == ["", "exceeds"]

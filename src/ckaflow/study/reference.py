@@ -35,7 +35,7 @@ _MARKER = re.compile(
     r"(<!-- reference:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /reference -->)", re.S
 )
 _CLAIM = re.compile(
-    r"^### (?P<claim>\([a-z]\)) (?P<statement>.+?)\n\n\*\*(?P<verdict>\w+)\.\*\*", re.M
+    r"^### (?P<claim>\([a-z]\)) (?P<statement>.+?)\n\n\*\*(?P<verdict>[\w ]+)\.\*\*", re.M
 )
 
 
