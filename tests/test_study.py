@@ -398,3 +398,13 @@ def test_outputs_the_config_no_longer_makes_are_moved_aside_and_named(tmp_path, 
         "results/stale/figures/groups_a-3.png", "results/stale/tables/old.csv"]  # fmt: skip
     assert (results / "figures/groups_a-1.png").exists() and (results / "cka.parquet").exists()
     assert "2 output(s) this config no longer makes" in caplog.text and "groups_a-3" in caplog.text
+
+
+def test_a_config_without_estimators_gets_the_four_default_ones():
+    """The schema's default estimators are valid (global centring is biased) and are the
+    shipped configs' four."""
+    from ckaflow.study.load import load_config
+    from ckaflow.study.plan import Plan
+
+    names = [e.name for e in Plan(load_config([str(ROOT / "config/allcnn_tiny.yaml")])).estimators]
+    assert names == ["linear-biased", "linear-debiased", "rbf1-biased", "linear-biased-global"]

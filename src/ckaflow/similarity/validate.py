@@ -43,6 +43,7 @@ def check_options(kernel, sigma_frac, debiased, centering, precision) -> None:
         raise ValueError(
             "centering='global' (the thesis' convention) is defined for the linear kernel and the "
             f"biased estimator only, got kernel={kernel!r}, debiased={debiased}"
+            + (" (debiased is the default: set debiased=False)" if debiased else "")
         )
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
