@@ -76,9 +76,7 @@ CASES = {
         ["seeds[1] = 2.0", "an integer is expected"],
     ),
     "an estimator listed twice": (
-        dict(
-            similarity__estimators=[{"kernel": "linear"}, {"kernel": "linear", "debiased": True}]
-        ),
+        dict(similarity__estimators=[{"kernel": "linear"}, {"kernel": "linear", "debiased": True}]),
         ["similarity.estimators[1]", "linear-debiased is listed twice"],
     ),
     "global centring with the debiased estimator": (
