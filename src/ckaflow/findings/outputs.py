@@ -39,8 +39,9 @@ def write_findings(
 ) -> None:
     """Read the run's tables (``inputs``: cka, intervals, accuracy, weight_change, invariances,
     and {instance: path} histories and provenance) and write every findings output to
-    ``outputs`` (findings, table_md, table_csv, baselines, effects, blocks); ``groups`` are the
-    layer and model groups in network order, ``run`` the provenance every output carries."""
+    ``outputs`` (findings, findings_html, table_md, table_csv, baselines, effects, blocks);
+    ``groups`` are the layer and model groups in network order, ``run`` the provenance every
+    output carries."""
     table = read_cka_table(inputs["cka"], groups=groups)
     accuracy = pd.read_csv(inputs["accuracy"])
     primary, est = select_estimator(table, estimator)
@@ -76,11 +77,11 @@ def write_findings(
     report = report_markdown(
         found, note, est.label, change, baselines, invariances, blocks, thesis=claims.thesis
     )
+    text = report + footer(run)
     with atomic_path(outputs["findings"]) as tmp:
-        tmp.write_text(report + footer(run))
-    if "findings_html" in outputs.keys():
-        with atomic_path(outputs["findings_html"]) as tmp:
-            tmp.write_text(findings_html(report + footer(run)))
+        tmp.write_text(text)
+    with atomic_path(outputs["findings_html"]) as tmp:
+        tmp.write_text(findings_html(text))
 
 
 def findings_html(markdown_text: str) -> str:

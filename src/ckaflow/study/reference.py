@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import package_versions
+
 FILES = [
     "findings.md",
     "tables/claim_effects.csv",
@@ -42,16 +44,7 @@ _CLAIM = re.compile(
 def machine() -> dict:
     """The CPU (model, logical cores, the vector instruction sets TensorFlow may use), the OS
     and the versions that decide the numbers."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    def installed(*names: str) -> str | None:
-        for name in names:
-            try:
-                return version(name)
-            except PackageNotFoundError:
-                continue
-        return None
-
+    versions = package_versions()
     cpu, flags = platform.processor() or "unknown", set()
     info = Path("/proc/cpuinfo")
     if info.exists():
@@ -66,9 +59,9 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "instruction_sets": [f for f in _ISA if f in flags],
         "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "tensorflow": installed("tensorflow-cpu", "tensorflow"),
-        "numpy": np.__version__,
+        "python": versions["python"],
+        "tensorflow": versions.get("tensorflow-cpu") or versions.get("tensorflow"),
+        "numpy": versions["numpy"],
     }
 
 
