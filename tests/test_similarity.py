@@ -131,6 +131,20 @@ def test_blockwise_equals_whole():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(a).max())
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("budget", [1 << 30, 30 * 30 * 8 * 3, 1])
+def test_a_layer_summed_as_it_is_read_is_its_filters_total_bit_for_bit(seed, budget):
+    """filter_moments(total=True): a layer whose filters are not compared never holds one Gram
+    per channel, and gives the very numbers of the channels' total."""
+    rng = np.random.default_rng(seed)
+    act = np.maximum(rng.normal(size=(30, 11, 5, 4)) + rng.normal(size=(1, 11, 1, 1)), 0)
+    act = act.astype(np.float32)
+    want = filter_moments(act, channel_axis=1, memory_budget=budget).total()
+    got = filter_moments(act, channel_axis=1, memory_budget=budget, total=True)
+    for a, b in zip(want._fields(), got._fields(), strict=True):
+        assert a.shape == b.shape and np.array_equal(a, b)
+
+
 def test_feature_space_and_gram_forms_agree():
     rng = np.random.default_rng(3)
     few = [rng.normal(size=(300, 5)), rng.normal(size=(300, 8))]  # p << n: feature space

@@ -86,12 +86,18 @@ def instance_moments(
     time. A layer of (n, units) (dense) has no filters, only its layer group. ``xp``: the array
     API namespace to compute in (default: the arrays' own).
     """
-    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
+    parts = _instance_parts(
+        layers, channel_axis, precision, memory_budget, global_terms, name, xp, set(layers)
+    )
     return [g for names, _ in parts for g in names], Moments.concat([m for _, m in parts])
 
 
-def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp):
-    """[(group names, their Moments)]: each layer's filters, then the layers, then the model."""
+def _instance_parts(
+    layers, channel_axis, precision, memory_budget, global_terms, name, xp, filter_layers
+):
+    """[(group names, their Moments)]: the filters of each layer of ``filter_layers``, then the
+    layers, then the model. A layer whose filters are not wanted is summed as it is read (never
+    one (n, n) Gram per channel)."""
     parts, totals = [], []
     for layer, act in layers.items():
         opts = dict(
@@ -103,6 +109,9 @@ def _instance_parts(layers, channel_axis, precision, memory_budget, global_terms
         )
         if act.ndim == 2:  # (n, units): a dense layer has no channels, only its layer group
             totals.append(group_moments(act, **opts))
+            continue
+        if layer not in filter_layers:
+            totals.append(filter_moments(act, channel_axis=channel_axis, total=True, **opts))
             continue
         m = filter_moments(act, channel_axis=channel_axis, **opts)
         parts.append(([filter_group(layer, i) for i in range(len(m))], m))
@@ -131,7 +140,18 @@ def packed_instance(
     all the instance's n x n Grams), an array of the computing namespace ``xp``.
     """
     global_terms = any(e.centering == "global" for e in estimators)
-    parts = _instance_parts(layers, channel_axis, precision, memory_budget, global_terms, name, xp)
+    filter_layers = {  # the layers with a filter group to keep: their channels' Grams are made
+        layer
+        for layer, act in layers.items()
+        if act.ndim > 2
+        and (
+            keep is None
+            or any(keep(filter_group(layer, i)) for i in range(act.shape[channel_axis]))
+        )
+    }
+    parts = _instance_parts(
+        layers, channel_axis, precision, memory_budget, global_terms, name, xp, filter_layers
+    )
     if keep is not None:
         picked = [np.array([keep(g) for g in names], dtype=bool) for names, _ in parts]
         parts = [

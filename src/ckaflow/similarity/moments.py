@@ -4,6 +4,7 @@ products kept accurate whatever the scale of the values."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from types import ModuleType
@@ -91,9 +92,15 @@ def filter_moments(
     global_terms: bool = True,
     name: str = "activations",
     xp: ModuleType | None = None,
+    total: bool = False,
 ) -> Moments:
     """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
     ``channel_axis=-1`` (channels-last), or (n, c, ...) with ``channel_axis=1``.
+
+    ``total=True``: the moments of the whole layer as one group, the same numbers, bit for bit,
+    as ``filter_moments(act).total()`` without ever holding every channel's (n, n) Gram: each
+    block's are added to one (n, n) sum as they are made, and blocks are sized so that their
+    Grams fit ``memory_budget`` too (a layer whose filters are not compared).
 
     Computed in ``xp`` (an array API namespace; default: act's own), each block of channels moved
     there as it is read (a NumPy memory map, computed on a GPU with ``xp`` = CuPy's namespace).
@@ -116,7 +123,9 @@ def filter_moments(
     per_value = 8 + (4 if precision == "float32" else 8) + 8
     chunk = max(1, min(q, memory_budget // (n * per_value)))
     block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
-    parts = []
+    if total:  # the block's own (b, n, n) Grams count against the budget too
+        block = max(1, min(block, memory_budget // (8 * n * n)))
+    parts, gram = [], None
     for c0 in range(0, c, block):
         part = x[:, c0 : c0 + block, ...]  # (n, b, ...)
         if is_numpy_namespace(src) and q > 1 and part.strides[-1] != part.itemsize:
@@ -128,8 +137,23 @@ def filter_moments(
         part = xp.astype(part, working_dtype(xp, part.dtype), copy=False)
         # (b, n, q), rows contiguous for channels-first storage
         xv = xp.reshape(xp.moveaxis(part, 1, 0), (-1, n, q))
-        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk))
-    return Moments.concat(parts)
+        m = _block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk)
+        if total:
+            gram = _add_in_order(gram, m.gram)
+            m = dataclasses.replace(m, gram=m.gram[:0, ...])  # the rest: summed once, at the end
+        parts.append(m)
+    if not total:
+        return Moments.concat(parts)
+    rest = Moments.concat(parts)
+    return dataclasses.replace(rest, gram=gram).total()
+
+
+def _add_in_order(acc, grams):
+    """acc (1, n, n) or None plus each of grams (b, n, n) in turn: the order ``xp.sum(axis=0)``
+    adds them in, so that a sum made block by block is the sum made at once, bit for bit."""
+    for i in range(grams.shape[0]):
+        acc = grams[i : i + 1, ...] if acc is None else acc + grams[i : i + 1, ...]
+    return acc
 
 
 # CKA is scale-invariant, float32 products are not: they overflow above about 1e17 and lose their
