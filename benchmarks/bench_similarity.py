@@ -117,7 +117,7 @@ def _gram_job(args) -> int:
 def _hsic_job(args) -> int:
     root, grams, models, ts, e, shard, shards, device = args
     table = hsic_shard(grams, test_set=ts, estimator=e, shard=shard, shards=shards,
-                       final_models=models, xp=compute_namespace(device))  # fmt: skip
+                       filter_models=models, xp=compute_namespace(device))  # fmt: skip
     table.to_parquet(root / f"table-{ts}-{e.name}-{shard}.parquet")
     return _job(None)
 

@@ -118,3 +118,21 @@ def test_a_bad_cifar10_archive_is_named_with_what_is_wrong(tmp_path, case, words
     with pytest.raises(ValueError) as err:
         load_cifar10(path, "domains.c.path")
     assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_the_filter_layers_a_config_asks_for():
+    """similarity.filters.layers against a model's recorded layers: first, all, names (in network
+    order, each checked); the filter figures draw the first convolution among them."""
+    spec = with_recorded(
+        make_spec(ALLCNN, depth=1, input_shape=(32, 32, 3), num_classes=10, task="classify"),
+        "auto",
+    )
+    assert spec.filter_layers("first") == ["conv1"] == [spec.first_conv]
+    assert spec.filter_layers("all") == list(spec.recorded)  # every recorded layer has positions
+    assert spec.filter_layers(["conv3", "bn1"]) == ["bn1", "conv3"]
+    assert spec.filter_figure_layer(["bn1", "conv3"]) == "conv3"
+    assert spec.filter_figure_layer(["bn2"]) == "bn2"
+    with pytest.raises(ValueError, match=r"'conv99' is not a recorded layer.*'conv1', 'bn1'"):
+        spec.filter_layers(["conv3", "conv99"])
+    with pytest.raises(ValueError, match="compares no filters"):
+        spec.filter_figure_layer([])

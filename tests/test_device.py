@@ -64,10 +64,10 @@ def test_gram_files_and_tables_computed_in_another_namespace_are_the_same(stage,
     # the dead filter, named as on NumPy
     with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
         on_np = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], shard=0, shards=1,
-                           final_models=finals)  # fmt: skip
+                           filter_models=finals)  # fmt: skip
     with pytest.warns(UndefinedCKAWarning, match="natural-1:conv2/f05"):
         on_xp = hsic_shard(moved, test_set="natural", estimator=ESTIMATORS[1], shard=0, shards=1,
-                           final_models=finals, xp=array_api_strict)  # fmt: skip
+                           filter_models=finals, xp=array_api_strict)  # fmt: skip
     np.testing.assert_allclose(on_xp["cka"], on_np["cka"], atol=1e-12)
     assert on_xp.drop(columns=["cka", "hsic_xy", "hsic_xx", "hsic_yy"]).equals(
         on_np.drop(columns=["cka", "hsic_xy", "hsic_xx", "hsic_yy"])

@@ -13,7 +13,7 @@ from ckaflow.similarity import Estimator, UndefinedCKAWarning, cka, group_cka
 from ckaflow.stages.activations import save_activations
 from ckaflow.stages.cka_table import PAIR_KEY
 from ckaflow.stages.grams import write_grams
-from ckaflow.stages.hsic import LAYERS_BLOCK, hsic_shard, reduce_cka, shard_blocks
+from ckaflow.stages.hsic import LAYERS_BLOCK, blocks_of, hsic_shard, reduce_cka, shard_blocks
 from ckaflow.stages.intervals import compute_intervals
 
 BLOCKS = (LAYERS_BLOCK, *LAYERS)  # every layer of the thesis' model has filters
@@ -60,7 +60,7 @@ def stage(tmp_path_factory):
                         estimator=e,
                         shard=shard,
                         shards=3,
-                        final_models=["synth-1", "natural-1"],
+                        filter_models=["synth-1", "natural-1"],
                     )
                 path = root / f"{ts}-{e.name}-{shard}.parquet"
                 t.to_parquet(path)
@@ -204,3 +204,40 @@ def test_each_interval_row_gets_its_permutation_null_from_the_gram_files(stage):
             continue
         assert got["null_q95"].iloc[row] == pytest.approx(np.quantile(null[:, 0], 0.95))
         assert got["p_value"].iloc[row] == (1 + np.sum(null[:, 0] >= obs[0])) / 40
+
+
+def test_filters_only_where_asked_and_within_each_instance(tmp_path, stage):
+    """similarity.filters: a Gram file keeps the filters of the layers asked for only; with
+    across false each instance's filters meet only each other, and the rows that are computed
+    are the very rows of the full table."""
+    acts, full, _ = stage
+    grams = {}
+    for model in MODELS:
+        save_activations(tmp_path / model / "natural",
+                         {layer: acts[model, "natural", layer] for layer in LAYERS})  # fmt: skip
+        grams[model] = tmp_path / f"{model}.npz"
+        layers = ["conv1", "conv3"] if model == "synth-1" else []
+        write_grams(tmp_path, model, ["natural"], ESTIMATORS[:1], grams[model],
+                    filter_layers=layers)  # fmt: skip
+    with np.load(grams["synth-1"]) as f:
+        kept = {g.split("/")[0] for g in f["groups"] if "/" in g}
+    assert kept == {"conv1", "conv3"}
+    with np.load(grams["natural-1"]) as f:
+        assert not any("/" in g for g in f["groups"])
+    t = hsic_shard(grams, test_set="natural", estimator=ESTIMATORS[0], shard=0, shards=1,
+                   filter_models=["synth-1", "natural-1"], across=False)  # fmt: skip
+    filters = t[t["a_group"].str.contains("/")]
+    assert len(filters) == 2 * 16**2  # two layers of one instance, within it
+    assert (filters["a_model"] == filters["b_model"]).all()
+    key = [*PAIR_KEY]
+    both = filters.astype({c: str for c in key}).merge(
+        full.astype({c: str for c in key}), on=key, suffixes=("", "_full"))  # fmt: skip
+    assert len(both) == len(filters) and np.allclose(both["cka"], both["cka_full"], equal_nan=True)
+    # a layer whose filters are not kept is summed as it is read: the same layer numbers, bit
+    # for bit
+    layers = t[~t["a_group"].str.contains("/")].astype({c: str for c in key})
+    both = layers.merge(full.astype({c: str for c in key}), on=key, suffixes=("", "_full"))
+    assert len(both) == len(layers) == (3 * 11) ** 2
+    assert both["cka"].equals(both["cka_full"]) and both["hsic_xx"].equals(both["hsic_xx_full"])
+    assert blocks_of({"a-1": ["conv1/f00", "conv1"], "b-1": ["conv1/f00"]}, ["a-1", "b-1"],
+                     across=False) == [LAYERS_BLOCK, "a-1:conv1", "b-1:conv1"]  # fmt: skip

@@ -406,3 +406,31 @@ def test_a_config_without_estimators_gets_the_four_default_ones():
 
     names = [e.name for e in Plan(load_config([str(ROOT / "config/allcnn_tiny.yaml")])).estimators]
     assert names == ["linear-biased", "linear-debiased", "rbf1-biased", "linear-biased-global"]
+
+
+def test_the_filters_compared_are_bounded_unless_asked():
+    """similarity.filters: the thesis' presets compare every layer's filters of every instance;
+    the default compares the first convolution of the figures' instances; a name the study
+    lacks, or a scope without the figures' instances, stops at load naming the key."""
+    from ckaflow.study.comparisons import filter_scope
+    from ckaflow.study.plan import Plan
+
+    tiny = Plan.from_config(config_with())
+    scope = filter_scope(tiny.config["similarity"]["filters"], tiny.instances,
+                         tiny.filter_instances)  # fmt: skip
+    assert scope.instances == tuple(tiny.instances) and scope.layers == "all" and scope.across
+    own = Plan.from_config(three_domains(seeds=[1, 2], similarity__filters={}), SCHEMA)
+    default = filter_scope(own.config["similarity"]["filters"], own.instances,
+                           own.filter_instances)  # fmt: skip
+    assert default.instances == ("a-1", "bb-1") and default.layers == "first"
+    assert default.layers_of("a-1") == "first" and default.layers_of("a-2") == []
+    assert default.layers_of("a-1@init") == []
+    narrow = {"layers": ["conv_a"], "instances": ["bb-1", "a-1", "c_3-2"], "across": False}
+    scope = filter_scope(narrow, own.instances, own.filter_instances)
+    assert scope.instances == ("a-1", "bb-1", "c_3-2")  # in the study's order
+    assert scope.layers_of("c_3-2") == ["conv_a"] and not scope.across
+    with pytest.raises(ConfigError, match=r"'a-9' is not an instance of this study"):
+        filter_scope({**narrow, "instances": ["a-9", "a-1", "bb-1"]}, own.instances,
+                     own.filter_instances)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"leaves out \['bb-1'\].*figures.filter_instances"):
+        filter_scope({**narrow, "instances": ["a-1"]}, own.instances, own.filter_instances)

@@ -127,6 +127,19 @@ def read_parquet(path: str | os.PathLike, what: str = "table", **kwargs):
         return pd.read_parquet(path, page_checksum_verification=True, **kwargs)
 
 
+@contextlib.contextmanager
+def npz_writer(path: str | os.PathLike) -> Iterator:
+    """Write an uncompressed ``.npz`` (as ``np.savez`` writes it) one array at a time, atomically:
+    yields ``add(key, array)``, so that a job never holds every array it writes at once."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+
+        def add(key: str, array) -> None:
+            with zf.open(f"{key}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
+
+        yield add
+
+
 def read_npz_array(
     path: str | os.PathLike, key: str, into: Sequence[tuple[int, np.ndarray]] | None = None
 ) -> np.ndarray | None:

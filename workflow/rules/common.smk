@@ -9,6 +9,7 @@ from ckaflow.figures import layout
 from ckaflow.model.builder import builder_source, source_sha256
 from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
+from ckaflow.study.comparisons import filter_scope
 from ckaflow.study.plan import Plan
 
 # The study this config describes. Every cross-key check runs here, before any job: a config
@@ -22,6 +23,10 @@ MODELS = PLAN.models
 ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
+# The filters compared (similarity.filters): which instances, layers, and whether across them.
+FILTERS = filter_scope(
+    config["similarity"]["filters"], INSTANCES, PLAN.filter_instances
+)
 # Base instances imported from the user's saved models (model.pretrained), not trained, and
 # the saved model whose architecture every job that rebuilds a model loads.
 IMPORTED = BASE if config["model"]["pretrained"] else []
@@ -250,6 +255,16 @@ def models_of(wildcards):
 
 def activations_of_model(wildcards):
     return f"results/activations/{parse_model(wildcards.model)[0]}"
+
+
+def spec_of_model(wildcards):
+    """The recorded layers of a model's depth (the filter layers are resolved against them)."""
+    return recorded_file(parse_instance(parse_model(wildcards.model)[0]).depth)
+
+
+def filter_layers_of(wildcards):
+    """The layers whose filters a model's Gram job keeps (similarity.filters)."""
+    return FILTERS.layers_of(wildcards.model)
 
 
 def hsic_shards():

@@ -157,5 +157,6 @@ rule plot_filter_groups:
     params:
         instance=lambda w: w.a,
         estimator=config["figures"]["estimator"],
+        filter_layers=FILTERS.layer_choice,
     script:
         "../scripts/plot_filter_groups.py"

@@ -1,9 +1,11 @@
-# Stage 5: Gram matrices once per model, HSIC of all pairs in shards, and the CKA table.
+# Stage 5: Gram matrices once per model, HSIC of all pairs in shards, and the CKA table. Layers
+# and models are compared for every pair; filters where similarity.filters asks (FILTERS).
 
 
 rule compute_grams:
     input:
         activations=activations_of_model,
+        spec=spec_of_model,
     output:
         "results/similarity/grams/{model}.npz",
     log:
@@ -18,6 +20,7 @@ rule compute_grams:
     params:
         model=lambda w: w.model,
         estimators=ESTIMATORS,
+        filter_layers=filter_layers_of,
         test_sets=DOMAINS,
         device=config["similarity"]["device"],
     script:
@@ -45,7 +48,8 @@ rule compute_hsic:
         estimator=lambda w: w.estimator,
         shard=lambda w: int(w.shard),
         shards=SHARDS,
-        final_models=INSTANCES,
+        filter_models=FILTERS.instances,
+        across=FILTERS.across,
         device=config["similarity"]["device"],
     script:
         "../scripts/compute_hsic.py"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ckaflow.device import compute_namespace
 from ckaflow.logs import log_to
+from ckaflow.model.spec import read_spec
 from ckaflow.similarity import Estimator
 from ckaflow.stages.grams import write_grams
 
@@ -16,4 +17,5 @@ write_grams(
     [Estimator.from_name(e) for e in sm.params.estimators],
     sm.output[0],
     xp=compute_namespace(sm.params.device),
+    filter_layers=read_spec(sm.input.spec).filter_layers(sm.params.filter_layers),
 )

@@ -14,7 +14,8 @@ table = hsic_shard(
     estimator=Estimator.from_name(sm.params.estimator),
     shard=sm.params.shard,
     shards=sm.params.shards,
-    final_models=sm.params.final_models,
+    filter_models=sm.params.filter_models,
+    across=sm.params.across,
     xp=compute_namespace(sm.params.device),
 )
 write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))

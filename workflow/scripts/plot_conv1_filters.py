@@ -2,7 +2,6 @@
 plot_conv1_filters)."""
 
 from ckaflow.figures import save_rule_figure
-from ckaflow.figures.cka import first_conv
 from ckaflow.figures.training import conv1_filters
 from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
@@ -11,7 +10,7 @@ from ckaflow.model.spec import read_spec
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
 spec = read_spec(sm.input.spec)
-layer = first_conv(spec)
+layer = spec.first_conv
 key = spec.row(layer)["kernel"]
 kernels = {
     "init": read_checkpoint(sm.input.init)[key],

@@ -2,7 +2,6 @@
 dendrogram of the filter CKA with each kernel under its leaf (rule plot_filter_groups)."""
 
 from ckaflow.figures import save_rule_figure
-from ckaflow.figures.cka import first_conv
 from ckaflow.figures.filter_groups import filter_groups
 from ckaflow.findings import filter_matrix
 from ckaflow.logs import log_to
@@ -16,7 +15,7 @@ log_to(sm.log[0])
 instance = sm.params.instance
 test_set = parse(instance).domain
 spec = read_spec(sm.input.spec)
-layer = first_conv(spec)
+layer = spec.filter_figure_layer(sm.params.filter_layers)
 table = read_cka_table(sm.input.cka, models=[instance])
 matrix = filter_matrix(table, instance, layer, test_set, sm.params.estimator)
 kernels = read_checkpoint(sm.input.weights)[spec.row(layer)["kernel"]].mean(axis=2)

@@ -214,21 +214,15 @@ def draw(cka_path, options: dict, specs: dict[int, ModelSpec], intervals_path=No
     return _FIGURES[kind](table, options, specs[1], groups, nulls)
 
 
-def first_conv(spec: ModelSpec) -> str:
-    """The first recorded convolution (the layer of the filter figures)."""
-    convs = spec.conv_layers
-    if not convs:
-        raise ValueError(f"the model records no convolution (recorded: {list(spec.recorded)})")
-    return convs[0]
-
-
 def _pairs_of(o: dict) -> dict[str, tuple[str, str]]:
     return {k: tuple(v) for k, v in o["pairs"].items()}
 
 
 _FIGURES = {
     "base_layer_strips": lambda t, o, s, g, n: base_layer_strips(t, o["base"], s.conv_layers),
-    "filter_heatmap": lambda t, o, s, g, n: filter_heatmap(t, o["a"], o["b"], first_conv(s)),
+    "filter_heatmap": lambda t, o, s, g, n: filter_heatmap(
+        t, o["a"], o["b"], s.filter_figure_layer(o["layers"])
+    ),
     "finetuned_vs_base": lambda t, o, s, g, n: finetuned_vs_base(
         t, o["finetuned"], o["base"], s.conv_layers
     ),

@@ -54,10 +54,12 @@ def filter_figure(a: str, b: str) -> str:
 
 
 def filter_pairs(plan) -> list[tuple[str, str]]:
-    """Filter heatmaps: each of figures.filter_instances with itself, and the first two."""
+    """Filter heatmaps: each of figures.filter_instances with itself, and the first two when
+    similarity.filters compares filters across instances."""
     chosen = plan.filter_instances
     pairs = [(x, x) for x in chosen]
-    return pairs + ([(chosen[0], chosen[1])] if len(chosen) > 1 else [])
+    across = plan.config["similarity"]["filters"]["across"]
+    return pairs + ([(chosen[0], chosen[1])] if across and len(chosen) > 1 else [])
 
 
 def reconstruction_domains(plan) -> list[str]:
@@ -83,7 +85,8 @@ def cka_options(plan, figure: str) -> dict:
     heatmaps = {filter_figure(a, b): (a, b) for a, b in filter_pairs(plan)}
     if figure in heatmaps:
         a, b = heatmaps[figure]
-        return {"kind": "filter_heatmap", "a": a, "b": b}
+        layers = plan.config["similarity"]["filters"]["layers"]
+        return {"kind": "filter_heatmap", "a": a, "b": b, "layers": layers}
     builders = {
         "base_layer_strips": lambda: {"base": plan.base},
         "finetuned_vs_base": lambda: {"base": plan.base, "finetuned": plan.finetuned},

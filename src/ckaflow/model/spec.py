@@ -5,6 +5,7 @@ job, read by every training, extraction and figure). Reading one needs no Tensor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,46 @@ class ModelSpec:
     def conv_layers(self) -> list[str]:
         """The recorded convolutions (not transposed ones), in network order."""
         return self.recorded_of("conv")
+
+    @property
+    def first_conv(self) -> str:
+        """The first recorded convolution (whose kernels the filter figures draw)."""
+        convs = self.conv_layers
+        if not convs:
+            raise ValueError(f"the model records no convolution (recorded: {list(self.recorded)})")
+        return convs[0]
+
+    def filter_layers(self, choice: str | Sequence[str]) -> list[str]:
+        """The recorded layers whose filters are compared (``similarity.filters.layers``), in
+        network order: ``"all"`` (every recorded layer with positions), ``"first"`` (the first
+        recorded convolution; none when the model records none) or the names given, each a
+        recorded layer with positions (else a ValueError naming it)."""
+        spatial = [n for n in self.recorded if self.spatial(n)]
+        if choice == "all":
+            return spatial
+        if choice == "first":
+            return [self.first_conv] if self.conv_layers else []
+        if isinstance(choice, str):
+            raise ValueError(f"similarity.filters.layers: {choice!r} is not all, first or a list")
+        for name in choice:
+            if name not in spatial:
+                raise ValueError(
+                    f"similarity.filters.layers: {name!r} is not a recorded layer with filters "
+                    f"(channels at positions); the model's are {spatial}"
+                )
+        return [n for n in spatial if n in set(choice)]
+
+    def filter_figure_layer(self, choice: str | Sequence[str]) -> str:
+        """The layer whose filter CKA the filter figures draw: the first convolution among the
+        compared filter layers (:meth:`filter_layers`), else the first compared layer."""
+        compared = self.filter_layers(choice)
+        if not compared:
+            raise ValueError(
+                f"similarity.filters.layers: {choice!r} compares no filters of this model "
+                f"(recorded: {list(self.recorded)}), so there is no filter figure to draw"
+            )
+        convs = [n for n in compared if n in self.conv_layers]
+        return (convs or compared)[0]
 
     def spatial(self, name: str) -> bool:
         """Whether a layer's outputs have positions (h, w, c): then it has filter groups."""

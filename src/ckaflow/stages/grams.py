@@ -1,22 +1,23 @@
 """The Gram stage of the workflow: one file of packed centred Gram matrices per model.
 
 :func:`write_grams` (one job per model: final weights or a saved checkpoint): for each test set,
-the packed centred Gram of every group, per estimator, in one ``.npz``. Final models keep every
-filter, layer and the model group; checkpoints keep layers and the model (the figures compare
-checkpoints per layer). A layer without channels (dense: (n, units)) is a layer group only.
+the packed centred Gram of every group, per estimator, in one ``.npz``. Every model keeps its
+layer groups and the model group; its filter groups only in the layers whose filters the study
+compares for it (``similarity.filters``: :class:`~ckaflow.study.comparisons.FilterScope`). A
+layer without channels (dense: (n, units)) is a layer group only.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, read_npz_array, reading
+from ..io import npz_writer, read_npz_array, reading
 from ..names import is_final
-from ..similarity import Estimator, is_filter, packed_instance
+from ..similarity import Estimator, is_filter, packed_instance, parse_group
 from ..similarity.arrays import release, to_numpy
 from .activations import load_layers
 
@@ -34,32 +35,43 @@ def write_grams(
     estimators: Sequence[Estimator],
     out_path: str | Path,
     xp=None,
+    *,
+    filter_layers: Collection[str] | None = None,
 ) -> None:
     """Packed centred Grams of every kept group of ``model`` on each test set, per estimator,
     in one ``.npz``: ``groups`` (names), ``n``, ``{test_set}__{estimator}`` (g, n(n+1)/2).
+    Kept: every layer group, the model group and the filter groups of ``filter_layers`` (None:
+    every layer's filters for final weights, none for a checkpoint).
     Computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU, each block of
     channels moved there as it is read from the memory-mapped activations)."""
-    final = is_final(model)
-    arrays, names, n = {}, None, None
-    for test_set in test_sets:
-        layers = load_layers(activation_root, model, test_set)
-        n = next(iter(layers.values())).shape[0]
-        names, packed = packed_instance(
-            layers,
-            estimators,
-            keep=None if final else lambda g: not is_filter(g),
-            channel_axis=1,
-            name=f"{model}:{test_set}",
-            xp=xp,
-        )
-        del layers
-        arrays.update({gram_key(test_set, e): to_numpy(a) for e, a in packed.items()})
-        del packed
-        release(xp)  # a GPU's cached memory back to the card, for a TensorFlow job beside us
-        log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
-    arrays.update(groups=np.array(names), n=np.array(n))
-    with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+    if filter_layers is None and not is_final(model):
+        filter_layers = ()
+    keep = None if filter_layers is None else _keeps(set(filter_layers))
+    names, n = None, None
+    with npz_writer(out_path) as add:  # one test set's Grams held at a time
+        for test_set in test_sets:
+            layers = load_layers(activation_root, model, test_set)
+            n = next(iter(layers.values())).shape[0]
+            names, packed = packed_instance(
+                layers,
+                estimators,
+                keep=keep,
+                channel_axis=1,
+                name=f"{model}:{test_set}",
+                xp=xp,
+            )
+            del layers
+            for e in list(packed):
+                add(gram_key(test_set, e), to_numpy(packed.pop(e)))
+            release(xp)  # a GPU's cached memory back to the card, for a TensorFlow job beside us
+            log.info("grams of %s on %s: %d groups, n = %d", model, test_set, len(names), n)
+        add("groups", np.array(names))
+        add("n", np.array(n))
+
+
+def _keeps(filter_layers: set[str]):
+    """A group filter: layers and the model always, filters of ``filter_layers`` only."""
+    return lambda g: not is_filter(g) or parse_group(g).layer in filter_layers
 
 
 def read_grams(path: str | Path, key: str) -> tuple[list[str], int, np.ndarray]:

@@ -3,7 +3,8 @@
 1. Gram files (:mod:`.grams`): per model, the packed centred Grams of its groups.
 2. :func:`hsic_shard` (config ``similarity.shards`` jobs per test set and estimator): the HSIC
    blocks of the study, each one matrix product: ``layers`` (every layer and model group of every
-   model) and, per layer, the filters of that layer of every final instance.
+   model) and the compared filters (``similarity.filters``): per layer, that layer's filters of
+   every compared instance (``across``), or of each compared instance on its own.
 3. :func:`reduce_cka`: every shard into one table, with a sanity check.
 """
 
@@ -42,22 +43,25 @@ def hsic_shard(
     estimator: Estimator,
     shard: int,
     shards: int,
-    final_models: Sequence[str],
+    filter_models: Sequence[str],
+    across: bool = True,
     xp=None,
 ) -> pd.DataFrame:
     """HSIC and CKA of every ordered pair of groups within each block of shard ``shard`` of
     ``shards``, as a table.
 
     The blocks are the ``layers`` block (every layer and model group of every model) and, per
-    layer with filters, the filters of that layer of every model of ``final_models``, in the
-    order the Gram files first name them (:func:`blocks_of`). ``gram_files`` maps every model to
-    its Gram file. Groups that do not vary give NaN (and a warning naming them). Each block's
-    product is computed in the array namespace ``xp`` (default NumPy; CuPy's: on the GPU).
+    layer with filters in the Gram files, that layer's filters of every model of
+    ``filter_models`` (``across``) or of each of them alone (one block per layer and model), in
+    the order the Gram files first name them (:func:`blocks_of`). ``gram_files`` maps every
+    model to its Gram file. Groups that do not vary give NaN (and a warning naming them). Each
+    block's product is computed in the array namespace ``xp`` (default NumPy; CuPy's: on the
+    GPU).
     """
     groups = _file_groups(gram_files)
-    blocks = shard_blocks(shard, shards, blocks_of(groups, final_models))
+    blocks = shard_blocks(shard, shards, blocks_of(groups, filter_models, across))
     rows, labels, n = _read_blocks(
-        gram_files, groups, gram_key(test_set, estimator), blocks, final_models
+        gram_files, groups, gram_key(test_set, estimator), blocks, filter_models, across
     )
     results = []
     for block in blocks:
@@ -78,18 +82,25 @@ def hsic_shard(
     return out
 
 
-def blocks_of(groups: Mapping[str, list[str]], final_models: Sequence[str]) -> list[str]:
+def blocks_of(
+    groups: Mapping[str, list[str]], filter_models: Sequence[str], across: bool = True
+) -> list[str]:
     """The HSIC blocks of a study whose Gram files hold ``groups`` {model: group names}: the
-    layers block, then each layer that has filter groups in a final model, in first-seen order."""
-    layers = dict.fromkeys(
-        parse_group(g).layer for m in final_models for g in groups.get(m, []) if is_filter(g)
+    layers block, then each layer that has filter groups in a model of ``filter_models``, in
+    first-seen order (``across``), or each such layer of each such model (``model:layer``)."""
+    blocks = dict.fromkeys(
+        _block_of(m, g, across) for m in filter_models for g in groups.get(m, []) if is_filter(g)
     )
-    return [LAYERS_BLOCK, *layers]
+    return [LAYERS_BLOCK, *blocks]
 
 
-def _block_of(group: str) -> str:
-    """The HSIC block a group belongs to: its layer for a filter, else the layers block."""
-    return parse_group(group).layer if is_filter(group) else LAYERS_BLOCK
+def _block_of(model: str, group: str, across: bool) -> str:
+    """The HSIC block a group of ``model`` belongs to: for a filter its layer (``across``) or
+    ``model:layer``, else the layers block."""
+    if not is_filter(group):
+        return LAYERS_BLOCK
+    layer = parse_group(group).layer
+    return layer if across else f"{model}:{layer}"
 
 
 def _file_groups(gram_files) -> dict[str, list[str]]:
@@ -105,7 +116,7 @@ def _file_groups(gram_files) -> dict[str, list[str]]:
     return out
 
 
-def _read_blocks(gram_files, file_groups, key, blocks, final_models):
+def _read_blocks(gram_files, file_groups, key, blocks, filter_models, across):
     """The packed Grams of every block's groups, each file's rows read straight into their
     block's array (no per-file copy, no concatenation): rows {block: (g, m)}, labels
     {block: [(model, group)]} and n."""
@@ -116,10 +127,10 @@ def _read_blocks(gram_files, file_groups, key, blocks, final_models):
         groups = file_groups[model]
         with reading(path, "Gram file"):
             n = int(read_npz_array(path, "n"))
-        where = np.array([_block_of(g) for g in groups])
+        where = np.array([_block_of(model, g, across) for g in groups])
         runs[model] = []
         for block in blocks:
-            if block != LAYERS_BLOCK and model not in final_models:
+            if block != LAYERS_BLOCK and model not in filter_models:
                 continue
             pick = np.flatnonzero(where == block)
             if len(pick) and pick[-1] - pick[0] + 1 != len(pick):
