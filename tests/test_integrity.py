@@ -170,7 +170,8 @@ def test_activation_files_have_their_blocks_reserved(tmp_path):
 def test_gram_rows_read_into_their_blocks_are_checked_whole(tmp_path):
     """Rows read straight into block buffers equal numpy's reading; a flipped byte in rows the
     shard does not use still fails the CRC (the whole member is checked)."""
-    from ckaflow.io import read_npz_array, reading
+    from ckaflow.io import reading
+    from ckaflow.npz import read_npz_array
 
     path = tmp_path / "natural-1.npz"
     k = np.random.default_rng(0).standard_normal((6, 10))

@@ -127,16 +127,7 @@ def filter_moments(
         block = max(1, min(block, memory_budget // (8 * n * n)))
     parts, gram = [], None
     for c0 in range(0, c, block):
-        part = x[:, c0 : c0 + block, ...]  # (n, b, ...)
-        if is_numpy_namespace(src) and q > 1 and part.strides[-1] != part.itemsize:
-            # Channels-last: one gather of the block, sample by sample (each sample's values
-            # are close together in memory, so the transposition stays in cache).
-            part = np.ascontiguousarray(part)
-        if xp is not src:
-            part = xp.asarray(part)  # to the computing namespace's device
-        part = xp.astype(part, working_dtype(xp, part.dtype), copy=False)
-        # (b, n, q), rows contiguous for channels-first storage
-        xv = xp.reshape(xp.moveaxis(part, 1, 0), (-1, n, q))
+        xv = _read_block(x[:, c0 : c0 + block, ...], src, xp)  # (b, n, q)
         m = _block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk)
         if total:
             gram = _add_in_order(gram, m.gram)
@@ -146,6 +137,20 @@ def filter_moments(
         return Moments.concat(parts)
     rest = Moments.concat(parts)
     return dataclasses.replace(rest, gram=gram).total()
+
+
+def _read_block(part, src, xp):
+    """A block of channels (n, b, ...) of the source namespace ``src`` as (b, n, q) in ``xp``, in
+    its working dtype; rows contiguous for channels-first storage."""
+    n = part.shape[0]
+    if is_numpy_namespace(src) and part.ndim > 2 and part.strides[-1] != part.itemsize:
+        # Channels-last: one gather of the block, sample by sample (each sample's values are
+        # close together in memory, so the transposition stays in cache).
+        part = np.ascontiguousarray(part)
+    if xp is not src:
+        part = xp.asarray(part)  # to the computing namespace's device
+    part = xp.astype(part, working_dtype(xp, part.dtype), copy=False)
+    return xp.reshape(xp.moveaxis(part, 1, 0), (part.shape[1], n, -1))
 
 
 def _add_in_order(acc, grams):

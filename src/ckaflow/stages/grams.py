@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import npz_writer, read_npz_array, reading
+from ..io import reading
 from ..names import is_final
+from ..npz import npz_writer, read_npz_array
 from ..similarity import Estimator, is_filter, packed_instance, parse_group
 from ..similarity.arrays import release, to_numpy
 from .activations import load_layers

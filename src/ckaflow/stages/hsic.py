@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import CorruptFileError, read_npz_array, read_parquet, reading
+from ..io import CorruptFileError, read_parquet, reading
+from ..npz import read_npz_array
 from ..similarity import Estimator, block_cka, is_filter, parse_group
 from ..similarity.arrays import release
 from .cka_table import CKA_COLUMNS, PAIR_KEY

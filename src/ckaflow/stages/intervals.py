@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import read_npz_array, read_parquet, reading
+from ..io import read_parquet, reading
+from ..npz import read_npz_array
 from ..similarity import Estimator, bootstrap_cka, is_filter, resample_counts
 from ..similarity.arrays import release
 from ..similarity.bootstrap import check_confidence, check_resamples
