@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_similarity.py
 	$(BIN)/python benchmarks/bench_intervals.py
 	$(BIN)/python benchmarks/bench_allcnn.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 # Issue 14's proof on a machine with an NVIDIA GPU: the engine tests on CuPy, the benchmarks, the
 # tiny study on GPU and CPU compared, one paper.yaml instance trained (tools/gpu_proof.sh).

@@ -183,6 +183,25 @@ def test_a_model_the_workflow_cannot_use_stops_before_any_training(tmp_path, mod
     assert not (workdir / "results" / "models").exists()
 
 
+def test_plan_predicts_the_rows_the_run_wrote_and_its_jobs_memory(own_study):
+    """python -m ckaflow plan, as the README shows it: the CKA rows are the table's, and each
+    stage's largest job the benchmark's measured peak within 30% (+ 100 MB: at this size the
+    interpreter and libraries are most of it)."""
+    run = [sys.executable, "-m", "ckaflow", "plan", "--configfile", "my.yaml"]
+    out = subprocess.run(run, cwd=own_study, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    stages = {line.split()[0]: line.split() for line in out.stdout.splitlines() if line.strip()}
+    rows = len(pd.read_parquet(own_study / "results" / "cka.parquet", columns=["cka"]))
+    assert stages["compute_hsic"][4] == f"{rows:,}"
+    units = {"MB": 1e6, "GB": 1e9, "kB": 1e3}
+    for stage in ("extract_activations", "compute_grams", "compute_hsic", "compute_intervals"):
+        predicted = float(stages[stage][2]) * units[stages[stage][3]]
+        measured = max(pd.read_csv(f, sep="\t")["max_rss"].iloc[0] * 1e6 for f in
+                       (own_study / "benchmarks" / "results" / stage).glob("*.tsv"))  # fmt: skip
+        assert abs(predicted - measured) <= 0.3 * measured + 100e6, (stage, predicted, measured)
+    assert "fits." in out.stdout
+
+
 def test_the_layers_command_lists_the_models_layers_before_training(own_study):
     run = [sys.executable, "-m", "ckaflow", "layers", "--configfile", "my.yaml"]
     out = subprocess.run(run, cwd=own_study, capture_output=True, text=True, timeout=300)

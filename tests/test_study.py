@@ -416,21 +416,18 @@ def test_the_filters_compared_are_bounded_unless_asked():
     from ckaflow.study.plan import Plan
 
     tiny = Plan.from_config(config_with())
-    scope = filter_scope(tiny.config["similarity"]["filters"], tiny.instances,
-                         tiny.filter_instances)  # fmt: skip
+    scope = filter_scope(tiny)
     assert scope.instances == tuple(tiny.instances) and scope.layers == "all" and scope.across
     own = Plan.from_config(three_domains(seeds=[1, 2], similarity__filters={}), SCHEMA)
-    default = filter_scope(own.config["similarity"]["filters"], own.instances,
-                           own.filter_instances)  # fmt: skip
+    default = filter_scope(own)
     assert default.instances == ("a-1", "bb-1") and default.layers == "first"
     assert default.layers_of("a-1") == "first" and default.layers_of("a-2") == []
     assert default.layers_of("a-1@init") == []
     narrow = {"layers": ["conv_a"], "instances": ["bb-1", "a-1", "c_3-2"], "across": False}
-    scope = filter_scope(narrow, own.instances, own.filter_instances)
+    scope = filter_scope(own, narrow)
     assert scope.instances == ("a-1", "bb-1", "c_3-2")  # in the study's order
     assert scope.layers_of("c_3-2") == ["conv_a"] and not scope.across
     with pytest.raises(ConfigError, match=r"'a-9' is not an instance of this study"):
-        filter_scope({**narrow, "instances": ["a-9", "a-1", "bb-1"]}, own.instances,
-                     own.filter_instances)  # fmt: skip
+        filter_scope(own, {**narrow, "instances": ["a-9", "a-1", "bb-1"]})
     with pytest.raises(ConfigError, match=r"leaves out \['bb-1'\].*figures.filter_instances"):
-        filter_scope({**narrow, "instances": ["a-1"]}, own.instances, own.filter_instances)
+        filter_scope(own, {**narrow, "instances": ["a-1"]})

@@ -1,7 +1,10 @@
 """Command line: ``python -m ckaflow layers --configfile my.yaml`` lists the configured model's
 layers (name, type, kind, output shape, parameters, and which are recorded) before anything is
-trained; ``python -m ckaflow compare-reference results`` says how a finished run of the default
-config compares with the committed reference run (docs/reference-run/)."""
+trained; ``python -m ckaflow plan --configfile my.yaml`` prints what each stage will cost (jobs,
+the largest job's memory, CKA rows, disk, time) and exits 3 when a job would not fit the memory
+budget (similarity.memory_budget); ``python -m ckaflow compare-reference results`` says how a
+finished run of the default config compares with the committed reference run
+(docs/reference-run/)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ckaflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     layers = sub.add_parser("layers", help="list the configured model's layers")
-    layers.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
-                        help="config files, later ones updating earlier ones")  # fmt: skip
+    cost = sub.add_parser("plan", help="what each stage of the study will cost, before it runs")
+    for p in (layers, cost):
+        p.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
+                       help="config files, later ones updating earlier ones")  # fmt: skip
     compare = sub.add_parser("compare-reference", help="compare a run with the reference run")
     compare.add_argument("results", nargs="?", default="results", help="the run's results folder")
     compare.add_argument("--reference", default="docs/reference-run", help="the reference run")
@@ -25,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     from snakemake.exceptions import WorkflowError
 
     try:
+        if args.command == "plan":
+            text, fits = cost_table(args.configfile)
+            print(text)
+            return 0 if fits else 3
         print(layer_tables(args.configfile))
     except (ValueError, OSError, yaml.YAMLError, WorkflowError) as err:  # it says what is wrong
         print(f"error: {err}", file=sys.stderr)
@@ -51,12 +60,12 @@ def compare_reference(results: str, reference: str) -> int:
     return 0
 
 
-def layer_tables(configfiles: list[str]) -> str:
-    """The layer table of the configured model at every depth, as text."""
+def study_specs(configfiles: list[str]):
+    """(config, plan, {depth: the recorded model spec}) of the configured study: its sources
+    checked and its model built at every depth, before anything is trained."""
     from .data.images import ImageSpec
     from .data.preflight import check_sources
     from .model.build import make_spec, with_recorded
-    from .model.spec import format_table
     from .study.load import load_config
     from .study.plan import Plan
     from .tfsetup import configure
@@ -67,16 +76,40 @@ def layer_tables(configfiles: list[str]) -> str:
                           config["images_per_domain"], plan.task == "classify")  # fmt: skip
     classes = found.classes
     configure(1)
-    out = []
+    specs = {}
     for depth in plan.depths:
         spec = make_spec(plan.model_config, depth=depth, input_shape=plan.input_shape,
                          num_classes=len(classes) if classes else None, task=plan.task)  # fmt: skip
-        spec = with_recorded(spec, config["model"]["layers"])
+        specs[depth] = with_recorded(spec, config["model"]["layers"])
+    return config, plan, specs
+
+
+def layer_tables(configfiles: list[str]) -> str:
+    """The layer table of the configured model at every depth, as text."""
+    from .model.spec import format_table
+
+    _, _, specs = study_specs(configfiles)
+    out = []
+    for depth, spec in specs.items():
         what = spec.builder or spec.architecture
         out += [f"{what}, depth {depth}: input {' x '.join(map(str, spec.input_shape))}, output "
                 f"{spec.output}; {len(spec.recorded)} of {len(spec.layers)} layers recorded",
                 format_table(spec), ""]  # fmt: skip
     return "\n".join(out)
+
+
+def cost_table(configfiles: list[str]) -> tuple[str, bool]:
+    """What the configured study will cost (:mod:`ckaflow.study.cost`), as text, and whether
+    its largest job fits the memory budget."""
+    from .study.budget import check_budget, format_costs
+    from .study.comparisons import filter_scope
+    from .study.cost import gemm_rate, study_costs
+
+    config, plan, specs = study_specs(configfiles)
+    scope = filter_scope(plan)
+    costs = study_costs(plan, scope, specs, rate=gemm_rate())
+    verdict = check_budget(costs, plan, scope, specs)
+    return f"{format_costs(costs)}\n\n{verdict.text}", verdict.fits
 
 
 if __name__ == "__main__":

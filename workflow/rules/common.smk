@@ -10,6 +10,7 @@ from ckaflow.model.builder import builder_source, source_sha256
 from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
 from ckaflow.study.comparisons import filter_scope
+from ckaflow.study.budget import cost_keys
 from ckaflow.study.plan import Plan
 
 # The study this config describes. Every cross-key check runs here, before any job: a config
@@ -24,9 +25,7 @@ ESTIMATORS = PLAN.estimator_names
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
 # The filters compared (similarity.filters): which instances, layers, and whether across them.
-FILTERS = filter_scope(
-    config["similarity"]["filters"], INSTANCES, PLAN.filter_instances
-)
+FILTERS = filter_scope(PLAN)
 # Base instances imported from the user's saved models (model.pretrained), not trained, and
 # the saved model whose architecture every job that rebuilds a model loads.
 IMPORTED = BASE if config["model"]["pretrained"] else []
@@ -134,6 +133,15 @@ def spec_file(depth):
 def recorded_file(depth):
     """The same with the recorded layers (what extraction, figures and findings read)."""
     return f"results/model_spec/d{depth}.recorded.json"
+
+
+# What the similarity stages will cost (python -m ckaflow plan; rule check_cost writes it): once
+# the model specs exist, a study whose largest job exceeds similarity.memory_budget stops here.
+COST_CHECK = "results/model_spec/cost.txt"
+if workflow.is_main_process:
+    from ckaflow.study.budget import check_at_load
+
+    check_at_load(PLAN, FILTERS, {d: recorded_file(d) for d in PLAN.depths})
 
 
 def model_spec_inputs(wildcards):

@@ -38,3 +38,23 @@ rule record_layers:
         layers=config["model"]["layers"],
     script:
         "../scripts/record_layers.py"
+
+
+# What the similarity stages will cost, checked against similarity.memory_budget as soon as the
+# model's layers are known: on a first run it is among the first jobs (priority), long before
+# any extraction, and a study that would not fit stops there (later runs check at load). Its
+# params are the keys the cost depends on, so that other changes leave it alone.
+rule check_cost:
+    input:
+        specs=specs(),
+    output:
+        COST_CHECK,
+    log:
+        "logs/check_cost/cost.log",
+    priority: 100
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        cost_keys=cost_keys(config),
+    script:
+        "../scripts/check_cost.py"

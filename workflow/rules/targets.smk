@@ -18,6 +18,7 @@ def kept_intermediates():
     kept = [
         *models,
         *[spec_file(d) for d in PLAN.depths],
+        COST_CHECK,
         *expand("results/similarity/grams/{model}.npz", model=MODELS),
         *expand(
             "results/similarity/intervals/{test_set}/{estimator}.parquet",

@@ -9,7 +9,7 @@ schema's default: the first convolution of ``figures.filter_instances``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .config import ConfigError
@@ -41,12 +41,13 @@ class FilterScope:
         return self.layers if isinstance(self.layers, str) else list(self.layers)
 
 
-def filter_scope(
-    config_filters: dict, instances: Sequence[str], figure_instances: Sequence[str]
-) -> FilterScope:
-    """The :class:`FilterScope` of ``similarity.filters`` for a study of ``instances`` whose
-    filter figures draw ``figure_instances``; a ConfigError naming the key when it names an
-    instance the study does not have or leaves out one that the figures draw."""
+def filter_scope(plan, filters: Mapping | None = None) -> FilterScope:
+    """The :class:`FilterScope` of ``filters`` (default: ``similarity.filters`` of ``plan``'s
+    config) for ``plan``'s instances, whose filter figures draw ``plan.filter_instances``; a
+    ConfigError naming the key when it names an instance the study does not have or leaves out
+    one that the figures draw."""
+    config_filters = plan.config["similarity"]["filters"] if filters is None else filters
+    instances, figure_instances = plan.instances, plan.filter_instances
     chosen = config_filters["instances"]
     if chosen is None:
         names = list(figure_instances)

@@ -1,0 +1,187 @@
+"""The similarity path at growing size: each job's time and peak memory, measured, beside what
+``python -m ckaflow plan`` predicts for it (ckaflow.study.cost), and how both grow with n.
+
+Workload: a study of two domains and one seed of a 6-layer convolutional model (``--channels``
+channels per layer at 8 x 8 positions), no fine-tuning, its instances at init, two phase ends and
+final (8 models), two estimators (linear biased and debiased), the schema's default filters (the
+first convolution of the two filter instances, across them). For each n: synthetic activations,
+then one job of each kind as the workflow runs it, each in a fresh process whose peak resident
+memory is read at its end: the Gram job of a filter instance (the largest), the HSIC job of one
+test set and estimator (one shard: every block) and the interval job (1,000 resamples, 200
+permutations of the null). Extraction and training are not part of it.
+
+    .venv/bin/python benchmarks/bench_scale.py                      # n = 250, 500, 1000
+    .venv/bin/python benchmarks/bench_scale.py --n 250 500 --channels 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = [f"conv{i}" for i in range(1, 7)]
+SIDE = 8  # positions per side: the Gram cost follows the units, not the image
+
+
+def study_config(n: int) -> dict:
+    """The study's config: tiny.yaml's keys, two npy domains, n test images each."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+    config.update(
+        preset=None, task="reconstruct", seeds=[1], images_per_domain=4 * n, val_fraction=0.5,
+        test_images=n, finetune={"enabled": False},
+        domains={d: {"source": "npy", "images": f"{d}.npy"} for d in ("a", "b")},
+        model={"builder": "examples/own_study/model.py:build", "layers": "auto"},
+    )  # fmt: skip
+    config["train"]["early_checkpoints"] = []
+    config["figures"]["filter_instances"] = None
+    config["similarity"] = {"estimators": [{"debiased": False}, {"debiased": True}], "shards": 1}
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def model_spec(channels: int):
+    from ckaflow.model.spec import ModelSpec
+
+    rows = tuple({"name": name, "type": "Conv2D", "kind": "conv", "params": 0,
+                  "output_shape": [SIDE, SIDE, channels], "kernel": None}
+                 for name in LAYERS)  # fmt: skip
+    return ModelSpec(depth=1, input_shape=(32, 32, 3), num_classes=None, task="reconstruct",
+                     output="image", layers=rows, recorded=tuple(LAYERS))  # fmt: skip
+
+
+def setup(work: Path, n: int, channels: int) -> dict:
+    """Activations and Gram files of every model (the jobs' inputs); returns the job inputs."""
+    from ckaflow.stages.activations import save_activations
+    from ckaflow.stages.grams import write_grams
+    from ckaflow.study.comparisons import filter_scope
+    from ckaflow.study.plan import Plan
+
+    plan = Plan.from_config(study_config(n))
+    scope = filter_scope(plan)
+    spec = model_spec(channels)
+    rng = np.random.default_rng(0)
+    for model in plan.models:
+        for ts in plan.domains:
+            acts = {name: np.maximum(rng.normal(size=(n, channels, SIDE, SIDE)) + 0.2, 0)
+                    for name in LAYERS}  # fmt: skip
+            save_activations(work / "act" / model / ts, acts)
+        keep = spec.filter_layers(scope.layers_of(model))
+        write_grams(work / "act", model, plan.domains, plan.estimators,
+                    work / "grams" / f"{model}.npz", filter_layers=keep)  # fmt: skip
+    return {
+        "n": n, "channels": channels, "work": str(work), "domains": plan.domains,
+        "models": plan.models, "estimators": [e.name for e in plan.estimators],
+        "filter_model": scope.instances[0], "filter_models": list(scope.instances),
+        "filter_layers": spec.filter_layers(scope.layers_of(scope.instances[0])),
+        "pairs": plan.interval_pairs, "rows": plan.interval_rows,
+        "interval_models": plan.interval_models,
+    }  # fmt: skip
+
+
+def run_job(kind: str, job: dict) -> None:
+    """One job of ``kind`` on the inputs ``job`` names (in a fresh process)."""
+    from ckaflow.similarity import Estimator  # each job imports what its script imports
+
+    work = Path(job["work"])
+    grams = {m: work / "grams" / f"{m}.npz" for m in job["models"]}
+    estimators = [Estimator.from_name(e) for e in job["estimators"]]
+    if kind == "compute_grams":
+        from ckaflow.stages.grams import write_grams
+
+        write_grams(work / "act", job["filter_model"], job["domains"], estimators,
+                    work / "out.npz", filter_layers=job["filter_layers"])  # fmt: skip
+    elif kind == "compute_hsic":
+        from ckaflow.stages.hsic import hsic_shard
+
+        hsic_shard(grams, test_set=job["domains"][0], estimator=estimators[1], shard=0, shards=1,
+                   filter_models=job["filter_models"])  # fmt: skip
+    else:
+        from ckaflow.stages.intervals import compute_intervals
+
+        compute_intervals({m: grams[m] for m in job["interval_models"]},
+                          test_set=job["domains"][0], estimator=estimators[1],
+                          pairs=[tuple(p) for p in job["pairs"]],
+                          rows=[tuple(r) for r in job["rows"]], resamples=1000,
+                          confidence=0.95, seed=0, null_permutations=200)  # fmt: skip
+
+
+def measure(kind: str, job: dict) -> tuple[float, float]:
+    """(seconds, peak resident bytes) of one job in a fresh process."""
+    # VmHWM, not getrusage: a child's ru_maxrss starts from its parent's at the fork. Snakemake
+    # imported as a workflow job's script preamble imports it.
+    here = str(Path(__file__).parent)
+    code = (
+        "import json, sys, time, snakemake.script\n"
+        f"sys.path.insert(0, {here!r})\n"
+        "import bench_scale as b\n"
+        "job = json.loads(sys.stdin.read())\n"
+        f"t = time.perf_counter(); b.run_job({kind!r}, job)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(time.perf_counter() - t, hwm)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(job), text=True,
+                         capture_output=True, check=True, cwd=ROOT)  # fmt: skip
+    seconds, kb = out.stdout.split()[-2:]
+    return float(seconds), float(kb) * 1024
+
+
+def predicted(job: dict) -> dict[str, float]:
+    """The cost model's largest-job memory of each stage for this study."""
+    from ckaflow.study.comparisons import filter_scope
+    from ckaflow.study.cost import study_costs
+    from ckaflow.study.plan import Plan
+
+    config = study_config(job["n"])
+    config["similarity"]["resamples"], config["similarity"]["null_permutations"] = 1000, 200
+    plan = Plan.from_config(config)
+    scope = filter_scope(plan)
+    costs = study_costs(plan, scope, {1: model_spec(job["channels"])})
+    return {c.stage: c.memory for c in costs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[250, 500, 1000])
+    parser.add_argument("--channels", type=int, default=32)
+    args = parser.parse_args()
+    kinds = ("compute_grams", "compute_hsic", "compute_intervals")
+    results = {}
+    for n in args.n:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            job = setup(Path(tmp), n, args.channels)
+            print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
+            want = predicted(job)
+            for kind in kinds:
+                seconds, peak = measure(kind, job)
+                results[n, kind] = (seconds, peak, want[kind])
+                print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
+                      f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
+    print(f"\n{args.channels} channels per layer, 6 layers, 8 models, 2 estimators\n")
+    print("| job | n | time | peak memory | plan's prediction | predicted / measured |")
+    print("|---|---|---|---|---|---|")
+    for (n, kind), (s, peak, want) in results.items():
+        print(f"| {kind} | {n:,} | {s:.2f} s | {peak / 1e6:,.0f} MB | {want / 1e6:,.0f} MB "
+              f"| {want / peak:.2f} |")  # fmt: skip
+    if len(args.n) > 1:
+        print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
+        logn = np.log(args.n)
+        for kind in kinds:
+            t = np.log([results[n, kind][0] for n in args.n])
+            m = np.log([results[n, kind][1] for n in args.n])
+            print(f"| {kind} | {np.polyfit(logn, t, 1)[0]:.2f} | {np.polyfit(logn, m, 1)[0]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
