@@ -135,7 +135,7 @@ def recorded_file(depth):
     return f"results/model_spec/d{depth}.recorded.json"
 
 
-# What the similarity stages will cost (python -m ckaflow plan; rule check_cost writes it): once
+# What the similarity stages will cost (python -m ckaflow plan; the check_cost job writes it): once
 # the model specs exist, a study whose largest job exceeds similarity.memory_budget stops here.
 COST_CHECK = "results/model_spec/cost.txt"
 if workflow.is_main_process:
