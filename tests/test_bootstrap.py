@@ -133,6 +133,36 @@ def test_95_percent_intervals_cover_the_population_cka(debiased):
     assert 0.90 <= covered <= 0.99, covered
 
 
+def test_95_percent_minibatch_intervals_cover_the_population_cka():
+    """The workflow's rule on minibatches (stages.intervals): each batch's images resampled
+    within it, the batches' debiased HSICs summed, then normalised. Its nominal 95% interval
+    covers the population CKA (which the unbiased HSIC averaged over batches estimates) in
+    90-99% of 200 trials of n = 200 in 4 batches of 50."""
+    from ckaflow.similarity.bootstrap import bootstrap_hsic, bootstrap_of_hsic
+
+    rng = np.random.default_rng(54321)
+    p, n, batch, trials = 10, 200, 50, 200
+    a, sigma = 0.5 * rng.normal(size=(p, p)), 1.0
+    truth = population_linear_cka(a, sigma)
+    data = []
+    for _ in range(trials):
+        x = rng.normal(size=(n, p))
+        data.append((x, x @ a + sigma * rng.normal(size=(n, p))))
+    pairs = np.arange(2 * trials).reshape(trials, 2)
+    xy = xx = None
+    for j, b0 in enumerate(range(0, n, batch)):
+        groups = {}
+        for t, (x, y) in enumerate(data):
+            groups[f"x{t}"], groups[f"y{t}"] = x[b0 : b0 + batch], y[b0 : b0 + batch]
+        bxy, bxx, inverse = bootstrap_hsic(packed(groups, debiased=True), pairs,
+                                           resample_counts(batch, 400, seed=[0, j]), n=batch,
+                                           debiased=True)  # fmt: skip
+        xy, xx = (bxy, bxx) if xy is None else (xy + bxy, xx + bxx)
+    low, high = bootstrap_of_hsic(xy, xx, inverse).interval(0.95)
+    covered = np.mean((low <= truth) & (truth <= high))
+    assert 0.90 <= covered <= 0.99, covered
+
+
 def test_a_difference_of_a_pair_with_itself_has_a_zero_interval():
     """Every pair sees the same resample: the difference of two identical pairs is 0 in every
     replicate, and the difference of two different pairs is narrower than either alone when

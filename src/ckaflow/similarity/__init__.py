@@ -30,6 +30,8 @@ from .groups import (
     MODEL_GROUP,
     Group,
     block_cka,
+    block_cka_of_hsic,
+    block_hsic,
     filter_group,
     group_cka,
     instance_moments,
@@ -39,7 +41,7 @@ from .groups import (
 )
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import gram_matrices
-from .minibatch import minibatch_cka_matrix
+from .minibatch import batch_bounds, minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
 from .null import NullResult, cka_null
 from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
@@ -61,6 +63,8 @@ __all__ = [
     "MODEL_GROUP",
     "Group",
     "block_cka",
+    "block_cka_of_hsic",
+    "block_hsic",
     "filter_group",
     "is_filter",
     "parse_group",
@@ -82,6 +86,7 @@ __all__ = [
     "group_moments",
     "hsic_matrix",
     "hsic_scale",
+    "batch_bounds",
     "minibatch_cka_matrix",
     "packed_grams",
     "self_hsic",

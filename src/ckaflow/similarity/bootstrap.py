@@ -147,6 +147,16 @@ def bootstrap_cka(
     pairs : (P, 2) int, rows of ``packed`` to compare.
     counts : (B, n) :func:`resample_counts`; each row sums to n.
     """
+    kw = dict(n=n, debiased=debiased, centering=centering, batch=batch)
+    return bootstrap_of_hsic(*bootstrap_hsic(packed, pairs, counts, **kw))
+
+
+def bootstrap_hsic(
+    packed, pairs, counts, *, n: int, debiased=DEBIASED, centering="unit", batch: int = 128
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bootstrap_cka`'s HSIC: xy (1 + B, P) of each pair, xx (1 + B, g) of each group,
+    on the full sample (row 0) and each resample; ``inverse`` (P, 2): each pair's columns of xx.
+    Summed over minibatches, :func:`bootstrap_of_hsic` makes the minibatch CKA's replicates."""
     xp, packed, pairs, counts = _checked(packed, pairs, counts, n)
     used, inverse = np.unique(pairs, return_inverse=True)
     inverse = inverse.reshape(pairs.shape)
@@ -170,7 +180,11 @@ def bootstrap_cka(
         for start in range(0, len(counts), batch):
             hsic.append(terms.hsic(counts[start : start + batch].astype(np.float64)))
     hsic = np.vstack([to_numpy(h) for h in hsic])  # (1 + B, P + g)
-    xy, xx = hsic[:, : len(pairs)], hsic[:, len(pairs) :]
+    return hsic[:, : len(pairs)], hsic[:, len(pairs) :], inverse
+
+
+def bootstrap_of_hsic(xy: np.ndarray, xx: np.ndarray, inverse: np.ndarray) -> Bootstrap:
+    """CKA on the full sample and every resample from :func:`bootstrap_hsic` (or its sums)."""
     denom = np.sqrt(xx[:, inverse[:, 0]] * xx[:, inverse[:, 1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         cka = np.where(denom > 0.0, xy / np.where(denom > 0.0, denom, 1.0), np.nan)

@@ -178,10 +178,21 @@ def block_cka(packed, names: list[str], n: int, estimator: Estimator) -> CKAResu
     """CKA of every ordered pair of the groups whose packed centred Grams are ``packed`` (g, m):
     one matrix product, in packed's namespace. ``names`` (g,) name the groups that do not vary in
     the warning."""
-    xp = array_namespace(packed)
-    with no_tf32(xp):
-        xy = hsic_matrix(packed, n=n, debiased=estimator.debiased)
-    xx = xp.linalg.diagonal(xy)
+    return block_cka_of_hsic(block_hsic(packed, n, estimator), names)
+
+
+def block_hsic(packed, n: int, estimator: Estimator):
+    """HSIC of every ordered pair of the groups whose packed centred Grams on n examples are
+    ``packed`` (g, m): (g, g), one matrix product in packed's namespace. On minibatches
+    (Nguyen et al. 2021) the HSIC of each batch is averaged, then :func:`block_cka_of_hsic`."""
+    with no_tf32(array_namespace(packed)):
+        return hsic_matrix(packed, n=n, debiased=estimator.debiased)
+
+
+def block_cka_of_hsic(xy, names: list[str]) -> CKAResult:
+    """CKA of every pair from their HSIC (g, g) (:func:`block_hsic`, or its mean over
+    minibatches); ``names`` (g,) name the groups that do not vary in the warning."""
+    xx = array_namespace(xy).linalg.diagonal(xy)
     warn_undefined(names, xx)
     return CKAResult(cka_from_hsic(xy, xx, xx), xy, xx, xx, "gram")
 

@@ -31,6 +31,20 @@ from .validate import (
 MIN_BATCH = 4
 
 
+def batch_bounds(n: int, batch_size: int | None) -> list[int]:
+    """The first example of each minibatch and n: ``[0, b, 2b, ..., n]`` for consecutive
+    batches of ``batch_size`` examples (None, or n or more: one batch of all n). A last batch
+    under :data:`MIN_BATCH` examples (too few for the unbiased estimator) joins the one before."""
+    if batch_size is None or batch_size >= n:
+        return [0, n]
+    if not (isinstance(batch_size, int | np.integer) and batch_size >= MIN_BATCH):
+        raise ValueError(f"batch_size must be an integer >= {MIN_BATCH}, got {batch_size!r}")
+    bounds = list(range(0, n, int(batch_size))) + [n]
+    if bounds[-1] - bounds[-2] < MIN_BATCH:
+        del bounds[-2]
+    return bounds
+
+
 def minibatch_cka_matrix(
     xs: Arrays,
     ys: Arrays | None = None,
