@@ -11,7 +11,7 @@ test set and estimator (one shard: every block) and the interval job (1,000 resa
 permutations of the null). Extraction and training are not part of it.
 
     .venv/bin/python benchmarks/bench_scale.py                      # n = 250, 500, 1000
-    .venv/bin/python benchmarks/bench_scale.py --n 250 500 --channels 64
+    .venv/bin/python benchmarks/bench_scale.py --n 1000 2000 4000 --batch 500   # minibatches
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ LAYERS = [f"conv{i}" for i in range(1, 7)]
 SIDE = 8  # positions per side: the Gram cost follows the units, not the image
 
 
-def study_config(n: int) -> dict:
-    """The study's config: tiny.yaml's keys, two npy domains, n test images each."""
+def study_config(n: int, batch: int | None = None) -> dict:
+    """The study's config: tiny.yaml's keys, two npy domains, n test images each, minibatches
+    of ``batch`` (None: all at once)."""
     from snakemake.utils import validate
 
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
@@ -45,7 +46,8 @@ def study_config(n: int) -> dict:
     )  # fmt: skip
     config["train"]["early_checkpoints"] = []
     config["figures"]["filter_instances"] = None
-    config["similarity"] = {"estimators": [{"debiased": False}, {"debiased": True}], "shards": 1}
+    config["similarity"] = {"estimators": [{"debiased": False}, {"debiased": True}], "shards": 1,
+                            "batch_size": batch}  # fmt: skip
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     return config
 
@@ -60,14 +62,14 @@ def model_spec(channels: int):
                      output="image", layers=rows, recorded=tuple(LAYERS))  # fmt: skip
 
 
-def setup(work: Path, n: int, channels: int) -> dict:
+def setup(work: Path, n: int, channels: int, batch: int | None) -> dict:
     """Activations and Gram files of every model (the jobs' inputs); returns the job inputs."""
     from ckaflow.stages.activations import save_activations
     from ckaflow.stages.grams import write_grams
     from ckaflow.study.comparisons import filter_scope
     from ckaflow.study.plan import Plan
 
-    plan = Plan.from_config(study_config(n))
+    plan = Plan.from_config(study_config(n, batch))
     scope = filter_scope(plan)
     spec = model_spec(channels)
     rng = np.random.default_rng(0)
@@ -78,9 +80,10 @@ def setup(work: Path, n: int, channels: int) -> dict:
             save_activations(work / "act" / model / ts, acts)
         keep = spec.filter_layers(scope.layers_of(model))
         write_grams(work / "act", model, plan.domains, plan.estimators,
-                    work / "grams" / f"{model}.npz", filter_layers=keep)  # fmt: skip
+                    work / "grams" / f"{model}.npz", filter_layers=keep,
+                    batch_size=batch)  # fmt: skip
     return {
-        "n": n, "channels": channels, "work": str(work), "domains": plan.domains,
+        "n": n, "channels": channels, "batch": batch, "work": str(work), "domains": plan.domains,
         "models": plan.models, "estimators": [e.name for e in plan.estimators],
         "filter_model": scope.instances[0], "filter_models": list(scope.instances),
         "filter_layers": spec.filter_layers(scope.layers_of(scope.instances[0])),
@@ -100,7 +103,8 @@ def run_job(kind: str, job: dict) -> None:
         from ckaflow.stages.grams import write_grams
 
         write_grams(work / "act", job["filter_model"], job["domains"], estimators,
-                    work / "out.npz", filter_layers=job["filter_layers"])  # fmt: skip
+                    work / "out.npz", filter_layers=job["filter_layers"],
+                    batch_size=job["batch"])  # fmt: skip
     elif kind == "compute_hsic":
         from ckaflow.stages.hsic import hsic_shard
 
@@ -142,11 +146,11 @@ def predicted(job: dict) -> dict[str, float]:
     from ckaflow.study.cost import study_costs
     from ckaflow.study.plan import Plan
 
-    config = study_config(job["n"])
+    config = study_config(job["n"], job["batch"])
     config["similarity"]["resamples"], config["similarity"]["null_permutations"] = 1000, 200
     plan = Plan.from_config(config)
     scope = filter_scope(plan)
-    costs = study_costs(plan, scope, {1: model_spec(job["channels"])})
+    costs = study_costs(plan, scope, {1: model_spec(job["channels"])}, batch=job["batch"])
     return {c.stage: c.memory for c in costs}
 
 
@@ -154,13 +158,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="minibatch size (default: all test images at once)")  # fmt: skip
     args = parser.parse_args()
     kinds = ("compute_grams", "compute_hsic", "compute_intervals")
     results = {}
     for n in args.n:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            job = setup(Path(tmp), n, args.channels)
+            job = setup(Path(tmp), n, args.channels, args.batch)
             print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
             want = predicted(job)
             for kind in kinds:
@@ -168,7 +174,8 @@ def main() -> None:
                 results[n, kind] = (seconds, peak, want[kind])
                 print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
                       f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
-    print(f"\n{args.channels} channels per layer, 6 layers, 8 models, 2 estimators\n")
+    batch = f"minibatches of {args.batch}" if args.batch else "all test images at once"
+    print(f"\n{args.channels} channels per layer, 6 layers, 8 models, 2 estimators, {batch}\n")
     print("| job | n | time | peak memory | plan's prediction | predicted / measured |")
     print("|---|---|---|---|---|---|")
     for (n, kind), (s, peak, want) in results.items():

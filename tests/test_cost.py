@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, TINY
 
 from ckaflow.model.build import make_spec, with_recorded
-from ckaflow.study.budget import check_at_load, check_budget
+from ckaflow.study.budget import assess, batch_size, check_at_load
 from ckaflow.study.comparisons import filter_scope
 from ckaflow.study.config import ConfigError
 from ckaflow.study.cost import largest_job, study_costs
@@ -63,14 +63,41 @@ def test_memory_grows_with_the_test_images_and_the_budget_says_what_fits(tiny):
     small, large = (largest_job(study_costs(plan, scope, specs, n=n)).memory for n in (8, 2000))
     assert large > 10 * small
     config = {**plan.config, "test_images": 2000,
-              "similarity": {**plan.config["similarity"], "memory_budget": 4.0}}  # fmt: skip
+              "similarity": {**plan.config["similarity"], "memory_budget": 4.0,
+                             "batch_size": 2000}}  # fmt: skip
     big = Plan(config)
-    verdict = check_budget(study_costs(big, scope, specs), big, scope, specs)
-    assert not verdict.fits and "does NOT fit" in verdict.text
-    most = int(verdict.text.split("test_images: 2000 -> at most ")[1].split()[0])
+    found = assess(big, scope, specs)
+    assert not found.fits and "does NOT fit" in found.text and "all 2,000" in found.text
+    most = int(found.text.split("test_images: 2000 -> at most ")[1].split()[0])
     assert largest_job(study_costs(big, scope, specs, n=most)).memory <= 4e9
     assert largest_job(study_costs(big, scope, specs, n=most + 1)).memory > 4e9
-    assert "similarity.filters: {layers: first" in verdict.text  # fewer filters help too
+    assert "similarity.filters: {layers: first" in found.text  # fewer filters help too
+
+
+def test_minibatches_bound_the_memory_and_are_chosen_when_needed(tiny):
+    """Memory follows the minibatch, not n: at a fixed batch it stays flat as n grows, and time
+    grows linearly. Automatic: all images at once while that fits, else the largest multiple of
+    10 that does; a number given is kept."""
+    plan, scope, specs = tiny
+    grams = {n: study_costs(plan, scope, specs, n=n, batch=250, rate=1e9)[1]
+             for n in (1000, 4000, 10000)}  # fmt: skip
+    assert grams[1000].memory == grams[10000].memory
+    assert grams[10000].seconds == pytest.approx(10 * grams[1000].seconds, rel=0.01)
+    assert batch_size(plan, scope, specs) is None  # the tiny study: all 8 at once
+
+    def with_(**similarity):
+        return Plan({**plan.config, "test_images": 10000,
+                     "similarity": {**plan.config["similarity"], **similarity}})  # fmt: skip
+
+    auto = with_(memory_budget=6.0, batch_size=None)
+    b = batch_size(auto, scope, specs)
+    assert b is not None and b % 10 == 0 and 4 <= b < 10000
+    found = assess(auto, scope, specs)
+    assert found.batch == b and f"of {b:,} test images of 10,000 (automatic)" in found.text
+    held = [c.memory for c in found.costs if c.stage in ("compute_grams", "compute_hsic")]
+    assert max(held) <= 6e9
+    assert batch_size(with_(batch_size=500), scope, specs) == 500
+    assert batch_size(with_(batch_size=20000), scope, specs) is None
 
 
 def test_a_run_stops_at_load_when_a_job_would_not_fit(tiny, tmp_path):

@@ -29,6 +29,7 @@ COMMANDS = {
     "make run CONFIG=config/tiny.yaml": "test_workflow.py: make -n run CONFIG=...; the tiny run",
     ".venv/bin/python examples/own_study/make_images.py data/own": "test_own_study.py",
     f".venv/bin/python -m ckaflow layers --configfile {OWN}": "test_own_study.py",
+    f".venv/bin/python -m ckaflow plan --configfile {OWN}": "test_own_study.py",
     f".venv/bin/snakemake --cores all --configfile {OWN}": "test_own_study.py",
 }
 

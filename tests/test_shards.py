@@ -241,3 +241,90 @@ def test_filters_only_where_asked_and_within_each_instance(tmp_path, stage):
     assert both["cka"].equals(both["cka_full"]) and both["hsic_xx"].equals(both["hsic_xx_full"])
     assert blocks_of({"a-1": ["conv1/f00", "conv1"], "b-1": ["conv1/f00"]}, ["a-1", "b-1"],
                      across=False) == [LAYERS_BLOCK, "a-1:conv1", "b-1:conv1"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def batched(tmp_path_factory):
+    """Activations of two models on 48 images, their Grams on minibatches of 16 (and whole)."""
+    root = tmp_path_factory.mktemp("batched")
+    rng = np.random.default_rng(5)
+    acts = {}
+    for model in ("a-1", "b-1"):
+        base = rng.normal(size=(48, 3, 2, 3))
+        acts[model] = {
+            "conv1": np.maximum(base + 0.3, 0).astype(np.float32),
+            "conv2": np.maximum(base[:, [0, 1, 2, 0]] * rng.normal(size=(1, 4, 1, 1))
+                                + 0.5 * rng.normal(size=(48, 4, 2, 3)), 0).astype(np.float32),
+        }  # fmt: skip
+        save_activations(root / model / "t", acts[model])
+    grams = {}
+    for size in (None, 16):
+        for model in acts:
+            grams[size, model] = root / f"{model}-{size}.npz"
+            write_grams(root, model, ["t"], ESTIMATORS, grams[size, model], batch_size=size)
+    return acts, grams
+
+
+@pytest.mark.parametrize("e", range(len(ESTIMATORS)))
+def test_minibatch_cka_is_the_mean_hsic_over_batches_normalised_once(batched, e):
+    """HSIC of each pair on each batch of 16 consecutive images, averaged, then normalised
+    (Nguyen et al. 2021), against the float64 reference on the activations themselves."""
+    import reference as ref
+
+    acts, grams = batched
+    est = ESTIMATORS[e]
+    files = {m: grams[16, m] for m in acts}
+    t = hsic_shard(files, test_set="t", estimator=est, shard=0, shards=1, filter_models=list(acts))
+    assert (t["n"] == 48).all() and len(t) == (2 * 3) ** 2 + (2 * 3) ** 2 + (2 * 4) ** 2
+
+    def units(model, group):
+        if group == "model":
+            return np.concatenate([a.reshape(48, -1) for a in acts[model].values()], axis=1)
+        layer, _, f = group.partition("/f")
+        return acts[model][layer][:, int(f)] if f else acts[model][layer]
+
+    opts = dict(debiased=est.debiased, centering=est.centering)
+    for r in t.sample(25, random_state=1).itertuples():
+        x, y = units(r.a_model, r.a_group).reshape(48, -1), units(r.b_model, r.b_group)
+        y = y.reshape(48, -1)
+        h = [[ref.hsic(ref.gram(p[s:s + 16], centering=est.centering),
+                       ref.gram(q[s:s + 16], centering=est.centering), **opts)
+              for s in (0, 16, 32)] for p, q in ((x, y), (x, x), (y, y))]  # fmt: skip
+        xy, xx, yy = (np.mean(v) for v in h)
+        want = xy / np.sqrt(xx * yy) if xx > 0 and yy > 0 else np.nan
+        assert r.hsic_xy == pytest.approx(xy, rel=1e-6, abs=1e-12)
+        assert r.cka == pytest.approx(want, rel=1e-6, abs=1e-9, nan_ok=True)
+    whole = hsic_shard({m: grams[None, m] for m in acts}, test_set="t", estimator=est, shard=0,
+                       shards=1, filter_models=list(acts))  # fmt: skip
+    assert not np.allclose(whole["cka"], t["cka"], equal_nan=True)  # batches are not the whole
+
+
+def test_minibatch_intervals_and_null_from_the_batched_grams(batched):
+    """Intervals over images resample within each batch; the estimate is the HSIC stage's
+    minibatch CKA; the null shuffles images within batches: unrelated groups stay inside it,
+    related ones clear it; Gram files on other minibatches are refused."""
+    acts, grams = batched
+    est = ESTIMATORS[1]
+    files = {m: grams[16, m] for m in acts}
+    rows = [("a-1", g, "b-1", g) for g in ("conv1", "conv2", "model")]
+    rows += [("a-1", "conv1", "a-1", "conv2")]
+    got = compute_intervals(files, test_set="t", estimator=est, rows=rows, resamples=200,
+                            confidence=0.9, seed=[0, 1], null_permutations=59)  # fmt: skip
+    t = hsic_shard(files, test_set="t", estimator=est, shard=0, shards=1, filter_models=[])
+    want = t.set_index(["a_model", "a_group", "b_model", "b_group"])["cka"]
+    for r in got.itertuples():
+        assert r.cka == pytest.approx(want[r.a_model, r.a_group, r.b_model, r.b_group], abs=1e-12)
+        assert r.low <= r.cka <= r.high and len(r.replicates) == 200
+    # a-1 and b-1 are unrelated (drawn apart): inside their null; conv2 is made from conv1
+    unrelated, related = got.iloc[:3], got.iloc[3]
+    assert (unrelated["cka"] < unrelated["null_q95"]).all() and (unrelated["p_value"] > 0.05).all()
+    assert related.cka > related.null_q95 and related.p_value == 1 / 60
+    again = compute_intervals(files, test_set="t", estimator=est, rows=rows, resamples=200,
+                              confidence=0.9, seed=[0, 1], null_permutations=59)  # fmt: skip
+    assert np.array_equal(np.stack(got["replicates"]), np.stack(again["replicates"]))
+    mixed = {"a-1": grams[16, "a-1"], "b-1": grams[None, "b-1"]}
+    with pytest.raises(ValueError, match="other minibatches"):
+        compute_intervals(mixed, test_set="t", estimator=est, rows=rows, resamples=100,
+                          confidence=0.9, seed=0)  # fmt: skip
+    with pytest.raises(ValueError, match="minibatch"):
+        hsic_shard(mixed, test_set="t", estimator=est, shard=0, shards=1, filter_models=[])

@@ -101,15 +101,13 @@ def layer_tables(configfiles: list[str]) -> str:
 def cost_table(configfiles: list[str]) -> tuple[str, bool]:
     """What the configured study will cost (:mod:`ckaflow.study.cost`), as text, and whether
     its largest job fits the memory budget."""
-    from .study.budget import check_budget, format_costs
+    from .study.budget import assess, format_costs
     from .study.comparisons import filter_scope
-    from .study.cost import gemm_rate, study_costs
+    from .study.cost import gemm_rate
 
-    config, plan, specs = study_specs(configfiles)
-    scope = filter_scope(plan)
-    costs = study_costs(plan, scope, specs, rate=gemm_rate())
-    verdict = check_budget(costs, plan, scope, specs)
-    return f"{format_costs(costs)}\n\n{verdict.text}", verdict.fits
+    _, plan, specs = study_specs(configfiles)
+    found = assess(plan, filter_scope(plan), specs, rate=gemm_rate())
+    return f"{format_costs(found.costs)}\n\n{found.text}", found.fits
 
 
 if __name__ == "__main__":

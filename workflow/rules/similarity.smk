@@ -6,6 +6,7 @@ rule compute_grams:
     input:
         activations=activations_of_model,
         spec=spec_of_model,
+        specs=specs(),
     output:
         "results/similarity/grams/{model}.npz",
     log:
@@ -21,6 +22,9 @@ rule compute_grams:
         model=lambda w: w.model,
         estimators=ESTIMATORS,
         filter_layers=filter_layers_of,
+        # the minibatch size is decided by the job from these (similarity.batch_size)
+        batch_size=config["similarity"]["batch_size"],
+        memory_budget=config["similarity"]["memory_budget"],
         test_sets=DOMAINS,
         device=config["similarity"]["device"],
     script:

@@ -1,4 +1,5 @@
-"""Packed centred Grams of every group of one model (snakemake rule compute_grams)."""
+"""Packed centred Grams of every group of one model, on minibatches when the study needs them
+(snakemake rule compute_grams)."""
 
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from ckaflow.logs import log_to
 from ckaflow.model.spec import read_spec
 from ckaflow.similarity import Estimator
 from ckaflow.stages.grams import write_grams
+from ckaflow.study.budget import gram_batch_size
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -18,4 +20,5 @@ write_grams(
     sm.output[0],
     xp=compute_namespace(sm.params.device),
     filter_layers=read_spec(sm.input.spec).filter_layers(sm.params.filter_layers),
+    batch_size=gram_batch_size(sm.config, {s.depth: s for s in map(read_spec, sm.input.specs)}),
 )

@@ -18,4 +18,5 @@ table = hsic_shard(
     across=sm.params.across,
     xp=compute_namespace(sm.params.device),
 )
-write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
+prov = run_provenance(sm.config, sm.input.datasets)
+write_parquet(table, sm.output[0], {**prov, "minibatches": table.attrs["minibatches"]})

@@ -21,4 +21,5 @@ table = compute_intervals(
     null_permutations=sm.params.null_permutations,
     xp=compute_namespace(sm.params.device),
 )
-write_parquet(table, sm.output[0], run_provenance(sm.config, sm.input.datasets))
+prov = run_provenance(sm.config, sm.input.datasets)
+write_parquet(table, sm.output[0], {**prov, "minibatches": table.attrs["minibatches"]})

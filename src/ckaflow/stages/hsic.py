@@ -17,12 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import CorruptFileError, read_parquet, reading
+from ..io import REBUILD, CorruptFileError, read_parquet, reading
 from ..npz import read_npz_array
-from ..similarity import Estimator, block_cka, is_filter, parse_group
+from ..similarity import (
+    Estimator,
+    block_cka,
+    block_cka_of_hsic,
+    block_hsic,
+    is_filter,
+    parse_group,
+)
 from ..similarity.arrays import release
 from .cka_table import CKA_COLUMNS, PAIR_KEY
-from .grams import gram_key
+from .grams import batch_keys, read_batches
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +66,61 @@ def hsic_shard(
     block's product is computed in the array namespace ``xp`` (default NumPy; CuPy's: on the
     GPU).
     """
-    groups = _file_groups(gram_files)
+    groups, bounds = _file_groups(gram_files)
     blocks = shard_blocks(shard, shards, blocks_of(groups, filter_models, across))
-    rows, labels, n = _read_blocks(
-        gram_files, groups, gram_key(test_set, estimator), blocks, filter_models, across
-    )
-    results = []
-    for block in blocks:
-        names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
-        packed = rows.pop(block) if xp is None else xp.asarray(rows.pop(block))
-        res = block_cka(packed, names, n, estimator)
-        results.append((labels[block], res.on_host()))
-        del packed, res
-        release(xp)
-        g = len(names)
-        log.info("%s %s block %s: %d groups, %d pairs", test_set, estimator.name, block, g, g * g)
-    out = _pair_frame(results, n)
+    keys = batch_keys(test_set, estimator, bounds)
+    if len(keys) > 1:
+        results = _batched(gram_files, groups, keys, bounds, blocks, filter_models, across,
+                           test_set, estimator, xp)  # fmt: skip
+    else:
+        results = []
+        rows, labels = _read_blocks(gram_files, groups, keys[0], bounds[-1], blocks,
+                                    filter_models, across)  # fmt: skip
+        for block in blocks:
+            names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
+            packed = rows.pop(block) if xp is None else xp.asarray(rows.pop(block))
+            res = block_cka(packed, names, bounds[-1], estimator)
+            results.append((labels[block], res.on_host()))
+            del packed, res
+            release(xp)
+            _log_block(test_set, estimator, block, len(names))
+    out = _pair_frame(results, bounds[-1])
+    out.attrs["minibatches"] = bounds  # recorded in the table's provenance
     constants = {"test_set": test_set, **estimator.columns()}
     for i, (column, value) in enumerate(constants.items()):
         if isinstance(value, str):  # one category: no string per row
             value = pd.Categorical.from_codes(np.zeros(len(out), int), [value])
         out.insert(i, column, value)
     return out
+
+
+def _batched(gram_files, groups, keys, bounds, blocks, filter_models, across, test_set,
+             estimator, xp):  # fmt: skip
+    """[(labels, CKAResult)] of each block from Grams on minibatches: each batch's HSIC of every
+    pair, one batch held at a time, averaged over the batches (Nguyen et al. 2021), then
+    normalised; the HSIC columns are the batch means."""
+    sums, labels = {}, None
+    for j, key in enumerate(keys):
+        size = bounds[j + 1] - bounds[j]
+        rows, labels = _read_blocks(gram_files, groups, key, size, blocks, filter_models, across)
+        for block in blocks:
+            packed = rows.pop(block) if xp is None else xp.asarray(rows.pop(block))
+            xy = block_hsic(packed, size, estimator)
+            sums[block] = xy if j == 0 else sums[block] + xy
+            del packed
+            release(xp)
+    results = []
+    for block in blocks:
+        names = [f"{m}:{g} on {test_set}" for m, g in labels[block]]
+        res = block_cka_of_hsic(sums.pop(block) / len(keys), names)
+        results.append((labels[block], res.on_host()))
+        _log_block(test_set, estimator, block, len(names), len(keys))
+    return results
+
+
+def _log_block(test_set, estimator, block, g: int, batches: int = 1) -> None:
+    log.info("%s %s block %s: %d groups, %d pairs, %d minibatch(es)", test_set, estimator.name,
+             block, g, g * g, batches)  # fmt: skip
 
 
 def blocks_of(
@@ -104,30 +144,31 @@ def _block_of(model: str, group: str, across: bool) -> str:
     return layer if across else f"{model}:{layer}"
 
 
-def _file_groups(gram_files) -> dict[str, list[str]]:
-    """{model: its Gram file's group names}, every file checked to hold Grams of one n."""
-    out, n = {}, None
+def _file_groups(gram_files) -> tuple[dict[str, list[str]], list[int]]:
+    """({model: its Gram file's group names}, the minibatch bounds), every file checked to hold
+    Grams of the same images in the same minibatches."""
+    out, bounds, first = {}, None, None
     for model, path in gram_files.items():
         with reading(path, "Gram file"):
             out[model] = [str(g) for g in read_npz_array(path, "groups")]
-            n_file = int(read_npz_array(path, "n"))
-        if n is not None and n_file != n:
-            raise ValueError(f"{path}: Grams of n = {n_file} images, the files before have {n}")
-        n = n_file
-    return out
+        file_bounds = read_batches(path)
+        if bounds is not None and file_bounds != bounds:
+            raise ValueError(
+                f"{path}: Grams of n = {file_bounds[-1]} images in {len(file_bounds) - 1} "
+                f"minibatch(es); {first} has n = {bounds[-1]} in {len(bounds) - 1}: {REBUILD}"
+            )
+        bounds, first = file_bounds, first or path
+    return out, bounds
 
 
-def _read_blocks(gram_files, file_groups, key, blocks, filter_models, across):
-    """The packed Grams of every block's groups, each file's rows read straight into their
-    block's array (no per-file copy, no concatenation): rows {block: (g, m)}, labels
-    {block: [(model, group)]} and n."""
+def _read_blocks(gram_files, file_groups, key, examples, blocks, filter_models, across):
+    """The packed Grams ``key`` (of ``examples`` images) of every block's groups, each file's
+    rows read straight into their block's array (no per-file copy, no concatenation): rows
+    {block: (g, m)} and labels {block: [(model, group)]}."""
     labels = {b: [] for b in blocks}
     runs = {}  # model -> [(block, first row in the file, rows)]
-    n = None
     for model, path in gram_files.items():
         groups = file_groups[model]
-        with reading(path, "Gram file"):
-            n = int(read_npz_array(path, "n"))
         where = np.array([_block_of(model, g, across) for g in groups])
         runs[model] = []
         for block in blocks:
@@ -139,7 +180,7 @@ def _read_blocks(gram_files, file_groups, key, blocks, filter_models, across):
             if len(pick):
                 runs[model].append((block, int(pick[0]), len(pick)))
             labels[block] += [(model, groups[i]) for i in pick]
-    rows = {b: np.empty((len(labels[b]), n * (n + 1) // 2)) for b in blocks}
+    rows = {b: np.empty((len(labels[b]), examples * (examples + 1) // 2)) for b in blocks}
     filled = dict.fromkeys(blocks, 0)
     for model, path in gram_files.items():
         into = []
@@ -149,7 +190,7 @@ def _read_blocks(gram_files, file_groups, key, blocks, filter_models, across):
         if into:
             with reading(path, "Gram file"):
                 read_npz_array(path, key, into=into)
-    return rows, labels, n
+    return rows, labels
 
 
 def _pair_frame(results, n: int) -> pd.DataFrame:

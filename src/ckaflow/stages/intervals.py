@@ -20,14 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import read_parquet, reading
+from ..io import REBUILD, read_parquet, reading
 from ..npz import read_npz_array
-from ..similarity import Estimator, bootstrap_cka, is_filter, resample_counts
+from ..similarity import Estimator, bootstrap_cka, hsic_scale, is_filter, resample_counts
 from ..similarity.arrays import release
-from ..similarity.bootstrap import check_confidence, check_resamples
-from ..similarity.null import permutation_null_matrix
+from ..similarity.bootstrap import (
+    bootstrap_hsic,
+    bootstrap_of_hsic,
+    check_confidence,
+    check_resamples,
+)
+from ..similarity.null import permutation_null_matrix, shuffled_packed_index
 from .cka_table import PAIR_KEY
-from .grams import gram_key, read_grams
+from .grams import batch_keys, read_batches, read_grams
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +69,16 @@ def compute_intervals(
     check_resamples(resamples)
     check_confidence(confidence)
     rows = [*layer_rows(gram_files, pairs), *rows]
-    grams, index, n = _row_grams(gram_files, rows, gram_key(test_set, estimator))
-    counts = resample_counts(n, resamples, seed=seed)
-    packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
-    boot = bootstrap_cka(
-        packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
-    )
-    del packed
-    null_q95, p_value = _null(grams, index, boot.estimate, n, null_permutations, seed)
+    bounds = _common_bounds(gram_files, rows)
+    n, keys = bounds[-1], batch_keys(test_set, estimator, bounds)
+    run = _batched if len(keys) > 1 else _whole
+    boot, null_q95, p_value = run(gram_files, rows, keys, bounds, estimator, resamples, seed,
+                                  null_permutations, xp)  # fmt: skip
     release(xp)
     low, high = boot.interval(confidence)
-    log.info("%s %s: %d pairs of %d groups, %d resamples of n = %d", test_set, estimator.name,
-             len(rows), len(grams), resamples, n)  # fmt: skip
-    return pd.DataFrame(
+    log.info("%s %s: %d pairs, %d resamples of n = %d in %d minibatch(es)", test_set,
+             estimator.name, len(rows), resamples, n, len(keys))  # fmt: skip
+    out = pd.DataFrame(
         {
             "test_set": test_set,
             **estimator.columns(),
@@ -91,6 +93,20 @@ def compute_intervals(
             "p_value": p_value,
         }
     )[INTERVAL_COLUMNS]
+    out.attrs["minibatches"] = bounds  # recorded in the table's provenance
+    return out
+
+
+def _whole(gram_files, rows, keys, bounds, estimator, resamples, seed, permutations, xp):
+    """(bootstrap, null_q95, p_value) from Grams of all test images at once."""
+    grams, index, n = _row_grams(gram_files, rows, keys[0])
+    counts = resample_counts(n, resamples, seed=seed)
+    packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
+    boot = bootstrap_cka(
+        packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
+    )
+    del packed
+    return (boot, *_null(grams, index, boot.estimate, n, permutations, seed))
 
 
 def _null(grams, index, observed, n: int, permutations: int, seed):
@@ -105,12 +121,70 @@ def _null(grams, index, observed, n: int, permutations: int, seed):
     b_rows, b_at = np.unique(index[:, 1], return_inverse=True)
     stacked = np.stack(grams)
     null = permutation_null_matrix(stacked[a_rows], stacked[b_rows], n=n, perms=perms)
-    draws = null[:, a_at, b_at]  # (permutations, rows)
+    return _null_stats(null[:, a_at, b_at], observed, permutations)
+
+
+def _null_stats(draws, observed, permutations: int):
+    """(null_q95, p_value) of each row from its null draws (permutations, rows)."""
     with np.errstate(invalid="ignore"):
         q95 = np.quantile(draws, 0.95, axis=0)
         p = (1 + np.sum(draws >= observed[None, :], axis=0)) / (1 + permutations)
     undefined = np.isnan(observed)
     return np.where(undefined, np.nan, q95), np.where(undefined, np.nan, p)
+
+
+def _common_bounds(gram_files, rows) -> list[int]:
+    """The minibatch bounds of the Gram files ``rows`` read, checked to be one."""
+    models = dict.fromkeys(m for a, _, b, _ in rows for m in (a, b))
+    missing = [m for m in models if m not in gram_files]
+    if missing:
+        raise ValueError(f"no Gram file for {missing}")
+    found = {m: read_batches(gram_files[m]) for m in models}
+    first = next(iter(found.values()), [0, 0])
+    odd = [m for m, b in found.items() if b != first]
+    if odd:
+        raise ValueError(f"{gram_files[odd[0]]}: Grams on other minibatches than the other "
+                         f"models' ({found[odd[0]]} vs {first}): {REBUILD}")  # fmt: skip
+    return first
+
+
+def _batched(gram_files, rows, keys, bounds, estimator, resamples, seed, permutations, xp):
+    """(bootstrap, null_q95, p_value) from Grams on minibatches (Nguyen et al. 2021): each
+    batch's HSIC of every pair, on the full batch and on each resample of its own images
+    (a stratified bootstrap: batches are independent, so their sums' spread is the sum of
+    theirs), summed over batches and normalised; the null shuffles images within each batch
+    (the same permutations for every row), its HSIC summed over batches alike."""
+    seeds = list(seed) if isinstance(seed, Sequence) else [seed]
+    xy = xx = num = norm_a = norm_b = None
+    for j, key in enumerate(keys):
+        size = bounds[j + 1] - bounds[j]
+        grams, index, _ = _row_grams(gram_files, rows, key)
+        counts = resample_counts(size, resamples, seed=[*seeds, j])
+        packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
+        bxy, bxx, inverse = bootstrap_hsic(packed, index, counts, n=size,
+                                           debiased=estimator.debiased,
+                                           centering=estimator.centering)  # fmt: skip
+        del packed
+        xy, xx = (bxy, bxx) if xy is None else (xy + bxy, xx + bxx)
+        if permutations:
+            rng = np.random.default_rng([*seeds, 7, j])  # not the resamples' stream
+            perms = np.argsort(rng.random((permutations, size)), axis=1)
+            a_rows, a_at = np.unique(index[:, 0], return_inverse=True)
+            b_rows, b_at = np.unique(index[:, 1], return_inverse=True)
+            stacked, scale = np.stack(grams), hsic_scale(size, estimator.debiased)
+            a, b = stacked[a_rows], stacked[b_rows]
+            part = np.stack([a @ b[:, shuffled_packed_index(size, p)].T for p in perms]) * scale
+            na, nb = np.einsum("gm,gm->g", a, a) * scale, np.einsum("gm,gm->g", b, b) * scale
+            num = part if num is None else num + part
+            norm_a, norm_b = (na, nb) if norm_a is None else (norm_a + na, norm_b + nb)
+    boot = bootstrap_of_hsic(xy, xx, inverse)
+    if not permutations:
+        return boot, np.full(len(index), np.nan), np.full(len(index), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        null = num / np.sqrt(np.outer(norm_a, norm_b))[None]
+    null[:, ~(np.outer(norm_a, norm_b) > 0)] = np.nan
+    q95, p = _null_stats(null[:, a_at, b_at], boot.estimate, permutations)
+    return boot, q95, p
 
 
 def layer_rows(gram_files: Mapping[str, str | Path], pairs) -> list[tuple[str, str, str, str]]:

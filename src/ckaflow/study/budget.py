@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..similarity.minibatch import MIN_BATCH, batch_bounds
 from .comparisons import FilterScope
 from .cost import StageCost, gemm_rate, largest_job, study_costs
 
@@ -21,40 +22,87 @@ def memory_budget(config: Mapping) -> float:
     return 0.4 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+# The stages whose jobs hold one minibatch's Grams at a time (their memory follows it).
+BATCHED_STAGES = ("compute_grams", "compute_hsic", "compute_intervals")
+
+
 @dataclass(frozen=True)
-class BudgetVerdict:
+class Assessment:
+    """A study's cost (:func:`assess`): the minibatch size its similarity stages use (None: all
+    test images at once), each stage's cost, whether every job fits the memory budget, and the
+    text that says so (and, if not, what would make it fit)."""
+
+    batch: int | None
+    costs: list[StageCost]
     fits: bool
     text: str
 
 
-def check_budget(costs: Sequence[StageCost], plan, scope: FilterScope, specs) -> BudgetVerdict:
-    """Whether every job fits ``similarity.memory_budget``; when one does not, what would make
-    it fit: the most test images that fit, and the filters of the schema's default."""
+def assess(plan, scope: FilterScope, specs, rate: float | None = None) -> Assessment:
+    """The cost of the study of ``plan`` comparing ``scope`` with the recorded ``specs``, its
+    minibatch size (:func:`batch_size`) and whether it fits ``similarity.memory_budget``."""
+    batch = batch_size(plan, scope, specs)
+    costs = study_costs(plan, scope, specs, rate=rate, batch=batch)
     budget = memory_budget(plan.config)
     worst = largest_job(costs)
-    head = (f"Largest job: {worst.stage}, {_bytes(worst.memory)}; memory budget "
-            f"{_bytes(budget)} (similarity.memory_budget)")  # fmt: skip
-    if worst.memory <= budget:
-        return BudgetVerdict(True, head + ": fits.")
     n = int(plan.config["test_images"])
-    lines = [head + ": does NOT fit. What would make it fit:"]
+    lines = [f"Minibatches: {_batches(n, batch, plan.config)}.",
+             f"Largest job: {worst.stage}, {_bytes(worst.memory)}; memory budget "
+             f"{_bytes(budget)} (similarity.memory_budget)"]  # fmt: skip
+    if worst.memory <= budget:
+        lines[-1] += ": fits."
+        return Assessment(batch, costs, True, "\n".join(lines))
+    lines[-1] += ": does NOT fit. What would make it fit:"
     lo, hi = 4, n  # the most test images whose largest job fits (memory grows with n)
-    if largest_job(study_costs(plan, scope, specs, n=lo)).memory <= budget:
+    if _peak(plan, scope, specs, n=lo, batch=batch) <= budget:
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            fits = largest_job(study_costs(plan, scope, specs, n=mid)).memory <= budget
-            lo, hi = (mid, hi) if fits else (lo, mid)
+            lo, hi = (
+                (mid, hi) if _peak(plan, scope, specs, n=mid, batch=batch) <= budget else (lo, mid)
+            )
         lines.append(f"  test_images: {n} -> at most {lo}")
     narrow = FilterScope(tuple(plan.filter_instances), "first", scope.across)
-    if narrow != scope:
-        cost = largest_job(study_costs(plan, narrow, specs))
-        if cost.memory < worst.memory:
-            lines.append(f"  similarity.filters: {{layers: first, instances: null}} (the first "
-                         f"convolution of figures.filter_instances) -> largest job "
-                         f"{_bytes(cost.memory)}")  # fmt: skip
+    if narrow != scope and (peak := _peak(plan, narrow, specs, batch=batch)) < worst.memory:
+        lines.append(f"  similarity.filters: {{layers: first, instances: null}} (the first "
+                     "convolution of figures.filter_instances) -> largest job "
+                     f"{_bytes(peak)}")  # fmt: skip
     lines.append(f"  similarity.memory_budget: at least {worst.memory / 1e9:.1f} (GB), where "
                  "the machine has the memory")  # fmt: skip
-    return BudgetVerdict(False, "\n".join(lines))
+    return Assessment(batch, costs, False, "\n".join(lines))
+
+
+def batch_size(plan, scope: FilterScope, specs) -> int | None:
+    """The minibatch size of the similarity stages: ``similarity.batch_size`` when given (None
+    when it is the test set or more), else (automatic) None while the jobs that hold Grams fit
+    the memory budget with all test images at once, else the largest size, a multiple of 10,
+    with which they do (at least 4, the unbiased estimator's minimum)."""
+    n, chosen = int(plan.config["test_images"]), plan.config["similarity"]["batch_size"]
+    if chosen is not None:
+        return None if chosen >= n else int(chosen)
+    budget = memory_budget(plan.config)
+
+    def fits(b: int) -> bool:
+        costs = study_costs(plan, scope, specs, batch=b)
+        return max(c.memory for c in costs if c.stage in BATCHED_STAGES) <= budget
+
+    if fits(n):
+        return None
+    lo, hi = MIN_BATCH, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return max(MIN_BATCH, lo // 10 * 10 if lo >= 40 else lo)
+
+
+def _peak(plan, scope, specs, **kwargs) -> float:
+    return largest_job(study_costs(plan, scope, specs, **kwargs)).memory
+
+
+def _batches(n: int, batch: int | None, config) -> str:
+    how = "similarity.batch_size" if config["similarity"]["batch_size"] is not None else "automatic"
+    if batch is None:
+        return f"all {n:,} test images at once ({how})"
+    return f"{len(batch_bounds(n, batch)) - 1} of {batch:,} test images of {n:,} ({how})"
 
 
 def format_costs(costs: Sequence[StageCost]) -> str:
@@ -113,12 +161,11 @@ def check_at_load(plan, scope: FilterScope, spec_files: Mapping[int, str], out=N
               f"({missing[0]}); python -m ckaflow plan prints it now", file=out)  # fmt: skip
         return
     specs = {depth: read_spec(path) for depth, path in spec_files.items()}
-    costs = study_costs(plan, scope, specs)
-    verdict = check_budget(costs, plan, scope, specs)
-    if not verdict.fits:
-        raise ConfigError(f"config: {verdict.text}\n{format_costs(costs)}")
-    print(f"ckaflow: what the similarity stages will cost\n{format_costs(costs)}\n"
-          f"{verdict.text}", file=out)  # fmt: skip
+    found = assess(plan, scope, specs)
+    if not found.fits:
+        raise ConfigError(f"config: {found.text}\n{format_costs(found.costs)}")
+    print(f"ckaflow: what the similarity stages will cost\n{format_costs(found.costs)}\n"
+          f"{found.text}", file=out)  # fmt: skip
 
 
 def cost_keys(config: Mapping) -> dict:
@@ -148,14 +195,20 @@ def write_cost_check(config: Mapping, specs: Mapping[int, object], out_path) -> 
     from .config import ConfigError
     from .plan import Plan
 
-    plan = Plan(config)
-    scope = filter_scope(plan)
-    costs = study_costs(plan, scope, specs, rate=gemm_rate())
-    verdict = check_budget(costs, plan, scope, specs)
-    text = f"{format_costs(costs)}\n{verdict.text}\n"
+    found = assess(Plan(config), filter_scope(Plan(config)), specs, rate=gemm_rate())
+    text = f"{format_costs(found.costs)}\n{found.text}\n"
     logging.getLogger(__name__).info("what the similarity stages will cost:\n%s", text)
-    if not verdict.fits:
-        raise ConfigError(f"config: {verdict.text}")
+    if not found.fits:
+        raise ConfigError(f"config: {found.text}")
     with atomic_path(out_path) as tmp:
         tmp.write_text(text)
 
+
+def gram_batch_size(config: Mapping, specs: Mapping[int, object]) -> int | None:
+    """The Gram jobs' minibatch size for the study of ``config`` with the recorded ``specs``
+    (:func:`batch_size`); the HSIC and interval jobs read it from the Gram files."""
+    from .comparisons import filter_scope
+    from .plan import Plan
+
+    plan = Plan(config)
+    return batch_size(plan, filter_scope(plan), specs)

@@ -10,7 +10,9 @@ measures the jobs themselves beside these predictions. Times come from the rate 
 product measured on the machine that plans (:func:`gemm_rate`), so they are estimates of the
 right order, not promises; training is not estimated (its length is the schedule's).
 
-With n images, one (n, n) float64 Gram is ``G = 8 n^2`` bytes and a packed one ``P = 4 n (n+1)``.
+With minibatches of b images (b = n: all at once), one (b, b) float64 Gram is ``G = 8 b^2`` bytes
+and a packed one ``P = 4 b (b+1)``; a job holds one minibatch at a time, so its memory depends on b,
+not n, and its time grows as n b.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..names import depth_of, parse_model
+from ..similarity.minibatch import batch_bounds
 from .comparisons import FilterScope
 
 # What a job holds before its arrays: Python, NumPy, Snakemake's script preamble and the
@@ -74,12 +77,14 @@ def model_groups(spec, filter_choice) -> ModelGroups:
 @dataclass(frozen=True)
 class _Study:
     """What every stage's cost is made of: the plan, its compared filters, ``n`` images per
-    test set, the groups of every model and the flop ``rate`` (None: not timed)."""
+    test set in minibatches of ``batch``, the groups of every model and the flop ``rate``
+    (None: not timed)."""
 
     plan: object
     scope: FilterScope
     specs: Mapping[int, object]
     n: int
+    batch: int
     groups: Mapping[str, ModelGroups]
     rate: float | None
 
@@ -92,12 +97,20 @@ class _Study:
         return len(self.plan.estimators)
 
     @property
-    def gram(self) -> float:  # bytes of one (n, n) float64 Gram
-        return 8.0 * self.n * self.n
+    def batches(self) -> int:
+        return len(batch_bounds(self.n, self.batch)) - 1
 
     @property
-    def packed(self) -> float:  # bytes of one packed Gram, n (n + 1) / 2 float64
-        return 4.0 * self.n * (self.n + 1)
+    def gram(self) -> float:  # bytes of one (b, b) float64 Gram of a minibatch
+        return 8.0 * self.batch * self.batch
+
+    @property
+    def packed(self) -> float:  # bytes of one packed Gram of a minibatch, b (b + 1) / 2 float64
+        return 4.0 * self.batch * (self.batch + 1)
+
+    @property
+    def pairs_flops(self) -> float:  # flops of one inner product of packed Grams, all batches
+        return 1.0 * self.batches * self.batch * self.batch
 
     def timed(self, flops: float) -> float | None:
         return None if self.rate is None else flops / self.rate
@@ -110,18 +123,19 @@ def study_costs(
     *,
     rate: float | None = None,
     n: int | None = None,
+    batch: int | None = None,
 ) -> list[StageCost]:
     """The cost of each similarity stage of ``plan`` (extraction, Grams, HSIC, the CKA table,
     intervals), with ``specs`` the recorded model spec of each depth, ``rate`` the matrix
-    product's flop rate (None: not timed) and ``n`` test images per test set (None: the
-    config's ``test_images``)."""
+    product's flop rate (None: not timed), ``n`` test images per test set (None: the config's
+    ``test_images``) in minibatches of ``batch`` (None: all n at once)."""
     recorded = [m for i in plan.instances for m in plan.models_of(i)]  # extraction's models
     groups = {
         m: model_groups(specs[depth_of(parse_model(m)[0])], scope.layers_of(m))
         for m in dict.fromkeys([*plan.models, *recorded])
     }
     n = int(plan.config["test_images"] if n is None else n)
-    study = _Study(plan, scope, specs, n, groups, rate)
+    study = _Study(plan, scope, specs, n, min(batch or n, n), groups, rate)
     return [_extraction(study), _grams(study), *_hsic(study), _intervals(study)]
 
 
@@ -147,8 +161,9 @@ def _grams(s: _Study) -> StageCost:
         return BASE_NUMPY + (g.filters + 2 * g.layers) * s.gram + kept + work
 
     compared = [s.groups[m] for m in s.plan.models]  # each model with a Gram file
-    disk = sum(s.sets * s.estimators * (g.filters + g.layers) * s.packed for g in compared)
-    flops = sum(2.0 * s.n * s.n * g.units for g in compared) * s.sets
+    per_group = s.sets * s.estimators * s.batches * s.packed
+    disk = sum((g.filters + g.layers) * per_group for g in compared)
+    flops = sum(2.0 * s.pairs_flops * g.units for g in compared) * s.sets
     return StageCost("compute_grams", len(s.plan.models), max(map(job, compared)), disk,
                      seconds=s.timed(flops))  # fmt: skip
 
@@ -177,7 +192,7 @@ def _hsic(s: _Study) -> list[StageCost]:
     rows = s.sets * s.estimators * per_set
     hsic = StageCost("compute_hsic", shards * s.sets * s.estimators, BASE_PANDAS + max(shard),
                      rows * ROW_BYTES_DISK, rows=rows,
-                     seconds=s.timed(1.0 * rows * s.n * s.n))  # fmt: skip
+                     seconds=s.timed(rows * s.pairs_flops))  # fmt: skip
     table = StageCost("reduce_cka", 1, BASE_PANDAS + 2.5 * rows * ROW_BYTES_MEMORY,
                       rows * ROW_BYTES_DISK, rows=rows)  # fmt: skip
     return [hsic, table]
@@ -197,8 +212,8 @@ def _intervals(s: _Study) -> StageCost:
         + groups * s.gram
         + 4 * RESAMPLE_BATCH * s.packed  # a batch's pair weights w_i w_j and their temporaries
     )
-    flops = (pairs + groups) * s.n * s.n * (sim["resamples"] + 1)
-    flops += groups**2 * s.n * s.n * sim["null_permutations"]
+    flops = (pairs + groups) * s.pairs_flops * (sim["resamples"] + 1)
+    flops += groups**2 * s.pairs_flops * sim["null_permutations"]
     jobs = s.sets * s.estimators
     return StageCost("compute_intervals", jobs, memory,
                      jobs * pairs * (sim["resamples"] + 40) * 8.0,
