@@ -79,6 +79,8 @@ def write_grams(
             n = next(iter(layers.values())).shape[0]
             bounds = batch_bounds(n, batch_size)
             for j, (b0, b1) in enumerate(itertools.pairwise(bounds)):
+                if len(bounds) > 2:  # fresh maps: the pages read stay mapped only for one batch
+                    layers = load_layers(activation_root, model, test_set)
                 batch = layers if len(bounds) == 2 else {k: v[b0:b1] for k, v in layers.items()}
                 names, packed = packed_instance(
                     batch,
@@ -91,6 +93,7 @@ def write_grams(
                 for e in list(packed):
                     key = gram_key(test_set, e, None if len(bounds) == 2 else j)
                     add(key, to_numpy(packed.pop(e)))
+                del batch
                 release(xp)  # a GPU's cached memory back to the card, for TensorFlow beside us
             del layers
             log.info("grams of %s on %s: %d groups, n = %d in %d minibatch(es)", model, test_set,
