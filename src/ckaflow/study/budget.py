@@ -53,14 +53,9 @@ def assess(plan, scope: FilterScope, specs, rate: float | None = None) -> Assess
         lines[-1] += ": fits."
         return Assessment(batch, costs, True, "\n".join(lines))
     lines[-1] += ": does NOT fit. What would make it fit:"
-    lo, hi = 4, n  # the most test images whose largest job fits (memory grows with n)
-    if _peak(plan, scope, specs, n=lo, batch=batch) <= budget:
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (
-                (mid, hi) if _peak(plan, scope, specs, n=mid, batch=batch) <= budget else (lo, mid)
-            )
-        lines.append(f"  test_images: {n} -> at most {lo}")
+    most = _largest(4, n, lambda m: _peak(plan, scope, specs, n=m, batch=batch) <= budget)
+    if most is not None:
+        lines.append(f"  test_images: {n} -> at most {most}")
     narrow = FilterScope(tuple(plan.filter_instances), "first", scope.across)
     if narrow != scope and (peak := _peak(plan, narrow, specs, batch=batch)) < worst.memory:
         lines.append(f"  similarity.filters: {{layers: first, instances: null}} (the first "
@@ -87,11 +82,19 @@ def batch_size(plan, scope: FilterScope, specs) -> int | None:
 
     if fits(n):
         return None
-    lo, hi = MIN_BATCH, n
+    b = _largest(MIN_BATCH, n, fits) or MIN_BATCH
+    return max(MIN_BATCH, b // 10 * 10 if b >= 40 else b)
+
+
+def _largest(lo: int, hi: int, fits) -> int | None:
+    """The largest m in lo..hi with ``fits(m)`` (true up to some m, false above), by bisection;
+    None when not even ``lo`` fits."""
+    if not fits(lo):
+        return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return max(MIN_BATCH, lo // 10 * 10 if lo >= 40 else lo)
+    return hi if fits(hi) else lo
 
 
 def _peak(plan, scope, specs, **kwargs) -> float:
@@ -195,7 +198,8 @@ def write_cost_check(config: Mapping, specs: Mapping[int, object], out_path) -> 
     from .config import ConfigError
     from .plan import Plan
 
-    found = assess(Plan(config), filter_scope(Plan(config)), specs, rate=gemm_rate())
+    plan = Plan(config)
+    found = assess(plan, filter_scope(plan), specs, rate=gemm_rate())
     text = f"{format_costs(found.costs)}\n{found.text}\n"
     logging.getLogger(__name__).info("what the similarity stages will cost:\n%s", text)
     if not found.fits:
