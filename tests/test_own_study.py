@@ -108,8 +108,9 @@ def test_the_own_study_runs_to_its_findings(own_study, monkeypatch):
     acc = pd.read_csv(results / "tables" / "test_accuracy.csv")
     assert set(acc["metric"]) == {"classification accuracy"} and len(acc) == 8 * 2
     assert acc["accuracy"].between(0, 1).all() and np.allclose(acc["chance"], 1 / 3, atol=1e-6)
-    cka = pd.read_parquet(results / "cka.parquet", columns=["test_set", "estimator", "centering",
-                                                            "a_model", "a_group", "b_model"])
+    cka = pd.read_parquet(results / "cka.parquet", columns=["test_set", "kernel", "estimator",
+                                                            "centering", "a_model", "a_group",
+                                                            "b_model"])  # fmt: skip
     groups = set(cka["a_group"].astype(str))
     assert {"logits", "gap", "conv_a/f07", "bn_b", "model"} <= groups
     # similarity.filters by default: the first convolution's filters of the filter instances
@@ -117,7 +118,7 @@ def test_the_own_study_runs_to_its_findings(own_study, monkeypatch):
     filters = cka[cka["a_group"].str.contains("/")]
     assert set(filters["a_group"].str.split("/").str[0]) == {"conv_a"}
     assert set(filters["a_model"]) | set(filters["b_model"]) == {"photos-1", "paintings-1"}
-    per = filters.groupby(["test_set", "estimator", "centering"], observed=True).size()
+    per = filters.groupby(["test_set", "kernel", "estimator", "centering"], observed=True).size()
     assert (per == (2 * 8) ** 2).all()  # conv_a's 8 filters of two instances, every pair
     assert "photos-from-paintings-2" in set(cka["a_model"].astype(str))
     plan = Plan(load_config([own_study / "my.yaml"]))
