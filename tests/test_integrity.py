@@ -155,16 +155,34 @@ def test_activations_are_not_started_without_the_disk_space_they_need(tmp_path, 
 def test_activation_files_have_their_blocks_reserved(tmp_path):
     from ckaflow.stages.activations import _LayerFiles
 
-    with _LayerFiles(tmp_path, 4, layer_shapes(2)) as maps:
+    shapes = {k: (v[-1], *v[:-1]) if len(v) > 1 else v for k, v in layer_shapes(2).items()}
+    with _LayerFiles(tmp_path, 4, shapes) as files:
         tmp_files = list(tmp_path.glob(".*.tmp-*.npy"))
-        assert len(tmp_files) == len(maps)
-        for f in tmp_files:  # allocated on disk, not sparse: no SIGBUS when the disk fills
+        assert len(tmp_files) == len(files)
+        for f in tmp_files:  # allocated on disk, not sparse: a full disk fails before the work
             st = f.stat()
             assert st.st_blocks * 512 >= st.st_size
-        for m in maps.values():
-            m[:] = 1.0
-    want = sorted(f"{k}.npy" for k in layer_shapes(2))  # every layer of depth 2, conv1a, ...
-    assert sorted(p.name for p in tmp_path.iterdir()) == want
+        for layer, rows in files.items():  # appended a minibatch at a time
+            rows.write(np.full((3, *shapes[layer]), 1.0))
+            rows.write(np.full((1, *shapes[layer]), 2.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.npy" for k in shapes)
+    for layer, shape in shapes.items():
+        a = np.load(tmp_path / f"{layer}.npy")
+        assert a.shape == (4, *shape) and a.dtype == np.float32
+        assert (a[:3] == 1).all() and (a[3] == 2).all()
+
+
+def test_activation_files_cut_short_are_not_kept(tmp_path):
+    from ckaflow.stages.activations import _LayerFiles
+
+    with pytest.raises(ValueError, match="conv.npy: 3 of 4 rows written"):
+        with _LayerFiles(tmp_path, 4, {"conv": (2, 3, 3)}) as files:
+            files["conv"].write(np.zeros((3, 2, 3, 3)))
+    with pytest.raises(ValueError, match=r"rows \(2, 2, 3, 3\) do not continue \(4, 2, 3, 3\) at 3"):
+        with _LayerFiles(tmp_path, 4, {"conv": (2, 3, 3)}) as files:
+            files["conv"].write(np.zeros((3, 2, 3, 3)))
+            files["conv"].write(np.zeros((2, 2, 3, 3)))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_gram_rows_read_into_their_blocks_are_checked_whole(tmp_path):

@@ -37,7 +37,8 @@ def extract(
     channels last, in network order) of the model at ``checkpoint`` on each test set.
 
     ``tests`` maps a test-set name to its images (n, h, w, c). Each layer file is filled batch
-    by batch through a memory map under a temporary name, then renamed into place.
+    by batch (appended in order, so the job holds one batch of activations whatever n is)
+    under a temporary name, then renamed into place.
     """
     from ..model.build import load_model
     from ..model.layers import recorder
@@ -51,7 +52,7 @@ def extract(
             for b0 in range(0, len(x), batch_size):
                 for layer, out in record(x[b0 : b0 + batch_size]).items():
                     # (b, ..., c) -> (b, c, ...): channels-first for the engine
-                    files[layer][b0 : b0 + len(out)] = np.moveaxis(out, -1, 1)
+                    files[layer].write(np.moveaxis(out, -1, 1))
         save_json(folder / MANIFEST, {"layers": list(layers)})
         log.info("%s: %d layers on %s (%d images)", checkpoint, len(layers), test_set, len(x))
 
@@ -95,50 +96,73 @@ def check_free_space(folder: Path, needed: int, what: str) -> None:
         )
 
 
-def _reserve(path: Path, size: int) -> None:
-    """Allocate a memory-mapped file's blocks now: a full disk is then an error here, not a
-    SIGBUS in the middle of a write through the map."""
-    with open(path, "r+b") as f:
-        try:
-            os.posix_fallocate(f.fileno(), 0, size)
-        except OSError as err:
-            if err.errno == errno.ENOSPC:
-                raise DiskFullError(
-                    errno.ENOSPC, f"disk full while reserving {size / 1e6:.0f} MB for {path}"
-                ) from err
-            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # no fallocate on this FS
-                raise
+def _reserve(f, size: int) -> None:
+    """Allocate the blocks of the open file ``f`` up to ``size`` bytes now: a full disk is then
+    an error here, not in the middle of the long work."""
+    try:
+        os.posix_fallocate(f.fileno(), 0, size)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise DiskFullError(
+                errno.ENOSPC, f"disk full while reserving {size / 1e6:.0f} MB for {f.name}"
+            ) from err
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # no fallocate on this FS
+            raise
 
 
 class _LayerFiles:
-    """One writable .npy memory map per layer under a temporary name; renamed on success."""
+    """One ``.npy`` per layer under a temporary name, written by appending minibatches of rows
+    (``files[layer].write(rows)``), so a job holds one minibatch of activations whatever n is;
+    renamed into place on success. Each file's blocks are reserved first (a full disk is an
+    error before the long work, not halfway through it)."""
 
     def __init__(self, folder: Path, n: int, shapes: Mapping[str, tuple[int, ...]]):
         self.folder, self.n, self.shapes = folder, n, shapes
-        self._paths = {}
-        self.maps = {}
+        self.files: dict[str, _Rows] = {}
 
-    def __enter__(self) -> dict[str, np.memmap]:
+    def __enter__(self) -> dict[str, _Rows]:
         self._stack = []
         sizes = {layer: 4 * self.n * math.prod(shape) for layer, shape in self.shapes.items()}
         check_free_space(self.folder, sum(sizes.values()), "the activations of one test set")
         for layer, shape in self.shapes.items():
-            cm = atomic_path(self.folder / f"{layer}.npy")
-            tmp = cm.__enter__()
+            path = self.folder / f"{layer}.npy"
+            cm = atomic_path(path)
             self._stack.append(cm)
-            self.maps[layer] = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.float32, shape=(self.n, *shape)
-            )
-            _reserve(tmp, self.maps[layer].offset + sizes[layer])
-        return self.maps
+            self.files[layer] = _Rows(cm.__enter__(), (self.n, *shape), path)
+        return self.files
 
     def __exit__(self, kind, value, tb) -> bool:
-        for m in self.maps.values():
-            m.flush()
-        self.maps.clear()
+        for rows in self.files.values():
+            rows.close(complete=kind is None)
+        self.files.clear()
         for cm in self._stack:
             cm.__exit__(kind, value, tb)
         return False
+
+
+class _Rows:
+    """A float32 ``.npy`` of ``shape`` filled in order, a run of rows at a time (written to
+    ``tmp``, named ``path`` in messages)."""
+
+    def __init__(self, tmp: Path, shape: tuple[int, ...], path: Path):
+        self.path, self.shape, self.done = path, shape, 0
+        header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+        self._f = open(tmp, "wb")
+        np.lib.format.write_array_header_1_0(self._f, header)
+        _reserve(self._f, self._f.tell() + 4 * math.prod(shape))
+
+    def write(self, rows: np.ndarray) -> None:
+        if rows.shape[1:] != self.shape[1:] or self.done + len(rows) > self.shape[0]:
+            raise ValueError(
+                f"{self.path}: rows {rows.shape} do not continue {self.shape} at {self.done}"
+            )
+        self._f.write(np.ascontiguousarray(rows, dtype="<f4").data)
+        self.done += len(rows)
+
+    def close(self, complete: bool) -> None:
+        self._f.close()
+        if complete and self.done != self.shape[0]:
+            raise ValueError(f"{self.path}: {self.done} of {self.shape[0]} rows written")
 
 
 def activation_problem(folder: str | Path, models: list[str], test_sets: list[str]) -> str | None:
