@@ -14,12 +14,13 @@ from .cost import StageCost, gemm_rate, largest_job, study_costs
 
 
 def memory_budget(config: Mapping) -> float:
-    """``similarity.memory_budget`` in bytes (GB in the config), or 40% of this machine's
-    memory: two jobs at once then fit, as on the 2-core machines the README's timings come from."""
+    """``similarity.memory_budget`` in bytes (GB in the config), or a quarter of this machine's
+    memory: two jobs at once (``--cores 2``, the machines the README's timings come from) then
+    leave half of it to everything else."""
     gb = config["similarity"]["memory_budget"]
     if gb is not None:
         return float(gb) * 1e9
-    return 0.4 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return 0.25 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 # The stages whose jobs hold one minibatch's Grams at a time (their memory follows it).
@@ -69,8 +70,9 @@ def assess(plan, scope: FilterScope, specs, rate: float | None = None) -> Assess
 def batch_size(plan, scope: FilterScope, specs) -> int | None:
     """The minibatch size of the similarity stages: ``similarity.batch_size`` when given (None
     when it is the test set or more), else (automatic) None while the jobs that hold Grams fit
-    the memory budget with all test images at once, else the largest size, a multiple of 10,
-    with which they do (at least 4, the unbiased estimator's minimum)."""
+    the memory budget with all test images at once, else as few minibatches as fit, of equal
+    size (a multiple of 10, at least 4, the unbiased estimator's minimum): the largest size
+    that fits sets how many, the test set is then split evenly among them."""
     n, chosen = int(plan.config["test_images"]), plan.config["similarity"]["batch_size"]
     if chosen is not None:
         return None if chosen >= n else int(chosen)
@@ -83,7 +85,9 @@ def batch_size(plan, scope: FilterScope, specs) -> int | None:
     if fits(n):
         return None
     b = _largest(MIN_BATCH, n, fits) or MIN_BATCH
-    return max(MIN_BATCH, b // 10 * 10 if b >= 40 else b)
+    b = max(MIN_BATCH, b // 10 * 10 if b >= 40 else b)
+    even = -(-n // -(-n // b))  # n over as many batches as b makes, rounded up
+    return min(b, -(-even // 10) * 10) if b >= 40 else b
 
 
 def _largest(lo: int, hi: int, fits) -> int | None:
