@@ -14,7 +14,7 @@ SRC = ROOT / "src" / "ckaflow"
 # Lowest first: a module may import from its own floor and the floors below it.
 FLOORS = [
     {"similarity"},
-    {"names", "io", "npz", "provenance", "schema", "logs", "runlock", "device", "tfsetup"},
+    {"names", "code", "io", "npz", "provenance", "schema", "logs", "runlock", "device", "tfsetup"},
     {"data"},
     {"model"},
     {"training"},

@@ -18,6 +18,7 @@ rule extract_activations:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/extract_activations.py"),
         models=models_of,
         test_sets=DOMAINS,
     script:

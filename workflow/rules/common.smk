@@ -4,9 +4,10 @@ import re
 import sys
 from pathlib import Path
 
+from ckaflow.code import script_sha256
 from ckaflow.data.sources import folder_digest
 from ckaflow.figures import layout
-from ckaflow.model.builder import builder_source, source_sha256
+from ckaflow.model.builder import builder_files, source_sha256
 from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
 from ckaflow.study.comparisons import filter_scope
@@ -39,6 +40,13 @@ TF_ENV = (
 )
 
 
+def code_of(script):
+    """The SHA-256 of the code a rule's script runs: the script and every ckaflow module it
+    imports (ckaflow.code). Every rule's params carry it, so editing a module reruns exactly
+    the jobs whose scripts import it ("Params have changed")."""
+    return script_sha256(str(workflow.source_path(script)))
+
+
 def one_of(names):
     """A wildcard pattern matching exactly ``names`` (nothing when there are none)."""
     return "|".join(re.escape(str(n)) for n in names) or "(?!)"
@@ -54,42 +62,6 @@ wildcard_constraints:
     depth=one_of(PLAN.depths),
     figure=one_of(layout.cka_figures(PLAN)),
     a=one_of(INSTANCES),
-
-
-# One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
-# A dry run beside a live run meets the live run's jobs in progress, marked incomplete: say so
-# before Snakemake calls them a cut-off run.
-if workflow.is_main_process and not workflow.output_settings.dryrun:
-    from ckaflow.runlock import hold_folder
-
-    hold_folder(".snakemake")
-elif workflow.is_main_process:
-    from ckaflow.runlock import folder_is_busy, holder
-
-    if folder_is_busy(".snakemake"):
-        print(
-            f"ckaflow: a run is live in this folder ({holder('.snakemake')}): its jobs in "
-            "progress are marked incomplete; add --ignore-incomplete to see the plan",
-            file=sys.stderr,
-        )
-
-
-# Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
-# starts, not in every job.
-if workflow.is_main_process:
-    from ckaflow.study.load import check_inputs
-
-    FOUND = check_inputs(config, PLAN.task == "classify")
-
-
-# An activation folder (a directory output) left incomplete, by hand or by a crash, is removed
-# before the run plans: Snakemake sees only that the folder exists, not what is inside.
-if workflow.is_main_process and not workflow.output_settings.dryrun:
-    from ckaflow.stages.activations import remove_incomplete
-
-    remove_incomplete(
-        "results/activations", {i: PLAN.models_of(i) for i in INSTANCES}, DOMAINS
-    )
 
 
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
@@ -135,28 +107,24 @@ def recorded_file(depth):
     return f"results/model_spec/d{depth}.recorded.json"
 
 
-# What the similarity stages will cost (python -m ckaflow plan; the check_cost job writes it): once
-# the model specs exist, a study whose largest job exceeds similarity.memory_budget stops here.
+# What the similarity stages will cost (python -m ckaflow plan; the check_cost job writes it).
 COST_CHECK = "results/model_spec/cost.txt"
-if workflow.is_main_process:
-    from ckaflow.study.budget import check_at_load
-
-    check_at_load(PLAN, FILTERS, {d: recorded_file(d) for d in PLAN.depths})
 
 
 def model_spec_inputs(wildcards):
-    """The builder's source file (its edits make the model stale) and, classifying, the
+    """The builder's source files (its file and the user's modules it imports: their edits
+    make the model stale) and, classifying, the
     datasets (their classes set the model's outputs)."""
     inputs = {"datasets": DATASET_JSONS if PLAN.task == "classify" else []}
     if BUILDER:
-        inputs["builder"] = str(builder_source(BUILDER))
+        inputs["builder"] = [str(f) for f in builder_files(BUILDER)]
     inputs["pretrained"] = [PLAN.pretrained_file(b) for b in IMPORTED]
     return inputs
 
 
 def builder_sha256(wildcards=None):
-    """The builder source's SHA-256 (a param too: an edit reruns the model even when the
-    file's time says otherwise, as after a git checkout)."""
+    """The SHA-256 of the builder's source files (a param too: an edit reruns the model even
+    when the files' times say otherwise, as after a git checkout)."""
     return source_sha256(BUILDER) if BUILDER else None
 
 

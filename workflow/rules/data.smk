@@ -17,6 +17,7 @@ rule build_dataset:
     conda:
         "../../envs/data.yaml"
     params:
+        code=code_of("../scripts/build_dataset.py"),
         domain=lambda w: w.domain,
         dataset=dataset_params,
         files=source_digest,

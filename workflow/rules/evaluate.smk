@@ -22,6 +22,7 @@ rule evaluate_test_loss:
         "../../envs/tensorflow.yaml"
     threads: 2
     params:
+        code=code_of("../scripts/evaluate_test_loss.py"),
         instances=INSTANCES,
         domains=DOMAINS,
     script:
@@ -45,6 +46,7 @@ rule measure_weight_change:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/measure_weight_change.py"),
         instances=INSTANCES,
     script:
         "../scripts/measure_weight_change.py"

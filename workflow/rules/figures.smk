@@ -16,6 +16,7 @@ rule plot_samples:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_samples.py"),
         domains=DOMAINS,
         per_domain=config["figures"]["samples_per_domain"],
         noise=PLAN.noise,
@@ -39,6 +40,7 @@ rule plot_loss_curves:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_loss_curves.py"),
         instances=INSTANCES,
         task=PLAN.task,
     script:
@@ -60,6 +62,7 @@ rule plot_test_loss:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_test_loss.py"),
         task=PLAN.task,
     script:
         "../scripts/plot_test_loss.py"
@@ -80,6 +83,7 @@ rule plot_reconstructions:
     conda:
         "../../envs/tensorflow.yaml"
     params:
+        code=code_of("../scripts/plot_reconstructions.py"),
         domain=lambda w: w.domain,
         roles=reconstruction_roles,
         images=config["figures"]["reconstruction_images"],
@@ -107,6 +111,7 @@ rule plot_conv1_filters:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_conv1_filters.py"),
         instance=lambda w: w.instance,
     script:
         "../scripts/plot_conv1_filters.py"
@@ -131,6 +136,7 @@ rule plot_cka:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_cka.py"),
         options=cka_options,
         caption=report_caption,
     script:
@@ -155,6 +161,7 @@ rule plot_filter_groups:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_filter_groups.py"),
         instance=lambda w: w.a,
         estimator=config["figures"]["estimator"],
         filter_layers=FILTERS.layer_choice,

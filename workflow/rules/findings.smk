@@ -36,6 +36,7 @@ rule write_findings:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/write_findings.py"),
         instances=INSTANCES,
         base=BASE,
         finetuned=FINETUNED,
@@ -64,6 +65,7 @@ rule plot_null_baselines:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/plot_null_baselines.py"),
         label=PLAN.primary_estimator.label,
     script:
         "../scripts/plot_null_baselines.py"
@@ -83,5 +85,7 @@ rule plot_claim_effects:
         "logs/plot_claim_effects/claim_effects.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        code=code_of("../scripts/plot_claim_effects.py"),
     script:
         "../scripts/plot_claim_effects.py"

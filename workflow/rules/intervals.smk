@@ -18,6 +18,7 @@ rule compute_intervals:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/compute_intervals.py"),
         models=PLAN.interval_models,
         pairs=PLAN.interval_pairs,
         rows=PLAN.interval_rows,
@@ -46,6 +47,8 @@ rule reduce_intervals:
         "logs/reduce_intervals/intervals.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        code=code_of("../scripts/reduce_intervals.py"),
     script:
         "../scripts/reduce_intervals.py"
 
@@ -65,6 +68,7 @@ rule check_invariances:
         "../../envs/figures.yaml"
     threads: 1
     params:
+        code=code_of("../scripts/check_invariances.py"),
         model=PLAN.invariance_instance,
         test_sets=DOMAINS,
         estimators=PLAN.invariance_estimators,

@@ -15,6 +15,7 @@ rule model_spec:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
+        code=code_of("../scripts/model_spec.py"),
         model=PLAN.model_config,
         depth=lambda w: int(w.depth),
         input_shape=PLAN.input_shape,
@@ -35,6 +36,7 @@ rule record_layers:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/record_layers.py"),
         layers=config["model"]["layers"],
     script:
         "../scripts/record_layers.py"
@@ -55,6 +57,7 @@ rule check_cost:
     conda:
         "../../envs/figures.yaml"
     params:
+        code=code_of("../scripts/check_cost.py"),
         cost_keys=cost_keys(config),
     script:
         "../scripts/check_cost.py"

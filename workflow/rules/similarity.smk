@@ -19,6 +19,7 @@ rule compute_grams:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/compute_grams.py"),
         model=lambda w: w.model,
         estimators=ESTIMATORS,
         filter_layers=filter_layers_of,
@@ -47,6 +48,7 @@ rule compute_hsic:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/compute_hsic.py"),
         models=MODELS,
         test_set=lambda w: w.test_set,
         estimator=lambda w: w.estimator,
@@ -69,5 +71,7 @@ rule reduce_cka:
         "logs/reduce_cka/cka.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        code=code_of("../scripts/reduce_cka.py"),
     script:
         "../scripts/reduce_cka.py"

@@ -28,6 +28,7 @@ rule train_base:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/train.py"),
         instance=instance_of,
         train=schedule_params,
         train_images=train_images,
@@ -59,6 +60,7 @@ rule import_pretrained:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
+        code=code_of("../scripts/import_pretrained.py"),
         instance=instance_of,
         domains=DOMAINS,
     script:
@@ -91,6 +93,7 @@ rule finetune:
     resources:
         gpu=1,
     params:
+        code=code_of("../scripts/train.py"),
         instance=instance_of,
         train=schedule_params,
         train_images=train_images,

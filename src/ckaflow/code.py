@@ -1,0 +1,150 @@
+"""The code a job runs, as data: the source files a script imports, found by reading their
+``import`` statements, and one SHA-256 over them.
+
+Snakemake reruns a job when its script, params or inputs change, never when a module the
+script imports changes. Each rule's params carry :func:`script_sha256` (the script and every
+ckaflow module it imports, transitively: editing a figure's module reruns that figure, not the
+trainings), and the model's params carry :func:`builder_sha256` (the user's builder and the
+modules it imports from the user's own folders, not from installed packages).
+
+Imports are read, not run: every ``import`` anywhere in a file counts (also one inside a
+function), so the set is what the job may run, a little more than what one call runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+PACKAGE = "ckaflow"
+
+
+def imported_files(
+    path: str | Path, roots: Iterable[Path], accept: Callable[[str], bool] = lambda name: True
+) -> list[Path]:
+    """``path`` and every source file it imports, transitively, of the modules whose dotted
+    name ``accept`` takes and that are found under one of ``roots`` (folders searched like
+    ``sys.path`` entries); package ``__init__.py`` files on the way count (importing a module
+    runs them). Sorted, resolved; a name found under no root is left out (an installed library)."""
+    roots = [Path(r).resolve() for r in roots]
+    seen: dict[Path, None] = {}
+    todo = [(Path(path).resolve(), _package_of(Path(path).resolve(), roots))]
+    while todo:
+        file, package = todo.pop()
+        if file in seen:
+            continue
+        seen[file] = None
+        for name in _imports(file, package):
+            if not accept(name):
+                continue
+            for found in _module_files(name, roots):
+                todo.append((found, _package_of(found, roots)))
+    return sorted(seen)
+
+
+def files_sha256(files: Iterable[Path], base: Path | None = None) -> str:
+    """One SHA-256 over ``files``' names (relative to ``base`` when given) and contents."""
+    h = hashlib.sha256()
+    for f in sorted(files):
+        name = f.relative_to(base) if base and f.is_relative_to(base) else Path(f.name)
+        h.update(f"{name.as_posix()}\0".encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def package_root() -> Path:
+    """The folder that holds the installed ckaflow package (its ``sys.path`` entry)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def ckaflow_files(script: str | Path) -> list[Path]:
+    """``script`` and the ckaflow modules it imports, transitively."""
+    return imported_files(script, [package_root()], _is_ckaflow)
+
+
+@functools.lru_cache(maxsize=None)
+def script_sha256(script: str | Path) -> str:
+    """The SHA-256 of the code a workflow script runs: itself and the ckaflow modules it
+    imports (:func:`ckaflow_files`), named relative to the package's folder."""
+    files = ckaflow_files(script)
+    return files_sha256(files, base=package_root())
+
+
+def user_files(source: str | Path) -> list[Path]:
+    """A builder's source file and the modules it imports from the user's own folders: found
+    beside it or in the working directory, never under this Python's installation (the
+    environment's packages)."""
+    source = Path(source).resolve()
+    roots = [source.parent, Path.cwd()]
+    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    files = imported_files(source, roots)
+    return [f for f in files if not any(f.is_relative_to(p) for p in installed)]
+
+
+def _is_ckaflow(name: str) -> bool:
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+def _imports(file: Path, package: str | None) -> list[str]:
+    """The dotted names ``file`` imports (``from a import b`` gives ``a.b`` and ``a``: ``b``
+    may be a module or a name in ``a``), relative imports resolved against ``package``."""
+    try:
+        tree = ast.parse(file.read_bytes(), filename=str(file))
+    except (SyntaxError, ValueError):
+        return []  # the job itself reports it when it runs
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node.module, node.level, package)
+            if base is None:
+                continue
+            names.append(base)
+            names += [f"{base}.{a.name}" for a in node.names if a.name != "*"]
+    return names
+
+
+def _absolute(module: str | None, level: int, package: str | None) -> str | None:
+    if level == 0:
+        return module
+    if package is None:
+        return None
+    parts = package.split(".")
+    if level - 1 > len(parts) - 1:
+        return None
+    head = parts[: len(parts) - (level - 1)]
+    return ".".join(head + ([module] if module else []))
+
+
+def _module_files(name: str, roots: list[Path]) -> list[Path]:
+    """The files importing ``name`` runs under the first root that has its top package: each
+    package's ``__init__.py`` on the way and the module itself."""
+    parts = name.split(".")
+    for root in roots:
+        if not ((root / parts[0]).is_dir() or (root / f"{parts[0]}.py").is_file()):
+            continue
+        found, folder = [], root
+        for i, part in enumerate(parts):
+            if (folder / part).is_dir():
+                folder = folder / part
+                if (folder / "__init__.py").is_file():
+                    found.append(folder / "__init__.py")
+            elif (folder / f"{part}.py").is_file() and i == len(parts) - 1:
+                found.append(folder / f"{part}.py")
+            else:
+                break  # not a module: a name inside the one before
+        return [f.resolve() for f in found]
+    return []
+
+
+def _package_of(file: Path, roots: list[Path]) -> str | None:
+    """The dotted package ``file`` belongs to (for its relative imports), or None."""
+    for root in roots:
+        if file.is_relative_to(root):
+            return ".".join(file.relative_to(root).parts[:-1])  # a module's or __init__'s
+    return None

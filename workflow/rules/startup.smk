@@ -1,0 +1,46 @@
+# What happens when the workflow loads, before any job: the run lock, the inputs checked once,
+# incomplete activation folders removed, and the study's cost against its memory budget.
+
+
+# One run at a time in this folder (an OS lock that dies with its process; dry-runs only read).
+# A dry run beside a live run meets the live run's jobs in progress, marked incomplete: say so
+# before Snakemake calls them a cut-off run.
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    from ckaflow.runlock import hold_folder
+
+    hold_folder(".snakemake")
+elif workflow.is_main_process:
+    from ckaflow.runlock import folder_is_busy, holder
+
+    if folder_is_busy(".snakemake"):
+        print(
+            f"ckaflow: a run is live in this folder ({holder('.snakemake')}): its jobs in "
+            "progress are marked incomplete; add --ignore-incomplete to see the plan",
+            file=sys.stderr,
+        )
+
+
+# Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
+# starts, not in every job.
+if workflow.is_main_process:
+    from ckaflow.study.load import check_inputs
+
+    FOUND = check_inputs(config, PLAN.task == "classify")
+
+
+# An activation folder (a directory output) left incomplete, by hand or by a crash, is removed
+# before the run plans: Snakemake sees only that the folder exists, not what is inside.
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    from ckaflow.stages.activations import remove_incomplete
+
+    remove_incomplete(
+        "results/activations", {i: PLAN.models_of(i) for i in INSTANCES}, DOMAINS
+    )
+
+
+# Once the model specs exist, a study whose largest job exceeds similarity.memory_budget stops
+# here (a first run checks in its check_cost job).
+if workflow.is_main_process:
+    from ckaflow.study.budget import check_at_load
+
+    check_at_load(PLAN, FILTERS, {d: recorded_file(d) for d in PLAN.depths})
