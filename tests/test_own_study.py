@@ -145,7 +145,7 @@ def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
     model = own_study / "examples" / "own_study" / "model.py"
     before = model.read_text()
     try:
-        model.write_text(before.replace("Conv2D(16, 3", "Conv2D(12, 3"))
+        model.write_text(before.replace('conv_block(x, 16, "b")', 'conv_block(x, 12, "b")'))
         out = snakemake(own_study, "-n", "--configfile", "my.yaml")
         assert out.returncode == 0, out.stdout[-3000:]
         jobs = planned(out)
@@ -155,6 +155,22 @@ def test_editing_the_model_makes_exactly_its_trainings_stale(own_study):
         assert "own_study/model.py" in out.stdout  # the reason names the edited source
     finally:
         model.write_text(before)
+
+
+def test_editing_a_module_the_builder_imports_makes_exactly_its_trainings_stale(own_study):
+    """The builder's helper module beside it (blocks.py) is the model's code too."""
+    blocks = own_study / "examples" / "own_study" / "blocks.py"
+    before = blocks.read_text()
+    try:
+        blocks.write_text(before.replace('padding="same"', 'padding="same", use_bias=False'))
+        out = snakemake(own_study, "-n", "--configfile", "my.yaml")
+        assert out.returncode == 0, out.stdout[-3000:]
+        jobs = planned(out)
+        assert jobs["model_spec"] == 1 and jobs["train_base"] == 4 and jobs["finetune"] == 4
+        assert "build_dataset" not in jobs and "plot_samples" not in jobs
+        assert "own_study/blocks.py" in out.stdout  # the reason names the edited module
+    finally:
+        blocks.write_text(before)
 
 
 @pytest.mark.parametrize(

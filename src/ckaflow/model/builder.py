@@ -67,9 +67,19 @@ def builder_source(spec: str, where: str = "model.builder") -> Path:
     return Path(found.origin).resolve()
 
 
+def builder_files(spec: str, where: str = "model.builder") -> list[Path]:
+    """The builder's source file and the modules it imports from the user's own folders
+    (beside it or in the working directory; not installed packages): what the model is made of."""
+    from ..code import user_files
+
+    return user_files(builder_source(spec, where))
+
+
 def source_sha256(spec: str, where: str = "model.builder") -> str:
-    """SHA-256 of the builder's source file."""
-    return hashlib.sha256(builder_source(spec, where).read_bytes()).hexdigest()
+    """SHA-256 of the builder's source and the user's modules it imports (:func:`builder_files`)."""
+    from ..code import files_sha256
+
+    return files_sha256(builder_files(spec, where), base=Path.cwd())
 
 
 def resolve_builder(spec: str, where: str = "model.builder") -> Callable:
@@ -82,7 +92,7 @@ def resolve_builder(spec: str, where: str = "model.builder") -> Callable:
             module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[name] = module
-            module_spec.loader.exec_module(module)
+            _with_path(str(path.parent), lambda: module_spec.loader.exec_module(module))
             fn = getattr(module, func)
         else:
             fn = _with_cwd(lambda: pkgutil.resolve_name(f"{target}:{func}"))
@@ -127,14 +137,19 @@ def call_builder(
 
 def _with_cwd(fn):
     """``fn()`` with the working directory importable (a user's module beside the config)."""
-    cwd = os.getcwd()
-    if cwd in sys.path or "" in sys.path:
+    return fn() if "" in sys.path else _with_path(os.getcwd(), fn)
+
+
+def _with_path(folder: str, fn):
+    """``fn()`` with ``folder`` importable (a builder file's helper modules beside it, as
+    Python does for a script it runs)."""
+    if folder in sys.path:
         return fn()
-    sys.path.append(cwd)
+    sys.path.append(folder)
     try:
         return fn()
     finally:
-        sys.path.remove(cwd)
+        sys.path.remove(folder)
 
 
 def describe(model_config: Mapping) -> str:
