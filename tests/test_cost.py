@@ -25,8 +25,16 @@ def parts(config):
     plan = Plan.from_config(config)
     scope = filter_scope(plan)
     specs = {
-        d: with_recorded(make_spec(plan.model_config, depth=d, input_shape=plan.input_shape,
-                                   num_classes=None, task=plan.task), "auto")  # fmt: skip
+        d: with_recorded(
+            make_spec(
+                plan.model_config,
+                depth=d,
+                input_shape=plan.input_shape,
+                num_classes=None,
+                task=plan.task,
+            ),
+            "auto",
+        )  # fmt: skip
         for d in plan.depths
     }
     return plan, scope, specs

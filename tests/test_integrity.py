@@ -178,7 +178,8 @@ def test_activation_files_cut_short_are_not_kept(tmp_path):
     with pytest.raises(ValueError, match="conv.npy: 3 of 4 rows written"):
         with _LayerFiles(tmp_path, 4, {"conv": (2, 3, 3)}) as files:
             files["conv"].write(np.zeros((3, 2, 3, 3)))
-    with pytest.raises(ValueError, match=r"rows \(2, 2, 3, 3\) do not continue \(4, 2, 3, 3\) at 3"):
+    overrun = r"rows \(2, 2, 3, 3\) do not continue \(4, 2, 3, 3\) at 3"
+    with pytest.raises(ValueError, match=overrun):
         with _LayerFiles(tmp_path, 4, {"conv": (2, 3, 3)}) as files:
             files["conv"].write(np.zeros((3, 2, 3, 3)))
             files["conv"].write(np.zeros((2, 2, 3, 3)))

@@ -6,6 +6,7 @@ workflow cannot use stops it before any training, naming what is wrong."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -171,6 +172,28 @@ def test_editing_a_module_the_builder_imports_makes_exactly_its_trainings_stale(
         assert "own_study/blocks.py" in out.stdout  # the reason names the edited module
     finally:
         blocks.write_text(before)
+
+
+def test_editing_a_ckaflow_figure_module_redraws_exactly_its_figures(own_study):
+    """ckaflow's own code is tracked per rule: the matrices' module is plot_cka's code only."""
+    from ckaflow.code import package_root
+
+    module = package_root() / "ckaflow" / "figures" / "matrices.py"
+    if package_root() != ROOT / "src" or not os.access(module, os.W_OK):
+        pytest.skip("ckaflow is not installed editable from this tree")
+    before = module.read_bytes()
+    try:
+        module.write_bytes(before + b"\n# an edit\n")
+        out = snakemake(own_study, "-n", "--configfile", "my.yaml")
+        assert out.returncode == 0, out.stdout[-3000:]
+        jobs = planned(out)
+        assert set(jobs) - {"all"} == {"plot_cka"}, jobs
+        assert jobs["plot_cka"] == len(
+            layout.cka_figures(Plan(load_config([own_study / "my.yaml"])))
+        )
+        assert "Params have changed" in out.stdout
+    finally:
+        module.write_bytes(before)
 
 
 @pytest.mark.parametrize(

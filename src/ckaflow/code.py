@@ -14,7 +14,6 @@ function), so the set is what the job may run, a little more than what one call 
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import sys
 from collections.abc import Callable, Iterable
@@ -66,7 +65,6 @@ def ckaflow_files(script: str | Path) -> list[Path]:
     return imported_files(script, [package_root()], _is_ckaflow)
 
 
-@functools.lru_cache(maxsize=None)
 def script_sha256(script: str | Path) -> str:
     """The SHA-256 of the code a workflow script runs: itself and the ckaflow modules it
     imports (:func:`ckaflow_files`), named relative to the package's folder."""
