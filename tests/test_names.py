@@ -162,3 +162,13 @@ def test_the_bandwidth_is_part_of_an_rbf_estimators_identity_only():
             Estimator.from_name(bad)
     with pytest.raises(ValueError, match="unknown estimator keys"):
         Estimator.from_dict({"kernal": "rbf"})
+
+
+def test_one_default_estimator_everywhere():
+    """The class, a config entry without keys and the schema agree: linear, debiased."""
+    from ckaflow.schema import load_schema
+
+    item = load_schema()["properties"]["similarity"]["properties"]["estimators"]["items"]
+    defaults = {k: v["default"] for k, v in item["properties"].items()}
+    assert Estimator.from_dict({}) == Estimator() == Estimator.from_dict(defaults)
+    assert Estimator().name == "linear-debiased"

@@ -102,7 +102,8 @@ def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
     same = compare(_fake_run(tmp_path), REFERENCE)
     assert "weights: 0 of 16 identical to the reference's bytes" in same
     assert not any("DIFFERENT" in line for line in same)
-    assert "claim effects: largest difference from the reference 0" in same
+    assert "claim (a) effects: largest difference from the reference 0 CKA" in same
+    assert "claim (d) effects: largest difference from the reference 0 training steps" in same
     ref_a = claims((REFERENCE / "findings.md").read_text()).set_index("claim")["verdict"]["(a)"]
     other = "supported" if ref_a != "supported" else "contradicted"
     changed = compare(_fake_run(tmp_path / "b", other), REFERENCE)

@@ -19,7 +19,10 @@ from ckaflow.stages.intervals import compute_intervals
 BLOCKS = (LAYERS_BLOCK, *LAYERS)  # every layer of the thesis' model has filters
 N = 12
 MODELS = ["synth-1", "natural-1", "synth-1@init"]
-ESTIMATORS = [Estimator.from_dict(e) for e in ({}, {"debiased": True}, {"centering": "global"})]
+ESTIMATORS = [
+    Estimator.from_dict(e)
+    for e in ({"debiased": False}, {"debiased": True}, {"debiased": False, "centering": "global"})
+]
 
 
 @pytest.fixture(scope="module")

@@ -89,11 +89,12 @@ class Estimator:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Estimator:
-        """From a ``similarity.estimators`` entry (missing keys take their defaults)."""
+        """From a ``similarity.estimators`` entry; missing keys take the class's defaults, the
+        schema's too (linear, debiased, unit centring)."""
         unknown = set(d) - set(_KEYS)
         if unknown:
             raise ValueError(f"unknown estimator keys {sorted(unknown)}; expected some of {_KEYS}")
-        return cls(**{"kernel": "linear", "debiased": False, "centering": "unit", **d})
+        return cls(**d)
 
     @classmethod
     def from_columns(cls, row: Mapping) -> Estimator:

@@ -227,15 +227,26 @@ def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
         now = mine_claims["verdict"].get(claim, "missing")
         mark = "same" if now == row["verdict"] else "DIFFERENT"
         out.append(f"claim {claim}: {now} (reference: {row['verdict']}; {mark})")
-    effects = _effect_differences(results, dest)
-    if effects is not None:
-        out.append(f"claim effects: largest difference from the reference {effects:.2g}")
+    for claim, (diff, unit) in _effect_differences(results, dest).items():
+        out.append(f"claim {claim} effects: largest difference from the reference {diff:.2g} {unit}")
     return out
 
 
-def _effect_differences(results: Path, dest: Path) -> float | None:
+# The unit of each claim's effect: a CKA difference, but claim (d) compares training steps and
+# claim (e) accuracies (their rows' estimator is "training").
+_TRAINING_UNITS = {"(d)": "training steps", "(e)": "accuracy"}
+
+
+def _effect_differences(results: Path, dest: Path) -> dict[str, tuple[float, str]]:
+    """{claim: (largest difference of its effects from the reference's, their unit)}."""
     key = ["estimator", "claim", "kind"]
     ref = pd.read_csv(dest / "tables/claim_effects.csv").set_index(key)["estimate"]
     mine = pd.read_csv(results / "tables/claim_effects.csv").set_index(key)["estimate"]
     both = pd.concat([ref, mine], axis=1, join="inner").dropna()
-    return float((both.iloc[:, 0] - both.iloc[:, 1]).abs().max()) if len(both) else None
+    diff = (both.iloc[:, 0] - both.iloc[:, 1]).abs()
+    out = {}
+    for (estimator, claim, _), d in diff.items():
+        unit = _TRAINING_UNITS.get(claim, "") if estimator == "training" else "CKA"
+        old = out.get(claim, (0.0, unit))[0]
+        out[claim] = (max(old, float(d)), unit)
+    return dict(sorted(out.items()))
