@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotnine as p9
 import pytest
 
 from ckaflow.findings import (
@@ -624,3 +625,23 @@ def test_with_one_seed_the_interval_says_seeds_are_not_covered():
     one = [name for name in FT if parse(name).seed == 1]
     finding = claim_a(values(hand_made(0.97, 0.95)), one, TEST_SETS)
     assert "bootstrap over images (one seed: seeds not covered)" in finding.numbers
+
+
+def test_a_matrix_of_many_layers_reads_by_its_colours():
+    """50 layers: no numbers in cells too small to read them, at most 24 names per axis (the
+    model group always among them); 6 layers keep both."""
+    from ckaflow.figures.matrices import MAX_AXIS_LABELS, layer_matrix
+
+    def plot(layers):
+        groups = [*layers, "model"]
+        rows = [("synth", "synth-1", g, "synth-2", h, 0.5) for g in groups for h in groups]
+        t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+        return layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", groups)
+
+    many = plot([f"conv{i}" for i in range(50)])
+    assert not any(isinstance(layer.geom, p9.geoms.geom_text) for layer in many.layers)
+    breaks = many.scales.get_scales("x").breaks
+    assert len(breaks) <= MAX_AXIS_LABELS and breaks[0] == "conv0" and breaks[-1] == "model"
+    few = plot([f"conv{i}" for i in range(6)])
+    assert any(isinstance(layer.geom, p9.geoms.geom_text) for layer in few.layers)
+    assert len(few.scales.get_scales("x").breaks) == 7

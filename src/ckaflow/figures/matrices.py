@@ -11,6 +11,8 @@ from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
 from .common import cka_fill, framed, ink
 
+# The side of one panel (inches): of a layer matrix, of a depth matrix.
+PANEL_INCHES, DEPTH_PANEL_INCHES = 3.2, 4.2
 NULL_KEY = ["test_set", "estimator_label", "a_model", "a_group", "b_model", "b_group"]
 
 
@@ -38,6 +40,33 @@ def _null_marks(below: pd.DataFrame) -> list:
 
 def _null_note(below: pd.DataFrame) -> str:
     return "; x: not above its permutation null" if len(below) else ""
+
+
+# A cell shows its value when it is at least this wide (inches, 11.5 points): "0.93" in
+# 4.5-point type is about 10 points wide. A 3.2-inch panel labels up to 20 layers.
+LABEL_CELL_INCHES = 0.16
+# At most this many layer names on an axis; more are thinned to every k-th (the model group
+# always named).
+MAX_AXIS_LABELS = 24
+
+
+def _scale(order: list[str]) -> list:
+    """Axis names that read at a glance whatever the number of layers: at most
+    :data:`MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
+    step = -(-len(order) // MAX_AXIS_LABELS)
+    named = [g for i, g in enumerate(order) if i % step == 0 or g == MODEL_GROUP]
+    return [
+        p9.scale_x_discrete(breaks=named),
+        p9.scale_y_discrete(breaks=named),
+    ]
+
+
+def _cell_text(t: pd.DataFrame, order: list[str], panel_inches: float, size: float) -> list:
+    """The values printed in the cells, when the cells are wide enough to read them
+    (:data:`LABEL_CELL_INCHES`): a matrix of 35 layers is read by its colours."""
+    if panel_inches / max(len(order), 1) < LABEL_CELL_INCHES:
+        return []
+    return [p9.geom_text(p9.aes(label="label", colour="ink"), data=t, size=size)]
 
 
 def layer_matrix(
@@ -74,7 +103,8 @@ def layer_matrix(
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
-        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4.5)
+        + _cell_text(t, order, PANEL_INCHES, 4.5)
+        + _scale(order)
         + _null_marks(below)
         + p9.scale_colour_identity()
         + (
@@ -85,9 +115,9 @@ def layer_matrix(
         + fill
         + p9.coord_equal()
         + framed(
-            (2.5 + 3.2 * len(pairs), 1.2 + 3.2 * t["estimator_label"].nunique())
+            (2.5 + PANEL_INCHES * len(pairs), 1.2 + PANEL_INCHES * t["estimator_label"].nunique())
             if ncol is None
-            else (2.5 + 3.2 * ncol, 1.2 + 3.2 * -(-len(pairs) // ncol)),
+            else (2.5 + PANEL_INCHES * ncol, 1.2 + PANEL_INCHES * -(-len(pairs) // ncol)),
             title=f"Layer x layer CKA ({test_set} test set"
             + ("" if ncol is None else f", {t['estimator_label'].iloc[0]}")
             + _null_note(below)
@@ -139,13 +169,14 @@ def depth_matrix(
     return (
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
-        + p9.geom_text(p9.aes(label="label", colour="ink"), size=4)
+        + _cell_text(t, order, DEPTH_PANEL_INCHES, 4)
+        + _scale(order)
         + _null_marks(below)
         + p9.scale_colour_identity()
         + p9.facet_wrap("pair", ncol=ncol, scales="free")
         + fill
         + framed(
-            (1.5 + 4.2 * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
+            (1.5 + DEPTH_PANEL_INCHES * ncol, 1.2 + 4.4 * -(-len(panels) // ncol)),
             title=f"{title} ({t['estimator_label'].iloc[0]}{_null_note(below)})",
             x="second model's layer",
             y="first model's layer",
