@@ -45,7 +45,7 @@ from .minibatch import batch_bounds, minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
 from .null import NullResult, cka_null
 from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
-from .validate import CENTERINGS, DEBIASED, KERNELS
+from .validate import CENTERINGS, DEBIASED, KERNELS, PairingWarning
 
 __all__ = [
     "NullResult",
@@ -76,6 +76,7 @@ __all__ = [
     "KERNELS",
     "CKAResult",
     "Moments",
+    "PairingWarning",
     "UndefinedCKAWarning",
     "packed_centred",
     "cka",

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import array_namespace, as_float64, device, no_tf32, to_numpy
-from .cka import packed_grams
+from .cka import packed_grams, warn_nan
 from .hsic import hsic_scale, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
@@ -116,6 +116,8 @@ def cka_interval(
         debiased=debiased, centering=centering,
     )  # fmt: skip
     low, high = boot.interval(confidence)
+    if np.isnan(boot.estimate[0]):
+        warn_nan("cka_interval", "the CKA and its interval are NaN")
     return float(boot.estimate[0]), float(low[0]), float(high[0])
 
 

@@ -208,6 +208,17 @@ def cka_from_hsic(xy, xx, yy):
         return xp.where(denom > 0.0, xy / xp.where(denom > 0.0, denom, 1.0), xp.nan)
 
 
+def warn_nan(where: str, consequence: str) -> None:
+    """Warn that a CKA of ``where`` is undefined, why, and what is NaN (``consequence``)."""
+    warnings.warn(
+        f"{where}: CKA undefined: an input does not vary over the examples (a dead unit or "
+        "filter, a constant array; for RBF, or the median distance is 0) or its debiased "
+        f"self-HSIC is not positive (too few examples); {consequence}",
+        UndefinedCKAWarning,
+        stacklevel=3,
+    )
+
+
 def warn_undefined(names: list[str], self_hsic_values) -> list[str]:
     """Warn once per group whose self-HSIC is 0 (it does not vary); return their names.
 

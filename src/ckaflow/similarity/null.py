@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import to_numpy
-from .cka import packed_grams
+from .cka import packed_grams, warn_nan
 from .hsic import _full_index, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
@@ -101,6 +101,7 @@ def cka_null(
     )  # fmt: skip
     observed, null = float(observed[0]), draws[:, 0]
     if np.isnan(observed):  # a side that does not vary: no CKA, no null
+        warn_nan("cka_null", "the CKA, its null quantile and p-value are NaN")
         nan = float("nan")
         return NullResult(nan, nan, nan, null, float(quantile))
     exceed = int(np.sum(null >= observed))

@@ -37,7 +37,7 @@ from .bootstrap import (
     check_resamples,
     resample_counts,
 )
-from .cka import packed_grams
+from .cka import packed_grams, warn_nan
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
 from .validate import DEBIASED, align_examples, check_arrays, check_options, named_arrays
@@ -77,6 +77,14 @@ def seed_image_interval(
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2 or v.shape[1] < 3:
         raise ValueError(f"values must be (seeds, 1 + resamples), got shape {v.shape}")
+    undefined = np.flatnonzero(np.isnan(v[:, 0]))
+    if len(undefined):
+        warn_nan(
+            "the seed interval",
+            f"seed {', '.join(map(str, undefined))} (row of values, pair of "
+            f"cka_interval_seeds) left out: {v.shape[0] - len(undefined)} of {v.shape[0]} seeds "
+            "remain",
+        )
     v = v[~np.isnan(v[:, 0])]
     s = v.shape[0]
     if s == 0:

@@ -6,6 +6,7 @@ Public functions validate with these; the private computations after them assume
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -23,6 +24,10 @@ PRECISIONS = ("float32", "float64")
 # dominated by the Grams' diagonals). The biased estimator (``debiased=False``) is Kornblith et
 # al.'s (2019) and the thesis' number, the one to compare with published values.
 DEBIASED = True
+
+class PairingWarning(UserWarning):
+    """Inputs whose examples are paired by position although one of them labels its examples."""
+
 
 Arrays = Sequence | Mapping[str, object]  # of arrays (n, ...) of one array API namespace
 
@@ -94,6 +99,15 @@ def align_examples(xs: Arrays, ys: Arrays | None = None) -> tuple[Arrays, Arrays
     named = [(what, k, v) for what, group in (("xs", xs), ("ys", ys)) if group is not None
              and not hasattr(group, "shape") for k, v in _items(group, what)]  # fmt: skip
     labelled = [(k, _labels(v)) for _, k, v in named if _labels(v) is not None]
+    plain = [k for _, k, v in named if _labels(v) is None]
+    if labelled and plain:
+        warnings.warn(
+            f"{labelled[0][0]} is labelled by its index, {plain[0]} is a plain array: their "
+            "examples are paired by position, the index ignored; pass both as pandas objects "
+            "to pair them by label, or both as arrays",
+            PairingWarning,
+            stacklevel=3,
+        )
     if len(labelled) < 2:
         return xs, ys
     first, index = labelled[0]
@@ -130,8 +144,14 @@ def named_arrays(arrays: Arrays, what: str) -> dict:
         if isinstance(arrays, Mapping)
         else ((f"{what}[{i}]", a) for i, a in enumerate(arrays))
     )
-    named = {}
+    named, keys = {}, {}
     for k, v in items:
+        if str(k) in keys:
+            raise ValueError(
+                f"{what}: the keys {keys[str(k)]!r} and {k!r} both read {str(k)!r}; results are "
+                "named by the keys' text, so one array would hide the other: give each its own name"
+            )
+        keys[str(k)] = k
         if not hasattr(v, "shape"):  # a nested list of numbers is not a list of groups
             raise ValueError(
                 f"{what}: {k} is a {type(v).__name__}, not an array: pass a sequence or mapping "
