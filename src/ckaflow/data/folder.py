@@ -8,6 +8,7 @@ start-up check); :func:`read_folder` decodes the chosen files as the dataset job
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def scan_folder(path: str | Path, spec: ImageSpec, classify: bool, where: str) -
     root = Path(path)
     if not root.is_dir():
         raise ValueError(f"{where}: {str(path)!r} is not a folder")
+    _check_links(root, where)
     if classify:
         files, labels, classes = _class_files(root, where)
     else:
@@ -59,8 +61,15 @@ def scan_folder(path: str | Path, spec: ImageSpec, classify: bool, where: str) -
         try:
             with Image.open(f) as im:
                 size = im.size
+        except Image.DecompressionBombError as err:
+            raise ValueError(
+                f"{where}: {f} is too large to decode safely ({err}); shrink or remove it"
+            ) from err
         except BAD_IMAGE:
             unreadable.append(f)
+            continue
+        if not is_complete(f):
+            unreadable.append(f)  # cut short: its header reads, its pixels would not
             continue
         check_size(*size, spec, f"{where}: {f}")
         keep.append(f)
@@ -83,6 +92,40 @@ def scan_folder(path: str | Path, spec: ImageSpec, classify: bool, where: str) -
     return FolderScan(tuple(keep), labels, classes, tuple(unreadable))
 
 
+# How each format's file ends: a file cut short (a copy interrupted) lacks it.
+_ENDINGS = {".jpg": (b"\xff\xd9",), ".jpeg": (b"\xff\xd9",), ".png": (b"IEND\xaeB`\x82",)}
+
+
+def is_complete(path: Path) -> bool:
+    """Whether a JPEG or PNG file ends as its format does (other formats: True), read from its
+    last bytes only: a file cut short passes the header check and would stop a job later."""
+    endings = _ENDINGS.get(path.suffix.lower())
+    if not endings:
+        return True
+    with open(path, "rb") as f:
+        f.seek(max(path.stat().st_size - 64, 0))
+        tail = f.read().rstrip(b"\x00")  # some writers pad with zeros after the end marker
+    return tail.endswith(endings)
+
+
+def _check_links(root: Path, where: str) -> None:
+    """Refuse a linked folder under ``root`` that leads back into it (or above it): its images
+    would be read twice, under two labels when it is a class folder, in train and in test."""
+    top = root.resolve()
+    for folder, dirs, _ in os.walk(root):  # links are listed, not followed
+        for name in dirs:
+            link = Path(folder) / name
+            if not link.is_symlink():
+                continue
+            target = link.resolve()
+            if target.is_relative_to(top) or top.is_relative_to(target):
+                raise ValueError(
+                    f"{where}: {str(link)!r} is a link to {str(target)!r}, inside the domain's "
+                    "folder (or above it): its images would be read twice, the same image under "
+                    "two names or classes; remove the link, or copy the images it should add"
+                )
+
+
 def _class_files(root: Path, where: str) -> tuple[list[Path], list[int], tuple[str, ...]]:
     stray = [p.name for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     if stray:
@@ -93,10 +136,12 @@ def _class_files(root: Path, where: str) -> tuple[list[Path], list[int], tuple[s
     classes = tuple(
         sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     )
-    if not classes:
+    if len(classes) < 2:
         raise ValueError(
-            f"{where}: task is classify but {str(root)!r} has no class subfolders (one folder of "
-            "images per class, named after the class)"
+            f"{where}: task is classify but {str(root)!r} has "
+            + (f"one class subfolder ({classes[0]!r})" if classes else "no class subfolders")
+            + ": classifying needs two or more (one folder of images per class, named after "
+            "the class); for images without classes use task reconstruct or denoise"
         )
     files, labels = [], []
     for c, name in enumerate(classes):

@@ -56,6 +56,11 @@ def scan_npy(images: str, labels: str | None, spec: ImageSpec, where: str) -> Np
             f"{where}.labels: {labels!r} must hold every class 0..{k - 1} (classes are "
             f"numbered from 0); missing {absent[:10]}, smallest {int(y.min())}"
         )
+    if k < 2:
+        raise ValueError(
+            f"{where}.labels: {labels!r} holds one class (0) only: classifying needs two or "
+            "more; for images without classes leave labels out and use task reconstruct or denoise"
+        )
     return NpyScan(x, y.astype(np.int64), tuple(str(c) for c in range(k)))
 
 
