@@ -234,3 +234,36 @@ def test_an_incomplete_activation_folder_is_found_and_removed_before_a_run(tmp_p
     assert "layers.json cannot be read" in activation_problem(whole, [*models, "a-1@x"], tests)
     removed = remove_incomplete(tmp_path, {i: models for i in ("whole", "deleted", "cut")}, tests)
     assert removed == [deleted, cut] and whole.is_dir() and not deleted.exists()
+
+
+def test_a_checkpoint_pair_copied_from_another_instances_folder_is_refused(tmp_path):
+    from ckaflow.io import CorruptFileError
+    from ckaflow.model.checkpoints import read_checkpoint, write_checkpoint
+
+    weights = {"w": np.arange(6, dtype=np.float32)}
+    mine = tmp_path / "models" / "synth-1" / "checkpoints" / "final.npz"
+    write_checkpoint(mine, weights, {"instance": "synth-1"})
+    assert read_checkpoint(mine)["w"].sum() == 15
+    copied = tmp_path / "models" / "synth-2" / "checkpoints" / "final.npz"
+    copied.parent.mkdir(parents=True)
+    for suffix in (".npz", ".json"):
+        copied.with_suffix(suffix).write_bytes(mine.with_suffix(suffix).read_bytes())
+    with pytest.raises(CorruptFileError) as err:
+        read_checkpoint(copied)
+    msg = str(err.value)
+    assert "the record names instance 'synth-1', but it lies in 'synth-2''s folder" in msg
+    assert REBUILD in str(err.value)
+
+
+def test_a_record_cut_short_is_one_line_naming_it_not_a_json_error(tmp_path):
+    from ckaflow.data.dataset import dataset_classes, read_provenance
+    from ckaflow.io import CorruptFileError
+
+    record = tmp_path / "natural" / "dataset.json"
+    record.parent.mkdir()
+    record.write_text('{"domain": "natural", "clas')
+    for call in (lambda: read_provenance(record.parent), lambda: dataset_classes([record])):
+        with pytest.raises(CorruptFileError) as err:
+            call()
+        assert str(err.value).startswith(f"{record}: the dataset record cannot be read")
+        assert "JSONDecodeError" in str(err.value) and REBUILD in str(err.value)

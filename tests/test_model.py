@@ -143,3 +143,45 @@ def test_a_deeper_transposed_convolution_upsamples_once_per_stage():
     n = tf.shape(x)[0]
     out = tf.nn.conv2d_transpose(h, m.kernels["conv2a"], tf.stack([n, 32, 40, 16]), 1, "SAME")
     assert np.allclose(np.maximum(out + m.biases["deconv2a"], 0), after["deconv2a"], atol=1e-5)
+
+
+USER_MODELS = '''
+import keras
+
+
+def unbuilt(input_shape, num_classes):
+    return keras.Sequential([keras.layers.Conv2D(4, 3, name="c"), keras.layers.Flatten(),
+                             keras.layers.Dense(num_classes)])
+
+
+class Net(keras.Model):
+    def __init__(self, k):
+        super().__init__()
+        self.c, self.d = keras.layers.Conv2D(4, 3), keras.layers.Dense(k)
+
+    def call(self, x):
+        return self.d(keras.ops.mean(self.c(x), axis=(1, 2)))
+
+
+def subclassed(input_shape, num_classes):
+    return Net(num_classes)
+'''
+
+
+@pytest.mark.parametrize(
+    "builder, words",
+    [
+        ("unbuilt", "is a keras.Sequential that is not built (it has no input)"),
+        ("subclassed", "is a subclassed keras.Model (Net): its layers' outputs exist only"),
+    ],
+)
+def test_a_model_the_recorder_cannot_record_is_one_clear_line(tmp_path, builder, words):
+    from ckaflow.model.builder import call_builder
+    from ckaflow.model.layers import layer_rows
+
+    (tmp_path / "models.py").write_text(USER_MODELS)
+    model = call_builder(f"{tmp_path}/models.py:{builder}", seed=1, input_shape=(8, 8, 3),
+                         num_classes=3)  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        layer_rows(model)
+    assert words in str(err.value) and "\n" not in str(err.value)

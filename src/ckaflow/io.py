@@ -115,6 +115,14 @@ def check_sha256(path: str | os.PathLike, what: str, got: str, recorded: str | N
         )
 
 
+def read_json(path: str | os.PathLike, what: str = "record") -> dict:
+    """A JSON file the workflow wrote, read through :func:`reading`: a file cut short or
+    missing is one :class:`CorruptFileError` line naming it and the fix, not a bare
+    JSONDecodeError."""
+    with reading(path, what):
+        return json.loads(Path(path).read_text())
+
+
 def read_parquet(path: str | os.PathLike, what: str = "table", **kwargs):
     """A Parquet file as a DataFrame, every page's checksum verified (files are written with
     them, see :func:`ckaflow.provenance.write_parquet`); ``kwargs`` go to ``pd.read_parquet``."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import atomic_path, code_version, package_versions, save_json
+from .io import atomic_path, code_version, package_versions, read_json, save_json
 
 KEY = b"ckaflow"
 
@@ -32,7 +32,7 @@ def run_provenance(config: Mapping, dataset_files: Iterable[str | os.PathLike]) 
     ``dataset.json`` files are given."""
     datasets = {}
     for path in dataset_files:
-        info = json.loads(Path(path).read_text())
+        info = read_json(path, "dataset record")
         datasets[info["domain"]] = {
             "dataset_id": info["dataset_id"],
             "sha256": info["sha256"],

@@ -9,7 +9,6 @@ same config gives byte-identical files. Every later stage reads the splits from 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from ..io import (
     check_sha256,
     code_version,
     package_versions,
+    read_json,
     reading,
     save_json,
     save_npy,
@@ -174,9 +174,7 @@ def _read_checked(dataset_dir: str | Path, split: str, suffix: str) -> np.ndarra
 
 def read_provenance(dataset_dir: str | Path) -> dict:
     """The ``dataset.json`` of a dataset folder."""
-    path = Path(dataset_dir) / "dataset.json"
-    with reading(path, "dataset record"):
-        return json.loads(path.read_text())
+    return read_json(Path(dataset_dir) / "dataset.json", "dataset record")
 
 
 def dataset_classes(dataset_files) -> list[str]:
@@ -184,7 +182,7 @@ def dataset_classes(dataset_files) -> list[str]:
     they differ or have none."""
     found = {}
     for path in dataset_files:
-        info = json.loads(Path(path).read_text())
+        info = read_json(path, "dataset record")
         found[info["domain"]] = info.get("classes")
     distinct = {tuple(c) if c else None for c in found.values()}
     if len(distinct) != 1 or None in distinct:

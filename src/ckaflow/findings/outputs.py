@@ -4,13 +4,11 @@ each with its provenance."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 
-from ..io import atomic_path, read_parquet
+from ..io import atomic_path, read_json, read_parquet
 from ..provenance import footer, write_sidecar
 from ..stages.cka_table import read_cka_table, select_estimator
 from ..stages.intervals import read_intervals
@@ -56,7 +54,7 @@ def write_findings(
     change = pd.read_csv(inputs["weight_change"])
     histories = {i: read_parquet(p, "history") for i, p in inputs["histories"].items()}
     capped = {
-        i: json.loads(Path(p).read_text())["capped_by_max_steps"]
+        i: read_json(p, "checkpoint record")["capped_by_max_steps"]
         for i, p in inputs["provenance"].items()
     }
     found = findings(intervals, accuracy, histories, capped, claims, change)

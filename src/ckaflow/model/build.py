@@ -9,12 +9,11 @@ checkpoint carries and loads its weights.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..io import code_version, package_versions
+from ..io import code_version, package_versions, read_json
 from .builder import BuilderError, builder_source, call_builder, source_sha256
 from .checkpoints import read_checkpoint
 from .layers import layer_rows, select_layers
@@ -201,7 +200,7 @@ def load_model(checkpoint: str | Path):
     from .checkpoints import assign_weights
 
     checkpoint = Path(checkpoint)
-    prov = json.loads(checkpoint.with_suffix(".json").read_text())
+    prov = read_json(checkpoint.with_suffix(".json"), "checkpoint record")
     record = prov["model"]
     model = build_model(record, record["seed"])
     assign_weights(model, read_checkpoint(checkpoint))

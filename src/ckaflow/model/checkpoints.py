@@ -7,16 +7,18 @@ checkpoint alone.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..io import (
+    REBUILD,
+    CorruptFileError,
     atomic_path,
     check_sha256,
     code_version,
     package_versions,
+    read_json,
     reading,
     save_json,
     sha256_named,
@@ -36,8 +38,14 @@ def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
     """The variables of a checkpoint, checked against the SHA-256 its ``.json`` records."""
     path = Path(path)
     meta = path.with_suffix(".json")
-    with reading(meta, "checkpoint record"):
-        recorded = json.loads(meta.read_text()).get("weights_sha256")
+    record = read_json(meta, "checkpoint record")
+    recorded = record.get("weights_sha256")
+    folder = path.parent.parent.name if path.parent.name == "checkpoints" else None
+    if folder and record.get("instance") not in (None, folder):
+        raise CorruptFileError(
+            f"{meta}: the record names instance {record['instance']!r}, but it lies in "
+            f"{folder!r}'s folder (a checkpoint copied from another instance?); {REBUILD}"
+        )
     with reading(path, "checkpoint"), np.load(path, allow_pickle=False) as z:
         weights = {k: z[k] for k in z.files}
     check_sha256(path, "checkpoint", sha256_named(weights), recorded, meta)

@@ -39,6 +39,7 @@ def layer_rows(model) -> list[dict]:
     if hasattr(model, "layer_rows"):  # a built-in model describes its own named layers
         return model.layer_rows()
     auto = getattr(model, "recorded_kinds", AUTO_KINDS)  # a built-in model may say what it records
+    _check_recordable(model)
     rows = []
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
@@ -95,6 +96,30 @@ def recorder(model, names: Sequence[str]):
     return lambda x: dict(
         zip(names, (np.asarray(v) for v in _as_list(probe(x, training=False))), strict=True)
     )
+
+
+def _check_recordable(model) -> None:
+    """A model whose layers' outputs can be read: functional, or Sequential with its input
+    given; ``ValueError`` in one line saying how to build it otherwise."""
+    import keras
+
+    kind = type(model).__name__
+    if isinstance(model, keras.Sequential):
+        try:
+            model.inputs  # noqa: B018  raises while the model has no input
+        except (AttributeError, ValueError):
+            raise ValueError(
+                f"the model {model.name!r} is a keras.Sequential that is not built (it has no "
+                "input): its layers have no outputs to record; start it with "
+                "keras.Input(shape=input_shape)"
+            ) from None
+        return
+    if kind != "Functional":
+        raise ValueError(
+            f"the model {model.name!r} is a subclassed keras.Model ({kind}): its layers' outputs "
+            "exist only inside call(), so they cannot be recorded; build it with the functional "
+            "API (keras.Model(inputs, outputs)) or keras.Sequential"
+        )
 
 
 def _as_list(out) -> list:

@@ -25,6 +25,7 @@ PRECISIONS = ("float32", "float64")
 # al.'s (2019) and the thesis' number, the one to compare with published values.
 DEBIASED = True
 
+
 class PairingWarning(UserWarning):
     """Inputs whose examples are paired by position although one of them labels its examples."""
 

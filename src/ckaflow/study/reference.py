@@ -228,7 +228,9 @@ def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
         mark = "same" if now == row["verdict"] else "DIFFERENT"
         out.append(f"claim {claim}: {now} (reference: {row['verdict']}; {mark})")
     for claim, (diff, unit) in _effect_differences(results, dest).items():
-        out.append(f"claim {claim} effects: largest difference from the reference {diff:.2g} {unit}")
+        out.append(
+            f"claim {claim} effects: largest difference from the reference {diff:.2g} {unit}"
+        )
     return out
 
 
