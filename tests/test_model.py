@@ -145,7 +145,7 @@ def test_a_deeper_transposed_convolution_upsamples_once_per_stage():
     assert np.allclose(np.maximum(out + m.biases["deconv2a"], 0), after["deconv2a"], atol=1e-5)
 
 
-USER_MODELS = '''
+USER_MODELS = """
 import keras
 
 
@@ -165,7 +165,7 @@ class Net(keras.Model):
 
 def subclassed(input_shape, num_classes):
     return Net(num_classes)
-'''
+"""
 
 
 @pytest.mark.parametrize(
