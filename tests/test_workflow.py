@@ -324,6 +324,9 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         # the tiny config keeps the activations: the Gram alone is made again from them
         ("results/similarity/grams/natural-1.npz", {"compute_grams": 1}),
         ("results/similarity/intervals/synth/linear-debiased.parquet", {"compute_intervals": 1}),
+        # one file inside a kept activation folder: the dry run plans what the run will do
+        # (the run removes the incomplete folder at start-up and makes it again)
+        ("results/activations/synth-1/synth-1/synth/conv2.npy", {"extract_activations": 1}),
     ],
 )
 def test_a_deleted_intermediate_is_rebuilt_with_what_was_made_from_it(tiny_run, rel, rebuilt):

@@ -29,13 +29,23 @@ if workflow.is_main_process:
 
 
 # An activation folder (a directory output) left incomplete, by hand or by a crash, is removed
-# before the run plans: Snakemake sees only that the folder exists, not what is inside.
-if workflow.is_main_process and not workflow.output_settings.dryrun:
-    from ckaflow.stages.activations import remove_incomplete
+# before the run plans: Snakemake sees only that the folder exists, not what is inside. A dry
+# run changes nothing: it plans the folder made again (as --forcerun would), so that it lists
+# the jobs the run will run.
+if workflow.is_main_process:
+    from ckaflow.stages.activations import incomplete_folders, remove_incomplete
 
-    remove_incomplete(
-        "results/activations", {i: PLAN.models_of(i) for i in INSTANCES}, DOMAINS
-    )
+    ACTIVATION_MODELS = {i: PLAN.models_of(i) for i in INSTANCES}
+    if workflow.output_settings.dryrun:
+        INCOMPLETE = incomplete_folders("results/activations", ACTIVATION_MODELS, DOMAINS)
+        for folder, problem in INCOMPLETE.items():
+            print(f"ckaflow: {folder} is incomplete ({problem}): a run removes it and "
+                  "makes it again (planned below)", file=sys.stderr)  # fmt: skip
+        workflow.dag_settings.forcerun = frozenset(
+            {*workflow.dag_settings.forcerun, *map(str, INCOMPLETE)}
+        )
+    else:
+        remove_incomplete("results/activations", ACTIVATION_MODELS, DOMAINS)
 
 
 # Once the model specs exist, a study whose largest job exceeds similarity.memory_budget stops

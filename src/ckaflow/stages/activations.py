@@ -187,22 +187,29 @@ def activation_problem(folder: str | Path, models: list[str], test_sets: list[st
     return None
 
 
-def remove_incomplete(root: str | Path, models: Mapping[str, list[str]], test_sets: list[str]):
-    """Remove each instance's activation folder under ``root`` that exists but is not whole
-    (``models``: {instance: its models}), logging what was wrong: Snakemake sees a directory
-    output only as present or absent, so an incomplete one would otherwise be read (and
-    refused) or never made again. Returns the folders removed."""
-    removed = []
+def incomplete_folders(
+    root: str | Path, models: Mapping[str, list[str]], test_sets: list[str]
+) -> dict[Path, str]:
+    """{folder: what is wrong} of each instance's activation folder under ``root`` that exists
+    but is not whole (``models``: {instance: its models})."""
+    found = {}
     for instance, names in models.items():
         folder = Path(root) / instance
-        if not folder.is_dir():
-            continue
-        problem = activation_problem(folder, names, test_sets)
-        if problem:
-            log.warning("%s is incomplete (%s): removed, made again when needed", folder, problem)
-            shutil.rmtree(folder)
-            removed.append(folder)
-    return removed
+        if folder.is_dir() and (problem := activation_problem(folder, names, test_sets)):
+            found[folder] = problem
+    return found
+
+
+def remove_incomplete(root: str | Path, models: Mapping[str, list[str]], test_sets: list[str]):
+    """Remove each instance's activation folder under ``root`` that exists but is not whole
+    (:func:`incomplete_folders`), logging what was wrong: Snakemake sees a directory output
+    only as present or absent, so an incomplete one would otherwise be read (and refused) or
+    never made again. Returns the folders removed."""
+    found = incomplete_folders(root, models, test_sets)
+    for folder, problem in found.items():
+        log.warning("%s is incomplete (%s): removed, made again when needed", folder, problem)
+        shutil.rmtree(folder)
+    return list(found)
 
 
 def load_layers(root: str | Path, model: str, test_set: str) -> dict[str, np.ndarray]:
