@@ -174,6 +174,25 @@ def test_editing_a_module_the_builder_imports_makes_exactly_its_trainings_stale(
         blocks.write_text(before)
 
 
+def test_an_output_this_config_does_not_make_is_moved_even_with_nothing_to_do(own_study):
+    """A figure left by another config (or by a move a kill cut short): a dry run names it, a
+    run with nothing else to do moves it to results/stale/."""
+    old = own_study / "results" / "figures" / "groups_photos-9.png"
+    old.write_bytes(b"an old figure")
+    try:
+        dry = snakemake(own_study, "-n", "--configfile", "my.yaml")
+        assert dry.returncode == 0 and old.exists()
+        assert f"{old.relative_to(own_study)} is not made by this config" in dry.stdout
+        run = snakemake(own_study, "--configfile", "my.yaml")
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert "Nothing to be done" in run.stdout
+        moved = own_study / "results" / "stale" / "figures" / old.name
+        assert not old.exists() and moved.read_bytes() == b"an old figure"
+        assert "1 output(s) this config no longer makes moved" in run.stdout
+    finally:
+        old.unlink(missing_ok=True)
+
+
 def test_editing_a_ckaflow_figure_module_redraws_exactly_its_figures(own_study):
     """ckaflow's own code is tracked per rule: the matrices' module is plot_cka's code only."""
     from ckaflow.code import package_root

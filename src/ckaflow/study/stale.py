@@ -1,10 +1,12 @@
 """Outputs that the current config no longer makes, moved out of the way after a run.
 
 Change ``seeds`` or ``figures.filter_instances`` and the old instances' figures would stay in
-``results/figures/`` beside the new ones, indistinguishable. After a successful run every file
-of the report folders (figures, tables) that the run's targets do not name is moved to
-``results/stale/<folder>/``, keeping its name, and listed in the log: what stays in place is what
-this config made (and every figure says so in its metadata).
+``results/figures/`` beside the new ones, indistinguishable. When a run starts (whether or not
+it has jobs to do) every file of the report folders (figures, tables) that the run's targets do
+not name is moved to ``results/stale/<folder>/``, keeping its name, and listed in the log: what
+stays in place is what this config made (and every figure says so in its metadata). Each file
+moves by one rename, so a kill leaves each either moved or in place, and the next run moves the
+rest.
 """
 
 from __future__ import annotations
