@@ -89,3 +89,15 @@ def test_nan_in_an_array_domain_is_refused_with_its_range(tmp_path):
     with pytest.raises(ValueError) as err:
         scan_npy(str(tmp_path / "x.npy"), None, SPEC, "config domains.a")
     assert "config domains.a.images" in str(err.value) and "NaN" in str(err.value)
+
+
+def test_test_images_that_do_not_fit_the_held_out_part_say_what_to_change():
+    from ckaflow.data.splits import split_sizes
+
+    with pytest.raises(ValueError) as err:
+        split_sizes(4600, 0.05, 4000)
+    msg = str(err.value)
+    assert "the test images come out of the held-out part" in msg
+    assert "images=4600 x val_fraction=0.05 = 230 images" in msg
+    assert "test_images 4000 -> at most 229; val_fraction 0.05 -> at least 0.87" in msg
+    assert split_sizes(4600, 0.87, 4000) == {"train": 598, "val": 2, "test": 4000}

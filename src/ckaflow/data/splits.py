@@ -18,10 +18,19 @@ def split_sizes(n: int, val_fraction: float, test_images: int) -> dict[str, int]
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
     n_val_all = int(round(n * val_fraction))
-    if test_images < 1 or test_images >= n_val_all:
+    if test_images < 1:
+        raise ValueError(f"test_images must be >= 1, got {test_images}")
+    if test_images >= n_val_all:
+        # the smallest fraction whose held-out part keeps one validation image beside the test
+        need = (test_images + 1) / n
+        fix = [f"test_images {test_images} -> at most {n_val_all - 1}"] if n_val_all > 1 else []
+        if need < 1:
+            fix.append(f"val_fraction {val_fraction} -> at least {np.ceil(need * 1000) / 1000:g}")
+        fix.append(f"more images (at least {int(np.ceil((test_images + 1) / val_fraction))})")
         raise ValueError(
-            f"test_images={test_images} must be >= 1 and leave at least one validation image: "
-            f"images={n} x val_fraction={val_fraction} gives {n_val_all} validation images"
+            f"test_images={test_images} do not fit: the test images come out of the held-out "
+            f"part, images={n} x val_fraction={val_fraction} = {n_val_all} images, which must "
+            f"also keep one validation image; change one of: {'; '.join(fix)}"
         )
     return {"train": n - n_val_all, "val": n_val_all - test_images, "test": test_images}
 
