@@ -138,3 +138,18 @@ def test_plan_prints_every_stage():
     for stage in ("extract_activations", "compute_grams", "compute_hsic", "compute_intervals"):
         assert stage in out.stdout
     assert "3,012,224" in out.stdout and "fits." in out.stdout and "time (est.)" in out.stdout
+
+
+def test_the_blog_study_at_its_published_size_fits_a_laptop_and_one_gpu():
+    """config/allcnn_cifar10.yaml (All-CNN-C at full width, 10,000 test images): planned
+    without the archive, every job under its 6 GB budget through minibatches."""
+    from ckaflow.__main__ import study_specs
+    from ckaflow.study.budget import assess
+    from ckaflow.study.comparisons import filter_scope
+
+    _, plan, specs = study_specs([str(ROOT / "config" / "allcnn_cifar10.yaml")], False)
+    found = assess(plan, filter_scope(plan), specs)
+    assert found.fits and plan.config["similarity"]["memory_budget"] == 6
+    assert found.batch is not None and 400 <= found.batch < 10_000
+    assert max(c.memory for c in found.costs) <= 6e9
+    assert len(specs[1].recorded) == 18 and specs[1].layers[0]["output_shape"][-1] == 96
