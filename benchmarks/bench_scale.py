@@ -12,6 +12,12 @@ permutations of the null). Extraction and training are not part of it.
 
     .venv/bin/python benchmarks/bench_scale.py                      # n = 250, 500, 1000
     .venv/bin/python benchmarks/bench_scale.py --n 1000 2000 4000 --batch 500   # minibatches
+
+With ``--allcnn WIDTH ...`` the workload is All-CNN-C's instead (``scale_allcnn.py``: the 18
+recorded layers at each width, ``--instances`` seeds at init and final), and the Gram job's
+time is also given against its GEMM floor (its products at this machine's measured rate):
+
+    .venv/bin/python benchmarks/bench_scale.py --allcnn 1 --n 500 2000 10000 --batch 500
 """
 
 from __future__ import annotations
@@ -154,40 +160,74 @@ def predicted(job: dict) -> dict[str, float]:
     return {c.stage: c.memory for c in costs}
 
 
+KINDS = ("compute_grams", "compute_hsic", "compute_intervals")
+
+
+def run_sizes(args, width: float | None) -> dict:
+    """{(n, job): (seconds, peak bytes, predicted bytes, GEMM floor seconds or None)}."""
+    import scale_allcnn as allcnn
+
+    from ckaflow.study.cost import gemm_rate
+
+    rate, results = gemm_rate(1.0), {}
+    for n in args.n:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+            start = time.perf_counter()
+            if width is None:
+                job = setup(Path(tmp), n, args.channels, args.batch)
+                want = predicted(job)
+            else:
+                job = allcnn.setup_allcnn(Path(tmp), n, args.batch, width, args.instances)
+                want = allcnn.predicted_allcnn(job)
+            print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
+            for kind in KINDS:
+                seconds, peak = measure(kind, job)
+                floor = None
+                if width is not None and kind == "compute_grams":
+                    floor = allcnn.gram_floor_seconds(job, rate)
+                results[n, kind] = (seconds, peak, want[kind], floor)
+                print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
+                      f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
+    return results
+
+
+def report(args, results: dict, what: str) -> None:
+    batch = f"minibatches of {args.batch}" if args.batch else "all test images at once"
+    print(f"\n{what}, 2 estimators, {batch}\n")
+    print("| job | n | time | peak memory | plan's prediction | predicted / measured "
+          "| time / GEMM floor |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    for (n, kind), (s, peak, want, floor) in results.items():
+        ratio = "" if floor is None else f"{s / floor:.2f}"
+        print(f"| {kind} | {n:,} | {s:.2f} s | {peak / 1e6:,.0f} MB | {want / 1e6:,.0f} MB "
+              f"| {want / peak:.2f} | {ratio} |")  # fmt: skip
+    if len(args.n) > 1:
+        print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
+        logn = np.log(args.n)
+        for kind in KINDS:
+            t = np.log([results[n, kind][0] for n in args.n])
+            m = np.log([results[n, kind][1] for n in args.n])
+            print(f"| {kind} | {np.polyfit(logn, t, 1)[0]:.2f} | {np.polyfit(logn, m, 1)[0]:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--batch", type=int, default=None,
                         help="minibatch size (default: all test images at once)")  # fmt: skip
+    parser.add_argument("--allcnn", type=float, nargs="+", default=None, metavar="WIDTH",
+                        help="All-CNN-C's layers at these widths (1: 96 and 192 channels)")
+    parser.add_argument("--instances", type=int, default=2, help="seeds (--allcnn)")
+    parser.add_argument("--tmp", default=None, help="folder for the inputs (default: $TMPDIR)")
     args = parser.parse_args()
-    kinds = ("compute_grams", "compute_hsic", "compute_intervals")
-    results = {}
-    for n in args.n:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            job = setup(Path(tmp), n, args.channels, args.batch)
-            print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
-            want = predicted(job)
-            for kind in kinds:
-                seconds, peak = measure(kind, job)
-                results[n, kind] = (seconds, peak, want[kind])
-                print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
-                      f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
-    batch = f"minibatches of {args.batch}" if args.batch else "all test images at once"
-    print(f"\n{args.channels} channels per layer, 6 layers, 8 models, 2 estimators, {batch}\n")
-    print("| job | n | time | peak memory | plan's prediction | predicted / measured |")
-    print("|---|---|---|---|---|---|")
-    for (n, kind), (s, peak, want) in results.items():
-        print(f"| {kind} | {n:,} | {s:.2f} s | {peak / 1e6:,.0f} MB | {want / 1e6:,.0f} MB "
-              f"| {want / peak:.2f} |")  # fmt: skip
-    if len(args.n) > 1:
-        print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
-        logn = np.log(args.n)
-        for kind in kinds:
-            t = np.log([results[n, kind][0] for n in args.n])
-            m = np.log([results[n, kind][1] for n in args.n])
-            print(f"| {kind} | {np.polyfit(logn, t, 1)[0]:.2f} | {np.polyfit(logn, m, 1)[0]:.2f} |")
+    if args.allcnn is None:
+        what = f"{args.channels} channels per layer, 6 layers, 8 models"
+        report(args, run_sizes(args, None), what)
+        return
+    for width in args.allcnn:
+        what = (f"All-CNN-C at width {width:g} ({round(96 * width)} and {round(192 * width)} "
+                f"channels), 18 layers, {args.instances} seeds at init and final")  # fmt: skip
+        report(args, run_sizes(args, width), what)
 
 
 if __name__ == "__main__":
