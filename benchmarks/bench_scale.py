@@ -215,8 +215,14 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--batch", type=int, default=None,
                         help="minibatch size (default: all test images at once)")  # fmt: skip
-    parser.add_argument("--allcnn", type=float, nargs="+", default=None, metavar="WIDTH",
-                        help="All-CNN-C's layers at these widths (1: 96 and 192 channels)")
+    parser.add_argument(
+        "--allcnn",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="WIDTH",
+        help="All-CNN-C's layers at these widths (1: 96 and 192 channels)",
+    )
     parser.add_argument("--instances", type=int, default=2, help="seeds (--allcnn)")
     parser.add_argument("--tmp", default=None, help="folder for the inputs (default: $TMPDIR)")
     args = parser.parse_args()

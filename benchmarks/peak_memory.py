@@ -3,7 +3,8 @@ call) and samples the kernel's high-water mark of resident memory (VmHWM) of eac
 below it twice a second; a job is the process running a rule's script
 (``.snakemake/scripts/tmp*.{rule}.py``).
 
-    python benchmarks/peak_memory.py -- snakemake --cores all --configfile examples/scale_study/config.yaml
+    python benchmarks/peak_memory.py -- \
+        snakemake --cores all --configfile examples/scale_study/config.yaml
 
 Prints one line per rule: jobs, the largest job's peak and the run's wall time.
 """

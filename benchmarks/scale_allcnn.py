@@ -61,8 +61,8 @@ def shapes(spec, full: bool) -> dict[str, tuple[int, ...]]:
 
 def write_activations(folder: Path, n: int, layer_shapes: dict, rng, batch: int = 250) -> None:
     """Rectified normal activations, written a minibatch at a time (as extraction does)."""
-    from ckaflow.stages.activations import MANIFEST, _LayerFiles
     from ckaflow.io import save_json
+    from ckaflow.stages.activations import MANIFEST, _LayerFiles
 
     folder.mkdir(parents=True, exist_ok=True)
     with _LayerFiles(folder, n, layer_shapes) as files:

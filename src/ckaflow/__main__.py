@@ -80,8 +80,12 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
     config = load_config(configfiles)
     plan = Plan(config)
     try:
-        classes = check_sources(config["domains"], ImageSpec(**config["image"]),
-                                config["images_per_domain"], plan.task == "classify").classes
+        classes = check_sources(
+            config["domains"],
+            ImageSpec(**config["image"]),
+            config["images_per_domain"],
+            plan.task == "classify",
+        ).classes
     except ValueError as err:
         known = {_KNOWN_CLASSES.get(d["source"]) for d in config["domains"].values()}
         if inputs_needed or len(known) != 1 or None in known:
