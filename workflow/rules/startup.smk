@@ -37,7 +37,9 @@ if workflow.is_main_process:
 
     ACTIVATION_MODELS = {i: PLAN.models_of(i) for i in INSTANCES}
     if workflow.output_settings.dryrun:
-        INCOMPLETE = incomplete_folders("results/activations", ACTIVATION_MODELS, DOMAINS)
+        INCOMPLETE = incomplete_folders(
+            "results/activations", ACTIVATION_MODELS, DOMAINS
+        )
         for folder, problem in INCOMPLETE.items():
             print(f"ckaflow: {folder} is incomplete ({problem}): a run removes it and "
                   "makes it again (planned below)", file=sys.stderr)  # fmt: skip
