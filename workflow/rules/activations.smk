@@ -21,5 +21,7 @@ rule extract_activations:
         code=code_of("../scripts/extract_activations.py"),
         models=models_of,
         test_sets=DOMAINS,
+        # None while the folder is absent or whole: a dry run plans an incomplete one made again
+        incomplete=incomplete_activations,
     script:
         "../scripts/extract_activations.py"

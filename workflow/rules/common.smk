@@ -10,6 +10,7 @@ from ckaflow.figures import layout
 from ckaflow.model.builder import builder_files, source_sha256
 from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
+from ckaflow.stages.activations import activation_problem
 from ckaflow.study.comparisons import filter_scope
 from ckaflow.study.budget import cost_keys
 from ckaflow.study.plan import Plan
@@ -227,6 +228,16 @@ def extraction_inputs(wildcards):
 
 def models_of(wildcards):
     return PLAN.models_of(wildcards.instance)
+
+
+def incomplete_activations(wildcards):
+    """What is missing from an instance's activation folder, or None while it is absent or
+    whole: a param, so that a dry run plans the folder made again (params changed), as the
+    run will after start-up removes it (startup.smk)."""
+    folder = Path("results/activations") / wildcards.instance
+    if not folder.is_dir():
+        return None
+    return activation_problem(folder, PLAN.models_of(wildcards.instance), DOMAINS)
 
 
 def activations_of_model(wildcards):

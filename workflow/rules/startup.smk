@@ -30,22 +30,18 @@ if workflow.is_main_process:
 
 # An activation folder (a directory output) left incomplete, by hand or by a crash, is removed
 # before the run plans: Snakemake sees only that the folder exists, not what is inside. A dry
-# run changes nothing: it plans the folder made again (as --forcerun would), so that it lists
-# the jobs the run will run.
+# run changes nothing: it says so, and plans the folder made again (its extraction job's param
+# incomplete_activations has changed), so that it lists the jobs the run will run.
 if workflow.is_main_process:
     from ckaflow.stages.activations import incomplete_folders, remove_incomplete
 
     ACTIVATION_MODELS = {i: PLAN.models_of(i) for i in INSTANCES}
     if workflow.output_settings.dryrun:
-        INCOMPLETE = incomplete_folders(
+        for folder, problem in incomplete_folders(
             "results/activations", ACTIVATION_MODELS, DOMAINS
-        )
-        for folder, problem in INCOMPLETE.items():
+        ).items():
             print(f"ckaflow: {folder} is incomplete ({problem}): a run removes it and "
                   "makes it again (planned below)", file=sys.stderr)  # fmt: skip
-        workflow.dag_settings.forcerun = frozenset(
-            {*workflow.dag_settings.forcerun, *map(str, INCOMPLETE)}
-        )
     else:
         remove_incomplete("results/activations", ACTIVATION_MODELS, DOMAINS)
 
