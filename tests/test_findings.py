@@ -630,7 +630,8 @@ def test_with_one_seed_the_interval_says_seeds_are_not_covered():
 def test_a_matrix_of_many_layers_reads_by_its_colours():
     """50 layers: no numbers in cells too small to read them, at most 24 names per axis (the
     model group always among them); 6 layers keep both."""
-    from ckaflow.figures.matrices import MAX_AXIS_LABELS, layer_matrix
+    from ckaflow.figures.common import MAX_AXIS_LABELS
+    from ckaflow.figures.matrices import layer_matrix
 
     def plot(layers):
         groups = [*layers, "model"]

@@ -22,7 +22,7 @@ from ..stages.cka_table import (
     read_cka_table,
     select_estimator,
 )
-from .common import cka_fill, framed, jittered
+from .common import cka_fill, framed, jittered, thinned
 from .matrices import depth_matrix, layer_matrix
 
 
@@ -87,7 +87,10 @@ def filter_heatmap(table: pd.DataFrame, a_model: str, b_model: str, layer: str) 
         )
         + p9.facet_grid("estimator_label ~ test set")
         + fill
-        + p9.scale_y_discrete(limits=sorted(t["a"].unique(), reverse=True))
+        + p9.scale_x_discrete(breaks=thinned(sorted(t["b"].unique())))
+        + p9.scale_y_discrete(
+            limits=sorted(t["a"].unique(), reverse=True), breaks=thinned(sorted(t["a"].unique()))
+        )
         + p9.coord_equal()
         + framed(
             (9, 1.5 + 3.6 * t["estimator_label"].nunique()),

@@ -141,3 +141,14 @@ def framed(size: tuple[float, float], theme: dict | None = None, **labels: str) 
     """The last layers of every figure: its labels (``p9.labs``), the black-and-white theme,
     its size in inches and any further ``theme`` settings."""
     return [p9.labs(**labels), p9.theme_bw(), p9.theme(figure_size=size, **(theme or {}))]
+
+
+# At most this many names on a categorical axis; more are thinned to every k-th.
+MAX_AXIS_LABELS = 24
+
+
+def thinned(names: list[str], keep: tuple[str, ...] = ()) -> list[str]:
+    """Every k-th of ``names`` (and those in ``keep``), at most about :data:`MAX_AXIS_LABELS`:
+    the axis names of a matrix of 35 layers or 64 filters that can still be read."""
+    step = -(-len(names) // MAX_AXIS_LABELS)
+    return [g for i, g in enumerate(names) if i % step == 0 or g in keep]

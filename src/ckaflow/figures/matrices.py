@@ -9,7 +9,7 @@ import plotnine as p9
 from ..names import depth_of
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
-from .common import cka_fill, framed, ink
+from .common import cka_fill, framed, ink, thinned
 
 # The side of one panel (inches): of a layer matrix, of a depth matrix.
 PANEL_INCHES, DEPTH_PANEL_INCHES = 3.2, 4.2
@@ -45,16 +45,10 @@ def _null_note(below: pd.DataFrame) -> str:
 # A cell shows its value when it is at least this wide (inches, 11.5 points): "0.93" in
 # 4.5-point type is about 10 points wide. A 3.2-inch panel labels up to 20 layers.
 LABEL_CELL_INCHES = 0.16
-# At most this many layer names on an axis; more are thinned to every k-th (the model group
-# always named).
-MAX_AXIS_LABELS = 24
-
-
 def _scale(order: list[str]) -> list:
-    """Axis names that read at a glance whatever the number of layers: at most
-    :data:`MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
-    step = -(-len(order) // MAX_AXIS_LABELS)
-    named = [g for i, g in enumerate(order) if i % step == 0 or g == MODEL_GROUP]
+    """Axis names that read at a glance whatever the number of layers: at most about
+    :data:`~.common.MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
+    named = thinned(order, keep=(MODEL_GROUP,))
     return [
         p9.scale_x_discrete(breaks=named),
         p9.scale_y_discrete(breaks=named),
