@@ -379,3 +379,27 @@ def test_a_folder_too_small_for_the_fine_tuning_images_stops_at_start_up(tmp_pat
     assert out.returncode != 0
     message = " ".join(out.stdout.split())
     assert "finetune.images = 500" in message and "domains.photos (all its images) 43" in message
+
+
+def test_the_scale_example_makes_its_inputs_and_plans(tmp_path):
+    """examples/scale_study at a small size: its data and saved models are made, and the plan of
+    its config (test_images lowered by an overlay) fits and lists every similarity stage."""
+    example = ROOT / "examples" / "scale_study"
+    shutil.copytree(example, tmp_path / "examples" / "scale_study")
+    make = [sys.executable, str(example / "make_study.py"), "data/scale", "models/scale",
+            "--images", "300", "--train-images", "120", "--epochs", "1"]  # fmt: skip
+    made = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert np.load(tmp_path / "data" / "scale" / "images.npy").shape == (300, 16, 16, 3)
+    assert sorted(p.name for p in (tmp_path / "models" / "scale").iterdir()) == [
+        "digits-1.keras", "digits-2.keras", "digits-3.keras"]  # fmt: skip
+    (tmp_path / "small.yaml").write_text("test_images: 100\n")
+    plan = subprocess.run(
+        [sys.executable, "-m", "ckaflow", "plan", "--configfile",
+         "examples/scale_study/config.yaml", "small.yaml"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    for stage in ("extract_activations", "compute_grams", "compute_hsic", "compute_intervals"):
+        assert stage in plan.stdout
+    assert "all 100 test images at once (automatic)" in plan.stdout
