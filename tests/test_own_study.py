@@ -206,7 +206,7 @@ def test_editing_a_ckaflow_figure_module_redraws_exactly_its_figures(own_study):
         out = snakemake(own_study, "-n", "--configfile", "my.yaml")
         assert out.returncode == 0, out.stdout[-3000:]
         jobs = planned(out)
-        assert set(jobs) - {"all"} == {"plot_cka"}, jobs
+        assert set(jobs) - {"all", "default"} == {"plot_cka"}, jobs
         assert jobs["plot_cka"] == len(
             layout.cka_figures(Plan(load_config([own_study / "my.yaml"])))
         )
