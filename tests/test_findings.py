@@ -639,10 +639,37 @@ def test_a_matrix_of_many_layers_reads_by_its_colours():
         t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
         return layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", groups)
 
-    many = plot([f"conv{i}" for i in range(50)])
+    layers = [f"conv{i}" for i in range(50)]
+    many = plot(layers)
     assert not any(isinstance(layer.geom, p9.geoms.geom_text) for layer in many.layers)
-    breaks = many.scales.get_scales("x").breaks
+    breaks = many.scales.get_scales("x").breaks([*layers, "model"])
     assert len(breaks) <= MAX_AXIS_LABELS and breaks[0] == "conv0" and breaks[-1] == "model"
-    few = plot([f"conv{i}" for i in range(6)])
+    few = plot(layers[:6])
     assert any(isinstance(layer.geom, p9.geoms.geom_text) for layer in few.layers)
-    assert len(few.scales.get_scales("x").breaks) == 7
+    assert len(few.scales.get_scales("x").breaks([*layers[:6], "model"])) == 7
+
+
+def test_a_depth_matrix_of_panels_with_other_layers_draws_to_pdf(tmp_path):
+    """Free facets hold different layers: each panel's names are thinned from its own."""
+    from ckaflow.figures.matrices import depth_matrix
+
+    groups = {1: ["conv1", "pool1", "conv2", "model"],
+              2: ["conv1", "conv1b", "pool1", "conv2", "conv2b", "model"]}  # fmt: skip
+    rows = [("synth", a, g, b, h, 0.5) for a, b, d in (("synth-1", "synth-2", 1),
+            ("synth-d2-1", "synth-1", 2)) for g in groups[d] for h in groups[1]]  # fmt: skip
+    t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+    panels = {"seeds": ["synth-1", "synth-2", "synth"], "depths": ["synth-d2-1", "synth-1", "synth"]}
+    depth_matrix(t, panels, "Depth", groups).save(tmp_path / "d.pdf", verbose=False)
+    assert (tmp_path / "d.pdf").stat().st_size > 5_000
+
+
+def test_a_layer_matrix_whose_groups_include_one_without_rows_draws_to_pdf(tmp_path):
+    """Names are thinned from the layers the panel draws, not from every layer asked for."""
+    from ckaflow.figures.matrices import layer_matrix
+
+    drawn = [f"conv{i}" for i in range(30)] + ["model"]
+    rows = [("synth", "synth-1", g, "synth-2", h, 0.5) for g in drawn for h in drawn]
+    t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
+    plot = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", ["input", *drawn])
+    plot.save(tmp_path / "m.pdf", verbose=False)
+    assert (tmp_path / "m.pdf").stat().st_size > 5_000

@@ -93,7 +93,10 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
         classes = [str(c) for c in range(known.pop())]
         print(f"note: {err}; planned without reading the inputs ({len(classes)} classes, as the "
               "source defines them)\n", file=sys.stderr)  # fmt: skip
-    configure(1)
+    try:
+        configure(1)
+    except RuntimeError:  # TensorFlow already started in this process (the library's caller)
+        pass  # the specs do not depend on its threads
     specs = {}
     for depth in plan.depths:
         spec = make_spec(plan.model_config, depth=depth, input_shape=plan.input_shape,

@@ -87,9 +87,10 @@ def filter_heatmap(table: pd.DataFrame, a_model: str, b_model: str, layer: str) 
         )
         + p9.facet_grid("estimator_label ~ test set")
         + fill
-        + p9.scale_x_discrete(breaks=thinned(sorted(t["b"].unique())))
+        + p9.scale_x_discrete(breaks=lambda limits: thinned(sorted(limits)))
         + p9.scale_y_discrete(
-            limits=sorted(t["a"].unique(), reverse=True), breaks=thinned(sorted(t["a"].unique()))
+            limits=sorted(t["a"].unique(), reverse=True),
+            breaks=lambda limits: thinned(sorted(limits)),
         )
         + p9.coord_equal()
         + framed(

@@ -45,14 +45,14 @@ def _null_note(below: pd.DataFrame) -> str:
 # A cell shows its value when it is at least this wide (inches, 11.5 points): "0.93" in
 # 4.5-point type is about 10 points wide. A 3.2-inch panel labels up to 20 layers.
 LABEL_CELL_INCHES = 0.16
-def _scale(order: list[str]) -> list:
+def _scale() -> list:
     """Axis names that read at a glance whatever the number of layers: at most about
     :data:`~.common.MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
-    named = thinned(order, keep=(MODEL_GROUP,))
-    return [
-        p9.scale_x_discrete(breaks=named),
-        p9.scale_y_discrete(breaks=named),
-    ]
+    # a function of each panel's own layers: free facets (depth_matrix) hold different ones
+    def named(limits):
+        return thinned(list(limits), keep=(MODEL_GROUP,))
+
+    return [p9.scale_x_discrete(breaks=named), p9.scale_y_discrete(breaks=named)]
 
 
 def _cell_text(t: pd.DataFrame, order: list[str], panel_inches: float, size: float) -> list:
@@ -98,7 +98,7 @@ def layer_matrix(
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
         + _cell_text(t, order, PANEL_INCHES, 4.5)
-        + _scale(order)
+        + _scale()
         + _null_marks(below)
         + p9.scale_colour_identity()
         + (
@@ -164,7 +164,7 @@ def depth_matrix(
         p9.ggplot(t, p9.aes("b", "a", fill="cka"))
         + p9.geom_tile()
         + _cell_text(t, order, DEPTH_PANEL_INCHES, 4)
-        + _scale(order)
+        + _scale()
         + _null_marks(below)
         + p9.scale_colour_identity()
         + p9.facet_wrap("pair", ncol=ncol, scales="free")
