@@ -658,7 +658,10 @@ def test_a_depth_matrix_of_panels_with_other_layers_draws_to_pdf(tmp_path):
     rows = [("synth", a, g, b, h, 0.5) for a, b, d in (("synth-1", "synth-2", 1),
             ("synth-d2-1", "synth-1", 2)) for g in groups[d] for h in groups[1]]  # fmt: skip
     t = _estimator_columns(pd.DataFrame(rows, columns=COLUMNS))
-    panels = {"seeds": ["synth-1", "synth-2", "synth"], "depths": ["synth-d2-1", "synth-1", "synth"]}
+    panels = {
+        "seeds": ["synth-1", "synth-2", "synth"],
+        "depths": ["synth-d2-1", "synth-1", "synth"],
+    }
     depth_matrix(t, panels, "Depth", groups).save(tmp_path / "d.pdf", verbose=False)
     assert (tmp_path / "d.pdf").stat().st_size > 5_000
 
