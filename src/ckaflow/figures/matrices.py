@@ -45,9 +45,12 @@ def _null_note(below: pd.DataFrame) -> str:
 # A cell shows its value when it is at least this wide (inches, 11.5 points): "0.93" in
 # 4.5-point type is about 10 points wide. A 3.2-inch panel labels up to 20 layers.
 LABEL_CELL_INCHES = 0.16
+
+
 def _scale() -> list:
     """Axis names that read at a glance whatever the number of layers: at most about
     :data:`~.common.MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
+
     # a function of each panel's own layers: free facets (depth_matrix) hold different ones
     def named(limits):
         return thinned(list(limits), keep=(MODEL_GROUP,))
