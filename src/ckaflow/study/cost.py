@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..names import depth_of, parse_model
 from ..similarity.minibatch import batch_bounds
+from ..similarity.moments import DEFAULT_MEMORY_BUDGET
 from .comparisons import FilterScope
 
 # What a job holds before its arrays: Python, NumPy, Snakemake's script preamble and the
@@ -153,12 +154,17 @@ def _extraction(s: _Study) -> StageCost:
 
 def _grams(s: _Study) -> StageCost:
     """One job per model, one test set at a time: every kept filter's Gram, each layer's (twice
-    while they are stacked) and the model's, the packed Grams of every estimator."""
+    while they are stacked) and the model's, the packed Grams of every estimator, and the
+    minibatch of activations it reads (memory-mapped: resident while the minibatch is worked
+    on, clean pages the kernel may take back under pressure, counted as the job's) and the
+    engine's temporaries (float64 blocks of them, at most its memory budget)."""
 
     def job(g: ModelGroups) -> float:
         work = (g.largest_filter_layer + 1) * s.gram  # centring one part's Grams
         kept = (g.filters + g.layers) * s.estimators * s.packed
-        return BASE_NUMPY + (g.filters + 2 * g.layers) * s.gram + kept + work
+        mapped = 4.0 * s.batch * g.units
+        temporaries = min(float(DEFAULT_MEMORY_BUDGET), 8.0 * s.batch * g.units)
+        return BASE_NUMPY + (g.filters + 2 * g.layers) * s.gram + kept + work + mapped + temporaries
 
     compared = [s.groups[m] for m in s.plan.models]  # each model with a Gram file
     per_group = s.sets * s.estimators * s.batches * s.packed
