@@ -267,3 +267,23 @@ def test_a_record_cut_short_is_one_line_naming_it_not_a_json_error(tmp_path):
             call()
         assert str(err.value).startswith(f"{record}: the dataset record cannot be read")
         assert "JSONDecodeError" in str(err.value) and REBUILD in str(err.value)
+
+
+def test_records_cut_short_are_found_when_a_run_starts(tmp_path, monkeypatch):
+    """startup.smk reads every record the jobs read before any job: one cut short stops the run
+    in one line naming it, before Snakemake deletes the outputs of the jobs that read it."""
+    from ckaflow.io import unreadable_records
+
+    monkeypatch.chdir(tmp_path)
+    good = tmp_path / "results" / "data" / "synth" / "dataset.json"
+    bad = tmp_path / "results" / "models" / "synth-1" / "checkpoints" / "final.json"
+    for path, text in ((good, '{"domain": "synth"}'), (bad, '{"weights_sha256": "ab')):
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+    patterns = ["results/data/*/dataset.json", "results/models/*/checkpoints/*.json"]
+    found = unreadable_records(patterns)
+    assert len(found) == 1 and found[0].startswith(
+        "results/models/synth-1/checkpoints/final.json: the record cannot be read "
+        "(JSONDecodeError: Unterminated string"
+    )
+    assert found[0].endswith(REBUILD)

@@ -19,7 +19,7 @@ import platform
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -121,6 +121,20 @@ def read_json(path: str | os.PathLike, what: str = "record") -> dict:
     JSONDecodeError."""
     with reading(path, what):
         return json.loads(Path(path).read_text())
+
+
+def unreadable_records(patterns: Sequence[str]) -> list[str]:
+    """One line (:func:`read_json`'s) for each JSON record matching the globs ``patterns`` that
+    cannot be read: checked when a run starts, so that a record cut short stops it before
+    Snakemake deletes the outputs of the jobs that would fail on it."""
+    found = []
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            try:
+                read_json(path, "record")
+            except CorruptFileError as err:
+                found.append(str(err))
+    return found
 
 
 def read_parquet(path: str | os.PathLike, what: str = "table", **kwargs):

@@ -20,6 +20,23 @@ elif workflow.is_main_process:
         )
 
 
+# The records the jobs read (datasets', checkpoints', model specs' .json) are read once when a
+# run starts: one cut short stops it here, in one line naming it, before Snakemake deletes the
+# outputs of the jobs that would fail on it.
+if workflow.is_main_process:
+    from ckaflow.io import unreadable_records
+
+    BROKEN = unreadable_records(
+        [
+            "results/data/*/dataset.json",
+            "results/models/*/checkpoints/*.json",
+            "results/model_spec/*.json",
+        ]
+    )
+    if BROKEN:
+        raise ValueError("\n".join(BROKEN))
+
+
 # Fonts, photographs, SVHN files, image folders and arrays are checked once, when the run
 # starts, not in every job.
 if workflow.is_main_process:
