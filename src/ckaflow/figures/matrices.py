@@ -66,6 +66,16 @@ def _cell_text(t: pd.DataFrame, order: list[str], panel_inches: float, size: flo
     return [p9.geom_text(p9.aes(label="label", colour="ink"), data=t, size=size)]
 
 
+def _pair_rows(table: pd.DataFrame, pairs: dict, order: list[str]) -> pd.DataFrame:
+    """The rows of each labelled pair of models (a column ``pair``) between groups of ``order``."""
+    frames = []
+    for label, (a, b) in pairs.items():
+        keep = (table["a_model"] == a) & (table["b_model"] == b)
+        keep &= table["a_group"].isin(order) & table["b_group"].isin(order)
+        frames.append(table[keep].assign(pair=label))
+    return pd.concat(frames, ignore_index=True)
+
+
 def layer_matrix(
     table: pd.DataFrame,
     pairs: dict[str, tuple[str, str]],
@@ -78,17 +88,8 @@ def layer_matrix(
     labelled pairs of models: a row of panels per estimator, or (``ncol``, one estimator) a
     grid of ``ncol`` columns. Cells of pairs whose permutation null (``nulls``) they do not
     exceed are marked."""
-    frames, order = [], list(groups)
-    for label, (a, b) in pairs.items():
-        t = table[
-            (table["a_model"] == a)
-            & (table["b_model"] == b)
-            & table["a_group"].isin(order)
-            & table["b_group"].isin(order)
-        ].copy()
-        t["pair"] = label
-        frames.append(t)
-    t = pd.concat(frames, ignore_index=True)
+    order = list(groups)
+    t = _pair_rows(table, pairs, order)
     t["estimator_label"] = estimator_labels(t)
     t["a"] = pd.Categorical(t["a_group"].astype(str), categories=order[::-1])
     t["b"] = pd.Categorical(t["b_group"].astype(str), categories=order)

@@ -16,15 +16,7 @@ from .bootstrap import (
     percentile_interval,
     resample_counts,
 )
-from .cka import (
-    CKAResult,
-    UndefinedCKAWarning,
-    cka,
-    cka_from_hsic,
-    cka_matrix,
-    packed_grams,
-    warn_undefined,
-)
+from .cka import CKAResult, cka, cka_from_hsic, cka_matrix, packed_grams
 from .estimator import Estimator
 from .groups import (
     MODEL_GROUP,
@@ -45,6 +37,7 @@ from .minibatch import batch_bounds, minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
 from .null import NullResult, cka_null
 from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
+from .undefined import UndefinedCKAWarning, warn_undefined
 from .validate import CENTERINGS, DEBIASED, KERNELS, PairingWarning
 
 __all__ = [

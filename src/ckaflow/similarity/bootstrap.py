@@ -40,22 +40,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import array_namespace, as_float64, device, no_tf32, to_numpy
-from .cka import packed_grams, warn_nan
+from .cka import packed_grams
 from .hsic import hsic_scale, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
+from .undefined import warn_nan
 from .validate import (
     DEBIASED,
     align_examples,
     check_arrays,
+    check_confidence,
     check_options,
+    check_resamples,
     check_seed,
     named_arrays,
 )
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
-MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
 
 
 @dataclass(frozen=True)
@@ -283,20 +285,3 @@ def percentile_interval(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, below
         low, high = np.nanquantile(r, [tail, 1.0 - tail], axis=0)
     return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
-
-
-def check_confidence(confidence: float) -> float:
-    if isinstance(confidence, bool) or not 0.5 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
-    return float(confidence)
-
-
-def check_resamples(resamples: int) -> int:
-    if isinstance(resamples, bool) or not isinstance(resamples, int | np.integer):
-        raise TypeError(f"resamples must be an integer, got {resamples!r}")
-    if not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
-        raise ValueError(
-            f"resamples must lie in {MIN_RESAMPLES}..{MAX_RESAMPLES}, got {resamples}: fewer "
-            "cannot place a 95% interval's ends"
-        )
-    return int(resamples)

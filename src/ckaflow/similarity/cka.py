@@ -20,7 +20,6 @@ A group whose activations do not vary over the examples has undefined CKA: NaN, 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +35,7 @@ from .moments import (
     working_dtype,
 )
 from .slices import named_moments
+from .undefined import warn_undefined
 from .validate import (
     DEBIASED,
     Arrays,
@@ -45,10 +45,6 @@ from .validate import (
     check_options,
     named_arrays,
 )
-
-
-class UndefinedCKAWarning(RuntimeWarning):
-    """A group's activations do not vary over the examples, so its CKA is undefined (NaN)."""
 
 
 @dataclass(frozen=True)
@@ -206,42 +202,6 @@ def cka_from_hsic(xy, xx, yy):
     denom = xp.sqrt(xx[:, None] * yy[None, :])
     with errstate(xp):
         return xp.where(denom > 0.0, xy / xp.where(denom > 0.0, denom, 1.0), xp.nan)
-
-
-def warn_nan(where: str, consequence: str) -> None:
-    """Warn that a CKA of ``where`` is undefined, why, and what is NaN (``consequence``)."""
-    warnings.warn(
-        f"{where}: CKA undefined: an input does not vary over the examples (a dead unit or "
-        "filter, a constant array; for RBF, or the median distance is 0) or its debiased "
-        f"self-HSIC is not positive (too few examples); {consequence}",
-        UndefinedCKAWarning,
-        stacklevel=3,
-    )
-
-
-def warn_undefined(names: list[str], self_hsic_values) -> list[str]:
-    """Warn once per group whose self-HSIC is 0 (it does not vary); return their names.
-
-    A self-HSIC that is not finite (the float64 products overflowed) raises ``ValueError``
-    naming the groups: a CKA of 0 or NaN there would be silently wrong.
-    """
-    self_hsic_values = to_numpy(self_hsic_values)
-    overflow = [name for name, v in zip(names, self_hsic_values, strict=True) if np.isinf(v)]
-    if overflow or np.isnan(self_hsic_values).any():
-        raise ValueError(
-            f"HSIC is not finite for {overflow[:5] or 'some groups'}"
-            f"{' and more' if len(overflow) > 5 else ''}: their Gram matrices overflow float64; "
-            "rescale the activations (CKA does not depend on their scale)"
-        )
-    bad = [name for name, v in zip(names, self_hsic_values, strict=True) if not v > 0.0]
-    for name in bad:
-        warnings.warn(
-            f"CKA undefined for group {name!r}: its activations do not vary over the examples "
-            "(a dead unit or filter; for RBF, or the median distance is 0); its CKA values are NaN",
-            UndefinedCKAWarning,
-            stacklevel=3,
-        )
-    return bad
 
 
 # -- the feature-space form (linear kernel, biased estimator, unit centring) --

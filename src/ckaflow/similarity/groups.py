@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import array_namespace, device, no_tf32
-from .cka import CKAResult, cka_from_hsic, packed_grams, warn_undefined
+from .cka import CKAResult, cka_from_hsic, packed_grams
 from .estimator import Estimator
 from .hsic import hsic_matrix
 from .moments import DEFAULT_MEMORY_BUDGET, Moments, filter_moments, group_moments
+from .undefined import warn_undefined
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import array_namespace, device, no_tf32
-from .cka import cka_from_hsic, packed_grams, warn_undefined
+from .cka import cka_from_hsic, packed_grams
 from .hsic import hsic_matrix, self_hsic
 from .moments import Moments, group_moments
+from .undefined import warn_undefined
 from .validate import (
     Arrays,
     align_examples,

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import to_numpy
-from .cka import packed_grams, warn_nan
+from .cka import packed_grams
 from .hsic import _full_index, triu_indices, unpack
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
+from .undefined import warn_nan
 from .validate import (
     DEBIASED,
     align_examples,

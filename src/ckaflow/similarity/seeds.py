@@ -33,14 +33,21 @@ from .bootstrap import (
     DEFAULT_RESAMPLES,
     bootstrap_cka,
     bootstrap_interval,
-    check_confidence,
-    check_resamples,
     resample_counts,
 )
-from .cka import packed_grams, warn_nan
+from .cka import packed_grams
 from .moments import DEFAULT_MEMORY_BUDGET
 from .slices import named_moments
-from .validate import DEBIASED, align_examples, check_arrays, check_options, named_arrays
+from .undefined import warn_nan
+from .validate import (
+    DEBIASED,
+    align_examples,
+    check_arrays,
+    check_confidence,
+    check_options,
+    check_resamples,
+    named_arrays,
+)
 
 
 @dataclass(frozen=True)

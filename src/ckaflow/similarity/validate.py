@@ -67,6 +67,26 @@ def check_memory_budget(memory_budget) -> int:
     return int(memory_budget)
 
 
+MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000  # of a bootstrap interval
+
+
+def check_confidence(confidence: float) -> float:
+    if isinstance(confidence, bool) or not 0.5 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
+    return float(confidence)
+
+
+def check_resamples(resamples: int) -> int:
+    if isinstance(resamples, bool) or not isinstance(resamples, int | np.integer):
+        raise TypeError(f"resamples must be an integer, got {resamples!r}")
+    if not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+        raise ValueError(
+            f"resamples must lie in {MIN_RESAMPLES}..{MAX_RESAMPLES}, got {resamples}: fewer "
+            "cannot place a 95% interval's ends"
+        )
+    return int(resamples)
+
+
 def check_seed(seed, what: str = "seed"):
     """``seed`` as :func:`numpy.random.default_rng` takes it, or ``ValueError`` naming ``what``
     and saying what is accepted (a non-negative integer or a sequence of them)."""

@@ -24,13 +24,9 @@ from ..io import REBUILD, read_parquet, reading
 from ..npz import read_npz_array
 from ..similarity import Estimator, bootstrap_cka, hsic_scale, is_filter, resample_counts
 from ..similarity.arrays import release
-from ..similarity.bootstrap import (
-    bootstrap_hsic,
-    bootstrap_of_hsic,
-    check_confidence,
-    check_resamples,
-)
+from ..similarity.bootstrap import bootstrap_hsic, bootstrap_of_hsic
 from ..similarity.null import permutation_null_matrix, shuffled_packed_index
+from ..similarity.validate import check_confidence, check_resamples
 from .cka_table import PAIR_KEY
 from .grams import batch_keys, read_batches, read_grams
 
