@@ -45,11 +45,12 @@ def test_shipped_configs_pass_and_name_their_estimators(name):
 CASES = {
     "too few images for the test set": (
         dict(images_per_domain=500, test_images=200),
-        ["images_per_domain, val_fraction, test_images", "test_images=200", "100 validation"],
+        ["images_per_domain, val_fraction, test_images", "test_images=200", "= 100 images",
+         "test_images 200 -> at most 99"],
     ),
     "validation fraction leaves no validation image": (
         dict(val_fraction=0.05, images_per_domain=60, test_images=4),
-        ["val_fraction=0.05", "gives 3 validation images"],
+        ["val_fraction=0.05", "= 3 images", "val_fraction 0.05 -> at least 0.084"],
     ),
     "batch larger than the training split": (
         dict(train__batch_size=64),
