@@ -35,6 +35,7 @@ from ckaflow.similarity.hsic import unpack
 from ckaflow.similarity.slices import named_moments
 from ckaflow.stages.grams import gram_key, read_grams
 from ckaflow.stages.intervals import compute_intervals
+from ckaflow.study.comparisons import Comparisons
 from ckaflow.study.load import load_config
 from ckaflow.study.plan import Plan
 
@@ -47,7 +48,7 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
     """Gram files of the interval models with the workflow's groups and shapes (once)."""
     rng = np.random.default_rng(0)
     files = {}
-    for model in plan.interval_models:
+    for model in Comparisons(plan).interval_models:
         path = files[model] = root / f"{model}.npz"
         if path.exists():
             continue
@@ -59,7 +60,7 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
             acts = {g: np.maximum(rng.normal(size=(n, 40)) + rng.normal(size=40), 0)
                     for g in groups}  # fmt: skip
             m = named_moments(acts, precision="float32", memory_budget=2**31, global_terms=True)
-            for e in plan.estimators:
+            for e in Comparisons(plan).estimators:
                 arrays[gram_key(ts, e)] = packed_grams(m, **e.options())
         root.mkdir(parents=True, exist_ok=True)
         np.savez(path, **arrays)
@@ -68,10 +69,10 @@ def synthetic_grams(root: Path, plan: Plan, n: int) -> dict[str, Path]:
 
 def naive_seconds(files: dict[str, Path], plan: Plan, n: int, pairs: int, resamples: int):
     """Seconds per (pair, resample) of the naive loop, linear biased, on sampled pairs."""
-    est = next(e for e in plan.estimators if e.name == "linear-biased")
+    est = next(e for e in Comparisons(plan).estimators if e.name == "linear-biased")
     h = np.eye(n) - 1.0 / n
     t = 0.0
-    for a, b in plan.interval_pairs[:pairs]:
+    for a, b in Comparisons(plan).interval_pairs[:pairs]:
         ga, _, pa = read_grams(files[a], gram_key(plan.domains[0], est))
         gb, _, pb = read_grams(files[b], gram_key(plan.domains[0], est))
         k, l = unpack(pa[[ga.index("model")]], n)[0], unpack(pb[[gb.index("model")]], n)[0]
@@ -96,7 +97,7 @@ def main() -> None:
     args = ap.parse_args()
     plan, n = default_plan(), 200
     if args.grams:
-        files = {m: args.grams / f"{m}.npz" for m in plan.interval_models}
+        files = {m: args.grams / f"{m}.npz" for m in Comparisons(plan).interval_models}
         source = f"Gram files of a make run ({args.grams})"
     else:
         t0 = time.perf_counter()
@@ -108,12 +109,12 @@ def main() -> None:
         jobs, rows = [], 0
         t0 = time.perf_counter()
         for ts in plan.domains:
-            for e in plan.estimators:
+            for e in Comparisons(plan).estimators:
                 t1 = time.perf_counter()
                 table = compute_intervals(
-                    files, test_set=ts, estimator=e, pairs=plan.interval_pairs,
-                    rows=plan.interval_rows, resamples=args.resamples, confidence=0.95,
-                    seed=plan.resample_seed(ts), null_permutations=permutations,
+                    files, test_set=ts, estimator=e, pairs=Comparisons(plan).interval_pairs,
+                    rows=Comparisons(plan).interval_rows, resamples=args.resamples, confidence=0.95,
+                    seed=Comparisons(plan).resample_seed(ts), null_permutations=permutations,
                 )  # fmt: skip
                 jobs.append(time.perf_counter() - t1)
                 rows += len(table)
@@ -124,7 +125,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     per = naive_seconds(files, plan, n, pairs=3, resamples=20)
     naive = per * rows * args.resamples
-    workload = (f"{rows:,} pairs ({len(jobs)} jobs: 2 test sets x {len(plan.estimators)} "
+    estimators = len(Comparisons(plan).estimators)
+    workload = (f"{rows:,} pairs ({len(jobs)} jobs: 2 test sets x {estimators} "
                 f"estimators), {args.resamples} resamples, n = {n}; {source}")  # fmt: skip
     print_table([
         ("workload", workload, ""),

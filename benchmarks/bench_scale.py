@@ -72,7 +72,7 @@ def setup(work: Path, n: int, channels: int, batch: int | None) -> dict:
     """Activations and Gram files of every model (the jobs' inputs); returns the job inputs."""
     from ckaflow.stages.activations import save_activations
     from ckaflow.stages.grams import write_grams
-    from ckaflow.study.comparisons import filter_scope
+    from ckaflow.study.comparisons import Comparisons, filter_scope
     from ckaflow.study.plan import Plan
 
     plan = Plan.from_config(study_config(n, batch))
@@ -85,16 +85,16 @@ def setup(work: Path, n: int, channels: int, batch: int | None) -> dict:
                     for name in LAYERS}  # fmt: skip
             save_activations(work / "act" / model / ts, acts)
         keep = spec.filter_layers(scope.layers_of(model))
-        write_grams(work / "act", model, plan.domains, plan.estimators,
+        write_grams(work / "act", model, plan.domains, Comparisons(plan).estimators,
                     work / "grams" / f"{model}.npz", filter_layers=keep,
                     batch_size=batch)  # fmt: skip
     return {
         "n": n, "channels": channels, "batch": batch, "work": str(work), "domains": plan.domains,
-        "models": plan.models, "estimators": [e.name for e in plan.estimators],
+        "models": plan.models, "estimators": [e.name for e in Comparisons(plan).estimators],
         "filter_model": scope.instances[0], "filter_models": list(scope.instances),
         "filter_layers": spec.filter_layers(scope.layers_of(scope.instances[0])),
-        "pairs": plan.interval_pairs, "rows": plan.interval_rows,
-        "interval_models": plan.interval_models,
+        "pairs": Comparisons(plan).interval_pairs, "rows": Comparisons(plan).interval_rows,
+        "interval_models": Comparisons(plan).interval_models,
     }  # fmt: skip
 
 

@@ -76,7 +76,7 @@ def write_activations(folder: Path, n: int, layer_shapes: dict, rng, batch: int 
 
 def setup_allcnn(work: Path, n: int, batch: int | None, width: float, instances: int) -> dict:
     from ckaflow.stages.grams import write_grams
-    from ckaflow.study.comparisons import filter_scope
+    from ckaflow.study.comparisons import Comparisons, filter_scope
     from ckaflow.study.plan import Plan
 
     config = allcnn_config(n, batch, width, instances)
@@ -89,19 +89,19 @@ def setup_allcnn(work: Path, n: int, batch: int | None, width: float, instances:
         write_activations(work / "act" / model / "cifar", n, shapes(spec, full), rng)
         if not full:
             keep = spec.filter_layers(scope.layers_of(model))
-            write_grams(work / "act", model, plan.domains, plan.estimators,
+            write_grams(work / "act", model, plan.domains, Comparisons(plan).estimators,
                         work / "grams" / f"{model}.npz", filter_layers=keep,
                         batch_size=batch)  # fmt: skip
     keep = spec.filter_layers(scope.layers_of(measured))
-    write_grams(work / "act", measured, plan.domains, plan.estimators,
+    write_grams(work / "act", measured, plan.domains, Comparisons(plan).estimators,
                 work / "grams" / f"{measured}.npz", filter_layers=keep,
                 batch_size=batch)  # fmt: skip
     return {
         "n": n, "batch": batch, "work": str(work), "domains": plan.domains, "models": plan.models,
-        "estimators": [e.name for e in plan.estimators], "filter_model": measured,
+        "estimators": [e.name for e in Comparisons(plan).estimators], "filter_model": measured,
         "filter_models": list(scope.instances), "filter_layers": keep,
-        "pairs": plan.interval_pairs, "rows": plan.interval_rows,
-        "interval_models": plan.interval_models, "config": config, "width": width,
+        "pairs": Comparisons(plan).interval_pairs, "rows": Comparisons(plan).interval_rows,
+        "interval_models": Comparisons(plan).interval_models, "config": config, "width": width,
         "units": int(sum(np.prod(s) for s in shapes(spec, True).values())),
     }  # fmt: skip
 

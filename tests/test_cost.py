@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, TINY
 
 from ckaflow.model.build import make_spec, with_recorded
+from ckaflow.study import params
 from ckaflow.study.budget import assess, batch_size, check_at_load
 from ckaflow.study.comparisons import filter_scope
 from ckaflow.study.config import ConfigError
@@ -27,9 +28,9 @@ def parts(config):
     specs = {
         d: with_recorded(
             make_spec(
-                plan.model_config,
+                params.model(plan),
                 depth=d,
-                input_shape=plan.input_shape,
+                input_shape=params.input_shape(plan),
                 num_classes=None,
                 task=plan.task,
             ),

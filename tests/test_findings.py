@@ -381,7 +381,7 @@ def test_an_unknown_cka_figure_is_refused_naming_the_known_ones(tmp_path):
 
 def _adjacent(model: str, within: float, across: float, farther: float = 0.5) -> list[tuple]:
     """Interval rows of a model's convolutions on its domain's test set: adjacent ones (within
-    a stage, across a boundary) and the farther pairs of each chain (Plan.interval_rows)."""
+    a stage, across a boundary) and the farther pairs of each chain (Comparisons.interval_rows)."""
     from ckaflow.model.build import convolution_chains
     from ckaflow.model.tied_layers import adjacent_convolutions
     from ckaflow.names import depth_of
@@ -396,7 +396,7 @@ def _adjacent(model: str, within: float, across: float, farther: float = 0.5) ->
 
 
 def tied_pairs(*models: str) -> dict[str, list[tuple[str, str, bool]]]:
-    """The tied autoencoder's adjacent convolutions of each model (Plan.block_pairs)."""
+    """The tied autoencoder's adjacent convolutions of each model (Comparisons.block_pairs)."""
     from ckaflow.model.build import adjacent_convolutions
     from ckaflow.names import depth_of
 

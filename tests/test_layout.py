@@ -5,6 +5,7 @@ engine from nothing else of ckaflow), no import cycle, no file over 300 lines, n
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,16 @@ def test_no_function_over_60_lines():
                 if n > 60:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
     assert not long, "\n".join(long)
+
+
+def test_every_results_path_is_spelled_once_in_study_paths():
+    """The rules name a file under results/ through ckaflow.study.paths, never by a literal: a
+    moved file is a change in one place (benchmark logs, beside it, are Snakemake's own)."""
+    literal = re.compile(r"""["'](?:\.\./)*results/""")
+    found = [
+        f"{path.relative_to(ROOT)}:{i}: {line.strip()}"
+        for path in [*(ROOT / "workflow").rglob("*.smk"), ROOT / "workflow" / "Snakefile"]
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -11,6 +11,8 @@ from conftest import ROOT, TINY
 from snakemake.utils import validate
 
 from ckaflow.names import parse, parse_model
+from ckaflow.study import params
+from ckaflow.study.comparisons import Comparisons
 from ckaflow.study.config import ConfigError, check_config
 
 SCHEMA_PATH = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -217,7 +219,7 @@ def test_the_plan_of_the_default_config():
     assert plan.checkpoints("natural-from-synth-1") == ("init", "final")
     assert list(layout.checkpoint_matrix_options(plan)["pairs"])[:2] == [
         "synth-1@init vs final", "synth-1@step50 vs final"]  # fmt: skip
-    assert plan.estimator_names == list(check_config(_default(), SCHEMA))
+    assert Comparisons(plan).estimator_names == list(check_config(_default(), SCHEMA))
     figures = layout.figures(plan)
     assert len(figures) == len(set(figures))
     assert "filters_synth-1_vs_natural-1" in figures and "filter_groups_natural-1" in figures
@@ -226,12 +228,13 @@ def test_the_plan_of_the_default_config():
         "cross_domain": "natural-1",
         "finetuned": "synth-from-natural-1",
     }
-    base, ft = plan.schedule("synth-1"), plan.schedule("synth-from-natural-1")
+    base, ft = params.schedule(plan, "synth-1"), params.schedule(plan, "synth-from-natural-1")
     assert base["max_steps"] == 3500 and ft["max_steps"] == 2500 and ft["start_phase"] == 0
     assert base["early_checkpoints"] == [50, 100, 200] and "early_checkpoints" not in ft
-    assert plan.train_images("synth-1") is None and plan.train_images("synth-from-natural-1")
-    assert plan.dataset_params("synth")["entry"]["source"] == "synth"
-    assert plan.resample_seed("synth") == [0, 1]
+    assert params.train_images(plan, "synth-1") is None
+    assert params.train_images(plan, "synth-from-natural-1")
+    assert params.dataset(plan, "synth")["entry"]["source"] == "synth"
+    assert Comparisons(plan).resample_seed("synth") == [0, 1]
     with pytest.raises(ValueError, match="unknown CKA figure 'chord'"):
         layout.cka_options(plan, "chord")
 
@@ -250,7 +253,9 @@ def test_the_plan_of_a_study_with_deeper_models():
     assert all(parse(b).depth == 1 for b in plan.base + plan.finetuned)
     assert plan.instances[-4:] == plan.deep_base + plan.deep_finetuned
     assert plan.models_of("synth-d2-1") == ["synth-d2-1@init", "synth-d2-1"]
-    rates = {i: plan.schedule(i)["learning_rate"] for i in ("synth-1", "synth-from-natural-d2-1")}
+    rates = {
+        i: params.schedule(plan, i)["learning_rate"] for i in ("synth-1", "synth-from-natural-d2-1")
+    }
     assert rates == {"synth-1": 0.01, "synth-from-natural-d2-1": 0.001}  # train.deep_learning_rate
     assert "synth-d2-1@init" in plan.models and "synth-d2-1@phase1" not in plan.models
     figures = layout.figures(plan)
@@ -258,15 +263,16 @@ def test_the_plan_of_a_study_with_deeper_models():
     panels = layout.cka_options(plan, "depth_comparison")["panels"]
     assert panels["synth-from-natural-1 vs synth-from-natural-d2-1"] == [
         "synth-from-natural-1", "synth-from-natural-d2-1", "synth"]  # fmt: skip
-    within = [r for r in plan.interval_rows if r[0] == r[2] == "synth-d2-1"]
+    within = [r for r in Comparisons(plan).interval_rows if r[0] == r[2] == "synth-d2-1"]
     # every two convolutions of each side of the bottleneck (6 a side: 15 pairs), 10 adjacent
     assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv1b") in within and len(within) == 2 * 15
     assert ("synth-d2-1", "conv1a", "synth-d2-1", "conv3b") in within
-    assert "synth-d2-1@init" in plan.block_models and "synth-1@init" in plan.block_models
-    assert set(plan.interval_models) >= set(plan.block_models)
+    compared = Comparisons(plan)
+    assert "synth-d2-1@init" in compared.block_models and "synth-1@init" in compared.block_models
+    assert set(compared.interval_models) >= set(compared.block_models)
     shallow = Plan.from_config(config_with(model__depths=[1]), SCHEMA)
     assert not any(f in layout.figures(shallow) for f in layout.DEPTH_FIGURES)
-    assert not shallow.block_models
+    assert not Comparisons(shallow).block_models
 
 
 def test_the_depth_overlay_adds_depth_2_to_the_default():
@@ -299,11 +305,12 @@ def test_the_plan_of_three_domains_fine_tunes_each_base_on_every_other_domain():
     assert plan.finetuned[:4] == ["a-from-bb-1", "a-from-bb-2", "a-from-c_3-1", "a-from-c_3-2"]
     assert {parse(f).scratch for f in plan.finetuned if parse(f).domain == "c_3"} == {
         "c_3-1", "c_3-2"}  # fmt: skip
-    pairs = set(plan.interval_pairs)
+    pairs = set(Comparisons(plan).interval_pairs)
     assert ("bb-from-c_3-2", "c_3-2") in pairs and ("bb-from-c_3-2", "bb-2") in pairs
-    assert plan.resample_seed("c_3") == [0, 2] and plan.filter_instances == ["a-1", "bb-1"]
+    assert Comparisons(plan).resample_seed("c_3") == [0, 2]
+    assert plan.filter_instances == ["a-1", "bb-1"]
     builder = "examples/own_study/model.py:build"
-    assert plan.model_config == {"architecture": None, "builder": builder}
+    assert params.model(plan) == {"architecture": None, "builder": builder}
     figures = layout.figures(plan)
     assert not any(f.startswith("reconstructions_") for f in figures)  # a classifier
     assert "finetuned_vs_base" in figures and "depth_matrices" not in figures
@@ -318,7 +325,8 @@ def test_a_study_without_fine_tuning_trains_and_compares_the_bases_only():
 
     plan = Plan.from_config(three_domains(finetune={"enabled": False}), SCHEMA)
     assert plan.finetuned == [] and plan.instances == plan.base
-    assert all(not parse(parse_model(a)[0]).finetuned for pair in plan.interval_pairs for a in pair)
+    pairs = Comparisons(plan).interval_pairs
+    assert all(not parse(parse_model(a)[0]).finetuned for pair in pairs for a in pair)
     assert "finetuned_vs_base" not in layout.figures(plan)
     assert list(layout.layer_matrix_pairs(plan)) == ["a-1 with itself", "a-1 vs a-2"]
 
@@ -333,7 +341,7 @@ def test_a_step_schedule_saves_epoch_checkpoints():
     assert plan.base_checkpoints == ("init", "epoch1", "epoch3", "final")
     assert plan.models_of("a-1") == ["a-1@init", "a-1@epoch1", "a-1@epoch3", "a-1"]
     assert plan.models_of("a-2") == ["a-2@init", "a-2"]
-    s = plan.schedule("a-1")
+    s = params.schedule(plan, "a-1")
     assert (s["optimizer"], s["schedule"], s["epochs"], s["checkpoint_epochs"]) == (
         "sgd", "step", 6, [1, 3])  # fmt: skip
 
@@ -405,7 +413,8 @@ def test_a_config_without_estimators_gets_the_four_default_ones():
     from ckaflow.study.load import load_config
     from ckaflow.study.plan import Plan
 
-    names = [e.name for e in Plan(load_config([str(ROOT / "config/allcnn_tiny.yaml")])).estimators]
+    plan = Plan(load_config([str(ROOT / "config/allcnn_tiny.yaml")]))
+    names = Comparisons(plan).estimator_names
     assert names == ["linear-biased", "linear-debiased", "rbf1-biased", "linear-biased-global"]
 
 

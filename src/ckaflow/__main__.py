@@ -73,6 +73,7 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
     from .data.images import ImageSpec
     from .data.preflight import check_sources
     from .model.build import make_spec, with_recorded
+    from .study import params
     from .study.load import load_config
     from .study.plan import Plan
     from .tfsetup import configure
@@ -99,7 +100,7 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
         pass  # the specs do not depend on its threads
     specs = {}
     for depth in plan.depths:
-        spec = make_spec(plan.model_config, depth=depth, input_shape=plan.input_shape,
+        spec = make_spec(params.model(plan), depth=depth, input_shape=params.input_shape(plan),
                          num_classes=len(classes) if classes else None, task=plan.task)  # fmt: skip
         specs[depth] = with_recorded(spec, config["model"]["layers"])
     return config, plan, specs

@@ -7,7 +7,7 @@ rule extract_activations:
     input:
         unpack(extraction_inputs),
     output:
-        maybe_temp(directory("results/activations/{instance}")),
+        maybe_temp(directory(paths.activations("{instance}"))),
     log:
         "logs/extract_activations/{instance}.log",
     benchmark:

@@ -1,5 +1,7 @@
-# Wildcard plumbing and the checks that JSON schema cannot express. The ckaflow package is
-# installed (README), in the environment that runs Snakemake or in each conda env (envs/).
+# The study this config describes, read by question (ckaflow.study): what is trained and
+# recorded (PLAN), what is compared (COMPARED), what each job is given (job_params), where each
+# file is (paths). Below, only the adapters from Snakemake's wildcards to those. The ckaflow
+# package is installed (README), in the environment that runs Snakemake or in each conda env.
 import re
 import sys
 from pathlib import Path
@@ -11,27 +13,29 @@ from ckaflow.model.builder import builder_files, source_sha256
 from ckaflow.names import FINAL, INIT, SPLITS, parse as parse_instance, parse_model
 from ckaflow.schema import load_schema
 from ckaflow.stages.activations import activation_problem
-from ckaflow.study.comparisons import filter_scope
+from ckaflow.study import params as job_params, paths
 from ckaflow.study.budget import cost_keys
+from ckaflow.study.comparisons import Comparisons
 from ckaflow.study.plan import Plan
 
-# The study this config describes. Every cross-key check runs here, before any job: a config
-# that cannot run to the end stops now.
+# Every cross-key check runs here, before any job: a config that cannot run to the end stops now.
 PLAN = Plan.from_config(config, load_schema())
+COMPARED = Comparisons(PLAN)
+FILTERS = (
+    COMPARED.filters
+)  # similarity.filters: which instances, layers, and across them
 DOMAINS = PLAN.domains
 BASE = PLAN.base
 FINETUNED = PLAN.finetuned
 INSTANCES = PLAN.instances
 MODELS = PLAN.models
-ESTIMATORS = PLAN.estimator_names
+ESTIMATORS = COMPARED.estimator_names
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
-# The filters compared (similarity.filters): which instances, layers, and whether across them.
-FILTERS = filter_scope(PLAN)
 # Base instances imported from the user's saved models (model.pretrained), not trained, and
 # the saved model whose architecture every job that rebuilds a model loads.
 IMPORTED = BASE if config["model"]["pretrained"] else []
-ARCHITECTURE = [PLAN.model_config["pretrained"]] if IMPORTED else []
+ARCHITECTURE = [job_params.model(PLAN)["pretrained"]] if IMPORTED else []
 # The conda env of the GPU rules: TensorFlow's GPU build and CuPy where config gpu_env is set (the
 # SLURM profile sets it), else the CPU build. Never both in one env.
 TF_ENV = (
@@ -66,7 +70,35 @@ wildcard_constraints:
 
 
 # Every table records the datasets it was made from (their dataset.json: ids and SHA-256).
-DATASET_JSONS = [f"results/data/{d}/dataset.json" for d in DOMAINS]
+DATASET_JSONS = [paths.dataset_record(d) for d in DOMAINS]
+# The class labels of each split, when the study classifies.
+LABELS = ["train", "val", "test"] if PLAN.task == "classify" else []
+
+
+def label_files(splits=("train", "val", "test")):
+    return [paths.labels(d, s) for d in DOMAINS for s in splits if s in LABELS]
+
+
+def tests():
+    """Every test set."""
+    return [paths.split(d, "test") for d in DOMAINS]
+
+
+def final_weights(instances, ext="npz"):
+    """The final checkpoints of ``instances`` (``ext="json"``: their records)."""
+    return [paths.checkpoint(i, FINAL, ext) for i in instances]
+
+
+def specs(wildcards=None):
+    """The model spec of every depth trained, with its recorded layers."""
+    return [paths.model_spec(d, "recorded.json") for d in PLAN.depths]
+
+
+def histories(wildcards=None):
+    return [paths.model_file(i, "history.parquet") for i in INSTANCES]
+
+
+# -- stage 1: the datasets --
 
 
 def source_input(wildcards):
@@ -82,34 +114,7 @@ def source_digest(wildcards):
     return folder_digest(config["domains"][wildcards.domain])
 
 
-# The class labels of each split, when the study classifies.
-LABELS = (
-    ["train_labels", "val_labels", "test_labels"] if PLAN.task == "classify" else []
-)
-
-
-def label_files(splits=("train", "val", "test")):
-    return [
-        f"results/data/{d}/{s}_labels.npy" for d in DOMAINS for s in splits if LABELS
-    ]
-
-
-def dataset_params(wildcards):
-    return PLAN.dataset_params(wildcards.domain)
-
-
-def spec_file(depth):
-    """The model of a depth, as model_spec describes it (what trainings read)."""
-    return f"results/model_spec/d{depth}.json"
-
-
-def recorded_file(depth):
-    """The same with the recorded layers (what extraction, figures and findings read)."""
-    return f"results/model_spec/d{depth}.recorded.json"
-
-
-# What the similarity stages will cost (python -m ckaflow plan; the check_cost job writes it).
-COST_CHECK = "results/model_spec/cost.txt"
+# -- stage 2: the model --
 
 
 def model_spec_inputs(wildcards):
@@ -129,61 +134,48 @@ def builder_sha256(wildcards=None):
     return source_sha256(BUILDER) if BUILDER else None
 
 
+# -- stage 3: training --
+
+
 def training_data(wildcards):
     """Every dataset (training split of the instance's domain, validation of all) and the
     model spec of the instance's depth."""
     return {
         "datasets": DATASET_JSONS,
-        "splits": [
-            f"results/data/{d}/{s}.npy" for d in DOMAINS for s in ("train", "val")
-        ],
-        "spec": spec_file(parse_instance(wildcards.instance).depth),
+        "splits": [paths.split(d, s) for d in DOMAINS for s in ("train", "val")],
+        "spec": paths.model_spec(parse_instance(wildcards.instance).depth),
         "labels": label_files(("train", "val")),
         "architecture": ARCHITECTURE,
     }
 
 
-def instance_of(wildcards):
-    """The instance a job is about (trained, evaluated, recorded)."""
-    return wildcards.instance
-
-
 def schedule_params(wildcards):
-    return PLAN.schedule(instance_of(wildcards))
+    return job_params.schedule(PLAN, wildcards.instance)
 
 
 def checkpoint_names(wildcards):
-    return list(PLAN.checkpoints(instance_of(wildcards)))
+    return list(PLAN.checkpoints(wildcards.instance))
 
 
 def train_images(wildcards):
-    return PLAN.train_images(instance_of(wildcards))
+    return job_params.train_images(PLAN, wildcards.instance)
 
 
-def record_of(checkpoint):
-    """A checkpoint's record (its .json: provenance and the weights' SHA-256), an input
-    wherever the checkpoint is: deleting it rebuilds the checkpoint, not a FileNotFoundError.
-    """
-    return str(Path(checkpoint).with_suffix(".json"))
+def written_checkpoints(names):
+    """The checkpoints (weights and record) a training job of ``{instance}`` writes."""
+    return [
+        paths.checkpoint("{instance}", c, e) for c in names for e in ("npz", "json")
+    ]
 
 
-def finetune_start(wildcards):
-    """A fine-tuned instance starts from the final weights of its base instance."""
-    base = parse_instance(instance_of(wildcards)).base
-    return f"results/models/{base}/checkpoints/final.npz"
+def finetune_start(wildcards, ext="npz"):
+    """A fine-tuned instance starts from the final weights of its base (``ext="json"``: their
+    record, an input wherever the weights are: deleting it rebuilds them)."""
+    return paths.checkpoint(parse_instance(wildcards.instance).base, FINAL, ext)
 
 
 def pretrained_file(wildcards):
     return PLAN.pretrained_file(wildcards.instance)
-
-
-def histories(wildcards=None):
-    return [f"results/models/{i}/history.parquet" for i in INSTANCES]
-
-
-def specs(wildcards=None):
-    """The model spec of every depth trained, with its recorded layers."""
-    return [recorded_file(d) for d in PLAN.depths]
 
 
 def reconstruction_inputs(wildcards):
@@ -191,17 +183,18 @@ def reconstruction_inputs(wildcards):
     the test set."""
     roles = layout.reconstruction_models(PLAN, wildcards.domain)
     return {
-        "models": [f"results/models/{m}/checkpoints/final.npz" for m in roles.values()],
-        "records": [
-            f"results/models/{m}/checkpoints/final.json" for m in roles.values()
-        ],
-        "test": f"results/data/{wildcards.domain}/test.npy",
+        "models": final_weights(roles.values()),
+        "records": final_weights(roles.values(), "json"),
+        "test": paths.split(wildcards.domain, "test"),
         "architecture": ARCHITECTURE,
     }
 
 
 def reconstruction_roles(wildcards):
     return layout.reconstruction_models(PLAN, wildcards.domain)
+
+
+# -- stage 4: activations --
 
 
 def maybe_temp(path):
@@ -212,16 +205,12 @@ def maybe_temp(path):
 def extraction_inputs(wildcards):
     """The checkpoints whose activations an instance's job records, every test set, and the
     model spec that names the recorded layers."""
-    names = PLAN.recorded_checkpoints(wildcards.instance)
+    instance, names = wildcards.instance, PLAN.recorded_checkpoints(wildcards.instance)
     return {
-        "checkpoints": [
-            f"results/models/{wildcards.instance}/checkpoints/{c}.npz" for c in names
-        ],
-        "records": [
-            f"results/models/{wildcards.instance}/checkpoints/{c}.json" for c in names
-        ],
-        "tests": [f"results/data/{d}/test.npy" for d in DOMAINS],
-        "spec": recorded_file(parse_instance(wildcards.instance).depth),
+        "checkpoints": [paths.checkpoint(instance, c) for c in names],
+        "records": [paths.checkpoint(instance, c, "json") for c in names],
+        "tests": tests(),
+        "spec": paths.model_spec(parse_instance(instance).depth, "recorded.json"),
         "architecture": ARCHITECTURE,
     }
 
@@ -234,19 +223,23 @@ def incomplete_activations(wildcards):
     """What is missing from an instance's activation folder, or None while it is absent or
     whole: a param, so that a dry run plans the folder made again (params changed), as the
     run will after start-up removes it (startup.smk)."""
-    folder = Path("results/activations") / wildcards.instance
+    folder = Path(paths.activations(wildcards.instance))
     if not folder.is_dir():
         return None
     return activation_problem(folder, PLAN.models_of(wildcards.instance), DOMAINS)
 
 
+# -- stages 5 and 6: Grams, HSIC, intervals --
+
+
 def activations_of_model(wildcards):
-    return f"results/activations/{parse_model(wildcards.model)[0]}"
+    return paths.activations(parse_model(wildcards.model)[0])
 
 
 def spec_of_model(wildcards):
     """The recorded layers of a model's depth (the filter layers are resolved against them)."""
-    return recorded_file(parse_instance(parse_model(wildcards.model)[0]).depth)
+    depth = parse_instance(parse_model(wildcards.model)[0]).depth
+    return paths.model_spec(depth, "recorded.json")
 
 
 def filter_layers_of(wildcards):
@@ -254,17 +247,28 @@ def filter_layers_of(wildcards):
     return FILTERS.layers_of(wildcards.model)
 
 
+def grams(models):
+    return [paths.grams(m) for m in models]
+
+
 def hsic_shards():
-    return expand(
-        "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
-        test_set=DOMAINS,
-        estimator=ESTIMATORS,
-        shard=range(SHARDS),
-    )
+    return [
+        paths.hsic_shard(t, e, s)
+        for t in DOMAINS
+        for e in ESTIMATORS
+        for s in range(SHARDS)
+    ]
+
+
+def interval_parts():
+    return [paths.interval_part(t, e) for t in DOMAINS for e in ESTIMATORS]
 
 
 def resample_seed(wildcards):
-    return PLAN.resample_seed(wildcards.test_set)
+    return COMPARED.resample_seed(wildcards.test_set)
+
+
+# -- stage 7: figures --
 
 
 def cka_options(wildcards):

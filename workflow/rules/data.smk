@@ -5,11 +5,11 @@ rule build_dataset:
     input:
         source_input,
     output:
-        expand("results/data/{{domain}}/{name}.npy", name=LABELS),
-        train="results/data/{domain}/train.npy",
-        val="results/data/{domain}/val.npy",
-        test="results/data/{domain}/test.npy",
-        provenance="results/data/{domain}/dataset.json",
+        [paths.labels("{domain}", s) for s in LABELS],
+        train=paths.split("{domain}", "train"),
+        val=paths.split("{domain}", "val"),
+        test=paths.split("{domain}", "test"),
+        provenance=paths.dataset_record("{domain}"),
     log:
         "logs/build_dataset/{domain}.log",
     benchmark:
@@ -19,7 +19,7 @@ rule build_dataset:
     params:
         code=code_of("../scripts/build_dataset.py"),
         domain=lambda w: w.domain,
-        dataset=dataset_params,
+        dataset=lambda w: job_params.dataset(PLAN, w.domain),
         files=source_digest,
     script:
         "../scripts/build_dataset.py"

@@ -4,18 +4,18 @@
 
 rule evaluate_test_loss:
     input:
-        checkpoints=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
-        records=expand("results/models/{i}/checkpoints/final.json", i=INSTANCES),
-        tests=expand("results/data/{d}/test.npy", d=DOMAINS),
-        train_splits=expand("results/data/{d}/train.npy", d=DOMAINS),
+        checkpoints=final_weights(INSTANCES),
+        records=final_weights(INSTANCES, "json"),
+        tests=tests(),
+        train_splits=[paths.split(d, "train") for d in DOMAINS],
         datasets=DATASET_JSONS,
-        spec=spec_file(1),
+        spec=paths.model_spec(1),
         architecture=ARCHITECTURE,
         labels=label_files(("train", "test")),
     output:
-        losses="results/tables/test_loss.parquet",
-        accuracy="results/tables/test_accuracy.csv",
-        provenance="results/tables/test_accuracy.provenance.json",
+        losses=paths.table("test_loss", "parquet"),
+        accuracy=paths.table("test_accuracy"),
+        provenance=paths.table("test_accuracy", "provenance.json"),
     log:
         "logs/evaluate_test_loss/test_loss.log",
     conda:
@@ -31,16 +31,16 @@ rule evaluate_test_loss:
 
 rule measure_weight_change:
     input:
-        init=expand("results/models/{i}/checkpoints/init.npz", i=INSTANCES),
-        final=expand("results/models/{i}/checkpoints/final.npz", i=INSTANCES),
-        records=expand(
-            "results/models/{i}/checkpoints/{c}.json", i=INSTANCES, c=[INIT, FINAL]
-        ),
+        init=[paths.checkpoint(i, INIT) for i in INSTANCES],
+        final=final_weights(INSTANCES),
+        records=[
+            paths.checkpoint(i, c, "json") for i in INSTANCES for c in [INIT, FINAL]
+        ],
         datasets=DATASET_JSONS,
         specs=specs(),
     output:
-        table="results/tables/weight_change.csv",
-        provenance="results/tables/weight_change.provenance.json",
+        table=paths.table("weight_change"),
+        provenance=paths.table("weight_change", "provenance.json"),
     log:
         "logs/measure_weight_change/weight_change.log",
     conda:

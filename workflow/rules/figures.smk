@@ -3,14 +3,14 @@
 
 rule plot_samples:
     input:
-        tests=expand("results/data/{d}/test.npy", d=DOMAINS),
+        tests=tests(),
     output:
         png=report(
-            "results/figures/samples.png",
+            paths.figure("samples"),
             caption="../report/samples.rst",
             category="2 Data",
         ),
-        pdf="results/figures/samples.pdf",
+        pdf=paths.figure("samples", "pdf"),
     log:
         "logs/plot_samples/samples.log",
     conda:
@@ -19,7 +19,7 @@ rule plot_samples:
         code=code_of("../scripts/plot_samples.py"),
         domains=DOMAINS,
         per_domain=config["figures"]["samples_per_domain"],
-        noise=PLAN.noise,
+        noise=job_params.noise(PLAN),
         seed=config["seed"],
     script:
         "../scripts/plot_samples.py"
@@ -30,11 +30,11 @@ rule plot_loss_curves:
         histories=histories(),
     output:
         png=report(
-            "results/figures/loss_curves.png",
+            paths.figure("loss_curves"),
             caption="../report/loss_curves.rst",
             category="3 Training",
         ),
-        pdf="results/figures/loss_curves.pdf",
+        pdf=paths.figure("loss_curves", "pdf"),
     log:
         "logs/plot_loss_curves/loss_curves.log",
     conda:
@@ -49,14 +49,14 @@ rule plot_loss_curves:
 
 rule plot_test_loss:
     input:
-        losses="results/tables/test_loss.parquet",
+        losses=paths.table("test_loss", "parquet"),
     output:
         png=report(
-            "results/figures/test_loss.png",
+            paths.figure("test_loss"),
             caption="../report/test_loss.rst",
             category="3 Training",
         ),
-        pdf="results/figures/test_loss.pdf",
+        pdf=paths.figure("test_loss", "pdf"),
     log:
         "logs/plot_test_loss/test_loss.log",
     conda:
@@ -73,11 +73,11 @@ rule plot_reconstructions:
         unpack(reconstruction_inputs),
     output:
         png=report(
-            "results/figures/reconstructions_{domain}.png",
+            paths.figure("reconstructions_{domain}"),
             caption="../report/reconstructions.rst",
             category="3 Training",
         ),
-        pdf="results/figures/reconstructions_{domain}.pdf",
+        pdf=paths.figure("reconstructions_{domain}", "pdf"),
     log:
         "logs/plot_reconstructions/{domain}.log",
     conda:
@@ -93,19 +93,17 @@ rule plot_reconstructions:
 
 rule plot_conv1_filters:
     input:
-        init="results/models/{instance}/checkpoints/init.npz",
-        final="results/models/{instance}/checkpoints/final.npz",
-        records=expand(
-            "results/models/{{instance}}/checkpoints/{c}.json", c=[INIT, FINAL]
-        ),
-        spec=recorded_file(1),
+        init=paths.checkpoint("{instance}", INIT),
+        final=paths.checkpoint("{instance}", FINAL),
+        records=[paths.checkpoint("{instance}", c, "json") for c in (INIT, FINAL)],
+        spec=paths.model_spec(1, "recorded.json"),
     output:
         png=report(
-            "results/figures/conv1_filters_{instance}.png",
+            paths.figure("conv1_filters_{instance}"),
             caption="../report/conv1_filters.rst",
             category="3 Training",
         ),
-        pdf="results/figures/conv1_filters_{instance}.pdf",
+        pdf=paths.figure("conv1_filters_{instance}", "pdf"),
     log:
         "logs/plot_conv1_filters/{instance}.log",
     conda:
@@ -120,17 +118,17 @@ rule plot_conv1_filters:
 # Every figure drawn from the CKA table: one rule over the names layout.cka_figures gives.
 rule plot_cka:
     input:
-        cka="results/cka.parquet",
+        cka=paths.CKA,
         # each interval pair's permutation null: the matrices mark cells not above it
-        intervals="results/cka_intervals.parquet",
+        intervals=paths.CKA_INTERVALS,
         specs=specs(),
     output:
         png=report(
-            "results/figures/{figure}.png",
+            paths.figure("{figure}"),
             caption="../report/cka.rst",
             category="4 CKA",
         ),
-        pdf="results/figures/{figure}.pdf",
+        pdf=paths.figure("{figure}", "pdf"),
     log:
         "logs/plot_cka/{figure}.log",
     conda:
@@ -145,17 +143,17 @@ rule plot_cka:
 
 rule plot_filter_groups:
     input:
-        cka="results/cka.parquet",
-        weights="results/models/{a}/checkpoints/final.npz",
-        record="results/models/{a}/checkpoints/final.json",
-        spec=recorded_file(1),
+        cka=paths.CKA,
+        weights=paths.checkpoint("{a}", FINAL),
+        record=paths.checkpoint("{a}", FINAL, "json"),
+        spec=paths.model_spec(1, "recorded.json"),
     output:
         png=report(
-            "results/figures/filter_groups_{a}.png",
+            paths.figure("filter_groups_{a}"),
             caption="../report/filter_groups.rst",
             category="4 CKA",
         ),
-        pdf="results/figures/filter_groups_{a}.pdf",
+        pdf=paths.figure("filter_groups_{a}", "pdf"),
     log:
         "logs/plot_filter_groups/{a}.log",
     conda:

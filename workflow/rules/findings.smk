@@ -4,33 +4,33 @@
 
 rule write_findings:
     input:
-        cka="results/cka.parquet",
-        intervals="results/cka_intervals.parquet",
-        accuracy="results/tables/test_accuracy.csv",
-        weight_change="results/tables/weight_change.csv",
-        invariances="results/tables/invariances.csv",
+        cka=paths.CKA,
+        intervals=paths.CKA_INTERVALS,
+        accuracy=paths.table("test_accuracy"),
+        weight_change=paths.table("weight_change"),
+        invariances=paths.table("invariances"),
         histories=histories(),
-        provenance=expand("results/models/{i}/provenance.json", i=INSTANCES),
+        provenance=[paths.model_file(i, "provenance.json") for i in INSTANCES],
         datasets=DATASET_JSONS,
         specs=specs(),
     output:
         findings=report(
-            "results/findings.md",
+            paths.FINDINGS,
             caption="../report/findings.rst",
             category="1 Findings",
         ),
         # The same findings as HTML: the report's first page (report/workflow.rst).
-        findings_html="results/findings.html",
-        table_md="results/tables/table_finetuning.md",
-        table_csv="results/tables/table_finetuning.csv",
-        table_provenance="results/tables/table_finetuning.provenance.json",
-        baselines="results/tables/null_baselines.csv",
-        baselines_provenance="results/tables/null_baselines.provenance.json",
-        effects="results/tables/claim_effects.csv",
-        effects_provenance="results/tables/claim_effects.provenance.json",
+        findings_html=paths.FINDINGS_HTML,
+        table_md=paths.table("table_finetuning", "md"),
+        table_csv=paths.table("table_finetuning"),
+        table_provenance=paths.table("table_finetuning", "provenance.json"),
+        baselines=paths.table("null_baselines"),
+        baselines_provenance=paths.table("null_baselines", "provenance.json"),
+        effects=paths.table("claim_effects"),
+        effects_provenance=paths.table("claim_effects", "provenance.json"),
         # The block-structure statistic per model (only a header without deeper models).
-        blocks="results/tables/block_structure.csv",
-        blocks_provenance="results/tables/block_structure.provenance.json",
+        blocks=paths.table("block_structure"),
+        blocks_provenance=paths.table("block_structure", "provenance.json"),
     log:
         "logs/write_findings/findings.log",
     conda:
@@ -44,43 +44,43 @@ rule write_findings:
         preset=config["preset"],
         task=PLAN.task,
         estimator=config["figures"]["estimator"],
-        invariance_model=PLAN.invariance_instance,
-        block_pairs=PLAN.block_pairs,
+        invariance_model=COMPARED.invariance_instance,
+        block_pairs=COMPARED.block_pairs,
     script:
         "../scripts/write_findings.py"
 
 
 rule plot_null_baselines:
     input:
-        table="results/tables/null_baselines.csv",
+        table=paths.table("null_baselines"),
     output:
         png=report(
-            "results/figures/null_baselines.png",
+            paths.figure("null_baselines"),
             caption="../report/null_baselines.rst",
             category="4 CKA",
         ),
-        pdf="results/figures/null_baselines.pdf",
+        pdf=paths.figure("null_baselines", "pdf"),
     log:
         "logs/plot_null_baselines/null_baselines.log",
     conda:
         "../../envs/figures.yaml"
     params:
         code=code_of("../scripts/plot_null_baselines.py"),
-        label=PLAN.primary_estimator.label,
+        label=COMPARED.primary_estimator.label,
     script:
         "../scripts/plot_null_baselines.py"
 
 
 rule plot_claim_effects:
     input:
-        table="results/tables/claim_effects.csv",
+        table=paths.table("claim_effects"),
     output:
         png=report(
-            "results/figures/claim_effects.png",
+            paths.figure("claim_effects"),
             caption="../report/claim_effects.rst",
             category="1 Findings",
         ),
-        pdf="results/figures/claim_effects.pdf",
+        pdf=paths.figure("claim_effects", "pdf"),
     log:
         "logs/plot_claim_effects/claim_effects.log",
     conda:

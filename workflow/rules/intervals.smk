@@ -4,10 +4,10 @@
 
 rule compute_intervals:
     input:
-        grams=expand("results/similarity/grams/{model}.npz", model=PLAN.interval_models),
+        grams=grams(COMPARED.interval_models),
         datasets=DATASET_JSONS,
     output:
-        "results/similarity/intervals/{test_set}/{estimator}.parquet",
+        paths.interval_part("{test_set}", "{estimator}"),
     log:
         "logs/compute_intervals/{test_set}-{estimator}.log",
     benchmark:
@@ -19,9 +19,9 @@ rule compute_intervals:
         gpu=1,
     params:
         code=code_of("../scripts/compute_intervals.py"),
-        models=PLAN.interval_models,
-        pairs=PLAN.interval_pairs,
-        rows=PLAN.interval_rows,
+        models=COMPARED.interval_models,
+        pairs=COMPARED.interval_pairs,
+        rows=COMPARED.interval_rows,
         test_set=lambda w: w.test_set,
         estimator=lambda w: w.estimator,
         resamples=config["similarity"]["resamples"],
@@ -35,14 +35,10 @@ rule compute_intervals:
 
 rule reduce_intervals:
     input:
-        parts=expand(
-            "results/similarity/intervals/{test_set}/{estimator}.parquet",
-            test_set=DOMAINS,
-            estimator=ESTIMATORS,
-        ),
+        parts=interval_parts(),
         datasets=DATASET_JSONS,
     output:
-        "results/cka_intervals.parquet",
+        paths.CKA_INTERVALS,
     log:
         "logs/reduce_intervals/intervals.log",
     conda:
@@ -55,11 +51,11 @@ rule reduce_intervals:
 
 rule check_invariances:
     input:
-        activations=f"results/activations/{PLAN.invariance_instance}",
+        activations=paths.activations(COMPARED.invariance_instance),
         datasets=DATASET_JSONS,
     output:
-        table="results/tables/invariances.csv",
-        provenance="results/tables/invariances.provenance.json",
+        table=paths.table("invariances"),
+        provenance=paths.table("invariances", "provenance.json"),
     log:
         "logs/check_invariances/invariances.log",
     benchmark:
@@ -69,9 +65,9 @@ rule check_invariances:
     threads: 1
     params:
         code=code_of("../scripts/check_invariances.py"),
-        model=PLAN.invariance_instance,
+        model=COMPARED.invariance_instance,
         test_sets=DOMAINS,
-        estimators=PLAN.invariance_estimators,
+        estimators=COMPARED.invariance_estimators,
         seed=config["seed"],
     script:
         "../scripts/check_invariances.py"

@@ -8,7 +8,7 @@ rule model_spec:
     input:
         unpack(model_spec_inputs),
     output:
-        "results/model_spec/d{depth}.json",
+        paths.model_spec("{depth}"),
     log:
         "logs/model_spec/d{depth}.log",
     conda:
@@ -16,9 +16,9 @@ rule model_spec:
     threads: 1
     params:
         code=code_of("../scripts/model_spec.py"),
-        model=PLAN.model_config,
+        model=job_params.model(PLAN),
         depth=lambda w: int(w.depth),
-        input_shape=PLAN.input_shape,
+        input_shape=job_params.input_shape(PLAN),
         task=PLAN.task,
         builder_sha256=builder_sha256,
     script:
@@ -27,10 +27,10 @@ rule model_spec:
 
 rule record_layers:
     input:
-        spec="results/model_spec/d{depth}.json",
+        spec=paths.model_spec("{depth}"),
     output:
-        spec="results/model_spec/d{depth}.recorded.json",
-        table="results/model_spec/d{depth}.csv",
+        spec=paths.model_spec("{depth}", "recorded.json"),
+        table=paths.model_spec("{depth}", "csv"),
     log:
         "logs/record_layers/d{depth}.log",
     conda:
@@ -50,7 +50,7 @@ rule check_cost:
     input:
         specs=specs(),
     output:
-        COST_CHECK,
+        paths.COST_CHECK,
     log:
         "logs/check_cost/cost.log",
     priority: 100

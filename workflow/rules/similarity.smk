@@ -8,7 +8,7 @@ rule compute_grams:
         spec=spec_of_model,
         specs=specs(),
     output:
-        "results/similarity/grams/{model}.npz",
+        paths.grams("{model}"),
     log:
         "logs/compute_grams/{model}.log",
     benchmark:
@@ -34,10 +34,10 @@ rule compute_grams:
 
 rule compute_hsic:
     input:
-        grams=expand("results/similarity/grams/{model}.npz", model=MODELS),
+        grams=grams(MODELS),
         datasets=DATASET_JSONS,
     output:
-        "results/similarity/hsic/{test_set}/{estimator}/shard{shard}.parquet",
+        paths.hsic_shard("{test_set}", "{estimator}", "{shard}"),
     log:
         "logs/compute_hsic/{test_set}-{estimator}-{shard}.log",
     benchmark:
@@ -66,7 +66,7 @@ rule reduce_cka:
         shards=hsic_shards(),
         datasets=DATASET_JSONS,
     output:
-        "results/cka.parquet",
+        paths.CKA,
     log:
         "logs/reduce_cka/cka.log",
     conda:

@@ -28,9 +28,9 @@ if workflow.is_main_process:
 
     BROKEN = unreadable_records(
         [
-            "results/data/*/dataset.json",
-            "results/models/*/checkpoints/*.json",
-            "results/model_spec/*.json",
+            paths.dataset_record("*"),
+            paths.checkpoint("*", "*", "json"),
+            paths.model_spec("*"),
         ]
     )
     if BROKEN:
@@ -55,12 +55,12 @@ if workflow.is_main_process:
     ACTIVATION_MODELS = {i: PLAN.models_of(i) for i in INSTANCES}
     if workflow.output_settings.dryrun:
         for folder, problem in incomplete_folders(
-            "results/activations", ACTIVATION_MODELS, DOMAINS
+            Path(paths.activations("")), ACTIVATION_MODELS, DOMAINS
         ).items():
             print(f"ckaflow: {folder} is incomplete ({problem}): a run removes it and "
                   "makes it again (planned below)", file=sys.stderr)  # fmt: skip
     else:
-        remove_incomplete("results/activations", ACTIVATION_MODELS, DOMAINS)
+        remove_incomplete(Path(paths.activations("")), ACTIVATION_MODELS, DOMAINS)
 
 
 # Once the model specs exist, a study whose largest job exceeds similarity.memory_budget stops
@@ -68,4 +68,6 @@ if workflow.is_main_process:
 if workflow.is_main_process:
     from ckaflow.study.budget import check_at_load
 
-    check_at_load(PLAN, FILTERS, {d: recorded_file(d) for d in PLAN.depths})
+    check_at_load(
+        PLAN, FILTERS, {d: paths.model_spec(d, "recorded.json") for d in PLAN.depths}
+    )

@@ -8,28 +8,23 @@ def kept_intermediates():
     each interval part, the tables' provenance; the activations too when they are kept. As
     targets of the default run, one deleted by hand (or by an interrupted forced rerun) is
     rebuilt by the next plain run, and what was made from it after it."""
-    models = [
-        f"results/models/{i}/checkpoints/{c}.{ext}"
-        for i in INSTANCES
-        for c in PLAN.checkpoints(i)
-        for ext in ("npz", "json")
-    ]
-    models += [f"results/models/{i}/{f}" for i in INSTANCES for f in MODEL_FILES]
     kept = [
-        *models,
-        *[spec_file(d) for d in PLAN.depths],
-        COST_CHECK,
-        *expand("results/similarity/grams/{model}.npz", model=MODELS),
-        *expand(
-            "results/similarity/intervals/{test_set}/{estimator}.parquet",
-            test_set=DOMAINS,
-            estimator=ESTIMATORS,
+        *(
+            paths.checkpoint(i, c, ext)
+            for i in INSTANCES
+            for c in PLAN.checkpoints(i)
+            for ext in ("npz", "json")
         ),
-        *[f"results/tables/{t}.provenance.json" for t in PROVENANCE_TABLES],
-        "results/tables/invariances.csv",
+        *(paths.model_file(i, f) for i in INSTANCES for f in MODEL_FILES),
+        *(paths.model_spec(d) for d in PLAN.depths),
+        paths.COST_CHECK,
+        *grams(MODELS),
+        *interval_parts(),
+        *(paths.table(t, "provenance.json") for t in PROVENANCE_TABLES),
+        paths.table("invariances"),
     ]
     if config["similarity"]["keep_activations"]:
-        kept += [f"results/activations/{i}" for i in INSTANCES]
+        kept += [paths.activations(i) for i in INSTANCES]
     return kept
 
 
@@ -51,25 +46,23 @@ def get_final_output():
     keeps (:func:`kept_intermediates`)."""
     return [
         *kept_intermediates(),
-        *[f"results/data/{d}/{s}.npy" for d in DOMAINS for s in SPLITS],
+        *(paths.split(d, s) for d in DOMAINS for s in SPLITS),
         *DATASET_JSONS,
         *specs(),
-        *[f"results/model_spec/d{d}.csv" for d in PLAN.depths],
-        "results/tables/test_loss.parquet",
-        "results/tables/test_accuracy.csv",
-        "results/tables/weight_change.csv",
-        "results/cka.parquet",
-        "results/cka_intervals.parquet",
+        *(paths.model_spec(d, "csv") for d in PLAN.depths),
+        paths.table("test_loss", "parquet"),
+        paths.table("test_accuracy"),
+        paths.table("weight_change"),
+        paths.CKA,
+        paths.CKA_INTERVALS,
         # The shards too: a shard deleted by hand is then rebuilt on the next run.
         *hsic_shards(),
-        *expand(
-            "results/figures/{fig}.{ext}", fig=layout.figures(PLAN), ext=["png", "pdf"]
-        ),
-        "results/findings.md",
-        "results/findings.html",
-        "results/tables/table_finetuning.md",
-        "results/tables/table_finetuning.csv",
-        "results/tables/null_baselines.csv",
-        "results/tables/claim_effects.csv",
-        "results/tables/block_structure.csv",
+        *(paths.figure(f, ext) for f in layout.figures(PLAN) for ext in ("png", "pdf")),
+        paths.FINDINGS,
+        paths.FINDINGS_HTML,
+        paths.table("table_finetuning", "md"),
+        paths.table("table_finetuning"),
+        paths.table("null_baselines"),
+        paths.table("claim_effects"),
+        paths.table("block_structure"),
     ]

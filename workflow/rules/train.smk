@@ -8,14 +8,10 @@ rule train_base:
     input:
         unpack(training_data),
     output:
-        checkpoints=expand(
-            "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=PLAN.base_checkpoints,
-            ext=["npz", "json"],
-        ),
-        history="results/models/{instance}/history.parquet",
-        provenance="results/models/{instance}/provenance.json",
-        tensorboard=directory("results/models/{instance}/tensorboard"),
+        checkpoints=written_checkpoints(PLAN.base_checkpoints),
+        history=paths.model_file("{instance}", "history.parquet"),
+        provenance=paths.model_file("{instance}", "provenance.json"),
+        tensorboard=directory(paths.model_file("{instance}", "tensorboard")),
     log:
         "logs/train_base/{instance}.log",
     benchmark:
@@ -29,7 +25,7 @@ rule train_base:
         gpu=1,
     params:
         code=code_of("../scripts/train.py"),
-        instance=instance_of,
+        instance=lambda w: w.instance,
         train=schedule_params,
         train_images=train_images,
         checkpoints=checkpoint_names,
@@ -45,13 +41,9 @@ rule import_pretrained:
         unpack(training_data),
         saved=pretrained_file,
     output:
-        checkpoints=expand(
-            "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=[INIT, FINAL],
-            ext=["npz", "json"],
-        ),
-        history="results/models/{instance}/history.parquet",
-        provenance="results/models/{instance}/provenance.json",
+        checkpoints=written_checkpoints([INIT, FINAL]),
+        history=paths.model_file("{instance}", "history.parquet"),
+        provenance=paths.model_file("{instance}", "provenance.json"),
     log:
         "logs/import_pretrained/{instance}.log",
     wildcard_constraints:
@@ -61,7 +53,7 @@ rule import_pretrained:
     threads: 1
     params:
         code=code_of("../scripts/import_pretrained.py"),
-        instance=instance_of,
+        instance=lambda w: w.instance,
         domains=DOMAINS,
     script:
         "../scripts/import_pretrained.py"
@@ -71,16 +63,12 @@ rule finetune:
     input:
         unpack(training_data),
         init=finetune_start,
-        init_record=lambda w: record_of(finetune_start(w)),
+        init_record=lambda w: finetune_start(w, "json"),
     output:
-        checkpoints=expand(
-            "results/models/{{instance}}/checkpoints/{name}.{ext}",
-            name=[INIT, FINAL],
-            ext=["npz", "json"],
-        ),
-        history="results/models/{instance}/history.parquet",
-        provenance="results/models/{instance}/provenance.json",
-        tensorboard=directory("results/models/{instance}/tensorboard"),
+        checkpoints=written_checkpoints([INIT, FINAL]),
+        history=paths.model_file("{instance}", "history.parquet"),
+        provenance=paths.model_file("{instance}", "provenance.json"),
+        tensorboard=directory(paths.model_file("{instance}", "tensorboard")),
     log:
         "logs/finetune/{instance}.log",
     benchmark:
@@ -94,7 +82,7 @@ rule finetune:
         gpu=1,
     params:
         code=code_of("../scripts/train.py"),
-        instance=instance_of,
+        instance=lambda w: w.instance,
         train=schedule_params,
         train_images=train_images,
         checkpoints=checkpoint_names,

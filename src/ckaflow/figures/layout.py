@@ -9,6 +9,7 @@ drawing function of :mod:`.cka`) and its panels. Everything is derived from a
 from __future__ import annotations
 
 from ..names import FINAL, Instance, model_name, parse
+from ..similarity import Estimator
 
 TRAINING_FIGURES = ("samples", "loss_curves", "test_loss")
 CKA_FIGURES = (
@@ -129,8 +130,13 @@ def checkpoint_matrix_options(plan) -> dict:
     return {
         "pairs": {f"{name}@{c} vs final": [model_name(name, c), name] for c in _early(plan, name)},
         "test_set": parse(name).domain,
-        "estimator": plan.primary_estimator.name,
+        "estimator": _headline(plan),
     }
+
+
+def _headline(plan) -> str:
+    """The name of ``figures.estimator``, the headline estimator."""
+    return Estimator.from_name(plan.config["figures"]["estimator"]).name
 
 
 def _early(plan, instance: str) -> list[str]:
@@ -166,7 +172,7 @@ def depth_options(plan, figure: str) -> dict:
     }[figure]
     return {
         "panels": panels,
-        "estimator": plan.primary_estimator.name,
+        "estimator": _headline(plan),
         "ncol": ncol,
         "title": title,
     }

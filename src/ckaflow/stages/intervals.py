@@ -1,9 +1,10 @@
 """The interval stage: bootstrap intervals of every CKA pair the findings and baselines read.
 
 The rows are the layer and model groups of the model pairs the claims and the baselines read
-(:attr:`ckaflow.study.plan.Plan.interval_pairs`; the layers are those the two models' Gram files
-share) and explicit rows of two groups (:attr:`~ckaflow.study.plan.Plan.interval_rows`: the
-adjacent convolutions of the block-structure finding). :func:`compute_intervals`
+(:attr:`ckaflow.study.comparisons.Comparisons.interval_pairs`; the layers are those the two
+models' Gram files share) and explicit rows of two groups
+(:attr:`~ckaflow.study.comparisons.Comparisons.interval_rows`: the adjacent convolutions of the
+block-structure finding). :func:`compute_intervals`
 (one job per test set and estimator) resamples the test images from the Gram files the HSIC jobs
 read, never from the activations: one resample serves every pair, the estimators of a test set
 share their resamples, and the two test sets' resamples are independent. The table it writes

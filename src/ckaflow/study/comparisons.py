@@ -1,4 +1,5 @@
-"""What a study compares, beside what it trains and records (:mod:`.plan`).
+"""What a study compares, beside what it trains and records (:mod:`.plan`): the estimators, the
+filters, and the pairs whose intervals and nulls the findings read.
 
 Layers and whole models are compared for every pair of models. Single filters (one channel of a
 layer, all its positions) only where ``similarity.filters`` asks: their pairs grow as
@@ -11,7 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
+from ..model.build import adjacent_convolutions, convolution_chains
+from ..names import INIT, depth_of, model_name, parse
+from ..similarity import Estimator
 from .config import ConfigError
 
 
@@ -75,3 +80,99 @@ def filter_scope(plan, filters: Mapping | None = None) -> FilterScope:
         layers=layers if isinstance(layers, str) else tuple(layers),
         across=config_filters["across"],
     )
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """What the study of ``plan`` (a :class:`~ckaflow.study.plan.Plan`) compares: its
+    estimators, its filters (:attr:`filters`), and the pairs of models and of groups whose
+    bootstrap intervals and permutation nulls the findings read."""
+
+    plan: object
+
+    @cached_property
+    def filters(self) -> FilterScope:
+        """``similarity.filters`` resolved (a ConfigError naming the key if it cannot be)."""
+        return filter_scope(self.plan)
+
+    @cached_property
+    def interval_pairs(self) -> list[tuple[str, str]]:
+        """(a_model, b_model) pairs whose layer and model groups get bootstrap intervals: each
+        fine-tuned instance with its base and its scratch counterpart; every two base instances,
+        trained and at their initial weights; each base instance with its initial weights."""
+        base = self.plan.base
+        init = {b: model_name(b, INIT) for b in base}
+        pairs = []
+        for name in self.plan.finetuned:
+            inst = parse(name)
+            pairs += [(name, inst.base), (name, inst.scratch)]
+        for i, a in enumerate(base):
+            for b in base[i + 1 :]:
+                pairs += [(a, b), (init[a], init[b])]
+        return pairs + [(init[b], b) for b in base]
+
+    @cached_property
+    def block_models(self) -> list[str]:
+        """The models whose adjacent convolutions the block-structure finding compares: every
+        deeper instance, the initial weights of the deeper base instances, and their depth-1
+        counterparts (trained and initial)."""
+        plan = self.plan
+        if not plan.deep_depths:
+            return []
+        deep = plan.deep_base + plan.deep_finetuned
+        shallow = [parse(i).at_depth(1).name for i in deep if parse(i).depth == plan.deep_depths[0]]
+        bases = [i for i in [*shallow, *deep] if not parse(i).finetuned]
+        return [*shallow, *deep, *(model_name(b, INIT) for b in bases)]
+
+    @cached_property
+    def interval_rows(self) -> list[tuple[str, str, str, str]]:
+        """(a_model, a_group, b_model, b_group) of the intervals of two groups: every two
+        convolutions of one chain (:func:`~ckaflow.model.build.convolution_chains`) of each
+        :attr:`block_models` model, adjacent ones first."""
+        rows = [(m, x, m, y) for m, pairs in self.block_pairs.items() for x, y, _ in pairs]
+        for m, pairs in self.block_pairs.items():
+            for chain in convolution_chains(pairs):
+                rows += [(m, x, m, y) for i, x in enumerate(chain) for y in chain[i + 2 :]]
+        return rows
+
+    @cached_property
+    def block_pairs(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """Each :attr:`block_models` model's adjacent convolutions (first, second, within one
+        stage) for the block-structure finding."""
+        model = self.plan.config["model"]
+        return {m: adjacent_convolutions(model, depth_of(m)) for m in self.block_models}
+
+    @cached_property
+    def interval_models(self) -> list[str]:
+        """The models the intervals read, in the order of the plan's ``models``."""
+        used = {m for pair in self.interval_pairs for m in pair}
+        used |= {m for a, _, b, _ in self.interval_rows for m in (a, b)}
+        return [m for m in self.plan.models if m in used]
+
+    def resample_seed(self, test_set: str) -> list[int]:
+        """The bootstrap's seed on a test set: the config's seed and the set's place."""
+        return [self.plan.config["seed"], self.plan.domains.index(test_set)]
+
+    @cached_property
+    def estimators(self) -> list[Estimator]:
+        return [Estimator.from_dict(e) for e in self.plan.config["similarity"]["estimators"]]
+
+    @cached_property
+    def primary_estimator(self) -> Estimator:
+        """``figures.estimator``: the headline findings', the table's and the baselines'."""
+        return Estimator.from_name(self.plan.config["figures"]["estimator"])
+
+    @cached_property
+    def estimator_names(self) -> list[str]:
+        return [e.name for e in self.estimators]
+
+    @property
+    def invariance_instance(self) -> str:
+        """The instance whose activations the invariance checks transform."""
+        return self.plan.filter_instances[0]
+
+    @cached_property
+    def invariance_estimators(self) -> list[str]:
+        """The configured estimators CKA's invariances are stated for (unit centring; the linear
+        biased one if the config names none)."""
+        return [e.name for e in self.estimators if e.centering == "unit"] or [Estimator().name]

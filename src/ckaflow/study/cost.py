@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..names import depth_of, parse_model
 from ..similarity.minibatch import batch_bounds
 from ..similarity.moments import DEFAULT_MEMORY_BUDGET
-from .comparisons import FilterScope
+from .comparisons import Comparisons, FilterScope
 
 # What a job holds before its arrays: Python, NumPy, Snakemake's script preamble and the
 # libraries the job imports (benchmarks/bench_scale.py at n = 250: Gram jobs 219 MB with their
@@ -95,7 +95,7 @@ class _Study:
 
     @property
     def estimators(self) -> int:
-        return len(self.plan.estimators)
+        return len(self.plan.config["similarity"]["estimators"])
 
     @property
     def batches(self) -> int:
@@ -208,10 +208,10 @@ def _intervals(s: _Study) -> StageCost:
     """One job per test set and estimator: the layer groups of the interval pairs' models, the
     pairs' products and full Grams, a batch of resamples' weights at a time; the null one
     product per permutation."""
-    plan, sim = s.plan, s.plan.config["similarity"]
-    groups = sum(s.groups[m].layers for m in plan.interval_models)
-    pairs = sum(min(s.groups[a].layers, s.groups[b].layers) for a, b in plan.interval_pairs)
-    pairs += len(plan.interval_rows)
+    compared, sim = Comparisons(s.plan), s.plan.config["similarity"]
+    groups = sum(s.groups[m].layers for m in compared.interval_models)
+    pairs = sum(min(s.groups[a].layers, s.groups[b].layers) for a, b in compared.interval_pairs)
+    pairs += len(compared.interval_rows)
     memory = (
         BASE_PANDAS
         + (3 * groups + pairs) * s.packed

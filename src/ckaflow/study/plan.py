@@ -1,9 +1,11 @@
-"""What a config implies: the instances, models, comparisons and job parameters of a study.
+"""What a config trains and records: the instances, their checkpoints and the models of a study.
 
-The workflow's ``common.smk`` builds one :class:`Plan` from the (checked) config and turns its
-names into file paths; nothing here knows a path, so the whole plan is unit-tested without
-Snakemake. The names themselves are :mod:`ckaflow.names`'; the figures' layout is
-:mod:`ckaflow.figures.layout`'s.
+The study is read by question: this module says what is trained and recorded;
+:mod:`.comparisons` what is compared (filters, interval pairs, estimators); :mod:`.params` what
+each job is given; :mod:`.paths` where each file is. The workflow's ``common.smk`` builds one
+:class:`Plan` from the (checked) config; nothing here knows a path, so the whole plan is
+unit-tested without Snakemake. The names themselves are :mod:`ckaflow.names`'; the figures'
+layout is :mod:`ckaflow.figures.layout`'s.
 
 A base instance per (domain, seed) (``{domain}-{seed}``); with ``finetune.enabled`` each base is
 fine-tuned on every other domain (``{target}-from-{source}-{seed}``) and compared with that
@@ -17,28 +19,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..model.build import adjacent_convolutions, convolution_chains
 from ..names import (
     FINAL,
     INIT,
     PHASE_CHECKPOINTS,
     Instance,
     checkpoint_order,
-    depth_of,
     early_checkpoint,
     early_step,
     model_name,
     parse,
 )
-from ..similarity import Estimator
 from .config import check_config
-from .params import JobParams
 
 
 @dataclass(frozen=True)
-class Plan(JobParams):
-    """The study of one config (see :meth:`from_config`); what each job is given:
-    :class:`~ckaflow.study.params.JobParams`."""
+class Plan:
+    """The study of one config (see :meth:`from_config`): what is trained and recorded.
+    What is compared is :mod:`.comparisons`'; what each job is given, :mod:`.params`'."""
 
     config: Mapping
 
@@ -123,6 +121,13 @@ class Plan(JobParams):
         """The instances that are trained (not imported from model.pretrained)."""
         return [i for i in self.instances if not self.pretrained_file(i)]
 
+    def pretrained_file(self, instance: str) -> str | None:
+        """The saved model a base instance is imported from (model.pretrained), or None."""
+        template, inst = self.config["model"]["pretrained"], parse(instance)
+        if not template or inst.finetuned:
+            return None
+        return template.format(domain=inst.domain, seed=inst.seed)
+
     @cached_property
     def families(self) -> list[str]:
         """Depth 1's families (instances without their seed), base then fine-tuned."""
@@ -179,88 +184,6 @@ class Plan(JobParams):
         of the base instances (a fine-tuned instance's init is its base's final model)."""
         early = [m for b in self.base + self.deep_base for m in self.models_of(b) if m != b]
         return self.instances + early
-
-    # -- what is compared with intervals --
-
-    @cached_property
-    def interval_pairs(self) -> list[tuple[str, str]]:
-        """(a_model, b_model) pairs whose layer and model groups get bootstrap intervals: each
-        fine-tuned instance with its base and its scratch counterpart; every two base instances,
-        trained and at their initial weights; each base instance with its initial weights."""
-        init = {b: model_name(b, INIT) for b in self.base}
-        pairs = []
-        for name in self.finetuned:
-            inst = parse(name)
-            pairs += [(name, inst.base), (name, inst.scratch)]
-        for i, a in enumerate(self.base):
-            for b in self.base[i + 1 :]:
-                pairs += [(a, b), (init[a], init[b])]
-        return pairs + [(init[b], b) for b in self.base]
-
-    @cached_property
-    def block_models(self) -> list[str]:
-        """The models whose adjacent convolutions the block-structure finding compares: every
-        deeper instance, the initial weights of the deeper base instances, and their depth-1
-        counterparts (trained and initial)."""
-        if not self.deep_depths:
-            return []
-        deep = self.deep_base + self.deep_finetuned
-        shallow = [parse(i).at_depth(1).name for i in deep if parse(i).depth == self.deep_depths[0]]
-        bases = [i for i in [*shallow, *deep] if not parse(i).finetuned]
-        return [*shallow, *deep, *(model_name(b, INIT) for b in bases)]
-
-    @cached_property
-    def interval_rows(self) -> list[tuple[str, str, str, str]]:
-        """(a_model, a_group, b_model, b_group) of the intervals of two groups: every two
-        convolutions of one chain (:func:`~ckaflow.model.build.convolution_chains`) of each
-        :attr:`block_models` model, adjacent ones first."""
-        rows = [(m, x, m, y) for m, pairs in self.block_pairs.items() for x, y, _ in pairs]
-        for m, pairs in self.block_pairs.items():
-            for chain in convolution_chains(pairs):
-                rows += [(m, x, m, y) for i, x in enumerate(chain) for y in chain[i + 2 :]]
-        return rows
-
-    @cached_property
-    def block_pairs(self) -> dict[str, list[tuple[str, str, bool]]]:
-        """Each :attr:`block_models` model's adjacent convolutions (first, second, within one
-        stage) for the block-structure finding."""
-        model = self.config["model"]
-        return {m: adjacent_convolutions(model, depth_of(m)) for m in self.block_models}
-
-    @cached_property
-    def interval_models(self) -> list[str]:
-        """The models the intervals read, in :attr:`models` order."""
-        used = {m for pair in self.interval_pairs for m in pair}
-        used |= {m for a, _, b, _ in self.interval_rows for m in (a, b)}
-        return [m for m in self.models if m in used]
-
-    def resample_seed(self, test_set: str) -> list[int]:
-        """The bootstrap's seed on a test set: the config's seed and the set's place."""
-        return [self.config["seed"], self.domains.index(test_set)]
-
-    @cached_property
-    def estimators(self) -> list[Estimator]:
-        return [Estimator.from_dict(e) for e in self.config["similarity"]["estimators"]]
-
-    @cached_property
-    def primary_estimator(self) -> Estimator:
-        """``figures.estimator``: the headline findings', the table's and the baselines'."""
-        return Estimator.from_name(self.config["figures"]["estimator"])
-
-    @cached_property
-    def estimator_names(self) -> list[str]:
-        return [e.name for e in self.estimators]
-
-    @property
-    def invariance_instance(self) -> str:
-        """The instance whose activations the invariance checks transform."""
-        return self.filter_instances[0]
-
-    @cached_property
-    def invariance_estimators(self) -> list[str]:
-        """The configured estimators CKA's invariances are stated for (unit centring; the linear
-        biased one if the config names none)."""
-        return [e.name for e in self.estimators if e.centering == "unit"] or [Estimator().name]
 
 
 def _counted(checkpoint: str) -> bool:
