@@ -67,8 +67,9 @@ def block_structure(
     pairs: Mapping[str, list[tuple[str, str, bool]]],
     learnt: Mapping[str, bool] | None = None,
 ) -> pd.DataFrame:
-    """One row per model of ``pairs`` (:attr:`~ckaflow.study.comparisons.Comparisons.block_pairs`: each
-    model's adjacent convolutions (first, second, within one stage)): its depth, test set, mean
+    """One row per model of ``pairs``
+    (:attr:`~ckaflow.study.comparisons.Comparisons.block_pairs`: each model's adjacent
+    convolutions (first, second, within one stage)): its depth, test set, mean
     within- and across-stage adjacent CKA, and S with its interval (deeper models), and for a
     deeper model with its initial weights in ``models``, S(trained) - S(init) with its
     interval. ``learnt`` {instance: whether it beats the constant predictor on its own domain}
