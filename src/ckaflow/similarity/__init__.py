@@ -16,6 +16,7 @@ from .bootstrap import (
     percentile_interval,
     resample_counts,
 )
+from .cca import cca, pwcca, svcca
 from .cka import CKAResult, cka, cka_from_hsic, cka_matrix, packed_grams
 from .estimator import Estimator
 from .groups import (
@@ -33,9 +34,13 @@ from .groups import (
 )
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import gram_matrices
+from .linreg import linreg
 from .minibatch import batch_bounds, minibatch_cka_matrix
 from .moments import Moments, filter_moments, group_moments
 from .null import NullResult, cka_null
+from .procrustes import procrustes
+from .representations import UndefinedMeasureWarning
+from .rsa import rsa
 from .seeds import SeedImageInterval, cka_interval_seeds, seed_image_interval
 from .undefined import UndefinedCKAWarning, warn_undefined
 from .validate import CENTERINGS, DEBIASED, KERNELS, PairingWarning
@@ -85,4 +90,11 @@ __all__ = [
     "packed_grams",
     "self_hsic",
     "warn_undefined",
+    "UndefinedMeasureWarning",
+    "cca",
+    "linreg",
+    "procrustes",
+    "pwcca",
+    "rsa",
+    "svcca",
 ]
