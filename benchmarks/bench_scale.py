@@ -98,8 +98,9 @@ def setup(work: Path, n: int, channels: int, batch: int | None) -> dict:
     }  # fmt: skip
 
 
-def run_job(kind: str, job: dict) -> None:
-    """One job of ``kind`` on the inputs ``job`` names (in a fresh process)."""
+def run_job(kind: str, job: dict) -> int | None:
+    """One job of ``kind`` on the inputs ``job`` names (in a fresh process); the HSIC job's
+    rows of the CKA table."""
     from ckaflow.similarity import Estimator  # each job imports what its script imports
 
     work = Path(job["work"])
@@ -114,8 +115,8 @@ def run_job(kind: str, job: dict) -> None:
     elif kind == "compute_hsic":
         from ckaflow.stages.hsic import hsic_shard
 
-        hsic_shard(grams, test_set=job["domains"][0], estimator=estimators[1], shard=0, shards=1,
-                   filter_models=job["filter_models"])  # fmt: skip
+        return len(hsic_shard(grams, test_set=job["domains"][0], estimator=estimators[1], shard=0,
+                              shards=1, filter_models=job["filter_models"]))  # fmt: skip
     else:
         from ckaflow.stages.intervals import compute_intervals
 
@@ -126,8 +127,8 @@ def run_job(kind: str, job: dict) -> None:
                           confidence=0.95, seed=0, null_permutations=200)  # fmt: skip
 
 
-def measure(kind: str, job: dict) -> tuple[float, float]:
-    """(seconds, peak resident bytes) of one job in a fresh process."""
+def measure(kind: str, job: dict) -> tuple[float, float, int | None]:
+    """(seconds, peak resident bytes, rows written or None) of one job in a fresh process."""
     # VmHWM, not getrusage: a child's ru_maxrss starts from its parent's at the fork. Snakemake
     # imported as a workflow job's script preamble imports it.
     here = str(Path(__file__).parent)
@@ -136,14 +137,14 @@ def measure(kind: str, job: dict) -> tuple[float, float]:
         f"sys.path.insert(0, {here!r})\n"
         "import bench_scale as b\n"
         "job = json.loads(sys.stdin.read())\n"
-        f"t = time.perf_counter(); b.run_job({kind!r}, job)\n"
+        f"t = time.perf_counter(); rows = b.run_job({kind!r}, job)\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
-        "print(time.perf_counter() - t, hwm)"
+        "print(time.perf_counter() - t, hwm, rows)"
     )
     out = subprocess.run([sys.executable, "-c", code], input=json.dumps(job), text=True,
                          capture_output=True, check=True, cwd=ROOT)  # fmt: skip
-    seconds, kb = out.stdout.split()[-2:]
-    return float(seconds), float(kb) * 1024
+    seconds, kb, rows = out.stdout.split()[-3:]
+    return float(seconds), float(kb) * 1024, None if rows == "None" else int(rows)
 
 
 def predicted(job: dict) -> dict[str, float]:
@@ -181,11 +182,11 @@ def run_sizes(args, width: float | None) -> dict:
                 want = allcnn.predicted_allcnn(job)
             print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
             for kind in KINDS:
-                seconds, peak = measure(kind, job)
+                seconds, peak, rows = measure(kind, job)
                 floor = None
                 if width is not None and kind == "compute_grams":
                     floor = allcnn.gram_floor_seconds(job, rate)
-                results[n, kind] = (seconds, peak, want[kind], floor)
+                results[n, kind] = (seconds, peak, want[kind], floor, rows)
                 print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
                       f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
     return results
@@ -195,11 +196,12 @@ def report(args, results: dict, what: str) -> None:
     batch = f"minibatches of {args.batch}" if args.batch else "all test images at once"
     print(f"\n{what}, 2 estimators, {batch}\n")
     print("| job | n | time | peak memory | plan's prediction | predicted / measured "
-          "| time / GEMM floor |\n|---|---|---|---|---|---|---|")  # fmt: skip
-    for (n, kind), (s, peak, want, floor) in results.items():
+          "| time / GEMM floor | rows |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for (n, kind), (s, peak, want, floor, rows) in results.items():
         ratio = "" if floor is None else f"{s / floor:.2f}"
+        written = "" if rows is None else f"{rows:,}"
         print(f"| {kind} | {n:,} | {s:.2f} s | {peak / 1e6:,.0f} MB | {want / 1e6:,.0f} MB "
-              f"| {want / peak:.2f} | {ratio} |")  # fmt: skip
+              f"| {want / peak:.2f} | {ratio} | {written} |")  # fmt: skip
     if len(args.n) > 1:
         print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
         logn = np.log(args.n)
