@@ -34,3 +34,12 @@ def test_filter_groups_leaves_dead_filters_out_and_names_them():
     assert "dead (constant) filters, not drawn: f03" in plot.labels.subtitle
     with pytest.raises(ValueError, match="6 filters in the CKA matrix but 5 kernels"):
         filter_groups(cka, kernels[..., :5], "t")
+
+
+def test_filter_groups_names_many_leaves_upright_and_a_few_across():
+    rng = np.random.default_rng(2)
+    for f, angle in ((6, 0), (64, 90)):
+        x = rng.normal(size=(f, f))
+        cka = np.clip(np.abs(np.corrcoef(x)), 0, 1)
+        text = filter_groups(cka, rng.normal(size=(3, 3, f)), "t").layers[2]
+        assert text.geom.aes_params.get("angle", 0) == angle

@@ -8,7 +8,7 @@ from ckaflow.logs import log_to
 from ckaflow.model.checkpoints import read_checkpoint
 from ckaflow.model.spec import read_spec
 from ckaflow.names import parse
-from ckaflow.stages.cka_table import read_cka_table
+from ckaflow.stages.cka_table import PAIR_CKA, read_cka_table
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
@@ -16,7 +16,7 @@ instance = sm.params.instance
 test_set = parse(instance).domain
 spec = read_spec(sm.input.spec)
 layer = spec.filter_figure_layer(sm.params.filter_layers)
-table = read_cka_table(sm.input.cka, models=[instance])
+table = read_cka_table(sm.input.cka, models=[instance], columns=PAIR_CKA)
 matrix = filter_matrix(table, instance, layer, test_set, sm.params.estimator)
 kernels = read_checkpoint(sm.input.weights)[spec.row(layer)["kernel"]].mean(axis=2)
 title = f"{instance} {layer} filters grouped by CKA ({sm.params.estimator}, {test_set} test set)"

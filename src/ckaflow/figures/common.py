@@ -14,6 +14,7 @@ import pandas as pd
 import plotnine as p9
 
 from ..io import atomic_path
+from ..similarity import MODEL_GROUP
 
 
 def cka_fill(values) -> tuple[p9.scale_fill_gradient, float]:
@@ -89,16 +90,27 @@ def read_figure_provenance(path: str | os.PathLike) -> dict:
 def jittered(table: pd.DataFrame, column: str, categories: list[str], width: float):
     """``table`` with an ``x`` column (each row's category of ``column`` at 1, 2, ..., moved by a
     uniform offset of at most ``width`` drawn from a fixed seed) and the scale that labels the
-    categories: a jitter that draws the same bytes every time (plotnine's ``random_state`` does
-    not hold across processes)."""
+    categories (at most :data:`MAX_PANEL_LABELS` names, a grid line at every category): a jitter
+    that draws the same bytes every time (plotnine's ``random_state`` does not hold across
+    processes)."""
     position = {c: i + 1 for i, c in enumerate(categories)}
     offsets = np.random.default_rng(0).uniform(-width, width, len(table))
     out = table.assign(x=table[column].astype(str).map(position).to_numpy() + offsets)
+    named = thinned(list(categories), most=MAX_PANEL_LABELS)
+    every = [] if len(named) == len(categories) else list(position.values())
     scale = p9.scale_x_continuous(
-        breaks=list(range(1, len(categories) + 1)), labels=list(categories),
-        minor_breaks=[], limits=(0.5, len(categories) + 0.5),
+        breaks=[position[c] for c in named], labels=named,
+        minor_breaks=every, limits=(0.5, len(categories) + 0.5),
     )  # fmt: skip
     return out, scale
+
+
+def slanted(categories: list[str]) -> dict:
+    """The theme of a :func:`jittered` axis: its names slanted once it holds more categories
+    than :data:`MAX_PANEL_LABELS` (names then long and close), else nothing."""
+    if len(categories) <= MAX_PANEL_LABELS:
+        return {}
+    return {"axis_text_x": p9.element_text(rotation=45, ha="right")}
 
 
 def image_frame(images: np.ndarray, **labels: object) -> pd.DataFrame:
@@ -143,12 +155,21 @@ def framed(size: tuple[float, float], theme: dict | None = None, **labels: str) 
     return [p9.labs(**labels), p9.theme_bw(), p9.theme(figure_size=size, **(theme or {}))]
 
 
-# At most this many names on a categorical axis; more are thinned to every k-th.
-MAX_AXIS_LABELS = 24
+# At most this many names on a categorical axis; more are thinned to every k-th. A panel half
+# a figure wide (two test sets side by side) names at most MAX_PANEL_LABELS.
+MAX_AXIS_LABELS, MAX_PANEL_LABELS = 24, 12
 
 
-def thinned(names: list[str], keep: tuple[str, ...] = ()) -> list[str]:
-    """Every k-th of ``names`` (and those in ``keep``), at most about :data:`MAX_AXIS_LABELS`:
-    the axis names of a matrix of 35 layers or 64 filters that can still be read."""
-    step = -(-len(names) // MAX_AXIS_LABELS)
+def thinned(names: list[str], keep: tuple[str, ...] = (), most: int = MAX_AXIS_LABELS) -> list[str]:
+    """Every k-th of ``names`` (and those in ``keep``), at most about ``most``: the axis names
+    of a matrix of 35 layers or 64 filters that can still be read."""
+    step = -(-len(names) // most)
     return [g for i, g in enumerate(names) if i % step == 0 or g in keep]
+
+
+def layer_names(axis: str = "x", most: int = MAX_AXIS_LABELS) -> p9.scale_x_discrete:
+    """A discrete ``axis`` scale naming at most about ``most`` of each panel's layers: every
+    k-th and the model group (a function of each panel's own layers: free facets hold
+    different ones, and a break outside a panel's layers is a tick a PDF cannot hold)."""
+    scale = p9.scale_x_discrete if axis == "x" else p9.scale_y_discrete
+    return scale(breaks=lambda limits: thinned(list(limits), keep=(MODEL_GROUP,), most=most))

@@ -54,7 +54,7 @@ def filter_groups(cka: np.ndarray, kernels: np.ndarray, title: str) -> p9.ggplot
             p9.aes("x", "y", fill="weight"), data=glyphs,
             width=glyphs.attrs["w"], height=glyphs.attrs["h"],
         )
-        + p9.geom_text(p9.aes("x", "y", label="label"), data=labels, size=7, va="top")
+        + p9.geom_text(p9.aes("x", "y", label="label"), data=labels, va="top", **_leaf_text(leaves))
         + p9.scale_fill_gradient2(
             low="#2166ac", mid="white", high="#b2182b", limits=(-limit, limit),
             name="kernel\nweight",
@@ -72,6 +72,12 @@ def filter_groups(cka: np.ndarray, kernels: np.ndarray, title: str) -> p9.ggplot
             panel_grid_minor=p9.element_blank(),
         )
     )  # fmt: skip
+
+
+def _leaf_text(leaves: list[int]) -> dict:
+    """The leaves' names: across under a few leaves, small and upright under many (64 filters
+    side by side read as one smudge across)."""
+    return {"size": 7} if len(leaves) <= 24 else {"size": 5, "angle": 90}
 
 
 def _tree(cka: np.ndarray, live: list[int]) -> tuple[pd.DataFrame, list[int]]:

@@ -9,7 +9,7 @@ import plotnine as p9
 from ..names import depth_of
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
-from .common import cka_fill, framed, ink, thinned
+from .common import cka_fill, framed, ink, layer_names
 
 # The side of one panel (inches): of a layer matrix, of a depth matrix.
 PANEL_INCHES, DEPTH_PANEL_INCHES = 3.2, 4.2
@@ -50,12 +50,7 @@ LABEL_CELL_INCHES = 0.16
 def _scale() -> list:
     """Axis names that read at a glance whatever the number of layers: at most about
     :data:`~.common.MAX_AXIS_LABELS` per axis, every k-th layer's and the model group's."""
-
-    # a function of each panel's own layers: free facets (depth_matrix) hold different ones
-    def named(limits):
-        return thinned(list(limits), keep=(MODEL_GROUP,))
-
-    return [p9.scale_x_discrete(breaks=named), p9.scale_y_discrete(breaks=named)]
+    return [layer_names("x"), layer_names("y")]
 
 
 def _cell_text(t: pd.DataFrame, order: list[str], panel_inches: float, size: float) -> list:
@@ -89,6 +84,7 @@ def layer_matrix(
     grid of ``ncol`` columns. Cells of pairs whose permutation null (``nulls``) they do not
     exceed are marked."""
     order = list(groups)
+    ncol = ncol and min(ncol, len(pairs))  # one checkpoint: one panel wide, not three
     t = _pair_rows(table, pairs, order)
     t["estimator_label"] = estimator_labels(t)
     t["a"] = pd.Categorical(t["a_group"].astype(str), categories=order[::-1])

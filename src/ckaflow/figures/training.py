@@ -9,10 +9,13 @@ import plotnine as p9
 from ..names import parse
 from ..training.tasks import LOSS
 from .common import framed, greyscale_images, image_frame
+from .seeds import bands, curve_spread, note, seeds_per_family, summarises
 
 
 def loss_curves(histories: dict[str, pd.DataFrame], task: str = "denoise") -> p9.ggplot:
-    """Validation loss on every domain vs step, one panel per family, seeds overlaid.
+    """Validation loss on every domain vs step, one panel per family, seeds overlaid; beyond
+    :data:`~.seeds.MAX_SEEDS_DRAWN` seeds per family, their median with a band from the
+    lowest to the highest seed.
 
     ``histories``: each instance's history.parquet by name; an instance that was not trained
     (imported from a saved model) has none and no panel.
@@ -32,21 +35,34 @@ def loss_curves(histories: dict[str, pd.DataFrame], task: str = "denoise") -> p9
         value_name="loss",
     )
     long["validation set"] = long["validation set"].str.replace("val_loss_", "")
-    long["curve"] = long["instance"] + long["validation set"]
-    long["seed"] = long["seed"].astype(str)
+    seeds = seeds_per_family(history["instance"].unique())
+    title, subtitle = "Validation loss during training", None
+    deep = long["family"].str.contains("-d[0-9]$").any()
+    if summarises(seeds):
+        long = curve_spread(long, ["family", "validation set"], "step", "loss")
+        long["curve"] = long["validation set"]
+        lines = bands("validation set", points=False)
+        title += " (-d2: depth 2)" if deep else ""
+        subtitle = note(seeds, "seeds still training", centre="median")
+    else:
+        long["curve"] = long["instance"] + long["validation set"]
+        long["seed"] = long["seed"].astype(str)
+        lines = [p9.geom_line(p9.aes(linetype="seed"), size=0.5, alpha=0.85)]
+        title += " (seeds overlaid" + ("; -d2: depth 2)" if deep else ")")
     rows = -(-long["family"].nunique() // 2)
     return (
         p9.ggplot(long, p9.aes("step", "loss", colour="validation set", group="curve"))
-        + p9.geom_line(p9.aes(linetype="seed"), size=0.5, alpha=0.85)
+        + lines
         + p9.facet_wrap("family", ncol=2, scales="free_x")
         + p9.scale_y_log10()
         + p9.scale_colour_brewer(type="qual", palette="Dark2")
+        + p9.scale_fill_brewer(type="qual", palette="Dark2")
         + framed(
-            (9, 1.2 + 2.4 * rows),
-            title="Validation loss during training (seeds overlaid"
-            + ("; -d2: depth 2)" if long["family"].str.contains("-d[0-9]$").any() else ")"),
+            (9, max(4.5, 1.2 + 2.4 * rows) + (0.3 if subtitle else 0)),  # room for the y label
+            title=title,
+            subtitle=subtitle,
             x="training step (batches)",
-            y=f"validation loss ({LOSS[task]}, log scale)",
+            y=f"validation loss, log scale\n({LOSS[task]})",
         )
     )
 

@@ -35,6 +35,8 @@ CKA_COLUMNS = [
 ]
 ESTIMATOR_COLUMNS = CKA_COLUMNS[1:5]
 PAIR_KEY = CKA_COLUMNS[:9]  # what makes a row unique: test set, estimator, the two groups
+# What figures and findings read: each pair's CKA, not its HSIC terms (a third of the memory).
+PAIR_CKA = [*PAIR_KEY, "cka"]
 
 
 def read_cka_table(
@@ -42,19 +44,26 @@ def read_cka_table(
     *,
     groups: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``results/cka.parquet`` with plain string columns (stored as categories to stay small).
 
     ``groups`` keeps only the rows whose two groups are both among them
     (``architecture.LAYER_GROUPS``: the layer and model rows, a small part of the table);
-    ``models`` likewise for the two models.
-    The selection happens while reading, so a figure never holds the whole table.
+    ``models`` likewise for the two models; ``columns`` (default: all) only those columns,
+    e.g. :data:`PAIR_CKA`. The selection happens while reading, so a figure never holds the
+    whole table. An unknown column raises ``ValueError``.
     """
+    if columns is not None:
+        unknown = [c for c in columns if c not in CKA_COLUMNS]
+        if unknown:
+            raise ValueError(f"no columns {unknown} in the CKA table; it has {CKA_COLUMNS}")
+        columns = list(columns)
     filters = []
     for column, keep in (("group", groups), ("model", models)):
         if keep is not None:
             filters += [(f"a_{column}", "in", list(keep)), (f"b_{column}", "in", list(keep))]
-    table = read_parquet(path, "CKA table", filters=filters or None)
+    table = read_parquet(path, "CKA table", columns=columns, filters=filters or None)
     for col in table.select_dtypes("category"):
         table[col] = table[col].astype(str)
     return table
