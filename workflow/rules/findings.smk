@@ -31,6 +31,9 @@ rule write_findings:
         # The block-structure statistic per model (only a header without deeper models).
         blocks=paths.table("block_structure"),
         blocks_provenance=paths.table("block_structure", "provenance.json"),
+        # Kornblith et al.'s layer-identification test per estimator (two seeds of a domain)
+        identification=paths.table("layer_identification"),
+        identification_provenance=paths.table("layer_identification", "provenance.json"),
     log:
         "logs/write_findings/findings.log",
     conda:
@@ -46,6 +49,9 @@ rule write_findings:
         estimator=config["figures"]["estimator"],
         invariance_model=COMPARED.invariance_instance,
         block_pairs=COMPARED.block_pairs,
+        resamples=config["similarity"]["resamples"],
+        confidence=config["similarity"]["confidence"],
+        seed=config["seed"],
     script:
         "../scripts/write_findings.py"
 

@@ -38,6 +38,7 @@ PROVENANCE_TABLES = (
     "null_baselines",
     "claim_effects",
     "block_structure",
+    "layer_identification",
 )
 
 
@@ -65,4 +66,5 @@ def get_final_output():
         paths.table("null_baselines"),
         paths.table("claim_effects"),
         paths.table("block_structure"),
+        paths.table("layer_identification"),
     ]

@@ -26,4 +26,5 @@ write_findings(
     invariance_model=p.invariance_model,
     block_pairs=p.block_pairs,
     run=run_provenance(sm.config, sm.input.datasets),
+    resampling={"resamples": p.resamples, "confidence": p.confidence, "seed": p.seed},
 )

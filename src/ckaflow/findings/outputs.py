@@ -10,13 +10,14 @@ import pandas as pd
 
 from ..io import atomic_path, read_json, read_parquet
 from ..provenance import footer, write_sidecar
-from ..stages.cka_table import read_cka_table, select_estimator
+from ..stages.cka_table import PAIR_CKA, estimators_in, read_cka_table, select_estimator
 from ..stages.intervals import read_intervals
 from ..stages.invariance import invariance_summary
 from .baselines import baseline_table
 from .claims import bias_note, effects_table
 from .depth import block_section, block_structure
 from .effects import Values
+from .identification import identification_section, identification_table, layers_in
 from .null import null_section
 from .report import report_markdown
 from .table import summary_table
@@ -34,13 +35,14 @@ def write_findings(
     invariance_model: str,
     block_pairs: Mapping[str, list[tuple[str, str, bool]]],
     run: Mapping,
+    resampling: Mapping | None = None,
 ) -> None:
     """Read the run's tables (``inputs``: cka, intervals, accuracy, weight_change, invariances,
     and {instance: path} histories and provenance) and write every findings output to
     ``outputs`` (findings, findings_html, table_md, table_csv, baselines, effects, blocks);
     ``groups`` are the layer and model groups in network order, ``run`` the provenance every
-    output carries."""
-    table = read_cka_table(inputs["cka"], groups=groups)
+    output carries, ``resampling`` the interval over seeds' resamples, confidence and seed."""
+    table = read_cka_table(inputs["cka"], groups=groups, columns=PAIR_CKA)
     accuracy = pd.read_csv(inputs["accuracy"])
     primary, est = select_estimator(table, estimator)
     _summary(
@@ -69,7 +71,8 @@ def write_findings(
     ):
         _csv(frame, outputs[key], run, "%.6f")
     blocks = block_section(structure, est.label, values.confidence) if len(structure) else None
-    blocks = [*(blocks or []), *null_section(intervals)] or None
+    identified = _identification(table, claims.base, groups, outputs, run, resampling or {})
+    blocks = [*(blocks or []), *null_section(intervals), *identified] or None
     invariances = (invariance_summary(pd.read_csv(inputs["invariances"])), invariance_model)
     note = bias_note(table, claims.base, claims.convs)
     report = report_markdown(
@@ -105,6 +108,16 @@ def _summary(summary: pd.DataFrame, label: str, accuracy: pd.DataFrame, outputs,
             f"Fine-tuned vs base vs scratch (model-level CKA, {label}; accuracy = {metric} on "
             "the target domain)\n\n" + body + "\n" + footer(run)
         )
+
+
+def _identification(table, base, groups, outputs, run, resampling: Mapping) -> list[str]:
+    """The layer-identification table (when the rule asks for it) and its findings section."""
+    if "identification" not in outputs.keys():
+        return []
+    found = identification_table(table, base, layers_in(table, groups), estimators_in(table),
+                                 **resampling)  # fmt: skip
+    _csv(found, outputs["identification"], run, "%.6f")
+    return identification_section(found)
 
 
 def _csv(frame: pd.DataFrame, path, run: Mapping, float_format: str) -> None:
