@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ckaflow.findings.identification import (
+    cka_long,
     identification_section,
     identification_table,
     layer_hits,
@@ -40,7 +41,7 @@ def diagonal(a, b, i, j):
 
 def test_layers_matched_on_the_diagonal_are_all_identified():
     table = cka_rows(["synth-1", "synth-2", "synth-3"], diagonal)
-    found = identification_table(table, ["synth-1", "synth-2", "synth-3"], LAYERS, [EST])
+    found = identification_table(cka_long(table), ["synth-1", "synth-2", "synth-3"], LAYERS)
     row = found.iloc[0]
     assert (row["accuracy"], row["seeds"], row["pairs"], row["layers"]) == (1.0, 3, 6, 4)
     assert row["chance"] == 0.25 and row["low"] == row["high"] == 1.0
@@ -56,17 +57,17 @@ def test_a_layer_whose_twin_is_elsewhere_is_a_miss_in_both_directions():
         return diagonal(a, b, i, j)
 
     table = cka_rows(["synth-1", "synth-2"], swapped)
-    hits = layer_hits(table, "synth-1", "synth-2", LAYERS)
-    assert hits.tolist() == [1.0, 1.0, 0.0, 0.0]
-    assert layer_hits(table, "synth-2", "synth-1", LAYERS).tolist() == [1.0, 1.0, 0.0, 0.0]
-    found = identification_table(table, ["synth-1", "synth-2"], LAYERS, [EST])
+    similar = cka_long(table)
+    assert layer_hits(similar, "synth-1", "synth-2", LAYERS).tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert layer_hits(similar, "synth-2", "synth-1", LAYERS).tolist() == [1.0, 1.0, 0.0, 0.0]
+    found = identification_table(cka_long(table), ["synth-1", "synth-2"], LAYERS)
     assert found["accuracy"].item() == 0.5
     assert np.isnan(found["low"].item())  # two seeds: no interval over seeds
 
 
 def test_the_matching_matrix_reads_either_order_of_the_models():
     table = cka_rows(["synth-1", "synth-2"], lambda a, b, i, j: 10 * i + j)
-    m = matching_matrix(table, "synth-2", "synth-1", LAYERS)
+    m = matching_matrix(cka_long(table), "synth-2", "synth-1", LAYERS)
     assert m[1, 3] == 31 and m[3, 1] == 13
 
 
@@ -75,7 +76,7 @@ def test_a_dead_layer_is_left_out_not_counted_a_miss():
         return np.nan if i == 0 else diagonal(a, b, i, j)
 
     table = cka_rows(["synth-1", "synth-2"], dead_first)
-    hits = layer_hits(table, "synth-1", "synth-2", LAYERS)
+    hits = layer_hits(cka_long(table), "synth-1", "synth-2", LAYERS)
     assert np.isnan(hits[0]) and hits[1:].tolist() == [1.0, 1.0, 1.0]
 
 
@@ -101,7 +102,7 @@ def test_every_estimator_test_set_and_domain_gets_its_row():
     models = ["synth-1", "synth-2", "synth-3", "natural-1"]
     table = pd.concat([cka_rows(models, diagonal, test_set=t, estimator=e)
                        for t in ("synth", "natural") for e in (EST, Estimator())])  # fmt: skip
-    found = identification_table(table, models, LAYERS, [EST, Estimator()])
+    found = identification_table(cka_long(table), models, LAYERS)
     # natural has one seed: no row; synth on two test sets under two estimators
     assert sorted(found["domain"].unique()) == ["synth"] and len(found) == 4
     assert layers_in(table, ["conv4", "conv1", "fc"]) == ["conv4", "conv1"]
@@ -115,9 +116,19 @@ def test_the_finding_puts_trained_beside_initial_weights_with_chance():
         return 0.8 if j == 0 else 0.4
 
     init = cka_rows([f"{s}@init" for s in seeds], flat)
-    found = identification_table(pd.concat([trained, init]), seeds, LAYERS, [EST])
+    found = identification_table(cka_long(pd.concat([trained, init])), seeds, LAYERS)
     assert found.set_index("weights")["accuracy"].to_dict() == {"final": 1.0, "init": 0.25}
     text = "\n".join(identification_section(found))
     assert "| linear-biased | synth | 100.0% | [100.0%, 100.0%] | 25.0% | 25.0% |" in text
     assert "6 ordered pairs of 3 seeds and 4 layers (chance 25.0%)" in text
     assert identification_section(found.iloc[:0]) == []
+
+
+def test_a_measure_stored_in_both_orders_is_read_in_the_pair_s_own_order():
+    """linreg is not symmetric: a's row against b is a's fit of b, not b's fit of a."""
+    forward = cka_long(cka_rows(["synth-1", "synth-2"], lambda a, b, i, j: 10 * i + j))
+    backward = forward.rename(columns={"a_model": "b_model", "b_model": "a_model",
+                                       "a_group": "b_group", "b_group": "a_group"})  # fmt: skip
+    both = pd.concat([forward, backward.assign(value=-backward["value"])])
+    m = matching_matrix(both, "synth-2", "synth-1", LAYERS)
+    assert m[1, 3] == -31 and matching_matrix(both, "synth-1", "synth-2", LAYERS)[1, 3] == 13

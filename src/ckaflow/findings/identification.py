@@ -7,8 +7,10 @@ is, over every ordered pair of distinct seeds, is the measure's accuracy; chance
 number of layers compared. Their 10-layer CNNs on CIFAR-10 reach 99.3% with linear CKA and 1.4%
 with CCA's mean correlation (9 layers, chance 11.1%).
 
-Here, from the CKA table's layer rows: the final weights of each domain's base instances (depth
-1), on each test set, under each estimator. The interval is over networks: the seeds are
+Here, from a table of similarities in long form (:data:`LONG`: one row per measure, test set
+and ordered pair of layers; the CKA table's layer rows under each estimator by :func:`cka_long`,
+other measures beside them): the final weights of each domain's base instances (depth 1), on
+each test set, under each measure. The interval is over networks: the seeds are
 resampled with replacement and the accuracy recomputed over the ordered pairs of distinct seeds
 drawn (:func:`seed_resampled_accuracy`; a draw of a single network, which has no pair, is left
 out), so it says how far another draw of seeds could move the number; fewer than three seeds
@@ -24,23 +26,25 @@ import numpy as np
 import pandas as pd
 
 from ..names import FINAL, INIT, model_name, parse
-from ..similarity import Estimator, parse_group, percentile_interval
-from ..stages.cka_table import estimator_rows
+from ..similarity import parse_group, percentile_interval
+from ..stages.cka_table import estimator_rows, estimators_in
 
 MIN_SEEDS = 2  # one ordered pair of distinct seeds
 MIN_SEEDS_INTERVAL = 3  # with two, every resample draws the same pair or none
 
-COLUMNS = ["estimator", "test_set", "domain", "weights", "seeds", "layers", "pairs", "accuracy",
+# A similarity table in long form: the value of ``measure`` (higher: more similar) between a_model's
+# a_group and b_model's b_group on test_set; a measure that is not symmetric has both orders.
+LONG = ["measure", "test_set", "a_model", "a_group", "b_model", "b_group", "value"]
+COLUMNS = ["measure", "test_set", "domain", "weights", "seeds", "layers", "pairs", "accuracy",
            "low", "high", "chance"]  # fmt: skip
 WEIGHTS = (FINAL, INIT)  # trained, and the baseline: the same seeds at their initial weights
 
 
-def layer_hits(cka: pd.DataFrame, a: str, b: str, layers: Sequence[str]) -> np.ndarray:
+def layer_hits(similar: pd.DataFrame, a: str, b: str, layers: Sequence[str]) -> np.ndarray:
     """(L,) for each of ``layers`` of model ``a``: 1.0 if the most similar of ``layers`` of
     model ``b`` is the same layer, 0.0 if another, NaN if a's row has no value (the CKA of a
-    dead layer is undefined). ``cka``: one estimator's, one test set's rows (either order of
-    the two models; CKA is symmetric)."""
-    m = matching_matrix(cka, a, b, layers)
+    dead layer is undefined). ``similar``: one measure's, one test set's rows (:data:`LONG`)."""
+    m = matching_matrix(similar, a, b, layers)
     hits = np.full(len(layers), np.nan)
     for i, row in enumerate(m):
         if np.isfinite(row).any():
@@ -48,17 +52,18 @@ def layer_hits(cka: pd.DataFrame, a: str, b: str, layers: Sequence[str]) -> np.n
     return hits
 
 
-def matching_matrix(cka: pd.DataFrame, a: str, b: str, layers: Sequence[str]) -> np.ndarray:
-    """(L, L): CKA of a's layer i with b's layer j (NaN where the table has no value)."""
+def matching_matrix(similar: pd.DataFrame, a: str, b: str, layers: Sequence[str]) -> np.ndarray:
+    """(L, L): the similarity of a's layer i with b's layer j (NaN where the table has none):
+    the rows of a with b, else those of b with a (a symmetric measure is stored once)."""
     index = {name: i for i, name in enumerate(layers)}
     out = np.full((len(layers), len(layers)), np.nan)
-    for first, second, flip in ((a, b, False), (b, a, True)):
-        rows = cka[(cka["a_model"] == first) & (cka["b_model"] == second)]
+    for first, second, flip in ((b, a, True), (a, b, False)):
+        rows = similar[(similar["a_model"] == first) & (similar["b_model"] == second)]
         i = rows["a_group"].map(index).to_numpy()
         j = rows["b_group"].map(index).to_numpy()
         keep = ~(pd.isna(i) | pd.isna(j))
         i, j = i[keep].astype(int), j[keep].astype(int)
-        values = rows["cka"].to_numpy(float)[keep]
+        values = rows["value"].to_numpy(float)[keep]
         if flip:
             i, j = j, i
         out[i, j] = values
@@ -85,47 +90,53 @@ def pair_accuracy(hits: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return np.where(total > 0, (weights * h).sum(axis=(1, 2)) / total, np.nan)
 
 
+def cka_long(table: pd.DataFrame) -> pd.DataFrame:
+    """The CKA table's rows in long form (:data:`LONG`), one measure per estimator (its name)."""
+    parts = [
+        estimator_rows(table, est).assign(measure=est.name).rename(columns={"cka": "value"})
+        for est in estimators_in(table)
+    ]
+    return pd.concat(parts, ignore_index=True)[LONG] if parts else pd.DataFrame(columns=LONG)
+
+
 def identification_table(
-    table: pd.DataFrame,
+    similar: pd.DataFrame,
     base: Sequence[str],
     layers: Sequence[str],
-    estimators: Sequence[Estimator],
     *,
     resamples: int = 1000,
     confidence: float = 0.95,
     seed=0,
 ) -> pd.DataFrame:
-    """One row per estimator, test set, domain with at least two seeds and weights (final, and
+    """One row per measure, test set, domain with at least two seeds and weights (final, and
     initial: what the architecture alone gives): the layer-identification accuracy over every
     ordered pair of the domain's ``base`` instances and every one of ``layers``, its interval
-    over seeds, and chance (1 / layers). ``table``: the CKA table's layer rows
-    (:func:`~ckaflow.stages.cka_table.read_cka_table`); weights it has no rows of are skipped."""
+    over seeds, and chance (1 / layers). ``similar``: layer similarities in long form
+    (:data:`LONG`, e.g. :func:`cka_long`); weights it has no rows of are skipped."""
     by_domain: dict[str, list[str]] = {}
     for name in base:
         by_domain.setdefault(parse(name).domain, []).append(name)
     rows = []
-    for est in estimators:
-        rows_of = estimator_rows(table, est)
-        for test_set in pd.unique(rows_of["test_set"]):
-            cka = rows_of[rows_of["test_set"] == test_set]
-            for (domain, seeds), weights in itertools.product(by_domain.items(), WEIGHTS):
-                models = [model_name(i, weights) for i in seeds]
-                if len(seeds) < MIN_SEEDS or not cka["a_model"].isin(models).any():
-                    continue
-                where = {"estimator": est.name, "test_set": test_set, "domain": domain,
-                         "weights": weights}  # fmt: skip
-                rows.append(where | _row(cka, models, layers, resamples, confidence, seed))
+    groups = similar.groupby(["measure", "test_set"], sort=False)
+    for ((measure, test_set), values), ((domain, seeds), weights) in itertools.product(
+        groups, itertools.product(by_domain.items(), WEIGHTS)
+    ):
+        models = [model_name(i, weights) for i in seeds]
+        if len(seeds) < MIN_SEEDS or not values["a_model"].isin(models).any():
+            continue
+        where = {"measure": measure, "test_set": test_set, "domain": domain, "weights": weights}
+        rows.append(where | _row(values, models, layers, resamples, confidence, seed))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _row(cka, seeds, layers, resamples, confidence, seed) -> dict:
+def _row(similar, seeds, layers, resamples, confidence, seed) -> dict:
     k = len(seeds)
     hits = np.full((k, k), np.nan)
     counted = []
     for i, a in enumerate(seeds):
         for j, b in enumerate(seeds):
             if i != j:
-                h = layer_hits(cka, a, b, layers)
+                h = layer_hits(similar, a, b, layers)
                 counted.append(h)
                 hits[i, j] = np.nanmean(h) if np.isfinite(h).any() else np.nan
     every = np.concatenate(counted)
@@ -156,7 +167,7 @@ def identification_section(found: pd.DataFrame) -> list[str]:
         return []
     first = own.iloc[0]
     lines = [
-        "## Can the estimators tell the layers apart?",
+        "## Can the measures tell the layers apart?",
         "",
         "Kornblith et al.'s (2019, Table 2) layer-identification test: for each recorded layer of "
         "each seed, is the other seed's most similar layer the same layer? The share of "
@@ -167,15 +178,15 @@ def identification_section(found: pd.DataFrame) -> list[str]:
         "10-layer CNNs on CIFAR-10 reach 99.3% with linear CKA (chance 11.1%). Per test set: "
         "`results/tables/layer_identification.csv`.",
         "",
-        "| estimator | domain | trained | interval | initial weights | chance |",
+        "| measure | domain | trained | interval | initial weights | chance |",
         "|---|---|---|---|---|---|",
     ]
-    for (est, domain), g in own.groupby(["estimator", "domain"], sort=False):
+    for (measure, domain), g in own.groupby(["measure", "domain"], sort=False):
         by = g.set_index("weights")
         trained = by.loc[FINAL] if FINAL in by.index else None
         init = by.loc[INIT] if INIT in by.index else None
         lines.append(
-            f"| {est} | {domain} | {_share(trained)} | {_interval(trained)} | {_share(init)} "
+            f"| {measure} | {domain} | {_share(trained)} | {_interval(trained)} | {_share(init)} "
             f"| {g['chance'].iloc[0]:.1%} |"
         )
     return [*lines, ""]

@@ -10,14 +10,14 @@ import pandas as pd
 
 from ..io import atomic_path, read_json, read_parquet
 from ..provenance import footer, write_sidecar
-from ..stages.cka_table import PAIR_CKA, estimators_in, read_cka_table, select_estimator
+from ..stages.cka_table import PAIR_CKA, read_cka_table, select_estimator
 from ..stages.intervals import read_intervals
 from ..stages.invariance import invariance_summary
 from .baselines import baseline_table
 from .claims import bias_note, effects_table
 from .depth import block_section, block_structure
 from .effects import Values
-from .identification import identification_section, identification_table, layers_in
+from .identification import cka_long, identification_section, identification_table, layers_in
 from .null import null_section
 from .report import report_markdown
 from .table import summary_table
@@ -114,8 +114,7 @@ def _identification(table, base, groups, outputs, run, resampling: Mapping) -> l
     """The layer-identification table (when the rule asks for it) and its findings section."""
     if "identification" not in outputs.keys():
         return []
-    found = identification_table(table, base, layers_in(table, groups), estimators_in(table),
-                                 **resampling)  # fmt: skip
+    found = identification_table(cka_long(table), base, layers_in(table, groups), **resampling)
     _csv(found, outputs["identification"], run, "%.6f")
     return identification_section(found)
 
