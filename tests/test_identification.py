@@ -132,3 +132,19 @@ def test_a_measure_stored_in_both_orders_is_read_in_the_pair_s_own_order():
     both = pd.concat([forward, backward.assign(value=-backward["value"])])
     m = matching_matrix(both, "synth-2", "synth-1", LAYERS)
     assert m[1, 3] == -31 and matching_matrix(both, "synth-1", "synth-2", LAYERS)[1, 3] == 13
+
+
+def test_the_figure_has_a_panel_per_domain_and_chance_drawn(tmp_path):
+    from ckaflow.figures.common import save_figure
+    from ckaflow.figures.identification import identification
+
+    seeds = ["synth-1", "synth-2", "synth-3", "natural-1", "natural-2"]
+    trained = pd.concat(
+        [cka_rows(seeds, diagonal, test_set=t) for t in ("synth", "natural")], ignore_index=True
+    )
+    found = identification_table(cka_long(trained), seeds, LAYERS)
+    plot = identification(found)
+    panels = sorted(plot.data["panel"].unique())
+    assert panels == ["natural (2 seeds, own test set)", "synth (3 seeds, own test set)"]
+    save_figure(plot, tmp_path / "f.png", tmp_path / "f.pdf", width=9, height=4, provenance={})
+    assert (tmp_path / "f.png").stat().st_size > 10_000

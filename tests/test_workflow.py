@@ -112,6 +112,7 @@ def test_tiny_run_datasets_models_and_figures(tiny_run):
         "filter_groups_natural-1",
         "null_baselines",
         "claim_effects",
+        "layer_identification",
     ]
     for name in figures:
         for suffix in ("png", "pdf"):
@@ -307,6 +308,7 @@ def test_a_deleted_shard_is_the_only_job_a_rerun_plans(tiny_run):
         "plot_filter_groups",
         "plot_null_baselines",
         "plot_claim_effects",
+        "plot_layer_identification",
     }
     assert set(jobs) <= downstream
     # Rebuilt (alone, to keep the suite short: its dependants are the same code as above), it

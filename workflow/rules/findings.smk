@@ -95,3 +95,23 @@ rule plot_claim_effects:
         code=code_of("../scripts/plot_claim_effects.py"),
     script:
         "../scripts/plot_claim_effects.py"
+
+
+rule plot_layer_identification:
+    input:
+        table=paths.table("layer_identification"),
+    output:
+        png=report(
+            paths.figure("layer_identification"),
+            caption="../report/layer_identification.rst",
+            category="1 Findings",
+        ),
+        pdf=paths.figure("layer_identification", "pdf"),
+    log:
+        "logs/plot_layer_identification/layer_identification.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        code=code_of("../scripts/plot_layer_identification.py"),
+    script:
+        "../scripts/plot_layer_identification.py"

@@ -20,7 +20,7 @@ CKA_FIGURES = (
     "checkpoint_matrices",
 )
 DEPTH_FIGURES = ("depth_matrices", "depth_comparison")  # only with deeper models
-FINDINGS_FIGURES = ("null_baselines", "claim_effects")
+FINDINGS_FIGURES = ("null_baselines", "claim_effects", "layer_identification")
 RECONSTRUCTION_ROLES = ("in_domain", "cross_domain", "finetuned")
 
 
@@ -29,7 +29,8 @@ def figures(plan) -> list[str]:
     training = [f for f in TRAINING_FIGURES if f != "loss_curves" or plan.trained]
     # the claims are about fine-tuning (and, with preset thesis, the thesis' own): none, no chart
     claims = plan.finetunes or plan.config.get("preset") == "thesis"
-    findings = [f for f in FINDINGS_FIGURES if f != "claim_effects" or claims]
+    drawn = {"claim_effects": claims, "layer_identification": len(plan.seeds) > 1}
+    findings = [f for f in FINDINGS_FIGURES if drawn.get(f, True)]
     return [
         *training,
         *(f"reconstructions_{d}" for d in reconstruction_domains(plan)),
