@@ -38,6 +38,16 @@ def _null_marks(below: pd.DataFrame) -> list:
                           inherit_aes=False)]  # fmt: skip
 
 
+def _row_maxima(t: pd.DataFrame) -> list:
+    """A frame on each row's most similar layer of the other model (the whole model left out):
+    where it sits off the diagonal, the layer-identification test misses that layer."""
+    layers = t[(t["a_group"] != MODEL_GROUP) & (t["b_group"] != MODEL_GROUP) & t["cka"].notna()]
+    keys = ["estimator_label", "pair", "a_group"]
+    best = layers.loc[layers.groupby(keys, observed=True)["cka"].idxmax()]
+    return [p9.geom_tile(p9.aes("b", "a"), data=best, fill="none", colour="black", size=0.6,
+                         inherit_aes=False)]  # fmt: skip
+
+
 def _null_note(below: pd.DataFrame) -> str:
     return "; x: not above its permutation null" if len(below) else ""
 
@@ -100,6 +110,7 @@ def layer_matrix(
         + _cell_text(t, order, PANEL_INCHES, 4.5)
         + _scale()
         + _null_marks(below)
+        + _row_maxima(t)
         + p9.scale_colour_identity()
         + (
             p9.facet_grid("estimator_label ~ pair")
@@ -115,7 +126,7 @@ def layer_matrix(
             title=f"Layer x layer CKA ({test_set} test set"
             + ("" if ncol is None else f", {t['estimator_label'].iloc[0]}")
             + _null_note(below)
-            + ")",
+            + "; framed: each row's most similar layer)",
             x="second model's layer",
             y="first model's layer",
             theme={
