@@ -613,12 +613,18 @@ def test_matrix_cells_not_above_their_null_are_marked():
     nulls = t[t["a_group"] == t["b_group"]].assign(null_q95=[0.5, 0.95, 0.5])  # conv2 fails
     plot = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", CONVS, nulls=nulls)
     assert "x: not above its permutation null" in plot.labels.title
-    assert len(plot.layers) == 3  # tiles, numbers, the marks
+    assert len(plot.layers) == 4  # tiles, numbers, the marks, the row maxima
     labelled = t.assign(estimator_label="linear, debiased")
     assert list(below_null_cells(labelled, nulls)["a_group"]) == ["conv2"]
     assert below_null_cells(labelled, None).empty
     plain = layer_matrix(t, {"pair": ("synth-1", "synth-2")}, "synth", CONVS)
-    assert len(plain.layers) == 2 and "null" not in plain.labels.title
+    assert len(plain.layers) == 3 and "null" not in plain.labels.title  # no marks
+    # each row's most similar layer of the other model is framed: conv2's is conv3
+    peaked = t.assign(cka=np.where(t["a_group"] == t["b_group"], 0.9, 0.5))
+    peaked.loc[(peaked["a_group"] == "conv2") & (peaked["b_group"] == "conv3"), "cka"] = 0.95
+    framed = layer_matrix(peaked, {"pair": ("synth-1", "synth-2")}, "synth", CONVS).layers[-1]
+    got = sorted(zip(framed._data["a_group"], framed._data["b_group"], strict=True))
+    assert got == sorted((g, "conv3" if g == "conv2" else g) for g in CONVS)
 
 
 def test_with_one_seed_the_interval_says_seeds_are_not_covered():
