@@ -125,18 +125,15 @@ def filter_moments(
     block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
     if total:  # the block's own (b, n, n) Grams count against the budget too
         block = max(1, min(block, memory_budget // (8 * n * n)))
-    parts, gram = [], None
+    parts, running = [], _RunningSum() if total else None
     for c0 in range(0, c, block):
         xv = _read_block(x[:, c0 : c0 + block, ...], src, xp)  # (b, n, q)
-        m = _block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk)
-        if total:
-            gram = _add_in_order(gram, m.gram)
-            m = dataclasses.replace(m, gram=m.gram[:0, ...])  # the rest: summed once, at the end
-        parts.append(m)
+        parts.append(_block_moments(xp, xv, precision, global_terms, name, act.shape, c0, chunk,
+                                    running))  # fmt: skip
     if not total:
         return Moments.concat(parts)
-    rest = Moments.concat(parts)
-    return dataclasses.replace(rest, gram=gram).total()
+    rest = Moments.concat(parts)  # every field but the Gram, which is running's: summed at once
+    return dataclasses.replace(rest, gram=running.value[None, ...]).total()
 
 
 def _read_block(part, src, xp):
@@ -153,12 +150,17 @@ def _read_block(part, src, xp):
     return xp.reshape(xp.moveaxis(part, 1, 0), (part.shape[1], n, -1))
 
 
-def _add_in_order(acc, grams):
-    """acc (1, n, n) or None plus each of grams (b, n, n) in turn: the order ``xp.sum(axis=0)``
-    adds them in, so that a sum made block by block is the sum made at once, bit for bit."""
-    for i in range(grams.shape[0]):
-        acc = grams[i : i + 1, ...] if acc is None else acc + grams[i : i + 1, ...]
-    return acc
+class _RunningSum:
+    """The (n, n) sum of channels' Grams, each added as it is made (``filter_moments(total=
+    True)``), in the order ``xp.sum(axis=0)`` adds them, so that the layer's Gram is its channels'
+    total bit for bit without a (b, n, n) stack. Never changed in place: a block that is redone
+    returns it to :attr:`value` as it was before the block."""
+
+    def __init__(self):
+        self.value = None
+
+    def add(self, gram) -> None:
+        self.value = gram if self.value is None else self.value + gram
 
 
 # CKA is scale-invariant, float32 products are not: they overflow above about 1e17 and lose their
@@ -171,12 +173,13 @@ _TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to fl
 _TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
 
 
-def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk) -> Moments:
+def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk, running) -> Moments:
     """Moments of a block of channels xv (b, n, q) of a float dtype, ``chunk`` units of a
-    channel at a time; see :func:`filter_moments`."""
+    channel at a time; see :func:`filter_moments`. With ``running`` (a :class:`_RunningSum`),
+    the channels' Grams are added to it and the moments' ``gram`` is empty."""
+    before = running.value if running is not None else None
     with errstate(xp):  # overflow and underflow are detected below, and the block redone
-        m = _scaled_moments(xp, xv, precision, global_terms, None, chunk)
-    diag = xp.max(xp.linalg.diagonal(m.gram), axis=1)  # (b,) each channel's largest square sum
+        m, diag = _scaled_moments(xp, xv, precision, global_terms, None, chunk, running)
     redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
     # a dead channel, or one whose tiny values all fell to 0 in the products
     amax = _channel_amax(xp, xv, chunk) if bool(xp.any(diag == 0)) else None
@@ -184,13 +187,16 @@ def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk) -> M
         redo = redo | ((diag == 0) & (amax > 0) & (amax < _TINY_VALUE))
     if bool(xp.all(xp.isfinite(m.mu_sum))) and not bool(xp.any(redo)):
         return m
+    if running is not None:
+        running.value = before
     amax = np.asarray(to_numpy(_channel_amax(xp, xv, chunk) if amax is None else amax))
     if not np.isfinite(amax).all():
         bad = c0 + int(np.flatnonzero(~np.isfinite(amax))[0])
         raise ValueError(f"{name} (shape {shape}) has NaN or inf values in channel {bad}")
     e = [scale_exponent(float(a), f"{name} (shape {shape}), channel {c0 + i}")
          for i, a in enumerate(amax)]  # fmt: skip
-    return _scaled_moments(xp, xv, precision, global_terms, np.array(e, dtype=np.int64), chunk)
+    exponents = np.array(e, dtype=np.int64)
+    return _scaled_moments(xp, xv, precision, global_terms, exponents, chunk, running)[0]
 
 
 def _channel_amax(xp, xv, chunk: int):
@@ -212,15 +218,17 @@ def scale_exponent(amax: float, what: str) -> int:
     return e
 
 
-def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int) -> Moments:
-    """Moments of xv (b, n, q), channel i computed on xv[i] / 2^e[i] and scaled back; e (b,)
-    host integers, or None: as it is. Each channel's units are taken ``chunk`` at a time (every
-    moment is a sum over units), so that no temporary exceeds n x chunk values."""
+def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None):
+    """(Moments, (b,) each channel's largest diagonal Gram value) of xv (b, n, q), channel i
+    computed on xv[i] / 2^e[i] and scaled back; e (b,) host integers, or None: as it is. Each
+    channel's units are taken ``chunk`` at a time (every moment is a sum over units), so that no
+    temporary exceeds n x chunk values. With ``running``, each channel's scaled Gram is added
+    to it as it is made and the moments' ``gram`` is empty (0, n, n)."""
     b, n, q = xv.shape
     resolution = xv.dtype  # the input's own dtype, before any rescaling
     e = np.zeros(b, dtype=np.int64) if e is None else e
     dtype = getattr(xp, precision)
-    grams, sts, mu_sums, mu_sqs = [], [], [], []
+    grams, diags, sts, mu_sums, mu_sqs = [], [], [], [], []
     for i in range(b):
         gram = st = None
         mu_sum = mu_sq = 0.0
@@ -232,7 +240,11 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int) -> Moments:
             gram = g if gram is None else gram + g
             st = s_t if st is None or s_t is None else st + s_t
             mu_sum, mu_sq = mu_sum + xp.sum(mu), mu_sq + xp.sum(mu * mu)
-        grams.append(gram)
+        if running is None:
+            grams.append(gram)
+        else:  # 4^e is a power of two: the product is exact, as the stack's below
+            diags.append(xp.max(xp.linalg.diagonal(gram)))
+            running.add(gram * math.ldexp(1.0, 2 * int(e[i])) if e[i] else gram)
         sts.append(st)
         mu_sums.append(mu_sum)
         mu_sqs.append(mu_sq)
@@ -240,15 +252,21 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int) -> Moments:
     two_e = scalars(xp, np.ldexp(1.0, e), xv)
     mu_sq = xp.stack(mu_sqs) * four_e
     st = xp.stack(sts) if global_terms else None  # (b, n, 2)
+    if running is None:
+        gram = xp.stack(grams) * four_e[:, None, None]
+        diag = xp.max(xp.linalg.diagonal(gram), axis=1)
+    else:
+        gram = xp.zeros((0, n, n), dtype=xp.float64, device=device(xv))
+        diag = xp.stack(diags)
     return Moments(
-        gram=xp.stack(grams) * four_e[:, None, None],
+        gram=gram,
         s=None if st is None else st[..., 0] * four_e[:, None],  # Xc mu
         t=None if st is None else st[..., 1] * two_e[:, None],  # Xc 1
         mu_sum=xp.stack(mu_sums) * two_e,
         mu_sq=mu_sq,
         p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
         floor=rounding_floor(xp, resolution, n, mu_sq),
-    )
+    ), diag
 
 
 def _unit_moments(xp, part, dtype, global_terms):
