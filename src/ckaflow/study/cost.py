@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from ..names import depth_of, parse_model
 from ..similarity.minibatch import batch_bounds
-from ..similarity.moments import DEFAULT_MEMORY_BUDGET
 from .comparisons import Comparisons, FilterScope
 
 # What a job holds before its arrays: Python, NumPy, Snakemake's script preamble and the
@@ -39,6 +38,9 @@ ROW_BYTES_MEMORY = 90
 ROW_BYTES_DISK = 17
 EXTRACTION_BATCH = 50  # images per forward pass (stages.activations.extract)
 RESAMPLE_BATCH = 128  # resamples weighed at once (similarity.bootstrap.bootstrap_cka)
+# The measures' small SVDs, eigenproblems and tall QRs run at about 1/30 of the Gram product's
+# rate (measured at n = 200 on two cores: 40 ms a pair of wide layers, 2 s a 16,384-unit layer).
+SMALL_LAPACK = 30.0
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,10 @@ def study_costs(
     batch: int | None = None,
 ) -> list[StageCost]:
     """The cost of each similarity stage of ``plan`` (extraction, Grams, HSIC, the CKA table,
-    intervals), with ``specs`` the recorded model spec of each depth, ``rate`` the matrix
-    product's flop rate (None: not timed), ``n`` test images per test set (None: the config's
-    ``test_images``) in minibatches of ``batch`` (None: all n at once)."""
+    intervals, and the measures beside CKA when similarity.measures asks), with ``specs`` the
+    recorded model spec of each depth, ``rate`` the matrix product's flop rate (None: not
+    timed), ``n`` test images per test set (None: the config's ``test_images``) in minibatches
+    of ``batch`` (None: all n at once)."""
     recorded = [m for i in plan.instances for m in plan.models_of(i)]  # extraction's models
     groups = {
         m: model_groups(specs[depth_of(parse_model(m)[0])], scope.layers_of(m))
@@ -137,7 +140,7 @@ def study_costs(
     }
     n = int(plan.config["test_images"] if n is None else n)
     study = _Study(plan, scope, specs, n, min(batch or n, n), groups, rate)
-    return [_extraction(study), _grams(study), *_hsic(study), _intervals(study)]
+    return [_extraction(study), _grams(study), *_hsic(study), _intervals(study), *_measures(study)]
 
 
 def _extraction(s: _Study) -> StageCost:
@@ -154,16 +157,17 @@ def _extraction(s: _Study) -> StageCost:
 
 def _grams(s: _Study) -> StageCost:
     """One job per model, one test set at a time: every kept filter's Gram, each layer's (twice
-    while they are stacked) and the model's, the packed Grams of every estimator, and the
+    while they are gathered) and the model's, the packed Grams of every estimator, and the
     minibatch of activations it reads (memory-mapped: resident while the minibatch is worked
     on, clean pages the kernel may take back under pressure, counted as the job's) and the
-    engine's temporaries (float64 blocks of them, at most its memory budget)."""
+    engine's temporaries: a layer whose filters are not kept is summed channel by channel into
+    one Gram (the running sum, the channel's Gram and their sum: three at a time)."""
 
     def job(g: ModelGroups) -> float:
         work = (g.largest_filter_layer + 1) * s.gram  # centring one part's Grams
         kept = (g.filters + g.layers) * s.estimators * s.packed
         mapped = 4.0 * s.batch * g.units
-        temporaries = min(float(DEFAULT_MEMORY_BUDGET), 8.0 * s.batch * g.units)
+        temporaries = 3 * s.gram
         return BASE_NUMPY + (g.filters + 2 * g.layers) * s.gram + kept + work + mapped + temporaries
 
     compared = [s.groups[m] for m in s.plan.models]  # each model with a Gram file
@@ -224,6 +228,35 @@ def _intervals(s: _Study) -> StageCost:
     return StageCost("compute_intervals", jobs, memory,
                      jobs * pairs * (sim["resamples"] + 40) * 8.0,
                      seconds=s.timed(flops * jobs))  # fmt: skip
+
+
+def _measures(s: _Study) -> list[StageCost]:
+    """similarity.measures: one job per test set holding the reduced forms of every model it
+    compares (per layer, float64: the capped basis, PWCCA's units and SVCCA's basis, at most
+    (n, k) each with k = (n - 1) // 2; Procrustes' (n, min(n, p)) factor; RSA's n (n - 1) / 2
+    ranks) and, while reducing, one layer whole (n x p float32 mapped, and about four float64
+    copies of it). Whole test set at once: no minibatches. Time: each layer's SVD and each
+    pair of layers' products and SVDs."""
+    compared, sim = Comparisons(s.plan), s.plan.config["similarity"]
+    if not compared.measure_models:
+        return []
+    n = s.n
+    k = max(1, (n - 1) // 2)
+    units = {m: _layer_units(s.specs, m) for m in compared.measure_models}
+    layers = [p for m in units for p in units[m]]
+    held = sum(8.0 * (3 * n * min(k, p) + n * min(n, p) + n * (n - 1) / 2) for p in layers)
+    pairs = sum(len(units[a]) * len(units[b]) for a, b in compared.measure_pairs)
+    flops = sum(4.0 * p * n * n for p in layers) + pairs * (8.0 * n * k * k + 30.0 * k**3)
+    rows = pairs * sum(2 if m in ("pwcca", "linreg") else 1 for m in sim["measures"])
+    return [StageCost("compute_measures", s.sets, BASE_PANDAS + held + 36.0 * n * max(layers),
+                      s.sets * rows * ROW_BYTES_DISK,
+                      seconds=s.timed(SMALL_LAPACK * flops * s.sets))]  # fmt: skip
+
+
+def _layer_units(specs, model: str) -> list[int]:
+    """The units per image of each recorded layer of ``model``."""
+    spec = specs[depth_of(parse_model(model)[0])]
+    return [math.prod(spec.row(name)["output_shape"]) for name in spec.recorded]
 
 
 def _layer_channels(specs, model: str, choice) -> list[int]:
