@@ -27,13 +27,8 @@ import numpy as np
 from .arrays import array_namespace, as_float64, errstate, no_tf32, scalars, to_numpy
 from .hsic import hsic_matrix, hsic_scale, packed_centred, self_hsic
 from .kernels import constant_groups, gram_matrices
-from .moments import (
-    DEFAULT_MEMORY_BUDGET,
-    Moments,
-    rounding_floor,
-    scale_exponent,
-    working_dtype,
-)
+from .moments import DEFAULT_MEMORY_BUDGET, Moments
+from .precision import rounding_floor, scale_exponent, working_dtype
 from .slices import named_moments
 from .undefined import warn_undefined
 from .validate import (

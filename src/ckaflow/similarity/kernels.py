@@ -27,7 +27,8 @@ of ReLU activations cancels catastrophically); every n^2-sized accumulator is fl
 from __future__ import annotations
 
 from .arrays import errstate, median
-from .moments import Moments, rounding_floor
+from .moments import Moments
+from .precision import rounding_floor
 
 
 def constant_groups(m: Moments, centering: str = "unit"):

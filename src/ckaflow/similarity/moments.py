@@ -20,6 +20,7 @@ from .arrays import (
     scalars,
     to_numpy,
 )
+from .precision import TINY_GRAM, TINY_VALUE, rounding_floor, scale_exponent, working_dtype
 from .validate import check_memory_budget
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
@@ -163,16 +164,6 @@ class _RunningSum:
         self.value = gram if self.value is None else self.value + gram
 
 
-# CKA is scale-invariant, float32 products are not: they overflow above about 1e17 and lose their
-# digits to subnormals below about 1e-19. A block whose products show either is redone with its
-# values brought to about 1 by a power of two (exact), and its moments scaled back in float64.
-# Magnitudes outside 2^-200 .. 2^200 would over- or underflow the float64 HSIC (a fourth power)
-# and are refused.
-_MAX_EXPONENT = 200
-_TINY_GRAM = 2.0**-80  # a channel's sum of squares below this lost digits to float32 subnormals
-_TINY_VALUE = 2.0**-60  # values below this square to subnormals or 0 in float32
-
-
 def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk, running) -> Moments:
     """Moments of a block of channels xv (b, n, q) of a float dtype, ``chunk`` units of a
     channel at a time; see :func:`filter_moments`. With ``running`` (a :class:`_RunningSum`),
@@ -180,11 +171,11 @@ def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk, runn
     before = running.value if running is not None else None
     with errstate(xp):  # overflow and underflow are detected below, and the block redone
         m, diag = _scaled_moments(xp, xv, precision, global_terms, None, chunk, running)
-    redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < _TINY_GRAM))
+    redo = ~xp.isfinite(diag) | ((diag > 0) & (diag < TINY_GRAM))
     # a dead channel, or one whose tiny values all fell to 0 in the products
     amax = _channel_amax(xp, xv, chunk) if bool(xp.any(diag == 0)) else None
     if amax is not None:
-        redo = redo | ((diag == 0) & (amax > 0) & (amax < _TINY_VALUE))
+        redo = redo | ((diag == 0) & (amax > 0) & (amax < TINY_VALUE))
     if bool(xp.all(xp.isfinite(m.mu_sum))) and not bool(xp.any(redo)):
         return m
     if running is not None:
@@ -204,18 +195,6 @@ def _channel_amax(xp, xv, chunk: int):
     parts = [xp.max(xp.abs(xv[:, :, u0 : u0 + chunk]), axis=(1, 2))
              for u0 in range(0, xv.shape[2], chunk)]  # fmt: skip
     return xp.max(xp.stack(parts), axis=0)
-
-
-def scale_exponent(amax: float, what: str) -> int:
-    """e with amax < 2^e (0 for amax = 0); ``ValueError`` naming ``what`` beyond 2^+-200."""
-    e = math.frexp(amax)[1] if amax > 0 else 0
-    if abs(e) > _MAX_EXPONENT:
-        raise ValueError(
-            f"{what}: values up to {amax:.3g} in absolute value; CKA is computed for magnitudes "
-            f"between 2^-{_MAX_EXPONENT} and 2^{_MAX_EXPONENT} (about 1e-60 to 1e60): rescale "
-            "the activations (CKA does not depend on their scale)"
-        )
-    return e
 
 
 def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None):
@@ -285,28 +264,6 @@ def _unit_moments(xp, part, dtype, global_terms):
         rounded = xp.astype(mu, dtype, copy=False)
         st = as_float64(xp, xc @ xp.stack([rounded, xp.ones_like(rounded)], axis=1))
     return gram, st, as_float64(xp, mu)
-
-
-def working_dtype(xp, dtype):
-    """The dtype activations of ``dtype`` are centred in: their own if float32 or float64;
-    float32 for narrower floats (float16 sums of 200 values lose the variation a float16
-    input resolves: each value is exact in float32); float64 for integers."""
-    if not xp.isdtype(dtype, "real floating"):
-        return xp.float64
-    return dtype if xp.finfo(dtype).bits >= 32 else xp.float32
-
-
-# Variation within this many units in the last place of a unit's values (relative to its mean)
-# is rounding, not signal.
-_ROUNDING = 16
-
-
-def rounding_floor(xp, dtype, n: int, mu_sq):
-    """The centred sum of squares that rounding of values of ``dtype`` alone could give, for
-    unit means whose squares sum to ``mu_sq`` ((g,) or a number); see :func:`constant_groups`.
-    Centring happens in the input's precision, so a float32 product keeps whatever variation the
-    input resolves: the resolution is the input's own."""
-    return (_ROUNDING * float(xp.finfo(dtype).eps)) ** 2 * n * mu_sq
 
 
 def group_moments(x, **kwargs) -> Moments:

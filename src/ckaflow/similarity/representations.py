@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import numpy_namespace, to_numpy
-from .moments import _ROUNDING, rounding_floor, working_dtype
+from .precision import ROUNDING, rounding_floor, working_dtype
 from .validate import align_examples, check_arrays, named_arrays
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -104,7 +104,7 @@ class Representation:
         if s.size == 0 or s[0] == 0.0:
             return u[:, :0], s[:0]
         rounding = (
-            _ROUNDING * self.eps * np.linalg.norm(self.values[:, ~constant] / scale[~constant])
+            ROUNDING * self.eps * np.linalg.norm(self.values[:, ~constant] / scale[~constant])
         )
         r = int(np.sum(s > max(rounding, s[0] * max(xc.shape) * _EPS64)))
         return u[:, :r], s[:r]

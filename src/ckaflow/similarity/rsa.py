@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from .arrays import numpy_namespace
-from .moments import _ROUNDING, rounding_floor
+from .precision import ROUNDING, rounding_floor
 from .representations import Representation, representations, undefined
 
 MIN_EXAMPLES = 3  # a rank correlation needs 2 pairs of examples, i < j
@@ -76,7 +76,7 @@ def _rdm_upper(rep: Representation) -> np.ndarray | None:
     i, j = np.triu_indices(n, k=1)
     d = 1.0 - (z @ z.T)[i, j]
     # 1 - z_i.z_j rounds to about p float64 ulps: a spread below that is an RDM of equal entries
-    if np.ptp(d) <= _ROUNDING * p * _EPS64:
+    if np.ptp(d) <= ROUNDING * p * _EPS64:
         undefined("rsa", rep.name, "its RDM is constant (all examples alike up to scale and shift)")
         return None
     return d
