@@ -30,6 +30,8 @@ FINETUNED = PLAN.finetuned
 INSTANCES = PLAN.instances
 MODELS = PLAN.models
 ESTIMATORS = COMPARED.estimator_names
+# The measures beside CKA, for the layer-identification test (similarity.measures).
+MEASURES = config["similarity"]["measures"]
 SHARDS = config["similarity"]["shards"]
 BUILDER = config["model"]["builder"]
 # Base instances imported from the user's saved models (model.pretrained), not trained, and
@@ -229,7 +231,7 @@ def incomplete_activations(wildcards):
     return activation_problem(folder, PLAN.models_of(wildcards.instance), DOMAINS)
 
 
-# -- stages 5 and 6: Grams, HSIC, intervals --
+# -- stages 5 and 6: Grams, HSIC, intervals; the measures beside CKA (similarity.measures) --
 
 
 def activations_of_model(wildcards):
@@ -266,6 +268,22 @@ def interval_parts():
 
 def resample_seed(wildcards):
     return COMPARED.resample_seed(wildcards.test_set)
+
+
+def measure_tables():
+    """The measure tables, one per test set; none without similarity.measures."""
+    return [paths.measures(t) for t in DOMAINS] if MEASURES else []
+
+
+def measure_activations(wildcards=None):
+    """The activation folders of the models the measures compare."""
+    instances = dict.fromkeys(COMPARED.measure_models.values())
+    return [paths.activations(i) for i in instances]
+
+
+def measure_folders(wildcards=None):
+    """{model: its activation folder}, for the measures' job."""
+    return {m: paths.activations(i) for m, i in COMPARED.measure_models.items()}
 
 
 # -- stage 7: figures --

@@ -13,6 +13,8 @@ rule write_findings:
         provenance=[paths.model_file(i, "provenance.json") for i in INSTANCES],
         datasets=DATASET_JSONS,
         specs=specs(),
+        # the measures beside CKA (similarity.measures), per test set; none by default
+        measures=measure_tables(),
     output:
         findings=report(
             paths.FINDINGS,
@@ -31,7 +33,7 @@ rule write_findings:
         # The block-structure statistic per model (only a header without deeper models).
         blocks=paths.table("block_structure"),
         blocks_provenance=paths.table("block_structure", "provenance.json"),
-        # Kornblith et al.'s layer-identification test per estimator (two seeds of a domain)
+        # Kornblith et al.'s layer-identification test per estimator and measure (two seeds)
         identification=paths.table("layer_identification"),
         identification_provenance=paths.table("layer_identification", "provenance.json"),
     log:

@@ -5,7 +5,7 @@
 def kept_intermediates():
     """Every output that a later stage reads and the run keeps: each instance's checkpoints
     (with their records), history and provenance, each depth's model spec, each model's Grams,
-    each interval part, the tables' provenance; the activations too when they are kept. As
+    each interval part, the measure tables, the tables' provenance; the activations too when they are kept. As
     targets of the default run, one deleted by hand (or by an interrupted forced rerun) is
     rebuilt by the next plain run, and what was made from it after it."""
     kept = [
@@ -20,6 +20,7 @@ def kept_intermediates():
         paths.COST_CHECK,
         *grams(MODELS),
         *interval_parts(),
+        *measure_tables(),
         *(paths.table(t, "provenance.json") for t in PROVENANCE_TABLES),
         paths.table("invariances"),
     ]

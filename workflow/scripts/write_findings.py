@@ -17,6 +17,7 @@ inputs = {
 }
 inputs["histories"] = dict(zip(p.instances, sm.input.histories, strict=True))
 inputs["provenance"] = dict(zip(p.instances, sm.input.provenance, strict=True))
+inputs["measures"] = list(sm.input.measures)  # similarity.measures' tables (none by default)
 write_findings(
     inputs,
     sm.output,

@@ -28,6 +28,7 @@ import pandas as pd
 from ..names import FINAL, INIT, model_name, parse
 from ..similarity import parse_group, percentile_interval
 from ..stages.cka_table import estimator_rows, estimators_in
+from ..stages.measures import reduction_note
 
 MIN_SEEDS = 2  # one ordered pair of distinct seeds
 MIN_SEEDS_INTERVAL = 3  # with two, every resample draws the same pair or none
@@ -189,6 +190,7 @@ def identification_section(found: pd.DataFrame) -> list[str]:
             f"| {measure} | {domain} | {_share(trained)} | {_interval(trained)} | {_share(init)} "
             f"| {g['chance'].iloc[0]:.1%} |"
         )
+    lines += reduction_note(own["measure"])  # how the CCA family met wide layers, if computed
     return [*lines, ""]
 
 

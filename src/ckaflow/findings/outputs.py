@@ -17,7 +17,13 @@ from .baselines import baseline_table
 from .claims import bias_note, effects_table
 from .depth import block_section, block_structure
 from .effects import Values
-from .identification import cka_long, identification_section, identification_table, layers_in
+from .identification import (
+    LONG,
+    cka_long,
+    identification_section,
+    identification_table,
+    layers_in,
+)
 from .null import null_section
 from .report import report_markdown
 from .table import summary_table
@@ -38,10 +44,10 @@ def write_findings(
     resampling: Mapping | None = None,
 ) -> None:
     """Read the run's tables (``inputs``: cka, intervals, accuracy, weight_change, invariances,
-    and {instance: path} histories and provenance) and write every findings output to
-    ``outputs`` (findings, findings_html, table_md, table_csv, baselines, effects, blocks);
-    ``groups`` are the layer and model groups in network order, ``run`` the provenance every
-    output carries, ``resampling`` the interval over seeds' resamples, confidence and seed."""
+    {instance: path} histories and provenance, measures: the measure tables) and write every
+    findings output to ``outputs`` (findings, findings_html, table_md, table_csv, baselines,
+    effects, blocks); ``groups`` the layer and model groups in network order, ``run`` the
+    provenance every output carries, ``resampling`` the seeds' resamples, confidence and seed."""
     table = read_cka_table(inputs["cka"], groups=groups, columns=PAIR_CKA)
     accuracy = pd.read_csv(inputs["accuracy"])
     primary, est = select_estimator(table, estimator)
@@ -71,7 +77,7 @@ def write_findings(
     ):
         _csv(frame, outputs[key], run, "%.6f")
     blocks = block_section(structure, est.label, values.confidence) if len(structure) else None
-    identified = _identification(table, claims.base, groups, outputs, run, resampling or {})
+    identified = _identification(table, inputs, claims.base, groups, outputs, run, resampling)
     blocks = [*(blocks or []), *null_section(intervals), *identified] or None
     invariances = (invariance_summary(pd.read_csv(inputs["invariances"])), invariance_model)
     note = bias_note(table, claims.base, claims.convs)
@@ -110,11 +116,15 @@ def _summary(summary: pd.DataFrame, label: str, accuracy: pd.DataFrame, outputs,
         )
 
 
-def _identification(table, base, groups, outputs, run, resampling: Mapping) -> list[str]:
-    """The layer-identification table (when the rule asks for it) and its findings section."""
+def _identification(table, inputs, base, groups, outputs, run, resampling) -> list[str]:
+    """The layer-identification table (when the rule asks for it) and its findings section:
+    every CKA estimator's, and every measure's of ``inputs["measures"]`` (the measure tables,
+    none without similarity.measures)."""
     if "identification" not in outputs.keys():
         return []
-    found = identification_table(cka_long(table), base, layers_in(table, groups), **resampling)
+    measures = [read_parquet(p, "measure table")[LONG] for p in inputs.get("measures", ())]
+    similar = pd.concat([cka_long(table), *measures], ignore_index=True)
+    found = identification_table(similar, base, layers_in(table, groups), **(resampling or {}))
     _csv(found, outputs["identification"], run, "%.6f")
     return identification_section(found)
 

@@ -1,5 +1,6 @@
 """What a study compares, beside what it trains and records (:mod:`.plan`): the estimators, the
-filters, and the pairs whose intervals and nulls the findings read.
+filters, the pairs whose intervals and nulls the findings read, and the pairs the measures
+beside CKA compare (``similarity.measures``).
 
 Layers and whole models are compared for every pair of models. Single filters (one channel of a
 layer, all its positions) only where ``similarity.filters`` asks: their pairs grow as
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..model.build import adjacent_convolutions, convolution_chains
-from ..names import INIT, depth_of, model_name, parse
+from ..names import INIT, depth_of, model_name, parse, parse_model
 from ..similarity import Estimator
 from .config import ConfigError
 
@@ -148,6 +149,32 @@ class Comparisons:
         used = {m for pair in self.interval_pairs for m in pair}
         used |= {m for a, _, b, _ in self.interval_rows for m in (a, b)}
         return [m for m in self.plan.models if m in used]
+
+    @cached_property
+    def measure_pairs(self) -> list[tuple[str, str]]:
+        """(a_model, b_model) whose layers the measures beside CKA (``similarity.measures``)
+        compare, every layer of a with every layer of b, for the layer-identification test:
+        every two depth-1 base instances of each domain with at least two seeds, a before b, at
+        their final weights and at their initial weights (the baseline). None without measures.
+        """
+        if not self.plan.config["similarity"]["measures"]:
+            return []
+        by_domain: dict[str, list[str]] = {}
+        for name in self.plan.base:
+            by_domain.setdefault(parse(name).domain, []).append(name)
+        pairs = []
+        for seeds in by_domain.values():
+            for i, a in enumerate(seeds):
+                pairs += [(a, b) for b in seeds[i + 1 :]]
+                pairs += [(model_name(a, INIT), model_name(b, INIT)) for b in seeds[i + 1 :]]
+        return pairs
+
+    @cached_property
+    def measure_models(self) -> dict[str, str]:
+        """{model: its instance} of every model :attr:`measure_pairs` reads, in the order of the
+        plan's ``models`` (the instance names the activation folder holding the model)."""
+        used = {m for pair in self.measure_pairs for m in pair}
+        return {m: parse_model(m)[0] for m in self.plan.models if m in used}
 
     def resample_seed(self, test_set: str) -> list[int]:
         """The bootstrap's seed on a test set: the config's seed and the set's place."""

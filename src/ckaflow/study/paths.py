@@ -77,6 +77,11 @@ def interval_part(test_set: str, estimator: str) -> str:
     return f"{RESULTS}/similarity/intervals/{test_set}/{estimator}.parquet"
 
 
+def measures(test_set: str) -> str:
+    """The measures beside CKA (similarity.measures) between the layers of every two seeds."""
+    return f"{RESULTS}/similarity/measures/{test_set}.parquet"
+
+
 CKA = f"{RESULTS}/cka.parquet"
 CKA_INTERVALS = f"{RESULTS}/cka_intervals.parquet"
 
