@@ -1,9 +1,10 @@
 """Build the configured model for an instance, describe it, and rebuild one from a checkpoint.
 
-:func:`build_model` is the one place a model is made: the tied autoencoder (seeded by its own
-initialisers) or the user's builder (Keras seeded first). :func:`make_spec` builds it once to
-write its layer table; :func:`load_model` rebuilds a checkpoint's model from the record the
-checkpoint carries and loads its weights.
+:func:`build_model` is the one place a model is made: a built-in architecture (the tied
+autoencoder, seeded by its own initialisers; All-CNN-C and Kornblith et al.'s Table 2 CNN, Keras
+seeded first), a saved model's, or the user's builder (Keras seeded first). :func:`make_spec`
+builds it once to write its layer table; :func:`load_model` rebuilds a checkpoint's model from
+the record the checkpoint carries and loads its weights.
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ def build_model(record: Mapping, seed: int):
             input_shape=tuple(record["input_shape"]),
             num_classes=record.get("num_classes"),
         )
+    if record.get("architecture") == "kornblith_cnn":
+        from .kornblith_cnn import kornblith_cnn
+
+        return kornblith_cnn(
+            seed,
+            depth=record["depth"],
+            width=record.get("width") or 1.0,
+            input_shape=tuple(record["input_shape"]),
+            num_classes=record.get("num_classes"),
+        )
     if record.get("architecture") == "tied_autoencoder":
         from .tied_autoencoder import TiedAutoencoder
 
@@ -81,6 +92,10 @@ def adjacent_convolutions(model_config: Mapping, depth: int) -> list[tuple[str, 
         from .all_cnn_c import adjacent_convolutions as pairs
 
         return pairs(depth, model_config.get("width", 1.0))
+    if model_config.get("architecture") == "kornblith_cnn":  # one depth
+        from .kornblith_cnn import adjacent_convolutions as pairs
+
+        return pairs(model_config.get("width", 1.0))
     from .tied_layers import adjacent_convolutions as pairs
 
     return pairs(depth)
@@ -89,7 +104,7 @@ def adjacent_convolutions(model_config: Mapping, depth: int) -> list[tuple[str, 
 def convolution_chains(pairs: list[tuple[str, str, bool]]) -> list[list[str]]:
     """The runs of consecutive convolutions that ``pairs`` (:func:`adjacent_convolutions`)
     link, in network order: one per side of the tied autoencoder's bottleneck, one for
-    All-CNN-C."""
+    All-CNN-C and for Kornblith et al.'s CNN."""
     chains: list[list[str]] = []
     for first, second, _ in pairs:
         if chains and chains[-1][-1] == first:

@@ -24,7 +24,7 @@ class ModelSpec:
     layers: tuple[dict, ...]  # every layer: name, type, kind, output_shape, params, kernel
     recorded: tuple[str, ...]  # the layers whose outputs are recorded, in network order
     architecture: str | None = None
-    width: float | None = None  # all_cnn_c's filter multiplier
+    width: float | None = None  # all_cnn_c's and kornblith_cnn's filter multiplier
     builder: str | None = None
     builder_file: str | None = None
     builder_sha256: str | None = None

@@ -8,17 +8,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..model.builder import BuilderError, builder_source
+from ..model.kornblith_cnn import MIN_SIDE as KORNBLITH_MIN_SIDE
 from ..model.tied_layers import check_input_shape, layers
 
 PAGE = (128, 320)  # a synth page (height, width): the largest image it fills
+# The built-in classifiers and the smallest image side each takes (All-CNN-C's 12 leaves a
+# margin over the 9 its blocks need; kornblith_cnn.MIN_SIDE is that 9).
+CLASSIFIERS = {"all_cnn_c": 12, "kornblith_cnn": KORNBLITH_MIN_SIDE}
 
 
 def model_problems(config: Mapping) -> list[str]:
     """The built-in autoencoder's image, layers and task; depths; deep_seeds."""
     m, image, problems = config["model"], config["image"], []
     shape = (image["height"], image["width"], image["channels"])
-    if not m["builder"] and not m["pretrained"] and m["architecture"] == "all_cnn_c":
-        problems += _all_cnn_c_problems(config, shape)
+    if not m["builder"] and not m["pretrained"] and m["architecture"] in CLASSIFIERS:
+        problems += _classifier_problems(config, shape)
     elif not m["builder"] and not m["pretrained"]:
         try:
             check_input_shape(shape, "image")
@@ -64,19 +68,26 @@ def model_problems(config: Mapping) -> list[str]:
     return problems
 
 
-def _all_cnn_c_problems(config: Mapping, shape: tuple[int, int, int]) -> list[str]:
+def _classifier_problems(config: Mapping, shape: tuple[int, int, int]) -> list[str]:
+    """A built-in classifier's task, image size and depths."""
     m, problems = config["model"], []
+    arch, side = m["architecture"], CLASSIFIERS[m["architecture"]]
     if config["task"] != "classify":
         problems.append(
-            f"model.architecture is all_cnn_c, a classifier, but task is {config['task']!r}: "
+            f"model.architecture is {arch}, a classifier, but task is {config['task']!r}: "
             "set task: classify (and give domains with class labels)"
         )
-    if min(shape[:2]) < 12:
+    if min(shape[:2]) < side:
         problems.append(
-            f"image: {shape[0]} x {shape[1]} is too small for all_cnn_c (two stride-2 blocks "
-            "and a 3x3 VALID convolution need at least 12 x 12)"
+            f"image: {shape[0]} x {shape[1]} is too small for {arch} (two stride-2 blocks "
+            f"and a 3x3 VALID convolution need at least {side} x {side})"
         )
-    if m["layers"] != "auto" and m["depths"] != [1]:
+    if arch == "kornblith_cnn" and m["depths"] != [1]:
+        problems.append(
+            f"model.depths = {m['depths']}: kornblith_cnn (Kornblith et al.'s Table 2 CNN) has "
+            "one depth, [1]; all_cnn_c is the built-in classifier with depths"
+        )
+    elif m["layers"] != "auto" and m["depths"] != [1]:
         problems.append(
             f"model.layers = {m['layers']}: with model.depths {m['depths']} the layers "
             "differ by depth, so record them all (layers: auto)"

@@ -31,7 +31,7 @@ def model(plan) -> dict:
     if m["builder"]:
         return {"architecture": None, "builder": m["builder"]}
     out = {"architecture": m["architecture"], "builder": None}
-    if m["architecture"] == "all_cnn_c":
+    if m["architecture"] in ("all_cnn_c", "kornblith_cnn"):  # the architectures with a width
         out["width"] = m["width"]
     return out
 
