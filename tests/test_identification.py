@@ -148,3 +148,26 @@ def test_the_figure_has_a_panel_per_domain_and_chance_drawn(tmp_path):
     assert panels == ["natural (2 seeds, own test set)", "synth (3 seeds, own test set)"]
     save_figure(plot, tmp_path / "f.png", tmp_path / "f.pdf", width=9, height=4, provenance={})
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_the_finding_sets_the_paper_beside_and_says_whether_its_ranking_holds():
+    seeds = ["synth-1", "synth-2", "synth-3"]
+
+    def long(measure, similarity):
+        t = cka_long(cka_rows(seeds, similarity))
+        return t.assign(measure=measure)
+
+    def misses(k):  # the last k layers' twins are the first layer
+        return lambda a, b, i, j: (0.99 if j == 0 else 0.5) if i >= 4 - k else diagonal(a, b, i, j)
+
+    similar = pd.concat([long("linear-biased", diagonal), long("linreg", misses(1)),
+                         long("cca-r2", misses(2)), long("rsa", misses(3))])  # fmt: skip
+    text = "\n".join(identification_section(identification_table(similar, seeds, LAYERS)))
+    assert "| linear-biased | synth | 100.0% |" in text and "| 99.3% |" in text
+    assert "| linreg | synth | 75.0% |" in text and "| 45.4% |" in text
+    assert "| rsa | synth | 25.0% |" in text  # no paper row: an empty cell
+    assert "ranking (CKA above linear regression above the CCA family) holds" in text
+    assert "the best of the CCA family 50.0% (cca-r2)" in text
+    worse = similar.assign(value=np.where(similar["measure"] == "linreg", 0.0, similar["value"]))
+    flat = "\n".join(identification_section(identification_table(worse, seeds, LAYERS)))
+    assert "does not hold" in flat
