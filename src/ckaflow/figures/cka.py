@@ -24,8 +24,8 @@ from ..stages.cka_table import (
     read_cka_table,
     select_estimator,
 )
-from .common import MAX_PANEL_LABELS, cka_fill, framed, jittered, layer_names, slanted, thinned
-from .matrices import depth_matrix, layer_matrix
+from .common import MAX_PANEL_LABELS, cka_fill, framed, jittered, slanted, thinned
+from .matrices import depth_matrix, layer_matrix, layer_names
 from .seeds import bands, counted, note, ranges, seeds_per_family, spread, summarises
 
 

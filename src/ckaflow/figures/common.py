@@ -14,7 +14,6 @@ import pandas as pd
 import plotnine as p9
 
 from ..io import atomic_path
-from ..similarity import MODEL_GROUP
 
 
 def cka_fill(values) -> tuple[p9.scale_fill_gradient, float]:
@@ -165,11 +164,3 @@ def thinned(names: list[str], keep: tuple[str, ...] = (), most: int = MAX_AXIS_L
     of a matrix of 35 layers or 64 filters that can still be read."""
     step = -(-len(names) // most)
     return [g for i, g in enumerate(names) if i % step == 0 or g in keep]
-
-
-def layer_names(axis: str = "x", most: int = MAX_AXIS_LABELS) -> p9.scale_x_discrete:
-    """A discrete ``axis`` scale naming at most about ``most`` of each panel's layers: every
-    k-th and the model group (a function of each panel's own layers: free facets hold
-    different ones, and a break outside a panel's layers is a tick a PDF cannot hold)."""
-    scale = p9.scale_x_discrete if axis == "x" else p9.scale_y_discrete
-    return scale(breaks=lambda limits: thinned(list(limits), keep=(MODEL_GROUP,), most=most))

@@ -9,11 +9,19 @@ import plotnine as p9
 from ..names import depth_of
 from ..similarity import MODEL_GROUP
 from ..stages.cka_table import estimator_labels
-from .common import cka_fill, framed, ink, layer_names
+from .common import MAX_AXIS_LABELS, cka_fill, framed, ink, thinned
 
 # The side of one panel (inches): of a layer matrix, of a depth matrix.
 PANEL_INCHES, DEPTH_PANEL_INCHES = 3.2, 4.2
 NULL_KEY = ["test_set", "estimator_label", "a_model", "a_group", "b_model", "b_group"]
+
+
+def layer_names(axis: str = "x", most: int = MAX_AXIS_LABELS) -> p9.scale_x_discrete:
+    """A discrete ``axis`` scale naming at most about ``most`` of each panel's layers: every
+    k-th and the model group (a function of each panel's own layers: free facets hold
+    different ones, and a break outside a panel's layers is a tick a PDF cannot hold)."""
+    scale = p9.scale_x_discrete if axis == "x" else p9.scale_y_discrete
+    return scale(breaks=lambda limits: thinned(list(limits), keep=(MODEL_GROUP,), most=most))
 
 
 def below_null_cells(t: pd.DataFrame, nulls: pd.DataFrame | None) -> pd.DataFrame:
