@@ -37,6 +37,20 @@ def model_record(model_config: Mapping, *, depth: int, input_shape, num_classes)
     }
 
 
+def _builtin_classifier(architecture: str | None):
+    """The function that builds a built-in classifier with a width (All-CNN-C, Kornblith et
+    al.'s CNN), imported only when asked for; None for any other architecture."""
+    if architecture == "all_cnn_c":
+        from .all_cnn_c import all_cnn_c
+
+        return all_cnn_c
+    if architecture == "kornblith_cnn":
+        from .kornblith_cnn import kornblith_cnn
+
+        return kornblith_cnn
+    return None
+
+
 def build_model(record: Mapping, seed: int):
     """A fresh model of ``record`` (:func:`model_record`) with the initial weights of ``seed``
     (a saved model's architecture, ``pretrained``, freshly initialised too)."""
@@ -53,20 +67,9 @@ def build_model(record: Mapping, seed: int):
             input_shape=tuple(record["input_shape"]),
             num_classes=record.get("num_classes"),
         )
-    if record.get("architecture") == "all_cnn_c":
-        from .all_cnn_c import all_cnn_c
-
-        return all_cnn_c(
-            seed,
-            depth=record["depth"],
-            width=record.get("width") or 1.0,
-            input_shape=tuple(record["input_shape"]),
-            num_classes=record.get("num_classes"),
-        )
-    if record.get("architecture") == "kornblith_cnn":
-        from .kornblith_cnn import kornblith_cnn
-
-        return kornblith_cnn(
+    classifier = _builtin_classifier(record.get("architecture"))
+    if classifier is not None:
+        return classifier(
             seed,
             depth=record["depth"],
             width=record.get("width") or 1.0,
