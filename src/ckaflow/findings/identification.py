@@ -138,6 +138,8 @@ def identification_table(
 
 def _row(similar, seeds, layers, resamples, confidence, seed) -> dict:
     k = len(seeds)
+    # the rows between these seeds only, once, not a scan of every model's per pair
+    similar = similar[similar["a_model"].isin(seeds) & similar["b_model"].isin(seeds)]
     hits = np.full((k, k), np.nan)
     counted = []
     for i, a in enumerate(seeds):

@@ -122,7 +122,7 @@ def _identification(table, inputs, base, groups, outputs, run, resampling) -> li
     none without similarity.measures)."""
     if "identification" not in outputs.keys():
         return []
-    measures = [read_parquet(p, "measure table")[LONG] for p in inputs.get("measures", ())]
+    measures = [read_parquet(p, "measure table", columns=LONG) for p in inputs.get("measures", ())]
     similar = pd.concat([cka_long(table), *measures], ignore_index=True)
     found = identification_table(similar, base, layers_in(table, groups), **(resampling or {}))
     _csv(found, outputs["identification"], run, "%.6f")

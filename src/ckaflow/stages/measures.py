@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 MEASURES = ("cca-r2", "cca-rho", "svcca-r2", "svcca-rho", "pwcca", "linreg", "procrustes", "rsa")
 ASYMMETRIC = ("pwcca", "linreg")  # stored in both orders
-CCA_FAMILY = ("cca-r2", "cca-rho", "svcca-r2", "svcca-rho", "pwcca", "linreg")  # capped at k
+# the measures a wide layer enters as at most k principal directions
+CAPPED_AT_K = ("cca-r2", "cca-rho", "svcca-r2", "svcca-rho", "pwcca", "linreg")
 SVCCA_KEEP = 0.99  # Raghu et al.'s share of the variance, as Kornblith et al. used it
 # The long form of the identification test (findings.identification.LONG) and n, the images.
 COLUMNS = ["measure", "test_set", "a_model", "a_group", "b_model", "b_group", "value", "n"]
@@ -247,7 +248,7 @@ def reduction_note(measures: Iterable[str]) -> list[str]:
     way an asymmetric one reads (none when no such measure was computed)."""
     found = set(measures) & set(MEASURES)
     parts = []
-    if found & set(CCA_FAMILY):
+    if found & set(CAPPED_AT_K):
         parts.append(
             "CCA, SVCCA, PWCCA and linear regression are invariant to invertible linear maps: a "
             "layer whose units span all n - 1 dimensions of n test images makes every correlation "
