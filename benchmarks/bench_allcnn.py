@@ -11,7 +11,9 @@ the bare step (as for the thesis' model in bench_training.py). Last, the publish
 1) timed bare: what the real study would cost on this CPU, and the arithmetic of a forward pass
 (from which a GPU's time can be estimated).
 
-    .venv/bin/python benchmarks/bench_allcnn.py [--epochs 1 3] [--repeats 2]
+On the Keras backend ``--backend`` names (tensorflow, jax, torch), its default device.
+
+    .venv/bin/python benchmarks/bench_allcnn.py [--backend jax] [--epochs 1 3] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ckaflow.tfsetup import configure
+from ckaflow.backend import BACKENDS, configure
 
 PRESET = Path(__file__).parents[1] / "config" / "allcnn.yaml"
 
@@ -88,35 +90,27 @@ def _data(config: dict):
 
 
 def bare_seconds_per_step(depth: int, config: dict, steps: int, repeats: int) -> float:
-    """Best time per step of the library's loss and optimizer on one fixed batch, compiled."""
-    import tensorflow as tf
-
+    """Best time per step of the library's compiled step (:mod:`ckaflow.training.step`: its
+    loss and optimizer) on one fixed batch held on the device."""
     from ckaflow.training.loop import make_optimizer
+    from ckaflow.training.step import stepper
     from ckaflow.training.tasks import training_loss
 
     cfg = _train_config(config, 2)
     model = _model(depth, config)
-    optimizer, variables = make_optimizer(cfg), model.trainable_variables
-    loss_of = training_loss("classify", "logits", 0.0, 0.0)
+    corrupt, loss = training_loss("classify", "logits", 0.0, 0.0)
     data = _data(config)
-    x = tf.constant(data.train_x[: cfg.batch_size])
-    y = tf.constant(data.train_y[: cfg.batch_size])
-
-    @tf.function(jit_compile=False)
-    def step():
-        with tf.GradientTape() as tape:
-            loss = loss_of(model, x, y, None)
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-        return loss
-
+    x, y = data.train_x[: cfg.batch_size], data.train_y[: cfg.batch_size]
+    step = stepper(model, make_optimizer(cfg), corrupt, loss, x, y)
+    idx, seed = np.arange(cfg.batch_size, dtype=np.int32), np.zeros(2, np.int32)
     for _ in range(3):
-        step()
+        step(idx, seed)
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(steps):
-            loss = step()
-        float(loss)
+            value = step(idx, seed)
+        float(value)
         best = min(best, (time.perf_counter() - t0) / steps)
     return best
 
@@ -151,11 +145,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30, help="bare steps per repeat")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--depths", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--backend", default="tensorflow", choices=BACKENDS)
     args = ap.parse_args()
-    configure(1)
+    configure(1, args.backend)
     config = preset()
     batch = config["train"]["batch_size"]
-    print(f"All-CNN-C training, {PRESET.name}: width {config['model']['width']}, "
+    print(f"All-CNN-C training on {args.backend}, {PRESET.name}: width {config['model']['width']}, "
           f"{config['image']['height']}x{config['image']['width']}x{config['image']['channels']}, "
           f"batch {batch}, 1 thread; loop timed at {args.epochs[0]} and {args.epochs[1]} epochs "
           f"(validation every {_train_config(config, 2).eval_every} steps), best of "

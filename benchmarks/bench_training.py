@@ -12,7 +12,11 @@ history, TensorBoard, checkpoint files, tracing) against the bare step on one th
 training job runs: timed at two lengths, the difference is the loop's cost per step and the rest
 its fixed cost per run. Target: the per-step overhead <= 15% of the bare step time.
 
-    .venv/bin/python benchmarks/bench_training.py [--threads 2] [--steps 30] [--loop-steps 1200]
+Every row runs on the Keras backend ``--backend`` names (tensorflow, jax, torch), with the
+library's own compiled step (:mod:`ckaflow.training.step`) on its default device.
+
+    .venv/bin/python benchmarks/bench_training.py [--backend jax] [--threads 2] [--steps 30]
+        [--loop-steps 1200]
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ckaflow.tfsetup import configure
+from ckaflow.backend import BACKENDS, configure
 
 
 def stock_keras(seed: int):
@@ -46,32 +50,26 @@ def stock_keras(seed: int):
 
 
 def images_per_second(model, batch: int, steps: int, repeats: int) -> float:
+    """The study's training step (noise, forward, MSE, backward, Adam) on one batch held on the
+    device, compiled on the backend: images per second, best of ``repeats``."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
-    from ckaflow.data.noise import salt_and_pepper_tf
+    from ckaflow.training.step import stepper
+    from ckaflow.training.tasks import training_loss
 
-    optimizer = keras.optimizers.Adam(1e-2)
-
-    @tf.function
-    def step(x, seed):
-        noisy = salt_and_pepper_tf(x, seed, 0.05, 0.05)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(noisy, training=True) - x))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    x = tf.constant(np.random.default_rng(0).random((batch, 64, 80, 1), dtype=np.float32))
+    x = np.random.default_rng(0).random((batch, 64, 80, 1), dtype=np.float32)
+    corrupt, loss = training_loss("denoise", "image", 0.05, 0.05)
+    step = stepper(model, keras.optimizers.Adam(1e-2), corrupt, loss, x, np.zeros(batch))
+    idx = np.arange(batch, dtype=np.int32)
     for i in range(3):
-        step(x, tf.constant([0, i]))
+        step(idx, np.array([0, i], np.int32))
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         for i in range(steps):
-            loss = step(x, tf.constant([1, i]))
-        float(loss)  # wait for the last step
+            value = step(idx, np.array([1, i], np.int32))
+        float(value)  # wait for the last step
         best = min(best, time.perf_counter() - t0)
     return batch * steps / best
 
@@ -122,6 +120,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    ap.add_argument("--backend", default="tensorflow", choices=BACKENDS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=30)
@@ -132,14 +131,12 @@ def main() -> None:
         import subprocess
         import sys
 
-        argv = [sys.executable, __file__, "--loop-only", str(args.loop_steps)]
+        argv = [sys.executable, __file__, "--loop-only", str(args.loop_steps), args.backend]
         print(subprocess.run(argv, check=True, capture_output=True, text=True).stdout, end="")
-    configure(args.threads)
-    import tensorflow as tf
-
+    configure(args.threads, args.backend)
     from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
-    with tf.device("/CPU:0"):  # these rows are the CPU's, GPU or not
+    with _cpu():  # these rows are the CPU's, GPU or not
         models = {
             "tied (the study's model)": TiedAutoencoder(seed=1),
             "untied, same ops": TiedAutoencoder(seed=1, tied=False),
@@ -151,7 +148,8 @@ def main() -> None:
         }
     tied = rates["tied (the study's model)"]
     w = max(map(len, rates))
-    print(f"\ntraining throughput, batch {args.batch}, {args.threads} threads, ", end="")
+    print(f"\ntraining throughput on {args.backend}, batch {args.batch}, {args.threads} threads, ",
+          end="")  # fmt: skip
     print(f"best of {args.repeats} x {args.steps} steps")
     print(f"| {'model':<{w}} | images/s | tied slower by | target |")
     print(f"|{'-' * (w + 2)}|----------|----------------|--------|")
@@ -162,9 +160,28 @@ def main() -> None:
     print_gpu(args, tied)
 
 
+def _cpu():
+    """A context that places TensorFlow's models and steps on the CPU; JAX and PyTorch put them
+    on their default device (``JAX_PLATFORMS=cpu``, ``CUDA_VISIBLE_DEVICES=`` keep a GPU out)."""
+    import contextlib
+
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.device("/CPU:0")
+
+
 def print_gpu(args, cpu_rate: float) -> None:
     """The tied model's training step on the GPU against the CPU rate above (same batch), and at
-    a batch of 256; "no GPU" where TensorFlow sees none."""
+    a batch of 256; "no GPU" where TensorFlow sees none (TensorFlow only: on JAX and PyTorch run
+    the benchmark twice, with and without a GPU visible)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
     import tensorflow as tf
 
     from ckaflow.model.tied_autoencoder import TiedAutoencoder
@@ -183,19 +200,19 @@ def print_gpu(args, cpu_rate: float) -> None:
         print(f"| tied model on {name}, batch {batch} | {rate:.0f} | {rate / cpu_rate:.1f}x |")
 
 
-def print_loop(loop_steps: int) -> None:
+def print_loop(loop_steps: int, backend: str) -> None:
     """The loop at two lengths: their difference is the cost per step (validation, sampling,
     bookkeeping included), the rest the fixed cost of a run (tracing, first validation, files)."""
+    configure(1, backend)
     from ckaflow.model.tied_autoencoder import TiedAutoencoder
 
-    configure(1)
     short = max(loop_steps // 5, 100)
     t_short, cfg = loop_seconds(short, repeats=2)
     t_long, _ = loop_seconds(loop_steps, repeats=2)
     step = (t_long - t_short) / (loop_steps - short)
     fixed = t_short - short * step
     bare = cfg["batch_size"] / images_per_second(TiedAutoencoder(seed=1), cfg["batch_size"], 100, 2)
-    print(f"\ntraining loop vs bare step, 1 thread (as a training job), batch "
+    print(f"\ntraining loop vs bare step on {backend}, 1 thread (as a training job), batch "
           f"{cfg['batch_size']}, validation every {cfg['eval_every']} steps on both domains (200 "
           f"images each), checkpoints and TensorBoard written; loop timed at {short} and "
           f"{loop_steps} steps, best of 2")  # fmt: skip
@@ -216,6 +233,6 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["--loop-only"]:
-        print_loop(int(sys.argv[2]))
+        print_loop(int(sys.argv[2]), sys.argv[3])
     else:
         main()

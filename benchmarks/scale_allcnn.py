@@ -39,8 +39,8 @@ def allcnn_config(n: int, batch: int | None, width: float, instances: int) -> di
 
 def allcnn_spec(width: float):
     """All-CNN-C's model spec at ``width`` (depth 1, 32 x 32 x 3, ten classes, layers auto)."""
+    from ckaflow.backend import configure
     from ckaflow.model.build import make_spec, with_recorded
-    from ckaflow.tfsetup import configure
 
     configure(1)
     model = {"architecture": "all_cnn_c", "width": width, "builder": None, "pretrained": None}

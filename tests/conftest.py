@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ckaflow.stages.cka_table import PAIR_KEY
+# The suite runs on TensorFlow, Keras' default backend, whatever the shell says; the other
+# backends are tested in processes of their own (test_backends.py).
+os.environ["KERAS_BACKEND"] = "tensorflow"
+
+from ckaflow.stages.cka_table import PAIR_KEY  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny.yaml"

@@ -75,7 +75,7 @@ def test_gram_files_and_tables_computed_in_another_namespace_are_the_same(stage,
 
 
 def test_two_tensorflow_builds_side_by_side_are_refused(monkeypatch):
-    from ckaflow import tfsetup
+    from ckaflow import backend as tfsetup
 
     tfsetup.check_one_build()  # this venv: one build
     monkeypatch.setattr(tfsetup.metadata, "version", lambda name: "2.21.0")

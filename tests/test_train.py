@@ -78,15 +78,20 @@ def test_train_config_rejects_bad_values(bad):
         TrainConfig(**bad)
 
 
+def noise_is_right(a, b, c) -> bool:
+    """Three draws of 5% pepper and 5% salt on a grey batch, the first two with one seed."""
+    fractions = abs((a == 0).mean() - 0.05) < 0.005 and abs((a == 1).mean() - 0.05) < 0.005
+    return fractions and np.array_equal(a, b) and not np.array_equal(a, c)
+
+
 def test_training_noise_fractions_and_seeding():
-    from ckaflow.data.noise import salt_and_pepper_tf
+    """Same seed same noise, a new step new noise (JAX and PyTorch: test_backends.py)."""
+    from ckaflow.data.noise import salt_and_pepper_tensor
 
     x = tf.fill((16, 64, 80, 1), 0.5)
-    a = salt_and_pepper_tf(x, tf.constant([1, 2]), 0.05, 0.05).numpy()
-    b = salt_and_pepper_tf(x, tf.constant([1, 2]), 0.05, 0.05).numpy()
-    c = salt_and_pepper_tf(x, tf.constant([1, 3]), 0.05, 0.05).numpy()
-    assert abs((a == 0).mean() - 0.05) < 0.005 and abs((a == 1).mean() - 0.05) < 0.005
-    assert np.array_equal(a, b) and not np.array_equal(a, c)  # same seed same noise; new step new
+    a, b, c = (salt_and_pepper_tensor(x, tf.constant(seed), 0.05, 0.05).numpy()
+               for seed in ([1, 2], [1, 2], [1, 3]))  # fmt: skip
+    assert noise_is_right(a, b, c)
 
 
 def test_evaluation_has_no_noise():
@@ -199,7 +204,7 @@ def test_a_job_uses_the_threads_it_is_granted_and_grows_gpu_memory():
     threading is fixed once an op has run)."""
     code = (
         "import os\n"
-        "from ckaflow.tfsetup import configure\n"
+        "from ckaflow.backend import configure\n"
         "configure(3)\n"
         "import tensorflow as tf\n"
         "print(tf.config.threading.get_intra_op_parallelism_threads(),"

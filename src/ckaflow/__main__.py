@@ -70,13 +70,13 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
     checked and its model built at every depth, before anything is trained. Without
     ``inputs_needed``, a source that cannot be read is noted, not an error, when its number
     of classes is known anyway (CIFAR-10, digits): the plan does not read images."""
+    from .backend import configure
     from .data.images import ImageSpec
     from .data.preflight import check_sources
     from .model.build import make_spec, with_recorded
     from .study import params
     from .study.load import load_config
     from .study.plan import Plan
-    from .tfsetup import configure
 
     config = load_config(configfiles)
     plan = Plan(config)
@@ -95,9 +95,9 @@ def study_specs(configfiles: list[str], inputs_needed: bool = True):
         print(f"note: {err}; planned without reading the inputs ({len(classes)} classes, as the "
               "source defines them)\n", file=sys.stderr)  # fmt: skip
     try:
-        configure(1)
-    except RuntimeError:  # TensorFlow already started in this process (the library's caller)
-        pass  # the specs do not depend on its threads
+        configure(1, params.backend(plan))
+    except RuntimeError:  # Keras or TensorFlow already started in this process (the caller's)
+        pass  # the specs do not depend on its threads or backend
     specs = {}
     for depth in plan.depths:
         spec = make_spec(params.model(plan), depth=depth, input_shape=params.input_shape(plan),
@@ -110,14 +110,28 @@ def layer_tables(configfiles: list[str]) -> str:
     """The layer table of the configured model at every depth, as text."""
     from .model.spec import format_table
 
-    _, _, specs = study_specs(configfiles)
+    config, _, specs = study_specs(configfiles)
     out = []
     for depth, spec in specs.items():
         what = spec.builder or spec.architecture
         out += [f"{what}, depth {depth}: input {' x '.join(map(str, spec.input_shape))}, output "
                 f"{spec.output}; {len(spec.recorded)} of {len(spec.layers)} layers recorded",
                 format_table(spec), ""]  # fmt: skip
+    if config["model"]["builder"]:
+        out.append(_builder_backends(config["model"]["builder"]))
     return "\n".join(out)
+
+
+def _builder_backends(builder: str) -> str:
+    """Which Keras backends the user's builder can run on, as the listing says it."""
+    from .model.builder import backends_imported
+
+    found = backends_imported(builder)
+    if not found:
+        return f"{builder} uses Keras alone: it runs on every backend (tensorflow, jax, torch)."
+    named = "; ".join(f"{b} in {', '.join(files)}" for b, files in found.items())
+    return (f"{builder} imports {named}: it runs on the {' or '.join(found)} backend only "
+            "(config backend).")  # fmt: skip
 
 
 def cost_table(configfiles: list[str]) -> tuple[str, bool]:

@@ -25,9 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
-# The packages that decide the numbers; a TensorFlow build and CuPy are recorded when installed.
+# The packages that decide the numbers; Keras' backends (a TensorFlow build, JAX, PyTorch) and
+# CuPy are recorded when installed.
 PROVENANCE_PACKAGES = ("ckaflow", "numpy", "array-api-compat", "pillow", "pandas", "pyarrow")
-OPTIONAL_PACKAGES = ("tensorflow-cpu", "tensorflow", "cupy-cuda12x")
+OPTIONAL_PACKAGES = (
+    "keras",
+    "tensorflow-cpu",
+    "tensorflow",
+    "jax",
+    "jaxlib",
+    "torch",
+    "cupy-cuda12x",
+)
 
 
 @contextlib.contextmanager

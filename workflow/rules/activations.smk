@@ -19,6 +19,7 @@ rule extract_activations:
         gpu=1,
     params:
         code=code_of("../scripts/extract_activations.py"),
+        backend=BACKEND,
         models=models_of,
         test_sets=DOMAINS,
         # None while the folder is absent or whole: a dry run plans an incomplete one made again

@@ -21,9 +21,9 @@ from ckaflow.study.plan import Plan
 # Every cross-key check runs here, before any job: a config that cannot run to the end stops now.
 PLAN = Plan.from_config(config, load_schema())
 COMPARED = Comparisons(PLAN)
-FILTERS = (
-    COMPARED.filters
-)  # similarity.filters: which instances, layers, and across them
+FILTERS = COMPARED.filters  # similarity.filters: which instances, layers, across them
+# The Keras backend of every job that runs a model (config backend, else $KERAS_BACKEND).
+BACKEND = job_params.backend(PLAN)
 DOMAINS = PLAN.domains
 BASE = PLAN.base
 FINETUNED = PLAN.finetuned

@@ -23,6 +23,7 @@ rule evaluate_test_loss:
     threads: 2
     params:
         code=code_of("../scripts/evaluate_test_loss.py"),
+        backend=BACKEND,
         instances=INSTANCES,
         domains=DOMAINS,
     script:

@@ -84,6 +84,7 @@ rule plot_reconstructions:
         "../../envs/tensorflow.yaml"
     params:
         code=code_of("../scripts/plot_reconstructions.py"),
+        backend=BACKEND,
         domain=lambda w: w.domain,
         roles=reconstruction_roles,
         images=config["figures"]["reconstruction_images"],

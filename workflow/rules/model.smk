@@ -16,6 +16,7 @@ rule model_spec:
     threads: 1
     params:
         code=code_of("../scripts/model_spec.py"),
+        backend=BACKEND,
         model=job_params.model(PLAN),
         depth=lambda w: int(w.depth),
         input_shape=job_params.input_shape(PLAN),

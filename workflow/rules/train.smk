@@ -25,6 +25,7 @@ rule train_base:
         gpu=1,
     params:
         code=code_of("../scripts/train.py"),
+        backend=BACKEND,
         instance=lambda w: w.instance,
         train=schedule_params,
         train_images=train_images,
@@ -53,6 +54,7 @@ rule import_pretrained:
     threads: 1
     params:
         code=code_of("../scripts/import_pretrained.py"),
+        backend=BACKEND,
         instance=lambda w: w.instance,
         domains=DOMAINS,
     script:
@@ -82,6 +84,7 @@ rule finetune:
         gpu=1,
     params:
         code=code_of("../scripts/train.py"),
+        backend=BACKEND,
         instance=lambda w: w.instance,
         train=schedule_params,
         train_images=train_images,

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from ckaflow.backend import configure
 from ckaflow.logs import log_to
-from ckaflow.tfsetup import configure
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-configure(sm.threads)
+configure(sm.threads, sm.params.backend)
 
 from ckaflow.io import atomic_path  # noqa: E402
 from ckaflow.model.spec import read_spec  # noqa: E402

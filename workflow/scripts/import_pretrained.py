@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
+from ckaflow.backend import configure
 from ckaflow.logs import log_to
-from ckaflow.tfsetup import configure
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-configure(sm.threads)
+configure(sm.threads, sm.params.backend)
 
 from ckaflow.model.spec import read_spec  # noqa: E402
 from ckaflow.provenance import run_provenance  # noqa: E402
-from ckaflow.training.job import import_pretrained  # noqa: E402  (after TF's set-up)
+from ckaflow.training.job import import_pretrained  # noqa: E402  (after the backend's set-up)
 
 import_pretrained(
     sm.params.instance,

@@ -1,11 +1,11 @@
 """Build the configured model once and describe it (snakemake rule model_spec)."""
 
+from ckaflow.backend import configure
 from ckaflow.logs import log_to
-from ckaflow.tfsetup import configure
 
 sm = snakemake  # noqa: F821
 log = log_to(sm.log[0])
-configure(sm.threads)
+configure(sm.threads, sm.params.backend)
 
 from ckaflow.data import dataset_classes  # noqa: E402
 from ckaflow.model.build import make_spec, with_recorded  # noqa: E402

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from ckaflow.backend import configure
 from ckaflow.logs import log_to
-from ckaflow.tfsetup import configure
 
 sm = snakemake  # noqa: F821
 log_to(sm.log[0])
-configure(1)
+configure(1, sm.params.backend)
 
 from ckaflow.data import load_split  # noqa: E402
 from ckaflow.figures import save_rule_figure  # noqa: E402

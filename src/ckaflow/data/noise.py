@@ -28,9 +28,34 @@ def salt_and_pepper(
     return out
 
 
-def salt_and_pepper_tf(x, seed, pepper: float, salt: float):
-    """TensorFlow twin of :func:`salt_and_pepper`: stateless, seeded by ``seed``."""
+def salt_and_pepper_tensor(x, seed, pepper: float, salt: float):
+    """:func:`salt_and_pepper` on the Keras backend's tensors, inside its compiled step:
+    stateless, the same pixels for the same ``seed`` ((2,) int32: the instance's key and the
+    step). Each backend draws from its own generator, so the pixels differ between backends."""
+    import keras
+
+    u = _UNIFORM[keras.backend.backend()](x, seed)
+    return keras.ops.where(u < pepper, 0.0, keras.ops.where(u < pepper + salt, 1.0, x))
+
+
+def _uniform_tensorflow(x, seed):
     import tensorflow as tf
 
-    u = tf.random.stateless_uniform(tf.shape(x), seed=seed)
-    return tf.where(u < pepper, 0.0, tf.where(u < pepper + salt, 1.0, x))
+    return tf.random.stateless_uniform(tf.shape(x), seed=seed)
+
+
+def _uniform_jax(x, seed):
+    import jax
+
+    key = jax.random.fold_in(jax.random.key(seed[0]), seed[1])
+    return jax.random.uniform(key, x.shape, dtype=x.dtype)
+
+
+def _uniform_torch(x, seed):
+    import torch
+
+    generator = torch.Generator(device=x.device).manual_seed(int(seed[0]) * 2**32 + int(seed[1]))
+    return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+_UNIFORM = {"tensorflow": _uniform_tensorflow, "jax": _uniform_jax, "torch": _uniform_torch}

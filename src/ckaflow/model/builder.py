@@ -75,6 +75,27 @@ def builder_files(spec: str, where: str = "model.builder") -> list[Path]:
     return user_files(builder_source(spec, where))
 
 
+# The module a builder imports that ties it to one Keras backend.
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def backends_imported(spec: str, where: str = "model.builder") -> dict[str, list[str]]:
+    """{backend: the builder's files that import it}: a builder whose files import TensorFlow,
+    JAX or PyTorch may run on that Keras backend only; one that imports none of them uses Keras
+    alone and runs on every backend. Read from the source, nothing run."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for path in builder_files(spec, where):
+        tree = ast.parse(path.read_text(), str(path))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        for backend, module in BACKEND_MODULES.items():
+            if any(name.split(".")[0] == module for name in names):
+                found.setdefault(backend, []).append(path.name)
+    return found
+
+
 def source_sha256(spec: str, where: str = "model.builder") -> str:
     """SHA-256 of the builder's source and the user's modules it imports (:func:`builder_files`)."""
     from ..code import files_sha256

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 AUTO_KINDS = ("conv", "deconv", "pool", "norm", "dense")
 
 
@@ -88,13 +86,15 @@ def select_layers(rows: Sequence[dict], wanted, where: str = "model.layers") -> 
 def recorder(model, names: Sequence[str]):
     """A function of a batch x (b, h, w, c) to {name: output as a NumPy array} of the layers
     ``names`` (inference mode: batch norm uses its moving statistics)."""
-    if hasattr(model, "layer_outputs"):
-        return lambda x: {n: np.asarray(v) for n, v in model.layer_outputs(x).items() if n in names}
     import keras
+
+    numpy = keras.ops.convert_to_numpy
+    if hasattr(model, "layer_outputs"):
+        return lambda x: {n: numpy(v) for n, v in model.layer_outputs(x).items() if n in names}
 
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
     return lambda x: dict(
-        zip(names, (np.asarray(v) for v in _as_list(probe(x, training=False))), strict=True)
+        zip(names, (numpy(v) for v in _as_list(probe(x, training=False))), strict=True)
     )
 
 

@@ -1,4 +1,4 @@
-"""The tied-weight denoising autoencoder of the study (TensorFlow 2.21 / Keras 3).
+"""The tied-weight denoising autoencoder of the study (Keras 3: ``keras.ops`` on any backend).
 
 At depth 1, the thesis' model:
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .tied_layers import (
     FILTERS,
@@ -40,6 +40,7 @@ from .tied_layers import (
     layer_specs,
     layers,
 )
+from .transpose import depthwise_conv_transpose
 
 _TYPES = {
     "encoder": "Conv2D",
@@ -96,6 +97,7 @@ class TiedAutoencoder(keras.Model):
                     shape=tuple(v.shape),
                     initializer=keras.initializers.HeNormal(seed=self._seed(8 * depth + i)),
                 )
+        self.built = True  # every weight exists: JAX's stateless calls need no first call
 
     def _seed(self, i: int) -> int:
         """Distinct, reproducible streams per kernel, instance and depth (depth 1's as they were
@@ -107,39 +109,33 @@ class TiedAutoencoder(keras.Model):
     def call(self, x, training=False):
         return self.layer_outputs(x)["output"]
 
-    def layer_outputs(self, x) -> dict[str, tf.Tensor]:
+    def layer_outputs(self, x) -> dict:
         """Every named layer's output, in network order, for a batch x (b, 64, 80, 1)."""
         dk, b = self.decoder_kernels, self.biases
-        n = tf.shape(x)[0]
         out = {}
         h = x
         for spec in self.specs:
             name = spec.name
             if spec.part == "encoder":
-                h = tf.nn.relu(tf.nn.conv2d(h, self.kernels[name], 1, "SAME") + b[name])
+                h = ops.relu(ops.conv(h, self.kernels[name], 1, "same") + b[name])
             elif spec.part == "pool":
-                h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+                h = ops.max_pool(h, 2, 2, "valid")
             elif spec.part == "decoder":
-                h = tf.nn.relu(self._transpose(h, spec, dk[name], n) + b[name])
+                h = ops.relu(self._transpose(h, spec, dk[name]) + b[name])
             else:
-                h = tf.nn.conv2d(h, self.out_kernel, 1, "SAME") + b["output"]
+                h = ops.conv(h, self.out_kernel, 1, "same") + b["output"]
             out[name] = h
         assert tuple(out) == layers(self.depth), "layer order must match ckaflow.names.layers"
         return out
 
-    def _transpose(self, h, spec, kernel, n):
+    def _transpose(self, h, spec, kernel):
         """The transpose of encoder convolution ``spec`` (its kernel ``kernel``), upsampling by 2
         when it undoes its stage's pool too."""
-        hh, ww, _ = self.shapes[spec.name]
         stride = 2 if spec.index == self.depth - 1 else 1
-        shape = tf.stack([n, hh, ww, FILTERS])
         if spec.stage == 1 and spec.index == 0:
             # the transpose of a depthwise convolution whose channel f uses conv1's kernel f
-            depthwise = tf.transpose(kernel, (0, 1, 3, 2))  # (7, 7, 16, 1)
-            return tf.nn.depthwise_conv2d_backprop_input(
-                shape, depthwise, h, [1, stride, stride, 1], "SAME"
-            )
-        return tf.nn.conv2d_transpose(h, kernel, shape, stride, "SAME")
+            return depthwise_conv_transpose(h, kernel, stride, self.shapes[spec.name][:2])
+        return ops.conv_transpose(h, kernel, stride, "same")
 
     def layer_rows(self) -> list[dict]:
         """The layer table (:func:`ckaflow.model.layers.layer_rows`): every named layer, each

@@ -4,6 +4,7 @@ the jobs whose values it reaches, and the order keys are written in is not a cha
 
 from __future__ import annotations
 
+from ..backend import resolve
 from ..names import parse
 
 
@@ -34,6 +35,12 @@ def model(plan) -> dict:
     if m["architecture"] in ("all_cnn_c", "kornblith_cnn"):  # the architectures with a width
         out["width"] = m["width"]
     return out
+
+
+def backend(plan) -> str:
+    """The Keras backend of every job that runs a model (config ``backend``, else
+    ``$KERAS_BACKEND`` at the workflow's load, else TensorFlow)."""
+    return resolve(plan.config["backend"])
 
 
 def input_shape(plan) -> list[int]:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..backend import current
 from ..data import load_labels, load_split, read_provenance
 from ..io import atomic_dir, save_json
 from ..model.checkpoints import provenance, read_checkpoint, weights_of, write_checkpoint
@@ -96,6 +97,7 @@ def _fields(inst, parent, data_dirs, train_images, cfg, record, run) -> dict:
         "config": config_dict(cfg) if cfg is not None else None,
         "model": {k: v for k, v in record.items() if k != "output"},
         "output": record["output"],
+        "backend": current(),  # the Keras backend that trained it (config backend)
         "run": run,
     }
 

@@ -1,5 +1,6 @@
-"""The compiled training step of one run and its bookkeeping (history rows, TensorBoard, the
-divergence check), driven by :func:`ckaflow.training.train.train`."""
+"""One training run's compiled step (:mod:`ckaflow.training.step`, on the job's Keras backend) and
+its bookkeeping (history rows, TensorBoard, the divergence check), driven by
+:func:`ckaflow.training.train.train`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .step import stepper
 from .tasks import scores, training_loss
 
 if TYPE_CHECKING:
@@ -48,52 +50,36 @@ class Loop:
     """
 
     def __init__(self, model, data, instance, cfg: TrainConfig, tensorboard_dir, output="image"):
-        import tensorflow as tf
-
         self.model, self.instance, self.cfg, self.output = model, instance, cfg, output
         self.key = instance_key(instance)
         self.rng = np.random.default_rng([self.key, 1])
         self.n = len(data.train_x)
         self.order, self.pos, self.step = self.rng.permutation(self.n), 0, 0
-        self.train_x = tf.constant(data.train_x)
-        self.train_y = tf.constant(data.train_y if data.train_y is not None else np.zeros(self.n))
         self.val, self.val_y = data.val, data.val_y
         self.optimizer = make_optimizer(cfg)
-        self.writer = (
-            tf.summary.create_file_writer(str(tensorboard_dir)) if tensorboard_dir else None
-        )
+        self.writer = _summary_writer(tensorboard_dir)
         self.batch_losses, self.rows, self.last = [], [], {}
-        variables = model.trainable_variables
-        loss_of = training_loss(cfg.task, output, cfg.pepper, cfg.salt)
-
-        @tf.function(jit_compile=False)  # XLA: 20x slower on a CPU, and not deterministic
-        def train_step(idx, seed):
-            x, y = tf.gather(self.train_x, idx), tf.gather(self.train_y, idx)
-            with tf.GradientTape() as tape:
-                loss = loss_of(model, x, y, seed)
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-            return loss
-
-        self.train_step = train_step
+        train_y = data.train_y if data.train_y is not None else np.zeros(self.n)
+        corrupt, loss = training_loss(cfg.task, output, cfg.pepper, cfg.salt)
+        self.train_step = stepper(model, self.optimizer, corrupt, loss, data.train_x, train_y)
 
     @property
     def steps_per_epoch(self) -> int:
         return self.n // self.cfg.batch_size
 
     def run(self, steps: int) -> int:
-        """``steps`` batches; returns the step count so far."""
-        import tensorflow as tf
-
+        """``steps`` batches; returns the step count so far. The model then holds the weights
+        trained so far."""
         b = self.cfg.batch_size
         for _ in range(steps):
             if self.pos + b > self.n:
                 self.order, self.pos = self.rng.permutation(self.n), 0
             idx = np.sort(self.order[self.pos : self.pos + b])
             self.pos += b
-            seed = tf.constant([self.key % 2**31, self.step], tf.int32)
-            self.batch_losses.append(self.train_step(tf.constant(idx, tf.int32), seed))
+            seed = np.array([self.key % 2**31, self.step], np.int32)
+            self.batch_losses.append(self.train_step(idx, seed))
             self.step += 1
+        self.train_step.sync()
         return self.step
 
     def val_scores(self) -> dict[str, dict[str, float]]:
@@ -152,13 +138,33 @@ class Loop:
     def restore(self, weights: list[np.ndarray]) -> None:
         for w, best in zip(self.model.weights, weights, strict=True):
             w.assign(best)
+        self.train_step.load()
 
     def set_rate(self, rate: float) -> None:
         self.optimizer.learning_rate.assign(rate)
+        self.train_step.load()
+
+    @property
+    def rate(self) -> float:
+        return float(np.asarray(self.optimizer.learning_rate))
 
     def close(self) -> None:
         if self.writer:
             self.writer.close()
+
+
+def _summary_writer(folder):
+    """A TensorBoard writer for ``folder`` (none without a folder). TensorBoard's summaries are
+    TensorFlow's: on another backend they are written where TensorFlow is installed, and skipped
+    with a log line where it is not."""
+    if not folder:
+        return None
+    try:
+        import tensorflow as tf
+    except ImportError:
+        log.info("TensorFlow is not installed: no TensorBoard summaries in %s", folder)
+        return None
+    return tf.summary.create_file_writer(str(folder))
 
 
 def _summaries(writer, step, rate, train_loss, val) -> None:

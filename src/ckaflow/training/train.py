@@ -94,7 +94,7 @@ def train(
             f"the best {domain} validation loss is {final[domain]:.4g} (above "
             f"{MAX_LOSS}, worse than any output in [0, 1])",
             info(final)["phase"],
-            loop.optimizer.learning_rate.numpy(),
+            loop.rate,
         )
     for later in (s for s in cfg.early_checkpoints if s > step):  # the run ended before them
         save_checkpoint(early_checkpoint(later), {**info(final), "reached": False})
