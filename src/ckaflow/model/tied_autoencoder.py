@@ -40,7 +40,7 @@ from .tied_layers import (
     layer_specs,
     layers,
 )
-from .transpose import depthwise_conv_transpose
+from .transpose import conv_transpose, depthwise_conv_transpose
 
 _TYPES = {
     "encoder": "Conv2D",
@@ -135,7 +135,7 @@ class TiedAutoencoder(keras.Model):
         if spec.stage == 1 and spec.index == 0:
             # the transpose of a depthwise convolution whose channel f uses conv1's kernel f
             return depthwise_conv_transpose(h, kernel, stride, self.shapes[spec.name][:2])
-        return ops.conv_transpose(h, kernel, stride, "same")
+        return conv_transpose(h, kernel, stride, self.shapes[spec.name][:2])
 
     def layer_rows(self) -> list[dict]:
         """The layer table (:func:`ckaflow.model.layers.layer_rows`): every named layer, each
