@@ -174,6 +174,8 @@ def _batched(gram_files, rows, keys, bounds, estimator, resamples, seed, permuta
             na, nb = np.einsum("gm,gm->g", a, a) * scale, np.einsum("gm,gm->g", b, b) * scale
             num = part if num is None else num + part
             norm_a, norm_b = (na, nb) if norm_a is None else (norm_a + na, norm_b + nb)
+            del stacked, a, b, part
+        del grams  # one batch's Grams in memory at a time: freed before the next is read
     boot = bootstrap_of_hsic(xy, xx, inverse)
     if not permutations:
         return boot, np.full(len(index), np.nan), np.full(len(index), np.nan)
