@@ -28,13 +28,19 @@ endif
 EXTRAS := workflow,$(BUILD),test
 VARIANT :=
 INDEX :=
+# What another install of the same venv may have left that this one must not keep: JAX's CUDA
+# plugin outside BACKEND=jax GPU=1, and PyTorch's other build (its CPU and CUDA wheels share a
+# version number, so pip would keep the one installed).
+OTHER += jax-cuda12-plugin jax-cuda12-pjrt
 ifeq ($(BACKEND),torch)
+OTHER += torch
 EXTRAS := $(EXTRAS),torch
 VARIANT := -torch
 LOCK := requirements-torch$(if $(filter 1,$(GPU)),-gpu).lock
 INDEX := $(if $(filter 1,$(GPU)),,--extra-index-url https://download.pytorch.org/whl/cpu)
 endif
 ifeq ($(BACKEND)$(GPU),jax1)
+OTHER := $(filter-out jax-cuda12-plugin jax-cuda12-pjrt,$(OTHER))
 EXTRAS := $(EXTRAS),jax-gpu
 VARIANT := -jax
 LOCK := requirements-jax-gpu.lock
@@ -96,8 +102,8 @@ bench: $(STAMP)
 # Issue 14's proof on a machine with an NVIDIA GPU: the engine tests on CuPy, the benchmarks, the
 # tiny study on GPU and CPU compared, one paper.yaml instance trained (tools/gpu_proof.sh).
 gpu-proof:
-	$(MAKE) $(VENV)/.installed-gpu GPU=1
-	BIN=$(BIN) tools/gpu_proof.sh
+	$(MAKE) $(VENV)/.installed-gpu$(if $(filter torch jax,$(BACKEND)),-$(BACKEND)) GPU=1
+	BIN=$(BIN) BACKEND=$(BACKEND) tools/gpu_proof.sh
 
 # Re-pin every environment after changing a direct pin in pyproject.toml: pip resolves each
 # (without downloading the CUDA wheels) and tools/lock.py writes the pins. The GPU lock keeps

@@ -45,11 +45,12 @@ for name, seed in (("a", [1, 2]), ("b", [1, 2]), ("c", [1, 3])):
     noisy = salt_and_pepper_tensor(grey, keras.ops.convert_to_tensor(seed, "int32"), 0.05, 0.05)
     out[f"noise/{name}"] = keras.ops.convert_to_numpy(noisy)
 
-model = TiedAutoencoder(3)
-model.set_weights_dict({k.removeprefix("tied_w/"): inputs[k] for k in inputs.files
-                        if k.startswith("tied_w/")})  # fmt: skip
-for name, v in model.layer_outputs(inputs["x"]).items():
-    out[f"tied/{name}"] = keras.ops.convert_to_numpy(v)
+for depth in (1, 2):  # depth 2: the stride-1 transposes too
+    model = TiedAutoencoder(3, depth=depth)
+    model.set_weights_dict({k.split("/", 2)[2]: inputs[k] for k in inputs.files
+                            if k.startswith(f"tied_w/{depth}/")})  # fmt: skip
+    for name, v in model.layer_outputs(inputs["x"]).items():
+        out[f"tied/{depth}/{name}"] = keras.ops.convert_to_numpy(v)
 
 saved = keras.saving.load_model(work / "saved.keras")
 out["saved"] = keras.ops.convert_to_numpy(saved(inputs["images"], training=False))

@@ -28,6 +28,17 @@ BACKEND_PARAMS = [
 TRANSPOSE_CASES = [(7, 2, 64, 80), (3, 1, 16, 20), (5, 2, 9, 11), (7, 2, 4, 4)]
 
 
+def test_a_backend_that_is_not_installed_stops_the_workflow_at_load(monkeypatch):
+    import importlib.util as util
+
+    from ckaflow.backend import check_installed
+
+    monkeypatch.setattr(util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"config backend is 'torch' but torch is not installed"
+                                         r".*`make run BACKEND=torch` installs it"):  # fmt: skip
+        check_installed("torch")
+
+
 def test_the_backend_is_the_configs_then_the_environments_then_tensorflow():
     assert resolve("jax", {"KERAS_BACKEND": "torch"}) == "jax"
     assert resolve(None, {"KERAS_BACKEND": "torch"}) == "torch"
@@ -80,10 +91,12 @@ def tensorflow_reference(tmp_path_factory):
         kernel = rng.standard_normal((k, k, 1, 4)).astype("float32")
         inputs |= {f"transpose/h/{case}": h, f"transpose/k/{case}": kernel}
         expected[f"transpose/{case}"] = numpy(depthwise_conv_transpose(h, kernel, stride, (hh, ww)))
-    tied = TiedAutoencoder(3)
-    inputs |= {f"tied_w/{k}": v for k, v in tied.get_weights_dict().items()}
     inputs["x"] = rng.random((3, 64, 80, 1)).astype("float32")
-    expected |= {f"tied/{n}": numpy(v) for n, v in tied.layer_outputs(inputs["x"]).items()}
+    for depth in (1, 2):
+        tied = TiedAutoencoder(3, depth=depth)
+        inputs |= {f"tied_w/{depth}/{k}": v for k, v in tied.get_weights_dict().items()}
+        layers = tied.layer_outputs(inputs["x"]).items()
+        expected |= {f"tied/{depth}/{n}": numpy(v) for n, v in layers}
     user = build_model({"builder": "examples/own_study/model.py:build",
                         "input_shape": [16, 16, 3], "num_classes": 3}, 5)  # fmt: skip
     user.save(work / "saved.keras")

@@ -31,11 +31,12 @@ def resolve(requested: str | None, environ=os.environ) -> str:
     return name
 
 
-def configure(threads: int, backend: str = DEFAULT, *, deterministic: bool = True) -> None:
+def configure(threads: int, backend: str | None = None, *, deterministic: bool = True) -> None:
     """Select ``backend`` for Keras (before it is imported) and set it up: ``threads`` CPU
     threads, GPU memory grown rather than taken whole, deterministic ops (same seed, same weights
     on the same machine type), TensorFloat-32 off (it costs CKA about three digits on recent
-    GPUs). Logs the device it computes on."""
+    GPUs). ``backend`` None: ``$KERAS_BACKEND``, else TensorFlow. Logs the device it computes
+    on."""
     backend = resolve(backend)
     _select(backend)
     setup = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}[backend]
@@ -52,6 +53,19 @@ def configure(threads: int, backend: str = DEFAULT, *, deterministic: bool = Tru
         os.environ.get("SLURM_JOB_ID", "none"),
         os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
     )
+
+
+def check_installed(backend: str, where: str = f"config {KEY}") -> str:
+    """``backend``, when its package can be imported here; else a ``ValueError`` saying how to
+    install it (at the workflow's load, before any job)."""
+    import importlib.util
+
+    if importlib.util.find_spec(backend) is None:
+        raise ValueError(
+            f"{where} is {backend!r} but {backend} is not installed in this environment: "
+            f"`make run BACKEND={backend}` installs it (GPU=1 for its CUDA build)"
+        )
+    return backend
 
 
 def current() -> str:
@@ -91,7 +105,9 @@ def _tensorflow(threads: int, deterministic: bool) -> tuple[str, str]:
 def _jax(threads: int, deterministic: bool) -> tuple[str, str]:
     flags = os.environ.get("XLA_FLAGS", "").split()
     if threads == 1:  # XLA's CPU client takes every core unless told to run on one
-        flags += ["--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"]
+        flags.append("--xla_cpu_multi_thread_eigen=false")
+    else:
+        log.info("JAX: XLA's CPU client uses every core; %d threads asked", threads)
     if deterministic:
         flags.append("--xla_gpu_deterministic_ops=true")
     os.environ["XLA_FLAGS"] = " ".join(flags)

@@ -111,6 +111,7 @@ def reconstruction_columns(
     images (greyscale) or (k, h, w, 3) (RGB).
     """
     from ..model.build import load_model
+    from ..training.step import predictor
 
     roles = {
         "in_domain": "in-domain = scratch",
@@ -123,7 +124,7 @@ def reconstruction_columns(
 
     columns = {"input": images(x)}
     for role, (instance, path) in checkpoints.items():
-        y = np.asarray(load_model(path)(x, training=False))
+        y = predictor(load_model(path))(x)
         columns[f"{roles.get(role, role)}\n{instance}"] = images(y)
     return columns
 

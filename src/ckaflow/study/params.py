@@ -4,7 +4,7 @@ the jobs whose values it reaches, and the order keys are written in is not a cha
 
 from __future__ import annotations
 
-from ..backend import resolve
+from ..backend import check_installed, resolve
 from ..names import parse
 
 
@@ -39,8 +39,8 @@ def model(plan) -> dict:
 
 def backend(plan) -> str:
     """The Keras backend of every job that runs a model (config ``backend``, else
-    ``$KERAS_BACKEND`` at the workflow's load, else TensorFlow)."""
-    return resolve(plan.config["backend"])
+    ``$KERAS_BACKEND`` at the workflow's load, else TensorFlow), installed here."""
+    return check_installed(resolve(plan.config["backend"]))
 
 
 def input_shape(plan) -> list[int]:

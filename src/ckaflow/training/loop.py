@@ -164,6 +164,10 @@ def _summary_writer(folder):
     except ImportError:
         log.info("TensorFlow is not installed: no TensorBoard summaries in %s", folder)
         return None
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # writing events needs no GPU: leave it to JAX
+        tf.config.set_visible_devices([], "GPU")  # or PyTorch, before TensorFlow takes it
     return tf.summary.create_file_writer(str(folder))
 
 
