@@ -427,7 +427,7 @@ def test_make_run_writes_the_report_under_a_temporary_name_then_renames_it():
         out = subprocess.run(["make", "-n", target, "CONFIG=config/tiny.yaml"], cwd=root,
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
         report = [line for line in out.splitlines() if "--report" in line]
-        assert report == [
-            ".venv/bin/snakemake --configfile config/tiny.yaml --report "
+        assert report == [  # the suite runs with KERAS_BACKEND=tensorflow (conftest)
+            "KERAS_BACKEND=tensorflow .venv/bin/snakemake --configfile config/tiny.yaml --report "
             "results/report.partial.html && mv results/report.partial.html results/report.html"
         ], out
