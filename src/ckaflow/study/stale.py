@@ -24,10 +24,12 @@ REPORT_FOLDERS = ("figures", "tables")
 
 def stale_files(results: str | os.PathLike, targets: Iterable[str | os.PathLike]) -> list[Path]:
     """The files of ``results``' report folders that ``targets`` (the run's outputs) do not
-    name, sorted."""
+    name, sorted. Hidden files are left: a killed job's temporary (``.name.tmp-<pid>``) is removed
+    by the next writer of its output (:func:`ckaflow.io.atomic_path`), which looks for it there."""
     results = Path(results)
     wanted = {Path(t).resolve() for t in targets}
-    found = (p for folder in REPORT_FOLDERS for p in (results / folder).glob("*") if p.is_file())
+    found = (p for folder in REPORT_FOLDERS for p in (results / folder).glob("*")
+             if p.is_file() and not p.name.startswith("."))  # fmt: skip
     return sorted(p for p in found if p.resolve() not in wanted)
 
 
