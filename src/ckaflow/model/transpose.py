@@ -36,7 +36,7 @@ def conv_transpose(h, kernel, stride: int, out_size: tuple[int, int]):
         return keras.ops.conv_transpose(h, kernel, stride, "same")
     kernel = keras.ops.convert_to_tensor(kernel)
     return _subpixel(keras.ops.convert_to_tensor(h), kernel.transpose(0, 1, 3, 2), stride,
-                     tuple(out_size), groups=1)  # fmt: skip
+                     tuple(out_size))  # fmt: skip
 
 
 def _same_padding(size_in: int, size_out: int, k: int, stride: int) -> int:
@@ -63,12 +63,12 @@ def _jax(h, kernel, stride, out_size):
 
     c = kernel.shape[-1]
     dense = kernel[:, :, 0, :, None] * jnp.eye(c, dtype=kernel.dtype)  # (k, k, c, c), HWIO
-    return _subpixel(h, dense, stride, out_size, groups=1)
+    return _subpixel(h, dense, stride, out_size)
 
 
-def _subpixel(h, kernel, stride, out_size, groups):
+def _subpixel(h, kernel, stride, out_size):
     """The transposed convolution as ``stride**2`` ordinary ones (JAX). ``kernel`` (k, k, i, o)
-    as the forward convolution's, i = c_in / groups.
+    as the forward convolution's, i = c_in.
 
     Output row o of the transpose gathers input rows m - j with kernel rows stride * j + r,
     where o + pad = stride * m + r: for each phase r an ordinary convolution with the sub-kernel
@@ -87,7 +87,7 @@ def _subpixel(h, kernel, stride, out_size, groups):
             phases.append(jax.lax.conv_general_dilated(
                 h, sub[::-1, ::-1], window_strides=(1, 1),
                 padding=((taps - 1, taps), (taps - 1, taps)),
-                dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups,
+                dimension_numbers=("NHWC", "HWIO", "NHWC"),
                 precision=jax.lax.Precision.HIGHEST,
             ))  # fmt: skip
     b, m_h, m_w, c = phases[0].shape

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..backend import current
 from .step import stepper
 from .tasks import scores, training_loss
 
@@ -164,9 +165,7 @@ def _summary_writer(folder):
     except ImportError:
         log.info("TensorFlow is not installed: no TensorBoard summaries in %s", folder)
         return None
-    import keras
-
-    if keras.backend.backend() != "tensorflow":  # writing events needs no GPU: leave it to JAX
+    if current() != "tensorflow":  # writing events needs no GPU: leave it to JAX
         tf.config.set_visible_devices([], "GPU")  # or PyTorch, before TensorFlow takes it
     return tf.summary.create_file_writer(str(folder))
 
