@@ -5,6 +5,7 @@ compared with the reference as `make run` does."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import re
@@ -14,8 +15,11 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT
+from snakemake.utils import validate
 
+from ckaflow.provenance import config_sha256
 from ckaflow.study.reference import claims, compare, fill_markers, readme_blocks
 
 README = (ROOT / "README.md").read_text()
@@ -81,8 +85,9 @@ def test_every_link_of_the_readme_resolves():
     assert links and [link for link in links if not (ROOT / link).exists()] == []
 
 
-def _fake_run(tmp_path, verdict_of_a: str | None = None):
-    """A results folder with the reference's findings and effects (and no models)."""
+def _fake_run(tmp_path, verdict_of_a: str | None = None, config: dict | None = None):
+    """A results folder with the reference's findings and effects (and no models), made with
+    the reference's config or ``config``."""
     results = tmp_path / "results"
     (results / "tables").mkdir(parents=True)
     findings = (REFERENCE / "findings.md").read_text()
@@ -91,15 +96,15 @@ def _fake_run(tmp_path, verdict_of_a: str | None = None):
         findings = re.sub(pattern, rf"\g<1>{verdict_of_a}", findings, count=1)
     (results / "findings.md").write_text(findings)
     shutil.copy(REFERENCE / "tables/claim_effects.csv", results / "tables/claim_effects.csv")
-    prov = json.loads((REFERENCE / "provenance.json").read_text())
-    (results / "tables/claim_effects.provenance.json").write_text(
-        json.dumps({"code": {"git": "x"}, "config_sha256": prov["config_sha256"]})
-    )
+    config = config or json.loads((REFERENCE / "provenance.json").read_text())["config"]
+    made = {"code": {"git": "x"}, "config": config, "config_sha256": config_sha256(config)}
+    (results / "tables/claim_effects.provenance.json").write_text(json.dumps(made))
     return results
 
 
 def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
     same = compare(_fake_run(tmp_path), REFERENCE)
+    assert same[0] == "config: the reference's"
     assert "weights: 0 of 16 identical to the reference's bytes" in same
     assert not any("DIFFERENT" in line for line in same)
     assert "claim (a) effects: largest difference from the reference 0 CKA" in same
@@ -108,6 +113,31 @@ def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
     other = "supported" if ref_a != "supported" else "contradicted"
     changed = compare(_fake_run(tmp_path / "b", other), REFERENCE)
     assert f"claim (a): {other} (reference: {ref_a}; DIFFERENT)" in changed
+
+
+def test_a_runs_config_is_compared_with_the_references_key_by_key(tmp_path):
+    """Keys added to the schema since the reference are named, not taken for another study; a
+    changed key is named with both values."""
+    prov = json.loads((REFERENCE / "provenance.json").read_text())
+    assert config_sha256(prov["config"]) == prov["config_sha256"]  # the config it was run with
+    newer = copy.deepcopy(prov["config"])
+    newer["similarity"]["new_key"] = None
+    (line, *_) = compare(_fake_run(tmp_path / "a", config=newer), REFERENCE)
+    assert line.startswith("config: every key of the reference's the same; keys added since: "
+                           "similarity.new_key: null")  # fmt: skip
+    newer["train"]["epochs"] = prov["config"]["train"]["epochs"] + 1
+    (line, *_) = compare(_fake_run(tmp_path / "b", config=newer), REFERENCE)
+    epochs = prov["config"]["train"]["epochs"]
+    assert f"config: not the reference's (train.epochs {epochs} -> {epochs + 1})" in line
+
+
+def test_the_current_default_config_is_the_references_with_keys_added_since(tmp_path):
+    """What `make run` prints first today: the default config differs from the reference's only
+    by keys added since (remake the reference run when a key it had changes)."""
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    validate(config, str(ROOT / "src/ckaflow/schema.yaml"), set_default=True)
+    (line, *_) = compare(_fake_run(tmp_path, config=config), REFERENCE)
+    assert line.startswith("config: every key of the reference's the same")
 
 
 def test_compare_reference_on_the_command_line(tmp_path):

@@ -113,6 +113,7 @@ def snapshot(results: str | os.PathLike, dest: str | os.PathLike, seconds: float
     provenance = {
         "commit": made["code"].get("git"),
         "config_sha256": made["config_sha256"],
+        "config": made["config"],
         "run_seconds": seconds,
         "machine": machine(),
         **fingerprints(results),
@@ -207,15 +208,12 @@ def fill_markers(text: str, blocks: dict[str, str]) -> str:
 
 
 def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
-    """Lines saying how a finished run compares with the reference: the same config, the same
-    datasets and weights (bytes), and each claim's verdict and effect."""
+    """Lines saying how a finished run compares with the reference: its config (key by key), the
+    same datasets and weights (bytes), and each claim's verdict and effect."""
     results, dest = Path(results), Path(dest)
     prov = json.loads((dest / "provenance.json").read_text())
     made = json.loads((results / "tables/claim_effects.provenance.json").read_text())
-    out = []
-    if made["config_sha256"] != prov["config_sha256"]:
-        out.append("config: not the reference's (another config, or options given on the command "
-                   "line): the numbers below are not expected to match")  # fmt: skip
+    out = [_config_line(prov, made)]
     got = fingerprints(results)
     for kind in ("datasets", "weights"):
         ref, mine = prov[kind], got[kind]
@@ -231,6 +229,40 @@ def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
         out.append(
             f"claim {claim} effects: largest difference from the reference {diff:.2g} {unit}"
         )
+    return out
+
+
+def _config_line(reference: dict, run: dict) -> str:
+    """How the run's config (its validated config and digest) compares with the reference's:
+    the same, the same with keys added since, or which keys differ."""
+    if run["config_sha256"] == reference["config_sha256"]:
+        return "config: the reference's"
+    if "config" not in reference or "config" not in run:
+        return ("config: not the reference's (another config, or options given on the command "
+                "line): the numbers below are not expected to match")  # fmt: skip
+    ref, now = _leaves(reference["config"]), _leaves(run["config"])
+    changed = [f"{k} {_show(ref, k)} -> {_show(now, k)}"
+               for k in sorted(ref) if now.get(k, ...) != ref[k]]  # fmt: skip
+    added = [f"{k}: {_show(now, k)}" for k in sorted(set(now) - set(ref))]
+    if changed:
+        return (f"config: not the reference's ({'; '.join(changed)}): the numbers below are "
+                "not expected to match")  # fmt: skip
+    return (f"config: every key of the reference's the same; keys added since: {', '.join(added)} "
+            "(the numbers match where these keep what the reference computed)")  # fmt: skip
+
+
+def _show(config: dict, key: str) -> str:
+    return json.dumps(config[key]) if key in config else "(absent)"
+
+
+def _leaves(config: dict, prefix: str = "") -> dict:
+    """``{"similarity.filters.layers": "all", ...}``: every leaf of a nested config."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
     return out
 
 
