@@ -169,12 +169,13 @@ def bootstrap_hsic(
     def index(values):
         return xp.asarray(np.asarray(values, dtype=np.int64), device=on)
 
-    a = xp.take(packed, index(used), axis=0)
+    # The groups the pairs use (all of them, in order: no copy).
+    a = packed if len(used) == packed.shape[0] else xp.take(packed, index(used), axis=0)
     g = a.shape[0]
     both = np.vstack([inverse, np.column_stack([np.arange(g), np.arange(g)])])  # pairs, then selves
     # What every resample shares, made once: each pair's elementwise Gram product (its packed
     # sqrt(2)s make the packed sum the full one) and, for the T2, T3 terms, the full Grams.
-    products = xp.take(a, index(both[:, 0]), axis=0) * xp.take(a, index(both[:, 1]), axis=0)
+    products = _products(xp, a, both, index)
     full = None if centering == "global" else unpack(a, n)  # (g, n, n)
     terms = _Terms(xp, products, full, both, n, debiased, index)
     # The full sample: <A, B> alone, the HSIC products' own formula (T2 and T3 vanish there, up
@@ -185,6 +186,18 @@ def bootstrap_hsic(
             hsic.append(terms.hsic(counts[start : start + batch].astype(np.float64)))
     hsic = np.vstack([to_numpy(h) for h in hsic])  # (1 + B, P + g)
     return hsic[:, : len(pairs)], hsic[:, len(pairs) :], inverse
+
+
+def _products(xp, a, both: np.ndarray, index, chunk: int = 64):
+    """(P + g, m): the elementwise product of the two rows of ``a`` each row of ``both`` names,
+    written ``chunk`` rows at a time (the job then holds the products and two chunks, not two
+    more arrays of their size)."""
+    out = xp.empty((both.shape[0], a.shape[1]), dtype=a.dtype, device=device(a))
+    for start in range(0, both.shape[0], chunk):
+        rows = both[start : start + chunk]
+        left = xp.take(a, index(rows[:, 0]), axis=0)
+        out[start : start + len(rows), :] = left * xp.take(a, index(rows[:, 1]), axis=0)
+    return out
 
 
 def bootstrap_of_hsic(xy: np.ndarray, xx: np.ndarray, inverse: np.ndarray) -> Bootstrap:

@@ -98,7 +98,7 @@ def _whole(gram_files, rows, keys, bounds, estimator, resamples, seed, permutati
     """(bootstrap, null_q95, p_value) from Grams of all test images at once."""
     grams, index, n = _row_grams(gram_files, rows, keys[0])
     counts = resample_counts(n, resamples, seed=seed)
-    packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
+    packed = grams if xp is None else xp.asarray(grams)
     boot = bootstrap_cka(
         packed, index, counts, n=n, debiased=estimator.debiased, centering=estimator.centering
     )
@@ -116,8 +116,7 @@ def _null(grams, index, observed, n: int, permutations: int, seed):
     perms = np.argsort(rng.random((permutations, n)), axis=1)
     a_rows, a_at = np.unique(index[:, 0], return_inverse=True)
     b_rows, b_at = np.unique(index[:, 1], return_inverse=True)
-    stacked = np.stack(grams)
-    null = permutation_null_matrix(stacked[a_rows], stacked[b_rows], n=n, perms=perms)
+    null = permutation_null_matrix(grams[a_rows], grams[b_rows], n=n, perms=perms)
     return _null_stats(null[:, a_at, b_at], observed, permutations)
 
 
@@ -157,7 +156,7 @@ def _batched(gram_files, rows, keys, bounds, estimator, resamples, seed, permuta
         size = bounds[j + 1] - bounds[j]
         grams, index, _ = _row_grams(gram_files, rows, key)
         counts = resample_counts(size, resamples, seed=[*seeds, j])
-        packed = np.stack(grams) if xp is None else xp.asarray(np.stack(grams))
+        packed = grams if xp is None else xp.asarray(grams)
         bxy, bxx, inverse = bootstrap_hsic(packed, index, counts, n=size,
                                            debiased=estimator.debiased,
                                            centering=estimator.centering)  # fmt: skip
@@ -168,13 +167,13 @@ def _batched(gram_files, rows, keys, bounds, estimator, resamples, seed, permuta
             perms = np.argsort(rng.random((permutations, size)), axis=1)
             a_rows, a_at = np.unique(index[:, 0], return_inverse=True)
             b_rows, b_at = np.unique(index[:, 1], return_inverse=True)
-            stacked, scale = np.stack(grams), hsic_scale(size, estimator.debiased)
-            a, b = stacked[a_rows], stacked[b_rows]
+            scale = hsic_scale(size, estimator.debiased)
+            a, b = grams[a_rows], grams[b_rows]
             part = np.stack([a @ b[:, shuffled_packed_index(size, p)].T for p in perms]) * scale
             na, nb = np.einsum("gm,gm->g", a, a) * scale, np.einsum("gm,gm->g", b, b) * scale
             num = part if num is None else num + part
             norm_a, norm_b = (na, nb) if norm_a is None else (norm_a + na, norm_b + nb)
-            del stacked, a, b, part
+            del a, b, part
         del grams  # one batch's Grams in memory at a time: freed before the next is read
     boot = bootstrap_of_hsic(xy, xx, inverse)
     if not permutations:
@@ -204,8 +203,8 @@ def layer_rows(gram_files: Mapping[str, str | Path], pairs) -> list[tuple[str, s
 
 
 def _row_grams(gram_files, rows, key):
-    """The packed Grams of the groups ``rows`` read: (rows of Grams (r, m), each row's pair of
-    indices into them (len(rows), 2), n)."""
+    """The packed Grams of the groups ``rows`` read: (Grams (r, m), each row's pair of indices
+    into them (len(rows), 2), n)."""
     wanted = {}  # model -> its groups, in first-use order
     for a, ga, b, gb in rows:
         wanted.setdefault(a, {})[ga] = None
@@ -219,8 +218,10 @@ def _row_grams(gram_files, rows, key):
 
 def _layer_grams(gram_files, wanted, key):
     """The packed Grams of the groups ``wanted`` {model: groups}: rows (r, m), where
-    {(model, group): row} and n."""
-    rows, where, n = [], {}, None
+    {(model, group): row} and n. Only the wanted rows are kept, copied into one array, each
+    file's other groups (its filters) freed as soon as it is read."""
+    rows, where, n = None, {}, None
+    total = sum(len(g) for g in wanted.values())
     for model, groups_wanted in wanted.items():
         groups, n, packed = read_grams(gram_files[model], key)
         lacking = [g for g in groups_wanted if g not in groups]
@@ -229,9 +230,11 @@ def _layer_grams(gram_files, wanted, key):
                 f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
                 "rerun the workflow to rebuild it"
             )
+        if rows is None:
+            rows = np.empty((total, packed.shape[1]), dtype=packed.dtype)
         for g in groups_wanted:
-            where[model, g] = len(rows)
-            rows.append(packed[groups.index(g)])
+            where[model, g] = len(where)
+            rows[where[model, g]] = packed[groups.index(g)]
         del packed
     return rows, where, n
 
