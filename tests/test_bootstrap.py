@@ -83,6 +83,22 @@ def test_replicates_match_a_naive_loop_over_resampled_examples(seed, opts):
             assert boot.replicates[r, p] == pytest.approx(want, abs=1e-12)
 
 
+def test_many_pairs_of_some_groups_give_each_pairs_own_replicates():
+    """90 pairs (more than one chunk of pair products) of 10 of 12 groups (the other two never
+    read) against each pair computed alone."""
+    rng = np.random.default_rng(11)
+    n = 20
+    groups = {f"g{i}": rng.normal(size=(n, 3)) + i for i in range(12)}
+    grams = packed(groups, kernel="linear")
+    pairs = np.array([[a, b] for a in range(1, 11) for b in range(1, 11) if a != b])
+    counts = resample_counts(n, 5, seed=3)
+    together = bootstrap_cka(grams, pairs, counts, n=n, debiased=True)
+    for p, pair in enumerate(pairs):
+        alone = bootstrap_cka(grams, pair[None], counts, n=n, debiased=True)
+        assert together.estimate[p] == pytest.approx(alone.estimate[0], abs=1e-12)
+        assert together.replicates[:, p] == pytest.approx(alone.replicates[:, 0], abs=1e-12)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_biased_replicate_is_the_cka_of_the_resampled_activations(seed):
     """Centring is redone on each resample: the replicate is exactly what `cka` gives on the

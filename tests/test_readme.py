@@ -105,6 +105,8 @@ def _fake_run(tmp_path, verdict_of_a: str | None = None, config: dict | None = N
 def test_a_run_is_compared_with_the_reference_claim_by_claim(tmp_path):
     same = compare(_fake_run(tmp_path), REFERENCE)
     assert same[0] == "config: the reference's"
+    assert same[1] == "backend: no model in " + str(tmp_path / "results") + " says (the "\
+                      "reference: tensorflow)"  # fmt: skip
     assert "weights: 0 of 16 identical to the reference's bytes" in same
     assert not any("DIFFERENT" in line for line in same)
     assert "claim (a) effects: largest difference from the reference 0 CKA" in same
@@ -122,13 +124,18 @@ def test_a_runs_config_is_compared_with_the_references_key_by_key(tmp_path):
     assert config_sha256(prov["config"]) == prov["config_sha256"]  # the config it was run with
     newer = copy.deepcopy(prov["config"])
     newer["similarity"]["new_key"] = None
-    (line, *_) = compare(_fake_run(tmp_path / "a", config=newer), REFERENCE)
-    assert line.startswith("config: every key of the reference's the same; keys added since: "
-                           "similarity.new_key: null")  # fmt: skip
-    newer["train"]["epochs"] = prov["config"]["train"]["epochs"] + 1
-    (line, *_) = compare(_fake_run(tmp_path / "b", config=newer), REFERENCE)
+    default = copy.deepcopy(newer)
+    (line, *_) = compare(_fake_run(tmp_path / "a", config=newer), REFERENCE, default)
+    assert line == ("config: the reference's, and 1 keys added since at the default config's "
+                    "values (similarity.new_key: null)")  # fmt: skip
+    newer["similarity"]["new_key"] = "other"  # added since, not as the default config has it
+    (line, *_) = compare(_fake_run(tmp_path / "b", config=newer), REFERENCE, default)
+    assert line.startswith("config: not the reference's (similarity.new_key \"other\" (added")
     epochs = prov["config"]["train"]["epochs"]
-    assert f"config: not the reference's (train.epochs {epochs} -> {epochs + 1})" in line
+    for value, shown in ((epochs + 1, epochs + 1), (float(epochs), f"{epochs}.0")):
+        newer["train"]["epochs"] = value  # a float where an int was: another config file
+        (line, *_) = compare(_fake_run(tmp_path / f"c{value}", config=newer), REFERENCE, default)
+        assert f"config: not the reference's (train.epochs {epochs} -> {shown};" in line
 
 
 def test_the_current_default_config_is_the_references_with_keys_added_since(tmp_path):
@@ -136,8 +143,9 @@ def test_the_current_default_config_is_the_references_with_keys_added_since(tmp_
     by keys added since (remake the reference run when a key it had changes)."""
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     validate(config, str(ROOT / "src/ckaflow/schema.yaml"), set_default=True)
-    (line, *_) = compare(_fake_run(tmp_path, config=config), REFERENCE)
-    assert line.startswith("config: every key of the reference's the same")
+    (line, backend, *_) = compare(_fake_run(tmp_path, config=config), REFERENCE, config)
+    assert line.startswith("config: the reference's, and ")
+    assert backend.startswith("backend: no model in")  # the fake run has no models
 
 
 def test_compare_reference_on_the_command_line(tmp_path):

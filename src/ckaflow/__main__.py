@@ -23,9 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     compare = sub.add_parser("compare-reference", help="compare a run with the reference run")
     compare.add_argument("results", nargs="?", default="results", help="the run's results folder")
     compare.add_argument("--reference", default="docs/reference-run", help="the reference run")
+    compare.add_argument("--default-config", default="config/config.yaml",
+                         help="the default config (keys added since the reference are held to "
+                              "its values)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "compare-reference":
-        return compare_reference(args.results, args.reference)
+        return compare_reference(args.results, args.reference, args.default_config)
     import yaml
     from snakemake.exceptions import WorkflowError
 
@@ -41,17 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compare_reference(results: str, reference: str) -> int:
+def compare_reference(results: str, reference: str, default_config: str) -> int:
     """Print how ``results`` compares with the reference run; 2 if either cannot be read."""
     from pathlib import Path
 
+    from .study.load import load_config
     from .study.reference import compare
 
     if not Path(reference, "provenance.json").exists():
         print(f"no reference run in {reference}: nothing to compare this run with")
         return 0
     try:
-        lines = compare(results, reference)
+        default = load_config([default_config]) if Path(default_config).exists() else None
+        lines = compare(results, reference, default)
     except (OSError, KeyError, ValueError) as err:
         print(f"error: cannot compare {results} with {reference}: {err}", file=sys.stderr)
         return 2

@@ -190,8 +190,8 @@ def bootstrap_hsic(
 
 def _products(xp, a, both: np.ndarray, index, chunk: int = 64):
     """(P + g, m): the elementwise product of the two rows of ``a`` each row of ``both`` names,
-    written ``chunk`` rows at a time (the job then holds the products and two chunks, not two
-    more arrays of their size)."""
+    written ``chunk`` rows at a time (the job then holds the products and one chunk's three
+    temporaries, not two more arrays of the products' size)."""
     out = xp.empty((both.shape[0], a.shape[1]), dtype=a.dtype, device=device(a))
     for start in range(0, both.shape[0], chunk):
         rows = both[start : start + chunk]

@@ -66,6 +66,9 @@ def compute_intervals(
     check_resamples(resamples)
     check_confidence(confidence)
     rows = [*layer_rows(gram_files, pairs), *rows]
+    if not rows:
+        raise ValueError(f"{test_set}: no pairs and no rows to compute intervals of (pairs "
+                         f"{list(pairs)} share no layer)")  # fmt: skip
     bounds = _common_bounds(gram_files, rows)
     n, keys = bounds[-1], batch_keys(test_set, estimator, bounds)
     run = _batched if len(keys) > 1 else _whole
@@ -230,8 +233,8 @@ def _layer_grams(gram_files, wanted, key):
                 f"{gram_files[model]}: no Gram of {lacking} for {model} ({key}); delete it and "
                 "rerun the workflow to rebuild it"
             )
-        if rows is None:
-            rows = np.empty((total, packed.shape[1]), dtype=packed.dtype)
+        if rows is None:  # float64, as the bootstrap computes
+            rows = np.empty((total, packed.shape[1]), dtype=np.float64)
         for g in groups_wanted:
             where[model, g] = len(where)
             rows[where[model, g]] = packed[groups.index(g)]

@@ -5,7 +5,7 @@ README's numbers rendered from it; and another run compared with it.
     snapshot(results, dest, run_seconds)   copy the findings and small tables, write provenance
     readme_blocks(dest)                    {marker name: Markdown} for the README
     fill_markers(text, blocks)             the README with every marker's text replaced
-    compare(results, dest)                 what differs between a run and the reference
+    compare(results, dest, default)        what differs between a run and the reference
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import shutil
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def run_seconds(workdir: str | os.PathLike) -> float | None:
 
 def snapshot(results: str | os.PathLike, dest: str | os.PathLike, seconds: float | None) -> dict:
     """Copy the reference files of ``results`` into ``dest`` and write ``provenance.json``
-    (commit, config digest, machine, run time, fingerprints); returns the provenance."""
+    (commit, the validated config and its digest, the Keras backend, machine, run time,
+    fingerprints); returns the provenance."""
     results, dest = Path(results), Path(dest)
     missing = [f for f in FILES if not (results / f).exists()]
     if missing:
@@ -114,6 +116,7 @@ def snapshot(results: str | os.PathLike, dest: str | os.PathLike, seconds: float
         "commit": made["code"].get("git"),
         "config_sha256": made["config_sha256"],
         "config": made["config"],
+        "backend": run_backend(results),
         "run_seconds": seconds,
         "machine": machine(),
         **fingerprints(results),
@@ -207,13 +210,17 @@ def fill_markers(text: str, blocks: dict[str, str]) -> str:
     return _MARKER.sub(lambda m: m[1] + blocks[m["name"]] + m[4], text)
 
 
-def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
-    """Lines saying how a finished run compares with the reference: its config (key by key), the
-    same datasets and weights (bytes), and each claim's verdict and effect."""
+def compare(
+    results: str | os.PathLike, dest: str | os.PathLike, default_config: Mapping | None = None
+) -> list[str]:
+    """Lines saying how a finished run compares with the reference: its config (key by key;
+    keys added since the reference are held to ``default_config``, today's validated
+    ``config/config.yaml``), its backend, the same datasets and weights (bytes), and each
+    claim's verdict and effect."""
     results, dest = Path(results), Path(dest)
     prov = json.loads((dest / "provenance.json").read_text())
     made = json.loads((results / "tables/claim_effects.provenance.json").read_text())
-    out = [_config_line(prov, made)]
+    out = [_config_line(prov, made, default_config), _backend_line(prov, results)]
     got = fingerprints(results)
     for kind in ("datasets", "weights"):
         ref, mine = prov[kind], got[kind]
@@ -232,27 +239,56 @@ def compare(results: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
     return out
 
 
-def _config_line(reference: dict, run: dict) -> str:
-    """How the run's config (its validated config and digest) compares with the reference's:
-    the same, the same with keys added since, or which keys differ."""
+def _config_line(reference: dict, run: dict, default: Mapping | None) -> str:
+    """How the run's config (its validated config and digest) compares with the reference's,
+    key by key: the same; the same with keys added to the schema since, at the values the
+    ``default`` config gives them (the default config is the reference's study); or which keys
+    differ (a value, its type, a key added since at another value, or a key removed since)."""
     if run["config_sha256"] == reference["config_sha256"]:
         return "config: the reference's"
     if "config" not in reference or "config" not in run:
         return ("config: not the reference's (another config, or options given on the command "
                 "line): the numbers below are not expected to match")  # fmt: skip
     ref, now = _leaves(reference["config"]), _leaves(run["config"])
+    usual = _leaves(default) if default is not None else {}
     changed = [f"{k} {_show(ref, k)} -> {_show(now, k)}"
-               for k in sorted(ref) if now.get(k, ...) != ref[k]]  # fmt: skip
-    added = [f"{k}: {_show(now, k)}" for k in sorted(set(now) - set(ref))]
+               for k in sorted(ref) if _show(now, k) != _show(ref, k)]  # fmt: skip
+    added = sorted(set(now) - set(ref))
+    as_default = [k for k in added if k in usual and _show(usual, k) == _show(now, k)]
+    changed += [f"{k} {_show(now, k)} (added since; the default config: {_show(usual, k)})"
+                for k in added if k not in as_default]  # fmt: skip
     if changed:
         return (f"config: not the reference's ({'; '.join(changed)}): the numbers below are "
                 "not expected to match")  # fmt: skip
-    return (f"config: every key of the reference's the same; keys added since: {', '.join(added)} "
-            "(the numbers match where these keep what the reference computed)")  # fmt: skip
+    if not as_default:  # equal values of other JSON spellings: nothing to name
+        return "config: the reference's (written differently)"
+    shown = ", ".join(f"{k}: {_show(now, k)}" for k in as_default)
+    return (
+        f"config: the reference's, and {len(as_default)} keys added since at the default "
+        f"config's values ({shown})"
+    )
+
+
+def run_backend(results: Path) -> str | None:
+    """The Keras backend a run's models trained on (their provenance; TensorFlow before the
+    backends were recorded), or None where ``results`` holds no model."""
+    models = sorted(Path(results).glob("models/*/provenance.json"))
+    return json.loads(models[0].read_text()).get("backend", "tensorflow") if models else None
+
+
+def _backend_line(reference: dict, results: Path) -> str:
+    """The run's Keras backend beside the reference's (TensorFlow, from before the backends)."""
+    ref, now = reference.get("backend", "tensorflow"), run_backend(results)
+    if now is None:
+        return f"backend: no model in {results} says (the reference: {ref})"
+    if now == ref:
+        return f"backend: {now}, the reference's"
+    return (f"backend: {now} (the reference: {ref}): its own initial weights and noise, so the "
+            "weights and effects differ as another seed's would")  # fmt: skip
 
 
 def _show(config: dict, key: str) -> str:
-    return json.dumps(config[key]) if key in config else "(absent)"
+    return json.dumps(config[key], sort_keys=True) if key in config else "(absent)"
 
 
 def _leaves(config: dict, prefix: str = "") -> dict:
