@@ -12,6 +12,8 @@ from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from ckaflow.study.load import load_config
+
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
@@ -19,9 +21,16 @@ def _load(path):
     return yaml.safe_load(open(path))
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "tiny.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
 def test_shipped_configs_are_valid(name):
-    validate(_load(ROOT / "config" / name), SCHEMA)
+    load_config([ROOT / "config" / name])  # its short forms read, no key given twice
+
+
+def test_a_key_given_twice_in_a_file_is_refused_naming_the_file_and_lines(tmp_path):
+    """YAML keeps the second of two equal keys silently: the first value would be lost."""
+    (tmp_path / "twice.yaml").write_text("seed: 1\nsimilarity:\n  shards: 1\n  shards: 2\n")
+    message = _refusal([TINY, tmp_path / "twice.yaml"])
+    assert f"{tmp_path / 'twice.yaml'}: key 'shards' is given twice (lines 3 and 4)" in message
 
 
 def test_defaults_fill_missing_keys():
@@ -199,7 +208,7 @@ def _refusal(paths: list[Path]) -> str:
     """What the workflow checks when it loads (the config, the plan, the domains' inputs), run
     in this process: the message of the first refusal, or "" when there is none."""
     from ckaflow.schema import load_schema
-    from ckaflow.study.load import check_inputs, load_config
+    from ckaflow.study.load import check_inputs
     from ckaflow.study.plan import Plan
 
     try:

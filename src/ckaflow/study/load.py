@@ -21,12 +21,38 @@ def load_config(paths: Sequence[str | Path]) -> dict:
 
     config: dict = {}
     for path in paths:
-        with open(path) as f:
-            update_config(config, yaml.safe_load(f) or {})
+        update_config(config, read_config_file(path))
     check_schema(config)
     validate(config, str(SCHEMA_PATH), set_default=True)
     check_config(config, load_schema())
     return config
+
+
+def read_config_file(path: str | Path) -> dict:
+    """The YAML config file ``path``; ``ConfigError`` naming the file, the key and its lines when
+    a mapping gives a key twice (YAML keeps the last one silently: the first is lost)."""
+    with open(path) as f:
+        return yaml.load(f, Loader=_UniqueKeys) or {}
+
+
+def check_config_files(paths: Sequence[str | Path]) -> None:
+    """Each config file Snakemake read (``workflow.configfiles``) has no key given twice."""
+    for path in paths:
+        read_config_file(path)
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"config: {self.name}: key {key!r} is given twice (lines {seen[key] + 1} and "
+                    f"{key_node.start_mark.line + 1}); YAML would keep the second silently"
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def check_schema(config: dict) -> dict:
