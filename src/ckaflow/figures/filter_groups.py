@@ -54,7 +54,9 @@ def filter_groups(cka: np.ndarray, kernels: np.ndarray, title: str) -> p9.ggplot
             p9.aes("x", "y", fill="weight"), data=glyphs,
             width=glyphs.attrs["w"], height=glyphs.attrs["h"],
         )
-        + p9.geom_text(p9.aes("x", "y", label="label"), data=labels, va="top", **_leaf_text(leaves))
+        + p9.geom_text(  # one group: drawn at once (matrices._cell_text)
+            p9.aes("x", "y", label="label", group=1), data=labels, va="top", **_leaf_text(leaves)
+        )
         + p9.scale_fill_gradient2(
             low="#2166ac", mid="white", high="#b2182b", limits=(-limit, limit),
             name="kernel\nweight",

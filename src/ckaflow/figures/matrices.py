@@ -76,7 +76,9 @@ def _cell_text(t: pd.DataFrame, order: list[str], panel_inches: float, size: flo
     (:data:`LABEL_CELL_INCHES`): a matrix of 35 layers is read by its colours."""
     if panel_inches / max(len(order), 1) < LABEL_CELL_INCHES:
         return []
-    return [p9.geom_text(p9.aes(label="label", colour="ink"), data=t, size=size)]
+    # group=1: plotnine draws a text layer one group at a time, and without it every distinct
+    # label is a group of its own (a 30 x 30 matrix: 900 draws, 16x slower, the same pixels).
+    return [p9.geom_text(p9.aes(label="label", colour="ink", group=1), data=t, size=size)]
 
 
 def _pair_rows(table: pd.DataFrame, pairs: dict, order: list[str]) -> pd.DataFrame:

@@ -178,7 +178,9 @@ def conv1_filters(kernels: dict[str, np.ndarray], instance: str, layer: str = "c
     return (
         p9.ggplot(data, p9.aes("x", "y", fill="value"))
         + p9.geom_raster()
-        + p9.geom_text(p9.aes(x="x", y="y", label="filter"), data=labels, size=6, inherit_aes=False)
+        + p9.geom_text(  # one group: drawn at once (matrices._cell_text)
+            p9.aes(x="x", y="y", label="filter", group=1), data=labels, size=6, inherit_aes=False
+        )
         + p9.facet_grid("checkpoint ~ panel")
         + p9.scale_fill_gradient2(
             low="#2166ac", mid="white", high="#b2182b", limits=(-limit, limit), name="weight"

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..similarity import bootstrap_interval
 from ..similarity.seeds import seed_image_interval
@@ -220,6 +219,8 @@ def seed_interval(a: list[float], b: list[float] | None, confidence: float) -> E
     if se > 0:
         dfs = [(va, len(a))] + ([] if b is None else [(vb, len(b))])
         df = se**4 / sum(v**2 / (k - 1) for v, k in dfs if k > 1 and v > 0)
+        from scipy import stats  # here: seconds to import, for every job that plans a study
+
         half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
     else:
         half = 0.0 if len(a) > 1 else np.inf

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from .arrays import numpy_namespace
 from .precision import ROUNDING, rounding_floor
@@ -50,6 +49,8 @@ def rsa(x, y) -> float:
     upper = [_rdm_upper(rep) for rep in (rx, ry)]
     if any(d is None for d in upper):
         return math.nan
+    from scipy.stats import spearmanr  # here: scipy.stats takes seconds to import, every job
+
     return float(spearmanr(upper[0], upper[1]).statistic)
 
 

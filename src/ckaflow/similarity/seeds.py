@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .bootstrap import (
     DEFAULT_CONFIDENCE,
@@ -115,6 +114,8 @@ def seed_image_interval(
     image = max(float(np.var(reps.mean(axis=0), ddof=1)) - own / s, 0.0)
     total = seed + image
     df = total**2 / (seed**2 / (s - 1)) if seed > 0 else float("inf")
+    from scipy import stats  # here: seconds to import, and most jobs never get here
+
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * np.sqrt(total)
     return SeedImageInterval(
         estimate, estimate - half, estimate + half, s, True, seed, image, float(df), confidence

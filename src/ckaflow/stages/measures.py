@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from ..similarity.cca import _directions
 from ..similarity.representations import UndefinedMeasureWarning, _representation
@@ -140,6 +139,8 @@ def _rsa_ranks(rep, notes: dict[str, str]) -> np.ndarray | None:
     if upper is None:
         notes["rsa"] = str(caught[-1].message) if caught else "undefined; NaN"
         return None
+    from scipy.stats import rankdata  # here: seconds to import, and only RSA ranks
+
     r = rankdata(upper)
     r -= r.mean()
     return r / np.linalg.norm(r)
