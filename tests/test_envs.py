@@ -174,8 +174,10 @@ def fresh_venv(tmp_path: Path, wheels: Path, *requirements: str) -> Path:
     venv = tmp_path / "venv"
     subprocess.run([UV, "venv", "-q", "--python", sys.executable, venv], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([UV, "pip", "install", "-q", "--python", python, "--find-links", wheels,
-                    *requirements], check=True)  # fmt: skip
+    # --refresh-package: uv's cache may hold an older wheel of the same name and version (a
+    # wheel built by an earlier test run at a path this run reuses)
+    subprocess.run([UV, "pip", "install", "-q", "--refresh-package", "ckaflow", "--python", python,
+                    "--find-links", wheels, *requirements], check=True)  # fmt: skip
     return python
 
 
