@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..similarity import bootstrap_interval
-from ..similarity.seeds import seed_image_interval
+from ..similarity.seeds import seed_image_interval, t_quantile
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 
@@ -219,9 +219,7 @@ def seed_interval(a: list[float], b: list[float] | None, confidence: float) -> E
     if se > 0:
         dfs = [(va, len(a))] + ([] if b is None else [(vb, len(b))])
         df = se**4 / sum(v**2 / (k - 1) for v, k in dfs if k > 1 and v > 0)
-        from scipy import stats  # here: seconds to import, for every job that plans a study
-
-        half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+        half = t_quantile(confidence, df) * se
     else:
         half = 0.0 if len(a) > 1 else np.inf
     above = a > (0.0 if b is None else b.mean())  # one-sample: a > 0; two: a above mean(b)

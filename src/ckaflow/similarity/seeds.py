@@ -114,9 +114,7 @@ def seed_image_interval(
     image = max(float(np.var(reps.mean(axis=0), ddof=1)) - own / s, 0.0)
     total = seed + image
     df = total**2 / (seed**2 / (s - 1)) if seed > 0 else float("inf")
-    from scipy import stats  # here: seconds to import, and most jobs never get here
-
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * np.sqrt(total)
+    half = t_quantile(confidence, df) * np.sqrt(total)
     return SeedImageInterval(
         estimate, estimate - half, estimate + half, s, True, seed, image, float(df), confidence
     )
@@ -163,3 +161,12 @@ def cka_interval_seeds(
 
 
 __all__ = ["SeedImageInterval", "cka_interval_seeds", "seed_image_interval"]
+
+
+def t_quantile(confidence: float, df: float) -> float:
+    """The two-sided ``confidence`` quantile of Student's t with ``df`` degrees of freedom (the
+    normal's at df = inf). scipy.stats is imported here: it takes seconds, and most jobs that
+    import this module never ask for a quantile."""
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + confidence / 2, df))
