@@ -37,6 +37,24 @@ def test_imports_are_followed_through_packages_and_relative_names(tmp_path):
     }  # not pkg/unused.py, not numpy, json or os
 
 
+def test_an_import_added_to_a_file_is_followed_in_the_same_process(tmp_path):
+    """Imports are parsed once per file contents (the workflow hashes 28 scripts that share
+    their modules): an edit, in the same process, is read anew."""
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "a.py", "")
+    write(tmp_path / "pkg" / "b.py", "")
+    script = write(tmp_path / "job.py", "from pkg import a\n")
+    found = imported_files(script, [tmp_path])
+    assert {p.name for p in found} == {"job.py", "__init__.py", "a.py"}
+    write(tmp_path / "pkg" / "a.py", "from . import b\n")
+    assert {p.name for p in imported_files(script, [tmp_path])} == {
+        "job.py",
+        "__init__.py",
+        "a.py",
+        "b.py",
+    }
+
+
 def test_the_hash_follows_content_and_names_not_times(tmp_path):
     a = write(tmp_path / "a.py", "x = 1\n")
     before = files_sha256([a], base=tmp_path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import filecmp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -136,3 +138,22 @@ def test_a_training_split_in_spread_order_has_every_class_in_every_prefix():
         assert np.all(np.abs(counts - n * np.array([60, 30, 90]) / 180) <= 1.0), (n, counts)
     assert np.array_equal(order, spread_order(index, labels, seed=0))  # seeded
     assert not np.array_equal(spread_order(index, None, seed=0), index)  # unlabelled: shuffled
+
+
+def test_the_shipped_photographs_are_found_without_importing_their_packages():
+    """Every run checks the photographs when it starts: finding them must not import
+    scikit-learn or scikit-image (seconds each); a package that is not installed is named."""
+    code = (
+        "import sys\n"
+        "from ckaflow.data.standin import PHOTOS, photo_files, photo_path\n"
+        "assert len(photo_files()) == len(PHOTOS)\n"
+        "assert not {'sklearn', 'skimage'} & set(sys.modules), sorted(sys.modules)\n"
+        "try:\n"
+        "    photo_path('no_such_package.data', 'x.png')\n"
+        "except FileNotFoundError as err:\n"
+        "    assert 'no_such_package' in str(err), err\n"
+        "else:\n"
+        "    raise AssertionError('no error')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -14,6 +14,7 @@ function), so the set is what the job may run, a little more than what one call 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import sys
 from collections.abc import Callable, Iterable
@@ -29,19 +30,17 @@ def imported_files(
     name ``accept`` takes and that are found under one of ``roots`` (folders searched like
     ``sys.path`` entries); package ``__init__.py`` files on the way count (importing a module
     runs them). Sorted, resolved; a name found under no root is left out (an installed library)."""
-    roots = [Path(r).resolve() for r in roots]
-    seen: dict[Path, None] = {}
-    todo = [(Path(path).resolve(), _package_of(Path(path).resolve(), roots))]
+    roots = tuple(Path(r).resolve() for r in roots)
+    seen: set[Path] = set()
+    todo = [Path(path).resolve()]
     while todo:
-        file, package = todo.pop()
+        file = todo.pop()
         if file in seen:
             continue
-        seen[file] = None
-        for name in _imports(file, package):
-            if not accept(name):
-                continue
-            for found in _module_files(name, roots):
-                todo.append((found, _package_of(found, roots)))
+        seen.add(file)
+        for name in _imports(file, _package_of(file, roots)):
+            if accept(name):
+                todo += [f for f in _module_files(name, roots) if f not in seen]
     return sorted(seen)
 
 
@@ -87,13 +86,21 @@ def _is_ckaflow(name: str) -> bool:
     return name == PACKAGE or name.startswith(PACKAGE + ".")
 
 
-def _imports(file: Path, package: str | None) -> list[str]:
+def _imports(file: Path, package: str | None) -> tuple[str, ...]:
     """The dotted names ``file`` imports (``from a import b`` gives ``a.b`` and ``a``: ``b``
     may be a module or a name in ``a``), relative imports resolved against ``package``."""
+    return _imports_of_source(file.read_bytes(), str(file), package)
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_of_source(source: bytes, filename: str, package: str | None) -> tuple[str, ...]:
+    """:func:`_imports` of one file's contents, parsed once per process: the workflow hashes
+    every rule's script when it loads, and the scripts share most of their modules (keyed on
+    the contents, so an edited file is read anew)."""
     try:
-        tree = ast.parse(file.read_bytes(), filename=str(file))
+        tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError):
-        return []  # the job itself reports it when it runs
+        return ()  # the job itself reports it when it runs
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -104,7 +111,7 @@ def _imports(file: Path, package: str | None) -> list[str]:
                 continue
             names.append(base)
             names += [f"{base}.{a.name}" for a in node.names if a.name != "*"]
-    return names
+    return tuple(names)
 
 
 def _absolute(module: str | None, level: int, package: str | None) -> str | None:
@@ -119,9 +126,12 @@ def _absolute(module: str | None, level: int, package: str | None) -> str | None
     return ".".join(head + ([module] if module else []))
 
 
-def _module_files(name: str, roots: list[Path]) -> list[Path]:
+@functools.lru_cache(maxsize=16384)
+def _module_files(name: str, roots: tuple[Path, ...]) -> tuple[Path, ...]:
     """The files importing ``name`` runs under the first root that has its top package: each
-    package's ``__init__.py`` on the way and the module itself."""
+    package's ``__init__.py`` on the way and the module itself. Looked up once per process (the
+    workflow follows the same names from every rule's script): a module file made after its
+    name was first looked up is not seen by the same process."""
     parts = name.split(".")
     for root in roots:
         if not ((root / parts[0]).is_dir() or (root / f"{parts[0]}.py").is_file()):
@@ -136,11 +146,11 @@ def _module_files(name: str, roots: list[Path]) -> list[Path]:
                 found.append(folder / f"{part}.py")
             else:
                 break  # not a module: a name inside the one before
-        return [f.resolve() for f in found]
-    return []
+        return tuple(f.resolve() for f in found)
+    return ()
 
 
-def _package_of(file: Path, roots: list[Path]) -> str | None:
+def _package_of(file: Path, roots: tuple[Path, ...]) -> str | None:
     """The dotted package ``file`` belongs to (for its relative imports), or None."""
     for root in roots:
         if file.is_relative_to(root):

@@ -16,11 +16,11 @@ neighbours at the edges; on the same backgrounds, in colour.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import logging
 import math
 import string
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +58,14 @@ _MIN_CONTRAST = 0.25  # digit vs background luminance, on [0, 1]
 
 
 def photo_path(package: str, name: str) -> Path:
-    """Path of a photograph shipped inside an installed package."""
-    return Path(str(resources.files(package).joinpath(name)))
+    """Path of a photograph shipped inside an installed package, found without importing the
+    package (importing scikit-learn's datasets takes seconds, and every run checks the
+    photographs when it starts). Raises ``FileNotFoundError`` if the package is not installed."""
+    top, *sub = package.split(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"stand-in photograph {name}: package {top} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)), *sub, name)
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
