@@ -19,8 +19,12 @@ from test_train import noise_is_right
 from ckaflow.backend import BACKENDS, resolve
 
 BACKEND_PARAMS = [
-    pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None,
-                                             reason=f"{b} is not installed"))  # fmt: skip
+    pytest.param(
+        b,
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec(b) is None, reason=f"{b} is not installed"
+        ),
+    )  # fmt: skip
     for b in ("jax", "torch")
 ]
 # (kernel size, stride, output height, output width) of the depthwise transposed convolution:

@@ -130,7 +130,7 @@ def test_a_runs_config_is_compared_with_the_references_key_by_key(tmp_path):
                     "values (similarity.new_key: null)")  # fmt: skip
     newer["similarity"]["new_key"] = "other"  # added since, not as the default config has it
     (line, *_) = compare(_fake_run(tmp_path / "b", config=newer), REFERENCE, default)
-    assert line.startswith("config: not the reference's (similarity.new_key \"other\" (added")
+    assert line.startswith('config: not the reference\'s (similarity.new_key "other" (added')
     epochs = prov["config"]["train"]["epochs"]
     for value, shown in ((epochs + 1, epochs + 1), (float(epochs), f"{epochs}.0")):
         newer["train"]["epochs"] = value  # a float where an int was: another config file

@@ -47,8 +47,12 @@ def test_shipped_configs_pass_and_name_their_estimators(name):
 CASES = {
     "too few images for the test set": (
         dict(images_per_domain=500, test_images=200),
-        ["images_per_domain, val_fraction, test_images", "test_images=200", "= 100 images",
-         "test_images 200 -> at most 99"],
+        [
+            "images_per_domain, val_fraction, test_images",
+            "test_images=200",
+            "= 100 images",
+            "test_images 200 -> at most 99",
+        ],
     ),
     "validation fraction leaves no validation image": (
         dict(val_fraction=0.05, images_per_domain=60, test_images=4),
@@ -387,9 +391,14 @@ def test_outputs_the_config_no_longer_makes_are_moved_aside_and_named(tmp_path, 
     from ckaflow.study.stale import move_stale
 
     results = tmp_path / "results"
-    for rel in ("figures/groups_a-1.png", "figures/groups_a-3.png", "tables/x.csv",
-                "tables/old.csv", "cka.parquet",
-                "figures/.groups_a-1.tmp-6276.pdf"):  # fmt: skip  (a killed job's temporary)
+    for rel in (
+        "figures/groups_a-1.png",
+        "figures/groups_a-3.png",
+        "tables/x.csv",
+        "tables/old.csv",
+        "cka.parquet",
+        "figures/.groups_a-1.tmp-6276.pdf",
+    ):  # fmt: skip  (a killed job's temporary)
         (results / rel).parent.mkdir(parents=True, exist_ok=True)
         (results / rel).write_text(rel)
     targets = [f"{results}/figures/groups_a-1.png", "results/tables/x.csv", "results/cka.parquet"]

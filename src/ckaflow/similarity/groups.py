@@ -97,8 +97,8 @@ def _instance_parts(
     layers, channel_axis, precision, memory_budget, global_terms, name, xp, filter_layers
 ):
     """[(group names, their Moments)]: the filters of each layer of ``filter_layers``, then the
-    layers, then the model. A layer whose filters are not wanted is summed as it is read (never
-    one (n, n) Gram per channel)."""
+    layers, then the model. Every layer is summed as it is read (never one (n, n) Gram per
+    channel for it; a layer whose filters are wanted is read twice)."""
     parts, totals = [], []
     for layer, act in layers.items():
         opts = dict(
@@ -116,7 +116,10 @@ def _instance_parts(
             continue
         m = filter_moments(act, channel_axis=channel_axis, **opts)
         parts.append(([filter_group(layer, i) for i in range(len(m))], m))
-        totals.append(m.total())
+        # the layer made as every layer is (its channels' products summed inside one product
+        # per block), not from its filters' Grams: its numbers are the same whether or not its
+        # filters are compared
+        totals.append(filter_moments(act, channel_axis=channel_axis, total=True, **opts))
         log.debug("moments of %s: %d filters", layer, len(m))
     per_layer = Moments.concat(totals)
     return [*parts, (list(layers), per_layer), ([MODEL_GROUP], per_layer.total())]

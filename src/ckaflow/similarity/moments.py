@@ -98,10 +98,11 @@ def filter_moments(
     """Moments of each channel of a layer, one group per channel: act (n, ..., c) with
     ``channel_axis=-1`` (channels-last), or (n, c, ...) with ``channel_axis=1``.
 
-    ``total=True``: the moments of the whole layer as one group, the same numbers, bit for bit,
-    as ``filter_moments(act).total()`` without ever holding every channel's (n, n) Gram: each
-    block's are added to one (n, n) sum as they are made, and blocks are sized so that their
-    Grams fit ``memory_budget`` too (a layer whose filters are not compared).
+    ``total=True``: the moments of the whole layer as one group, ``filter_moments(act).total()``
+    to float32 rounding, without ever holding one (n, n) Gram per channel: each block of
+    channels' Gram is one product of its units side by side, added to one (n, n) sum as it is
+    made (channels of extreme values are taken one at a time, rescaled, as without ``total``).
+    How every layer's Gram is made, whether or not its filters are compared.
 
     Computed in ``xp`` (an array API namespace; default: act's own), each block of channels moved
     there as it is read (a NumPy memory map, computed on a GPU with ``xp`` = CuPy's namespace).
@@ -152,10 +153,10 @@ def _read_block(part, src, xp):
 
 
 class _RunningSum:
-    """The (n, n) sum of channels' Grams, each added as it is made (``filter_moments(total=
-    True)``), in the order ``xp.sum(axis=0)`` adds them, so that the layer's Gram is its channels'
-    total bit for bit without a (b, n, n) stack. Never changed in place: a block that is redone
-    returns it to :attr:`value` as it was before the block."""
+    """The (n, n) float64 sum of a layer's blocks' Grams (or of single rescaled channels'),
+    each added as it is made (``filter_moments(total=True)``), without a (b, n, n) stack. Never
+    changed in place: a block that is redone returns it to :attr:`value` as it was before the
+    block."""
 
     def __init__(self):
         self.value = None
@@ -204,6 +205,8 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
     temporary exceeds n x chunk values. With ``running``, each channel's scaled Gram is added
     to it as it is made and the moments' ``gram`` is empty (0, n, n)."""
     b, n, q = xv.shape
+    if running is not None and e is None and chunk >= q:
+        return _summed_moments(xp, xv, precision, global_terms, running)
     resolution = xv.dtype  # the input's own dtype, before any rescaling
     e = np.zeros(b, dtype=np.int64) if e is None else e
     dtype = getattr(xp, precision)
@@ -246,6 +249,43 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
         p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
         floor=rounding_floor(xp, resolution, n, mu_sq),
     ), diag
+
+
+def _summed_moments(xp, xv, precision, global_terms, running):
+    """:func:`_scaled_moments` of a block xv (b, n, q) whose Grams are only summed (no
+    rescaling), the block's Gram made as one product of its units side by side: Xc Xc' with Xc
+    (n, b q), added to ``running``. One large product instead of b products of n x q, each far
+    below the GEMM rate at narrow layers; the same float32 products, summed inside one GEMM
+    rather than channel by channel in float64 (the two agree to float32 rounding, about 1e-7
+    relative: tests/test_similarity.py). Every layer's Gram is made this way, whether or not its
+    filters are compared (:mod:`.groups`), so a layer's numbers never depend on that. The
+    per-channel moments (means, sums of squares, s and t) are taken one channel at a time."""
+    b, n, q = xv.shape
+    dtype = getattr(xp, precision)
+    x = xp.reshape(xp.moveaxis(xv, 0, 1), (n, b * q))  # a view for channels-first storage
+    ones = xp.ones(n, dtype=x.dtype, device=device(x))
+    mu = (ones @ x) / n  # (b q,) unit means in the input's precision
+    xc = xp.astype(x - mu, dtype, copy=False)  # centred in the input's precision, then rounded
+    running.add(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
+    rounded = xp.astype(mu, dtype, copy=False)
+    diags, ss, ts = [], [], []
+    for i in range(b):
+        part, units = xc[:, i * q : (i + 1) * q], slice(i * q, (i + 1) * q)  # (n, q)
+        diags.append(xp.max(xp.sum(part * part, axis=1)))  # its Gram's largest diagonal value
+        if global_terms:
+            ss.append(xp.sum(part * rounded[units], axis=1))  # Xc mu
+            ts.append(xp.sum(part, axis=1))  # Xc 1
+    mu64 = xp.reshape(as_float64(xp, mu), (b, q))
+    mu_sq = xp.sum(mu64 * mu64, axis=1)
+    return Moments(
+        gram=xp.zeros((0, n, n), dtype=xp.float64, device=device(xv)),
+        s=as_float64(xp, xp.stack(ss)) if global_terms else None,
+        t=as_float64(xp, xp.stack(ts)) if global_terms else None,
+        mu_sum=xp.sum(mu64, axis=1),
+        mu_sq=mu_sq,
+        p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
+        floor=rounding_floor(xp, xv.dtype, n, mu_sq),
+    ), as_float64(xp, xp.stack(diags))
 
 
 def _unit_moments(xp, part, dtype, global_terms):

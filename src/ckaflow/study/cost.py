@@ -160,8 +160,8 @@ def _grams(s: _Study) -> StageCost:
     while they are gathered) and the model's, the packed Grams of every estimator, and the
     minibatch of activations it reads (memory-mapped: resident while the minibatch is worked
     on, clean pages the kernel may take back under pressure, counted as the job's) and the
-    engine's temporaries: a layer whose filters are not kept is summed channel by channel into
-    one Gram (the running sum, the channel's Gram and their sum: three at a time)."""
+    engine's temporaries: each layer is summed a block of channels at a time into one Gram
+    (the running sum, the block's Gram and their sum: three at a time)."""
 
     def job(g: ModelGroups) -> float:
         work = (g.largest_filter_layer + 1) * s.gram  # centring one part's Grams
