@@ -8,7 +8,8 @@ first convolution of the two filter instances, across them). For each n: synthet
 then one job of each kind as the workflow runs it, each in a fresh process whose peak resident
 memory is read at its end: the Gram job of a filter instance (the largest), the HSIC job of one
 test set and estimator (one shard: every block) and the interval job (1,000 resamples, 200
-permutations of the null). Extraction and training are not part of it.
+permutations of the null; ``--jobs`` picks some). Each time is the job's work, its imports (about
+a second, once per job whatever its size) left out. Extraction and training are not part of it.
 
     .venv/bin/python benchmarks/bench_scale.py                      # n = 250, 500, 1000
     .venv/bin/python benchmarks/bench_scale.py --n 1000 2000 4000 --batch 500   # minibatches
@@ -18,6 +19,8 @@ recorded layers at each width, ``--instances`` seeds at init and final), and the
 time is also given against its GEMM floor (its products at this machine's measured rate):
 
     .venv/bin/python benchmarks/bench_scale.py --allcnn 1 --n 500 2000 10000 --batch 500
+    .venv/bin/python benchmarks/bench_scale.py --allcnn 0.1667 --n 500 2000 10000 --batch 500 \
+        --jobs compute_grams                # activations that fit the page cache at n = 10,000
 """
 
 from __future__ import annotations
@@ -136,6 +139,8 @@ def measure(kind: str, job: dict) -> tuple[float, float, int | None]:
         "import json, sys, time, snakemake.script\n"
         f"sys.path.insert(0, {here!r})\n"
         "import bench_scale as b\n"
+        # the job's own imports (about a second, once per job whatever its size) are not timed
+        f"import ckaflow.similarity, ckaflow.stages.{STAGE_MODULES[kind]}\n"
         "job = json.loads(sys.stdin.read())\n"
         f"t = time.perf_counter(); rows = b.run_job({kind!r}, job)\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
@@ -162,6 +167,7 @@ def predicted(job: dict) -> dict[str, float]:
 
 
 KINDS = ("compute_grams", "compute_hsic", "compute_intervals")
+STAGE_MODULES = {"compute_grams": "grams", "compute_hsic": "hsic", "compute_intervals": "intervals"}
 
 
 def run_sizes(args, width: float | None) -> dict:
@@ -181,7 +187,7 @@ def run_sizes(args, width: float | None) -> dict:
                 job = allcnn.setup_allcnn(Path(tmp), n, args.batch, width, args.instances)
                 want = allcnn.predicted_allcnn(job)
             print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
-            for kind in KINDS:
+            for kind in args.jobs:
                 seconds, peak, rows = measure(kind, job)
                 floor = None
                 if width is not None and kind == "compute_grams":
@@ -205,7 +211,7 @@ def report(args, results: dict, what: str) -> None:
     if len(args.n) > 1:
         print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
         logn = np.log(args.n)
-        for kind in KINDS:
+        for kind in args.jobs:
             t = np.log([results[n, kind][0] for n in args.n])
             m = np.log([results[n, kind][1] for n in args.n])
             print(f"| {kind} | {np.polyfit(logn, t, 1)[0]:.2f} | {np.polyfit(logn, m, 1)[0]:.2f} |")
@@ -227,6 +233,8 @@ def main() -> None:
     )
     parser.add_argument("--instances", type=int, default=2, help="seeds (--allcnn)")
     parser.add_argument("--tmp", default=None, help="folder for the inputs (default: $TMPDIR)")
+    parser.add_argument("--jobs", nargs="+", choices=KINDS, default=list(KINDS),
+                        help="the jobs to time (default: all three)")  # fmt: skip
     args = parser.parse_args()
     if args.allcnn is None:
         what = f"{args.channels} channels per layer, 6 layers, 8 models"

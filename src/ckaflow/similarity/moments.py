@@ -168,7 +168,7 @@ class _RunningSum:
 def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk, running) -> Moments:
     """Moments of a block of channels xv (b, n, q) of a float dtype, ``chunk`` units of a
     channel at a time; see :func:`filter_moments`. With ``running`` (a :class:`_RunningSum`),
-    the channels' Grams are added to it and the moments' ``gram`` is empty."""
+    the block's Gram is added to it and the moments' ``gram`` is empty."""
     before = running.value if running is not None else None
     with errstate(xp):  # overflow and underflow are detected below, and the block redone
         m, diag = _scaled_moments(xp, xv, precision, global_terms, None, chunk, running)
