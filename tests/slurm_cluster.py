@@ -239,12 +239,20 @@ class Cluster:
                     proc.wait(timeout=20)
 
 
-# The background study's node: one CPU more than this machine has. It runs beside the rest of the
-# suite; a node of 32 CPUs ran up to 16 of its jobs at once on a 2-core machine, each several
-# times slower than alone, the tests beside it too, and the study came within minutes of its
-# 30 (past them on a slower machine). The profile's threads are capped at the machine's cores,
-# so every job still fits the node.
-STUDY_CPUS = len(os.sched_getaffinity(0)) + 1
+# The background study's node: as many CPUs as the profile's largest job asks for (sbatch
+# asks for the profile's threads; Snakemake caps them at the machine's cores only inside the
+# job), and at least one more than the machine has. It runs beside the rest of the suite: a node
+# of 32 CPUs ran up to 16 of its jobs at once on a 2-core machine, each several times slower
+# than alone, the tests beside it too, and the study came within minutes of its 30 (past them
+# on a slower machine).
+PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "slurm" / "config.yaml"
+
+
+def study_cpus(profile: Path = PROFILE) -> int:
+    import yaml
+
+    threads = yaml.safe_load(profile.read_text()).get("set-threads", {})
+    return max([len(os.sched_getaffinity(0)) + 1, *map(int, threads.values())])
 
 
 class BackgroundStudy:
@@ -273,7 +281,7 @@ class BackgroundStudy:
             self.skip = ensure_installed()
             if self.skip:
                 return
-            self.cluster = Cluster(self.prefix / "cluster", cpus=STUDY_CPUS)
+            self.cluster = Cluster(self.prefix / "cluster", cpus=study_cpus())
             self.cluster.start()
             self.out = self._run_snakemake(self.workdir, self.cluster.env)
             self.jobs = self.cluster.jobs()
