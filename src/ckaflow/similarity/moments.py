@@ -1,12 +1,11 @@
-"""The moments of groups of units (:class:`Moments`, defined in :mod:`.kernels`' docstring),
-computed a block of channels and a chunk of units at a time, in float64 sums, with float32
-products kept accurate whatever the scale of the values."""
+"""The moments of groups of units (:class:`~.summaries.Moments`, defined in :mod:`.kernels`'
+docstring), computed a block of channels and a chunk of units at a time, in float64 sums, with
+float32 products kept accurate whatever the scale of the values."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -21,67 +20,12 @@ from .arrays import (
     to_numpy,
 )
 from .precision import TINY_GRAM, TINY_VALUE, rounding_floor, scale_exponent, working_dtype
+from .summaries import Moments
 from .validate import check_memory_budget
 
+__all__ = ["DEFAULT_MEMORY_BUDGET", "Moments", "filter_moments", "group_moments"]
+
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes of temporary arrays one call may hold
-
-
-@dataclass(frozen=True)
-class Moments:
-    """Additive summaries of g groups of units on n examples (see the module docstring).
-
-    gram : (g, n, n) float64    s, t : (g, n) float64    mu_sum, mu_sq, p, floor : (g,) float64
-    ``s`` and ``t`` are None when only unit centring was asked for (they cost a pass over the data).
-    ``floor`` is the centred sum of squares that rounding alone could give: (16 eps)^2 n sum(mu^2)
-    with eps the resolution of the input's own dtype (see :func:`constant_groups`); a sum too.
-    Arrays of any array API namespace (all the same one, on one device).
-    """
-
-    gram: object
-    s: object | None
-    t: object | None
-    mu_sum: object
-    mu_sq: object
-    p: object
-    floor: object
-
-    @property
-    def n(self) -> int:
-        return self.gram.shape[1]
-
-    @property
-    def xp(self) -> ModuleType:
-        return array_namespace(self.gram)
-
-    def __len__(self) -> int:
-        return self.gram.shape[0]
-
-    def total(self) -> Moments:
-        """The moments of the union of all g groups, as one group: (1, n, n)."""
-        xp = self.xp
-        return Moments(
-            *(None if f is None else xp.sum(f, axis=0, keepdims=True) for f in self._fields())
-        )
-
-    def select(self, keep) -> Moments:
-        """The groups where ``keep`` (a host boolean or index array over the g groups) selects."""
-        keep = np.asarray(keep)
-        index = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(np.int64)
-        xp = self.xp
-        idx = xp.asarray(index, device=device(self.gram))
-        return Moments(*(None if f is None else xp.take(f, idx, axis=0) for f in self._fields()))
-
-    def _fields(self) -> tuple:
-        return (self.gram, self.s, self.t, self.mu_sum, self.mu_sq, self.p, self.floor)
-
-    @staticmethod
-    def concat(parts: list[Moments]) -> Moments:
-        """Stack the groups of several :class:`Moments` in order."""
-        if len(parts) == 1:
-            return parts[0]
-        xp = parts[0].xp
-        fields = zip(*(m._fields() for m in parts), strict=True)
-        return Moments(*(None if any(f is None for f in fs) else xp.concat(fs) for fs in fields))
 
 
 def filter_moments(
