@@ -69,6 +69,10 @@ def snakemake(
 
 SLURM_TEST = "test_tiny_study_on_a_real_slurm_cluster"
 SLURM_ACCOUNT = "ckaflow-test"
+# The SLURM study's limit: it runs beside the whole suite (about half an hour on 2 cores), so
+# its limit is the suite's, not its own time alone (22 minutes with the tiny fixture beside it,
+# on a 2-core AMD EPYC); it guards against a hang.
+SLURM_TIMEOUT = 2700
 
 
 def _slurm_snakemake(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -91,7 +95,7 @@ def _slurm_snakemake(workdir: Path, env: dict[str, str]) -> subprocess.Completed
         "2",
         cores=None,
         env={**env, "CKAFLOW_SLURM_ACCOUNT": SLURM_ACCOUNT},
-        timeout=1800,
+        timeout=SLURM_TIMEOUT,
     )
 
 
@@ -112,7 +116,7 @@ def slurm_study(request, tmp_path_factory):
         return
     study = BackgroundStudy(tmp_path_factory.mktemp("slurm"), _slurm_snakemake)
     yield study
-    study.join(1800)
+    study.join(SLURM_TIMEOUT)
 
 
 @pytest.fixture(scope="session")

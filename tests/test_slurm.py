@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SLURM_ACCOUNT, snakemake
+from conftest import SLURM_ACCOUNT, SLURM_TIMEOUT, snakemake
 
 from ckaflow.names import depth_of
 from ckaflow.stages.hsic import PAIR_KEY
@@ -71,7 +71,7 @@ def test_local_runs_get_nothing_of_the_cluster(workdir):
 def test_tiny_study_on_a_real_slurm_cluster(slurm_study, tiny_run):
     """The tiny config through `--profile slurm` (run in the background since the session
     started: see conftest.slurm_study)."""
-    study = slurm_study.join(1800)
+    study = slurm_study.join(SLURM_TIMEOUT)
     if study.skip:
         pytest.skip(study.skip)
     if study.error is not None:
