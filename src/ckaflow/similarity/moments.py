@@ -214,7 +214,8 @@ def _summed_moments(xp, xv, precision, global_terms, running):
     rounded = xp.astype(mu, dtype, copy=False)
     diags, ss, ts = [], [], []
     for i in range(b):
-        part, units = xc[:, i * q : (i + 1) * q], slice(i * q, (i + 1) * q)  # (n, q)
+        units = slice(i * q, (i + 1) * q)  # channel i's columns
+        part = xc[:, units]  # (n, q)
         diags.append(xp.max(xp.sum(part * part, axis=1)))  # its Gram's largest diagonal value
         if global_terms:
             ss.append(xp.sum(part * rounded[units], axis=1))  # Xc mu
