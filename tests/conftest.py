@@ -25,7 +25,8 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 def copy_workflow(dest: Path) -> Path:
     """Copy the workflow (Snakefile, rules, scripts, schema, configs, profiles) into ``dest``, with
-    the overlay :data:`DEPTH_1` names. Not the package: the jobs import the installed one."""
+    the overlays :data:`DEPTH_1` and :data:`SEED_1` name. Not the package: the jobs import the
+    installed one."""
     for name in ("Snakefile", "workflow", "config", "envs", "profiles", "slurm"):
         src = ROOT / name
         if src.is_symlink():
@@ -35,6 +36,7 @@ def copy_workflow(dest: Path) -> Path:
         else:
             shutil.copy(src, dest / name)
     (dest / DEPTH_1[0]).write_text("model: {depths: [1]}\n")
+    (dest / SEED_1[0]).write_text("seeds: [1]\n")
     return dest
 
 
@@ -84,7 +86,10 @@ def _slurm_snakemake(workdir: Path, env: dict[str, str]) -> subprocess.Completed
         "slurm",
         "--configfile",
         "config/tiny.yaml",
-        *DEPTH_1,  # the depth-2 models' rules are the same rules: 16 jobs fewer
+        # The depth-2 models' and the second seed's rules are the same rules: 35 jobs fewer,
+        # each of which loads the workflow twice on the cluster (the job and its step).
+        *DEPTH_1,
+        *SEED_1,
         # The test cluster has no accounting database, so sacct cannot answer.
         "--slurm-status-command",
         "squeue",
@@ -134,6 +139,8 @@ def tiny_run(tmp_path_factory) -> Path:
 # SLURM run) skip their 16 jobs. A file, not --config depths=[1]: Snakemake's --config reads
 # list items as strings.
 DEPTH_1 = ("depth1.yaml",)
+# The same for the first seed only (after DEPTH_1: the SLURM run).
+SEED_1 = ("seed1.yaml",)
 
 
 def tables_equal(a: Path, b: Path) -> None:

@@ -2,6 +2,7 @@
 # recorded (PLAN), what is compared (COMPARED), what each job is given (job_params), where each
 # file is (paths). Below, only the adapters from Snakemake's wildcards to those. The ckaflow
 # package is installed (README), in the environment that runs Snakemake or in each conda env.
+import functools
 import re
 import sys
 from pathlib import Path
@@ -50,8 +51,14 @@ TF_ENV = (
 def code_of(script):
     """The SHA-256 of the code a rule's script runs: the script and every ckaflow module it
     imports (ckaflow.code). Every rule's params carry it, so editing a module reruns exactly
-    the jobs whose scripts import it ("Params have changed")."""
-    return script_sha256(str(workflow.source_path(script)))
+    the jobs whose scripts import it ("Params have changed"). Computed when a job of the rule
+    is planned, once per script and process: a cluster job's workflow load hashes only its own
+    rule's code."""
+    path = str(workflow.source_path(script))
+    return lambda wildcards: _script_sha256(path)
+
+
+_script_sha256 = functools.cache(script_sha256)
 
 
 def one_of(names):
