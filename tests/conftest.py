@@ -129,7 +129,8 @@ def tiny_run(tmp_path_factory) -> Path:
     """The whole study on the tiny config, run once for the whole session. Read-mostly: a test
     that changes it must leave the same results behind (test_workflow.py, which runs last)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    out = snakemake(workdir, "--configfile", "config/tiny.yaml")
+    # beside the SLURM study (conftest.slurm_study) on 2 cores it takes twice its time alone
+    out = snakemake(workdir, "--configfile", "config/tiny.yaml", timeout=SLURM_TIMEOUT)
     assert out.returncode == 0, out.stdout[-5000:]
     return workdir
 

@@ -203,7 +203,8 @@ def _summed_moments(xp, xv, precision, global_terms, running):
     rather than channel by channel in float64 (the two agree to float32 rounding, about 1e-7
     relative: tests/test_similarity.py). Every layer's Gram is made this way, whether or not its
     filters are compared (:mod:`.groups`), so a layer's numbers never depend on that. The
-    per-channel moments (means, sums of squares, s and t) are taken one channel at a time."""
+    per-channel moments (means, sums of squares, s and t) are taken for all channels at once,
+    each a single pass over Xc without temporaries of its size."""
     b, n, q = xv.shape
     dtype = getattr(xp, precision)
     x = xp.reshape(xp.moveaxis(xv, 0, 1), (n, b * q))  # a view for channels-first storage
@@ -211,26 +212,25 @@ def _summed_moments(xp, xv, precision, global_terms, running):
     mu = (ones @ x) / n  # (b q,) unit means in the input's precision
     xc = xp.astype(x - mu, dtype, copy=False)  # centred in the input's precision, then rounded
     running.add(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
-    rounded = xp.astype(mu, dtype, copy=False)
-    diags, ss, ts = [], [], []
-    for i in range(b):
-        units = slice(i * q, (i + 1) * q)  # channel i's columns
-        part = xc[:, units]  # (n, q)
-        diags.append(xp.max(xp.sum(part * part, axis=1)))  # its Gram's largest diagonal value
-        if global_terms:
-            ss.append(xp.sum(part * rounded[units], axis=1))  # Xc mu
-            ts.append(xp.sum(part, axis=1))  # Xc 1
+    per_channel = xp.reshape(xc, (n, b, q))  # a view
+    # each channel's Gram's largest diagonal value: one pass, no (n, q) temporaries
+    diag = xp.max(xp.vecdot(per_channel, per_channel), axis=0)  # (b,)
+    st = None
+    if global_terms:  # [Xc mu, Xc 1] of every channel in one batched product: (b, n, 2)
+        rounded = xp.reshape(xp.astype(mu, dtype, copy=False), (b, q))
+        st = xp.moveaxis(per_channel, 1, 0) @ xp.stack([rounded, xp.ones_like(rounded)], axis=-1)
+        st = as_float64(xp, st)
     mu64 = xp.reshape(as_float64(xp, mu), (b, q))
     mu_sq = xp.sum(mu64 * mu64, axis=1)
     return Moments(
         gram=xp.zeros((0, n, n), dtype=xp.float64, device=device(xv)),
-        s=as_float64(xp, xp.stack(ss)) if global_terms else None,
-        t=as_float64(xp, xp.stack(ts)) if global_terms else None,
+        s=None if st is None else st[..., 0],
+        t=None if st is None else st[..., 1],
         mu_sum=xp.sum(mu64, axis=1),
         mu_sq=mu_sq,
         p=xp.full(b, float(q), dtype=xp.float64, device=device(xv)),
         floor=rounding_floor(xp, xv.dtype, n, mu_sq),
-    ), as_float64(xp, xp.stack(diags))
+    ), as_float64(xp, diag)
 
 
 def _unit_moments(xp, part, dtype, global_terms):
