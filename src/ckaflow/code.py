@@ -71,6 +71,19 @@ def script_sha256(script: str | Path) -> str:
     return files_sha256(files, base=package_root())
 
 
+def script_param(script: str | Path) -> Callable[[object], str]:
+    """A rule's params entry holding :func:`script_sha256` of ``script``: computed when a job of
+    the rule is first planned, once per process. The workflow's whole load (every cluster job
+    loads it again) then hashes only the code of the rules it plans jobs of."""
+    script = str(script)
+    return lambda wildcards: _script_sha256_once(script)
+
+
+@functools.cache
+def _script_sha256_once(script: str) -> str:
+    return script_sha256(script)
+
+
 def user_files(source: str | Path) -> list[Path]:
     """A builder's source file and the modules it imports from the user's own folders: found
     beside it or in the working directory, never under this Python's installation (the

@@ -2,12 +2,11 @@
 # recorded (PLAN), what is compared (COMPARED), what each job is given (job_params), where each
 # file is (paths). Below, only the adapters from Snakemake's wildcards to those. The ckaflow
 # package is installed (README), in the environment that runs Snakemake or in each conda env.
-import functools
 import re
 import sys
 from pathlib import Path
 
-from ckaflow.code import script_sha256
+from ckaflow.code import script_param
 from ckaflow.data.sources import folder_digest
 from ckaflow.figures import layout
 from ckaflow.model.builder import builder_files, source_sha256
@@ -49,16 +48,10 @@ TF_ENV = (
 
 
 def code_of(script):
-    """The SHA-256 of the code a rule's script runs: the script and every ckaflow module it
-    imports (ckaflow.code). Every rule's params carry it, so editing a module reruns exactly
-    the jobs whose scripts import it ("Params have changed"). Computed when a job of the rule
-    is planned, once per script and process: a cluster job's workflow load hashes only its own
-    rule's code."""
-    path = str(workflow.source_path(script))
-    return lambda wildcards: _script_sha256(path)
-
-
-_script_sha256 = functools.cache(script_sha256)
+    """The SHA-256 of the code a rule's script runs, the script and every ckaflow module it
+    imports, computed when a job of the rule is planned (ckaflow.code.script_param). Every rule's
+    params carry it: editing a module reruns the jobs that run it ("Params have changed")."""
+    return script_param(workflow.source_path(script))
 
 
 def one_of(names):
