@@ -104,9 +104,18 @@ class _RunningSum:
 
     def __init__(self):
         self.value = None
+        self._scratch = None
 
     def add(self, gram) -> None:
         self.value = gram if self.value is None else self.value + gram
+
+    def scratch(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A NumPy array of ``shape`` for a block's centred copy, the same memory for every
+        block of the layer: a fresh array per block costs as much again in page faults."""
+        size = math.prod(shape)
+        if self._scratch is None or self._scratch.size < size or self._scratch.dtype != dtype:
+            self._scratch = np.empty(size, dtype=dtype)
+        return self._scratch[:size].reshape(shape)
 
 
 def _block_moments(xp, xv, precision, global_terms, name, shape, c0, chunk, running) -> Moments:
@@ -179,7 +188,9 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
     mu_sq = xp.stack(mu_sqs) * four_e
     st = xp.stack(sts) if global_terms else None  # (b, n, 2)
     if running is None:
-        gram = xp.stack(grams) * four_e[:, None, None]
+        gram = xp.stack(grams)  # (b, n, n)
+        if e.any():  # rescaled channels back to their scale (exact: powers of two)
+            gram = gram * four_e[:, None, None]
         diag = xp.max(xp.linalg.diagonal(gram), axis=1)
     else:
         gram = xp.zeros((0, n, n), dtype=xp.float64, device=device(xv))
@@ -210,7 +221,10 @@ def _summed_moments(xp, xv, precision, global_terms, running):
     x = xp.reshape(xp.moveaxis(xv, 0, 1), (n, b * q))  # a view for channels-first storage
     ones = xp.ones(n, dtype=x.dtype, device=device(x))
     mu = (ones @ x) / n  # (b q,) unit means in the input's precision
-    xc = xp.astype(x - mu, dtype, copy=False)  # centred in the input's precision, then rounded
+    if is_numpy_namespace(xp) and x.dtype == dtype:
+        xc = np.subtract(x, mu, out=running.scratch(x.shape, x.dtype))
+    else:  # centred in the input's precision, then rounded
+        xc = xp.astype(x - mu, dtype, copy=False)
     running.add(as_float64(xp, xc @ xc.T))  # (n, n); numpy uses syrk for a @ a.T
     per_channel = xp.reshape(xc, (n, b, q))  # a view
     # each channel's Gram's largest diagonal value: one pass, no (n, q) temporaries
