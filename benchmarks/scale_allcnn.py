@@ -103,6 +103,7 @@ def setup_allcnn(work: Path, n: int, batch: int | None, width: float, instances:
         "pairs": Comparisons(plan).interval_pairs, "rows": Comparisons(plan).interval_rows,
         "interval_models": Comparisons(plan).interval_models, "config": config, "width": width,
         "units": int(sum(np.prod(s) for s in shapes(spec, True).values())),
+        "filter_units": int(sum(np.prod(shapes(spec, True)[layer]) for layer in keep)),
     }  # fmt: skip
 
 
@@ -120,10 +121,13 @@ def predicted_allcnn(job: dict) -> dict[str, float]:
 
 
 def gram_floor_seconds(job: dict, rate: float) -> float:
-    """The Gram job's GEMM floor: its products (each minibatch's X X' of every layer, n b d
-    multiply-adds over the minibatches) at the measured float32 rate of X X'."""
+    """The Gram job's GEMM floor: its products at the measured float32 rate of X X'. Each
+    minibatch's X X' of every layer (b^2 d multiply-adds for d units) and of every channel of
+    the layers whose filters are compared (as many again for those layers' units): a filter's
+    Gram is a product the job must make, as a layer's is."""
     from ckaflow.similarity.minibatch import batch_bounds
 
     bounds = batch_bounds(job["n"], job["batch"])
     sizes = np.diff(bounds)
-    return 2.0 * float(np.sum(sizes.astype(float) ** 2)) * job["units"] / rate
+    units = job["units"] + job["filter_units"]
+    return 2.0 * float(np.sum(sizes.astype(float) ** 2)) * units / rate
