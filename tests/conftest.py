@@ -146,9 +146,9 @@ SEED_1 = ("seed1.yaml",)
 
 def tables_equal(a: Path, b: Path) -> None:
     """Assert that run ``b`` made what run ``a`` made: byte-identical datasets, identical weights
-    and equal tables. ``b`` may be the tiny config at depth 1 only (:data:`DEPTH_1`): then it is
-    held to ``a``'s depth-1 part."""
-    from ckaflow.names import depth_of
+    and equal tables. ``b`` may be the tiny config at depth 1 only (:data:`DEPTH_1`), or its first
+    seed at depth 1 (and :data:`SEED_1`): then it is held to that part of ``a``."""
+    from ckaflow.names import parse, parse_model
 
     ra, rb = a / "results", b / "results"
     datasets = sorted(p.relative_to(ra) for p in ra.glob("data/*/*.npy"))
@@ -159,9 +159,15 @@ def tables_equal(a: Path, b: Path) -> None:
     # the tiny config's base instances (init, step2, step4, phase1, phase2, final), fine-tuned (2),
     # at depth 1 (two seeds) and 2 (the first seed)
     assert len(checkpoints) == (4 + 2) * 6 + (4 + 2) * 2
-    shallow = not (rb / "models" / "synth-d2-1").exists()
-    if shallow:
-        checkpoints = [rel for rel in checkpoints if depth_of(rel.parts[1]) == 1]
+    depths = {1} if not (rb / "models" / "synth-d2-1").exists() else {1, 2}
+    seeds = {1} if not (rb / "models" / "synth-2").exists() else {1, 2}
+    whole = depths == {1, 2} and seeds == {1, 2}
+
+    def kept(name: str) -> bool:  # a model or instance name of b's part
+        instance = parse(parse_model(name)[0])
+        return instance.depth in depths and instance.seed in seeds
+
+    checkpoints = [rel for rel in checkpoints if kept(rel.parts[1])]
     assert sorted(p.relative_to(rb) for p in rb.glob("models/*/checkpoints/*.npz")) == checkpoints
     for rel in checkpoints:
         with np.load(ra / rel) as wa, np.load(rb / rel) as wb:
@@ -171,21 +177,32 @@ def tables_equal(a: Path, b: Path) -> None:
     for rel, names in (("cka.parquet", ["a_model", "b_model"]),
                        ("tables/test_loss.parquet", ["instance"])):  # fmt: skip
         ta, tb = (_plain(pd.read_parquet(r / rel)) for r in (ra, rb))
-        if shallow:  # a's depth-1 rows, in b's order (the rows of a block follow its models)
-            # depth of each distinct name once (a per-row map of 3 M rows takes minutes)
-            shallow_rows = np.ones(len(ta), dtype=bool)
+        if not whole:  # a's rows of b's part, in b's order (the rows of a block follow its models)
+            # each distinct name once (a per-row map of 3 M rows takes minutes)
+            rows = np.ones(len(ta), dtype=bool)
             for c in names:
-                depth = {m: depth_of(m) for m in ta[c].unique()}
-                shallow_rows &= ta[c].map(depth).to_numpy() == 1
-            ta = ta[shallow_rows]
+                rows &= ta[c].map({m: kept(m) for m in ta[c].unique()}).to_numpy()
+            ta = ta[rows]
             key = PAIR_KEY if "a_model" in names else names
             ta, tb = (t.sort_values(key, kind="stable", ignore_index=True) for t in (ta, tb))
         pd.testing.assert_frame_equal(ta.reset_index(drop=True), tb)
-    for rel in ("tables/test_accuracy.csv", "tables/table_finetuning.csv"):
+    for rel, column in (("tables/test_accuracy.csv", "instance"),
+                        ("tables/table_finetuning.csv", "fine-tuned")):  # fmt: skip
         ta, tb = (pd.read_csv(r / rel) for r in (ra, rb))
-        if shallow and "instance" in ta:
-            ta = ta[[depth_of(i) == 1 for i in ta["instance"]]].reset_index(drop=True)
+        if not whole:  # b's instances (a mean and sd over one seed are not a's)
+            ta, tb = (t[[_is_instance(i) and kept(i) for i in t[column]]].reset_index(drop=True)
+                      for t in (ta, tb))  # fmt: skip
         pd.testing.assert_frame_equal(ta, tb, check_exact=True)
+
+
+def _is_instance(name: str) -> bool:
+    from ckaflow.names import parse
+
+    try:
+        parse(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
