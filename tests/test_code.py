@@ -109,3 +109,16 @@ def test_every_rule_with_a_script_carries_the_hash_of_that_script(rules):
         if script:
             name = block.split(":")[0]
             assert f'code=code_of("{script.group(1)}")' in block, (rules.name, name)
+
+
+def test_a_rules_code_hash_is_made_once_per_load_and_anew_by_the_next(tmp_path):
+    """The params entry hashes when a job is planned, keeps it for the rule's other jobs, and a
+    new entry (the next workflow load) reads the code as it is by then."""
+    from ckaflow.code import script_param
+
+    script = write(tmp_path / "job.py", "import json\n")
+    entry = script_param(script)
+    first = entry(None)
+    script.write_text("import json, os\n")
+    assert entry(None) == first  # the same load: made once
+    assert script_param(script)(None) != first  # the next load: the edit counts

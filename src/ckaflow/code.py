@@ -72,16 +72,18 @@ def script_sha256(script: str | Path) -> str:
 
 
 def script_param(script: str | Path) -> Callable[[object], str]:
-    """A rule's params entry holding :func:`script_sha256` of ``script``: computed when a job of
-    the rule is first planned, once per process. The workflow's whole load (every cluster job
-    loads it again) then hashes only the code of the rules it plans jobs of."""
-    script = str(script)
-    return lambda wildcards: _script_sha256_once(script)
+    """A rule's params entry holding :func:`script_sha256` of ``script``, computed when a job of
+    the rule is first planned and kept for the rule's other jobs (each workflow load makes its
+    own entry, so it reads the code as it is then). A cluster job's load (every cluster job
+    loads the workflow again) then hashes only its own rule's code."""
+    script, known = str(script), []
 
+    def code(wildcards) -> str:
+        if not known:
+            known.append(script_sha256(script))
+        return known[0]
 
-@functools.cache
-def _script_sha256_once(script: str) -> str:
-    return script_sha256(script)
+    return code
 
 
 def user_files(source: str | Path) -> list[Path]:
