@@ -48,9 +48,9 @@ TF_ENV = (
 
 
 def code_of(script):
-    """The SHA-256 of the code a rule's script runs, the script and every ckaflow module it
-    imports, computed when a job of the rule is planned (ckaflow.code.script_param). Every rule's
-    params carry it: editing a module reruns the jobs that run it ("Params have changed")."""
+    """The SHA-256 of the code a rule's script runs (it and the ckaflow modules it imports),
+    made when a job of the rule is planned (ckaflow.code.script_param). Every rule's params
+    carry it: editing a module reruns the jobs that run it ("Params have changed")."""
     return script_param(workflow.source_path(script))
 
 
