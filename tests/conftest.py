@@ -140,7 +140,7 @@ def tiny_run(tmp_path_factory) -> Path:
 # SLURM run) skip their 16 jobs. A file, not --config depths=[1]: Snakemake's --config reads
 # list items as strings.
 DEPTH_1 = ("depth1.yaml",)
-# The same for the first seed only (after DEPTH_1: the SLURM run).
+# The same for the first seed only (after DEPTH_1: the SLURM and the interrupted runs).
 SEED_1 = ("seed1.yaml",)
 
 
