@@ -3,6 +3,7 @@ folder): what the workflow's jobs do with a model on that backend, written to re
 
 * ``transpose/*``: the tied decoder's depthwise transposed convolution on random inputs;
 * ``tied/*``: every layer of the autoencoder with the weights the TensorFlow process saved;
+  ``grad/*``: the gradient of ``sum(model(x) * r)`` with respect to each of its weights;
 * ``noise/{a,b,c}``: salt-and-pepper noise of seeds (1, 2), (1, 2) and (1, 3);
 * ``saved``: the outputs of the ``.keras`` file the TensorFlow process saved;
 * ``train{1,2}/*``: the final weights of the same tiny denoising run, twice; ``loss`` its
@@ -24,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from ckaflow.model.checkpoints import read_checkpoint  # noqa: E402
 from ckaflow.model.tied_autoencoder import TiedAutoencoder  # noqa: E402
-from ckaflow.model.transpose import depthwise_conv_transpose  # noqa: E402
+from ckaflow.model.tied_ops import depthwise_conv_transpose  # noqa: E402
 from ckaflow.training import TrainConfig, TrainingData, train  # noqa: E402
 from ckaflow.training.job import train_instance  # noqa: E402
 
@@ -45,12 +46,34 @@ for name, seed in (("a", [1, 2]), ("b", [1, 2]), ("c", [1, 3])):
     noisy = salt_and_pepper_tensor(grey, keras.ops.convert_to_tensor(seed, "int32"), 0.05, 0.05)
     out[f"noise/{name}"] = keras.ops.convert_to_numpy(noisy)
 
+
+def weight_gradients(model, x, r) -> dict:
+    """d sum(model(x) * r) / d each trainable weight, by name, with this backend's autodiff."""
+    weights = model.trainable_variables
+    if backend == "jax":
+        import jax
+
+        def loss(values):
+            return jax.numpy.sum(model.stateless_call(values, [], x)[0] * r)
+
+        grads = jax.grad(loss)([v.value for v in weights])
+    else:
+        import torch
+
+        y = model(x)
+        loss = (y * torch.as_tensor(r, device=y.device)).sum()
+        grads = torch.autograd.grad(loss, [v.value for v in weights])
+    return {v.name: keras.ops.convert_to_numpy(g) for v, g in zip(weights, grads, strict=True)}
+
+
 for depth in (1, 2):  # depth 2: the stride-1 transposes too
     model = TiedAutoencoder(3, depth=depth)
     model.set_weights_dict({k.split("/", 2)[2]: inputs[k] for k in inputs.files
                             if k.startswith(f"tied_w/{depth}/")})  # fmt: skip
     for name, v in model.layer_outputs(inputs["x"]).items():
         out[f"tied/{depth}/{name}"] = keras.ops.convert_to_numpy(v)
+    for name, g in weight_gradients(model, inputs["x"], inputs["r"]).items():
+        out[f"grad/{depth}/{name}"] = g
 
 saved = keras.saving.load_model(work / "saved.keras")
 out["saved"] = keras.ops.convert_to_numpy(saved(inputs["images"], training=False))

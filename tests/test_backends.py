@@ -1,8 +1,8 @@
 """Keras 3's backends: the backend chosen (config, then $KERAS_BACKEND, then TensorFlow); on JAX
 and PyTorch the models compute what they compute on TensorFlow (the same weights give the same
-layers, a saved .keras file the same outputs), the same seed trains the same weights, a user's
-Keras-only model trains; the tiny study's training runs on JAX end to end. PyTorch's tests run
-where it is installed (`make test BACKEND=torch`)."""
+layers and gradients, a saved .keras file the same outputs), the same seed trains the same
+weights, a user's Keras-only model trains; the tiny study's training runs on JAX end to end.
+PyTorch's tests run where it is installed (`make test BACKEND=torch`)."""
 
 from __future__ import annotations
 
@@ -78,12 +78,13 @@ def test_the_layer_listing_says_which_backends_a_builder_runs_on(tmp_path):
 def tensorflow_reference(tmp_path_factory):
     """What TensorFlow computes (this process), and the inputs the other backends get."""
     import keras
+    import tensorflow as tf
 
     numpy = keras.ops.convert_to_numpy
     from ckaflow.data import build_domain, write_dataset
     from ckaflow.model.build import build_model
     from ckaflow.model.tied_autoencoder import TiedAutoencoder
-    from ckaflow.model.transpose import depthwise_conv_transpose
+    from ckaflow.model.tied_ops import depthwise_conv_transpose
 
     assert keras.backend.backend() == "tensorflow"
     work = tmp_path_factory.mktemp("backends")
@@ -96,11 +97,17 @@ def tensorflow_reference(tmp_path_factory):
         inputs |= {f"transpose/h/{case}": h, f"transpose/k/{case}": kernel}
         expected[f"transpose/{case}"] = numpy(depthwise_conv_transpose(h, kernel, stride, (hh, ww)))
     inputs["x"] = rng.random((3, 64, 80, 1)).astype("float32")
+    inputs["r"] = rng.standard_normal((3, 64, 80, 1)).astype("float32")
     for depth in (1, 2):
         tied = TiedAutoencoder(3, depth=depth)
         inputs |= {f"tied_w/{depth}/{k}": v for k, v in tied.get_weights_dict().items()}
         layers = tied.layer_outputs(inputs["x"]).items()
         expected |= {f"tied/{depth}/{n}": numpy(v) for n, v in layers}
+        with tf.GradientTape() as tape:  # the gradients autodiff gives the training step
+            loss = tf.reduce_sum(tied(inputs["x"]) * inputs["r"])
+        grads = tape.gradient(loss, tied.trainable_variables)
+        expected |= {f"grad/{depth}/{v.name}": numpy(g)
+                     for v, g in zip(tied.trainable_variables, grads, strict=True)}  # fmt: skip
     user = build_model({"builder": "examples/own_study/model.py:build",
                         "input_shape": [16, 16, 3], "num_classes": 3}, 5)  # fmt: skip
     user.save(work / "saved.keras")
@@ -129,8 +136,13 @@ def test_a_backend_computes_what_tensorflow_does_and_trains_deterministically(
     got = np.load(work / f"{backend}.npz")
     for key, want in expected.items():  # float32 rounding apart, never more
         scale = np.abs(want).max() + 1e-12
+        # at depth 2 a pool window's two maxima within rounding of each other can be picked the
+        # other way round: gradients below it move by ~1e-3 of their largest (a wrong gradient
+        # moves them by its whole size)
+        tolerance = 1e-2 if key.startswith("grad/2/") else 1e-5
         assert got[key].shape == want.shape, key
-        assert np.abs(got[key] - want).max() <= 1e-5 * scale, (key, np.abs(got[key] - want).max())
+        error = np.abs(got[key] - want).max()
+        assert error <= tolerance * scale, (key, error, scale)
     trained = [k.removeprefix("train1/") for k in got.files if k.startswith("train1/")]
     assert trained and all(np.array_equal(got[f"train1/{k}"], got[f"train2/{k}"]) for k in trained)
     start = np.load(work / backend / "train1" / "synth-1" / "checkpoints" / "init.npz")

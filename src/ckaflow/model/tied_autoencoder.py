@@ -40,7 +40,7 @@ from .tied_layers import (
     layer_specs,
     layers,
 )
-from .transpose import conv_transpose, depthwise_conv_transpose
+from .tied_ops import conv_transpose, depthwise_conv_transpose, max_pool
 
 _TYPES = {
     "encoder": "Conv2D",
@@ -119,7 +119,7 @@ class TiedAutoencoder(keras.Model):
             if spec.part == "encoder":
                 h = ops.relu(ops.conv(h, self.kernels[name], 1, "same") + b[name])
             elif spec.part == "pool":
-                h = ops.max_pool(h, 2, 2, "valid")
+                h = max_pool(h)
             elif spec.part == "decoder":
                 h = ops.relu(self._transpose(h, spec, dk[name]) + b[name])
             else:
