@@ -16,7 +16,8 @@ a second, once per job whatever its size) left out. Extraction and training are 
 
 With ``--allcnn WIDTH ...`` the workload is All-CNN-C's instead (``scale_allcnn.py``: the 18
 recorded layers at each width, ``--instances`` seeds at init and final), and the Gram job's
-time is also given against its GEMM floor (its products at this machine's measured rate):
+time is also given against its GEMM floor (its products at this machine's measured rate), as is
+the time of its products alone (made at the job's shapes in this process, nothing else):
 
     .venv/bin/python benchmarks/bench_scale.py --allcnn 1 --n 500 2000 10000 --batch 500
     .venv/bin/python benchmarks/bench_scale.py --allcnn 0.1667 --n 500 2000 10000 --batch 500 \
@@ -171,7 +172,8 @@ STAGE_MODULES = {"compute_grams": "grams", "compute_hsic": "hsic", "compute_inte
 
 
 def run_sizes(args, width: float | None) -> dict:
-    """{(n, job): (seconds, peak bytes, predicted bytes, GEMM floor seconds or None)}."""
+    """{(n, job): (seconds, peak bytes, predicted bytes, GEMM floor seconds or None, rows
+    written or None, the products alone in seconds or None)}."""
     import scale_allcnn as allcnn
 
     from ckaflow.study.cost import gemm_rate
@@ -190,10 +192,11 @@ def run_sizes(args, width: float | None) -> dict:
             print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
             for kind in args.jobs:
                 seconds, peak, rows = measure(kind, job)
-                floor = None
+                floor = products = None
                 if width is not None and kind == "compute_grams":
                     floor = allcnn.gram_floor_seconds(job, rate)
-                results[n, kind] = (seconds, peak, want[kind], floor, rows)
+                    products = allcnn.products_seconds(job)
+                results[n, kind] = (seconds, peak, want[kind], floor, rows, products)
                 print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
                       f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
     return results
@@ -203,12 +206,14 @@ def report(args, results: dict, what: str) -> None:
     batch = f"minibatches of {args.batch}" if args.batch else "all test images at once"
     print(f"\n{what}, 2 estimators, {batch}\n")
     print("| job | n | time | peak memory | plan's prediction | predicted / measured "
-          "| time / GEMM floor | rows |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
-    for (n, kind), (s, peak, want, floor, rows) in results.items():
+          "| time / GEMM floor | its products alone / GEMM floor | rows |\n"
+          "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for (n, kind), (s, peak, want, floor, rows, products) in results.items():
         ratio = "" if floor is None else f"{s / floor:.2f}"
+        alone = "" if products is None else f"{products / floor:.2f}"
         written = "" if rows is None else f"{rows:,}"
         print(f"| {kind} | {n:,} | {s:.2f} s | {peak / 1e6:,.0f} MB | {want / 1e6:,.0f} MB "
-              f"| {want / peak:.2f} | {ratio} | {written} |")  # fmt: skip
+              f"| {want / peak:.2f} | {ratio} | {alone} | {written} |")  # fmt: skip
     if len(args.n) > 1:
         print("\n| job | time grows as n^ | memory grows as n^ |\n|---|---|---|")
         logn = np.log(args.n)
