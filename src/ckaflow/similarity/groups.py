@@ -158,11 +158,7 @@ def packed_instance(
     )
     if keep is not None:
         picked = [np.array([keep(g) for g in names], dtype=bool) for names, _ in parts]
-        parts = [
-            ([g for g, k in zip(names, p, strict=True) if k], m.select(p))
-            for (names, m), p in zip(parts, picked, strict=True)
-            if p.any()
-        ]
+        parts = [_kept(*part, p) for part, p in zip(parts, picked, strict=True) if p.any()]
     names = [g for part, _ in parts for g in part]
     n, first = parts[0][1].n, parts[0][1].gram
     xp = array_namespace(first)
@@ -176,6 +172,14 @@ def packed_instance(
             packed_grams(m, **e.options(), out=out[e][row : row + len(part), ...])
         row += len(part)
     return names, out
+
+
+def _kept(names: list[str], m: Moments, keep: np.ndarray) -> tuple[list[str], Moments]:
+    """The groups of a part where ``keep`` (g,) holds; a part kept whole is not copied (a filter
+    layer's Grams are (c, n, n), the largest arrays of a Gram job)."""
+    if keep.all():
+        return names, m
+    return [g for g, k in zip(names, keep, strict=True) if k], m.select(keep)
 
 
 def block_cka(packed, names: list[str], n: int, estimator: Estimator) -> CKAResult:

@@ -163,7 +163,10 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
     resolution = xv.dtype  # the input's own dtype, before any rescaling
     e = np.zeros(b, dtype=np.int64) if e is None else e
     dtype = getattr(xp, precision)
-    grams, diags, sts, mu_sums, mu_sqs = [], [], [], [], []
+    diags, sts, mu_sums, mu_sqs = [], [], [], []
+    grams = None  # without running: each channel's product cast into its float64 row as made
+    if running is None:
+        grams = xp.empty((b, n, n), dtype=xp.float64, device=device(xv))
     for i in range(b):
         gram = st = None
         mu_sum = mu_sq = 0.0
@@ -172,12 +175,15 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
             if e[i]:  # a temporary float64 copy (exact), only for extreme values
                 part = as_float64(xp, part) * math.ldexp(1.0, -int(e[i]))
             g, s_t, mu = _unit_moments(xp, part, dtype, global_terms)
-            gram = g if gram is None else gram + g
+            if grams is None:
+                gram = as_float64(xp, g) if gram is None else gram + as_float64(xp, g)
+            elif u0 == 0:
+                grams[i, ...] = g
+            else:
+                grams[i, ...] += as_float64(xp, g)
             st = s_t if st is None or s_t is None else st + s_t
             mu_sum, mu_sq = mu_sum + xp.sum(mu), mu_sq + xp.sum(mu * mu)
-        if running is None:
-            grams.append(gram)
-        else:  # 4^e is a power of two: the product is exact, as the stack's below
+        if running is not None:  # 4^e is a power of two: the product is exact, as the rows' below
             diags.append(xp.max(xp.linalg.diagonal(gram)))
             running.add(gram * math.ldexp(1.0, 2 * int(e[i])) if e[i] else gram)
         sts.append(st)
@@ -188,7 +194,7 @@ def _scaled_moments(xp, xv, precision, global_terms, e, chunk: int, running=None
     mu_sq = xp.stack(mu_sqs) * four_e
     st = xp.stack(sts) if global_terms else None  # (b, n, 2)
     if running is None:
-        gram = xp.stack(grams)  # (b, n, n)
+        gram = grams  # (b, n, n)
         if e.any():  # rescaled channels back to their scale (exact: powers of two)
             gram = gram * four_e[:, None, None]
         diag = xp.max(xp.linalg.diagonal(gram), axis=1)
@@ -248,16 +254,16 @@ def _summed_moments(xp, xv, precision, global_terms, running):
 
 
 def _unit_moments(xp, part, dtype, global_terms):
-    """(Xc Xc', [Xc mu, Xc 1] or None, mu) of the units ``part`` (n, u): the unit means by a
-    product in the input's precision; the centred values subtracted in the input's precision and
-    only then rounded to the product ``dtype`` (a mean rounded first would leave each unit an
-    offset of its rounding error: 1e12 + noise in float64 keeps an offset of about 1e4 that
-    swamps the noise in float32 products). Sums and products' results are float64."""
+    """(Xc Xc' in ``dtype``, [Xc mu, Xc 1] or None, mu) of the units ``part`` (n, u): the unit
+    means by a product in the input's precision; the centred values subtracted in the input's
+    precision and only then rounded to the product ``dtype`` (a mean rounded first would leave
+    each unit an offset of its rounding error: 1e12 + noise in float64 keeps an offset of about
+    1e4 that swamps the noise in float32 products). The other results are float64."""
     n = part.shape[0]
     ones = xp.ones(n, dtype=part.dtype, device=device(part))
     mu = (ones @ part) / n  # (u,) in the input's precision
     xc = xp.astype(part - mu, dtype, copy=False)
-    gram = as_float64(xp, xc @ xc.T)  # (n, n); numpy uses syrk for a @ a.T
+    gram = xc @ xc.T  # (n, n); numpy uses syrk for a @ a.T
     st = None
     if global_terms:
         rounded = xp.astype(mu, dtype, copy=False)
