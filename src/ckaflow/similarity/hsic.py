@@ -21,6 +21,7 @@ activations is used as it is, without H (so HSIC = tr(KL) / (n - 1)^2). It is no
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -52,14 +53,14 @@ def packed_centred(k, *, debiased: bool = DEBIASED, centering: str = "unit", out
             row = xp.mean(k, axis=1)
             total = xp.mean(row, axis=1, keepdims=True)
     out = xp.empty((g, n * (n + 1) // 2), dtype=xp.float64, device=on) if out is None else out
-    offset = 0
-    for i in range(n):
+    root2, offset = math.sqrt(2.0), 0
+    for i in range(n):  # row i's off-diagonal entries times sqrt(2) as they are made
         seg = k[:, i, i:] - row[:, i : i + 1] - row[:, i:] + total
+        seg[:, 1:] *= root2
         if debiased and centering != "global":
             seg[:, 0] = 0.0
         out[:, offset : offset + n - i] = seg
         offset += n - i
-    out *= scalars(xp, _triu_weights(n), out)
     return out
 
 
