@@ -2,6 +2,9 @@
 
     python tools/reference_run.py save RUN_DIR     RUN_DIR/results -> docs/reference-run/, with
                                                    the run time from RUN_DIR's Snakemake log
+    python tools/reference_run.py save RUN_DIR --to docs/backend-runs/jax
+                                                   the same files of another run, kept beside
+                                                   the reference (docs/reproducibility.md)
     python tools/reference_run.py readme           write the reference's numbers into README.md
     python tools/reference_run.py readme --check   exit 1 if README.md is not what they give
 
@@ -25,12 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     save = sub.add_parser("save")
     save.add_argument("run_dir", type=Path)
+    save.add_argument("--to", type=Path, default=REFERENCE, help="default: docs/reference-run")
     readme = sub.add_parser("readme")
     readme.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "save":
-        prov = snapshot(args.run_dir / "results", REFERENCE, run_seconds(args.run_dir))
-        print(f"saved the run of commit {prov['commit']} to {REFERENCE}")
+        prov = snapshot(args.run_dir / "results", args.to, run_seconds(args.run_dir))
+        print(f"saved the run of commit {prov['commit']} to {args.to}")
         return 0
     path = ROOT / "README.md"
     text = path.read_text()
