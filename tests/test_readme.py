@@ -59,6 +59,21 @@ def test_the_reference_run_states_where_and_how_it_was_made():
     assert set(found["verdict"]) <= {"supported", "contradicted", "inconclusive"}
 
 
+def test_the_jax_run_the_docs_quote_is_kept_and_says_what_they_say():
+    """docs/reproducibility.md quotes the default study trained on JAX; its findings are kept in
+    docs/backend-runs/jax/ and each claim's verdict the doc prints is theirs, beside the
+    reference's."""
+    kept = ROOT / "docs" / "backend-runs" / "jax"
+    prov = json.loads((kept / "provenance.json").read_text())
+    assert prov["backend"] == "jax" and len(prov["weights"]) == 16
+    doc = (ROOT / "docs" / "reproducibility.md").read_text()
+    jax = claims((kept / "findings.md").read_text()).set_index("claim")["verdict"]
+    ref = claims((REFERENCE / "findings.md").read_text()).set_index("claim")["verdict"]
+    for claim, verdict in jax.items():
+        same = "same" if verdict == ref[claim] else "DIFFERENT"
+        assert f"claim {claim}: {verdict} (reference: {ref[claim]}; {same})" in doc
+
+
 def test_the_library_example_runs_as_printed():
     (example,) = code_blocks(README.split("<!-- library-example -->")[1], "python")[:1]
     assert len(example.strip().splitlines()) <= 12
