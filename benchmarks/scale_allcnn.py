@@ -137,12 +137,13 @@ def products_seconds(job: dict, budget: int = 1 << 30) -> float:
     """The Gram job's products alone, at the shapes it makes them, timed in this process on
     random float32 values (no reading, centring, checks, packing or writing): for each
     minibatch, every layer's X X' a block of channels side by side at a time (blocks sized to
-    the job's memory budget as :func:`ckaflow.similarity.moments.filter_moments` sizes them),
+    the job's memory budget by :func:`ckaflow.similarity.moments.channel_blocks`),
     and every channel's of the layers whose filters are compared. What the GEMM floor counts,
     made at this machine's rate for those shapes."""
     import time
 
     from ckaflow.similarity.minibatch import batch_bounds
+    from ckaflow.similarity.moments import channel_blocks
 
     sizes = np.diff(batch_bounds(job["n"], job["batch"]))
     rng, total = np.random.default_rng(0), 0.0
@@ -150,7 +151,7 @@ def products_seconds(job: dict, budget: int = 1 << 30) -> float:
         q = int(np.prod(space))
         for b in np.unique(sizes):
             b, count = int(b), int(np.sum(sizes == b))
-            block = max(1, min(c, budget // (b * q * 20), budget // (8 * b * b)))
+            block, _ = channel_blocks(b, c, q, "float32", budget, total=True)
             x = rng.random((b, block * q), dtype=np.float32)
             start = time.perf_counter()
             for _ in range(-(-c // block)):  # the last block may be smaller: timed as full

@@ -63,14 +63,7 @@ def filter_moments(
     x = src.moveaxis(act, channel_axis, 1)  # (n, c, ...), a view
     n, c = x.shape[:2]
     q = math.prod(x.shape[2:])  # units (positions) per channel
-    # Per value held at once: the centred copy in the input's precision and in the product's,
-    # and a float64 copy when values are rescaled. A channel too large for the budget alone is
-    # taken a chunk of its units at a time.
-    per_value = 8 + (4 if precision == "float32" else 8) + 8
-    chunk = max(1, min(q, memory_budget // (n * per_value)))
-    block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
-    if total:  # the block's own (b, n, n) Grams count against the budget too
-        block = max(1, min(block, memory_budget // (8 * n * n)))
+    block, chunk = channel_blocks(n, c, q, precision, memory_budget, total)
     parts, running = [], _RunningSum() if total else None
     for c0 in range(0, c, block):
         xv = _read_block(x[:, c0 : c0 + block, ...], src, xp)  # (b, n, q)
@@ -80,6 +73,22 @@ def filter_moments(
         return Moments.concat(parts)
     rest = Moments.concat(parts)  # every field but the Gram, which is running's: summed at once
     return dataclasses.replace(rest, gram=running.value[None, ...]).total()
+
+
+def channel_blocks(
+    n: int, c: int, q: int, precision: str, memory_budget: int, total: bool
+) -> tuple[int, int]:
+    """(channels per block, units per chunk of a channel) in which :func:`filter_moments` reads
+    a layer of c channels of q units on n examples within ``memory_budget`` bytes."""
+    # Per value held at once: the centred copy in the input's precision and in the product's,
+    # and a float64 copy when values are rescaled. A channel too large for the budget alone is
+    # taken a chunk of its units at a time.
+    per_value = 8 + (4 if precision == "float32" else 8) + 8
+    chunk = max(1, min(q, memory_budget // (n * per_value)))
+    block = max(1, min(c, memory_budget // max(n * q * per_value, 1)))
+    if total:  # the block's own (b, n, n) Grams count against the budget too
+        block = max(1, min(block, memory_budget // (8 * n * n)))
+    return block, chunk
 
 
 def _read_block(part, src, xp):
