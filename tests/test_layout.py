@@ -15,7 +15,8 @@ SRC = ROOT / "src" / "ckaflow"
 # Lowest first: a module may import from its own floor and the floors below it.
 FLOORS = [
     {"similarity"},
-    {"names", "code", "io", "npz", "provenance", "schema", "logs", "runlock", "device", "backend"},
+    {"names", "code", "io", "machine", "npz", "provenance", "schema", "logs", "runlock", "device"}
+    | {"backend"},
     {"data"},
     {"model"},
     {"training"},

@@ -19,6 +19,7 @@ import yaml
 from conftest import ROOT
 from snakemake.utils import validate
 
+from ckaflow.machine import machine, machine_differences
 from ckaflow.provenance import config_sha256
 from ckaflow.study.reference import claims, compare, fill_markers, readme_blocks
 
@@ -197,3 +198,31 @@ def test_claims_are_read_with_any_verdict_and_only_from_the_first_section():
     found = claims(text)
     assert list(found["verdict"]) == ["not drawn", "supported"]
     assert list(found["beyond_baseline"]) == ["", "exceeds"]
+
+
+def test_a_run_names_how_its_machine_differs_from_the_references(tmp_path):
+    """Byte-identical weights are only to be expected on the same CPU: the line says which
+    recorded fields differ, those models recorded (trained on) before this machine's."""
+    ref = json.loads((REFERENCE / "provenance.json").read_text())["machine"]
+    assert machine_differences(ref, ref) == []
+    other = {**ref, "cpu": "Intel Xeon", "instruction_sets": ["avx", "avx2"], "family": "6"}
+    assert machine_differences(other, ref) == [
+        "cpu Intel Xeon (AMD EPYC)",
+        "instruction_sets -sse4_2 -fma -avx512f -avx512_vnni -avx512_bf16",
+        "recorded by one only: family",
+    ]
+    here = machine()
+    assert here["cpu"] and here["cores"] >= 1 and here["numpy"]
+    if sys.platform == "linux":  # what tells two CPUs of one name apart
+        assert {"vendor", "family", "model", "stepping", "vector_extensions"} <= set(here)
+    run = _fake_run(tmp_path)
+    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
+    assert line.startswith("machine: this machine:")
+    model = run / "models" / "synth-1"
+    model.mkdir(parents=True)
+    (model / "provenance.json").write_text(json.dumps({"machine": ref}))
+    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
+    assert line == "machine: trained on the reference's (AMD EPYC)"
+    (model / "provenance.json").write_text(json.dumps({"machine": other}))
+    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
+    assert line.startswith("machine: trained on not the reference's; differs in cpu Intel Xeon")

@@ -392,8 +392,10 @@ def test_every_model_and_table_says_what_made_it(tiny_run):
 
     for name in BASE + FINETUNED:
         folder = results / "models" / name
-        check(json.loads((folder / "provenance.json").read_text())["run"], name)
+        record = json.loads((folder / "provenance.json").read_text())
+        check(record["run"], name)
         check(json.loads((folder / "checkpoints" / "final.json").read_text())["run"], name)
+        assert record["machine"]["cpu"] and record["machine"]["cores"] >= 1, name  # trained on
     for rel in (
         "cka.parquet",
         "tables/test_loss.parquet",

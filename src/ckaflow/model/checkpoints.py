@@ -23,6 +23,7 @@ from ..io import (
     save_json,
     sha256_named,
 )
+from ..machine import machine
 
 
 def write_checkpoint(path: str | Path, weights: dict[str, np.ndarray], provenance: dict) -> None:
@@ -53,8 +54,9 @@ def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def provenance(**fields) -> dict:
-    """Provenance common to every model output: the given fields, code and package versions."""
-    return {**fields, "code": code_version(), "packages": package_versions()}
+    """Provenance common to every model output: the given fields, code and package versions,
+    and the machine (trained weights' last bits depend on its CPU: :mod:`ckaflow.machine`)."""
+    return {**fields, "code": code_version(), "packages": package_versions(), "machine": machine()}
 
 
 def weights_of(model) -> dict[str, np.ndarray]:

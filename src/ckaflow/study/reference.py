@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 from collections.abc import Mapping
@@ -23,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import package_versions
+from ..io import read_json
+from ..machine import machine, machine_differences
 from .config_diff import backend_line, config_line, run_backend
 
 FILES = [
@@ -34,37 +34,12 @@ FILES = [
     "tables/test_accuracy.csv",
     "tables/block_structure.csv",
 ]
-_ISA = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"]
 _MARKER = re.compile(
     r"(<!-- reference:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /reference -->)", re.S
 )
 _CLAIM = re.compile(
     r"^### (?P<claim>\([a-z]\)) (?P<statement>.+?)\n\n\*\*(?P<verdict>[\w ]+)\.\*\*", re.M
 )
-
-
-def machine() -> dict:
-    """The CPU (model, logical cores, the vector instruction sets TensorFlow may use), the OS
-    and the versions that decide the numbers."""
-    versions = package_versions()
-    cpu, flags = platform.processor() or "unknown", set()
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "instruction_sets": [f for f in _ISA if f in flags],
-        "os": f"{platform.system()} {platform.release()}",
-        "python": versions["python"],
-        "tensorflow": versions.get("tensorflow-cpu") or versions.get("tensorflow"),
-        "numpy": versions["numpy"],
-    }
 
 
 def fingerprints(results: str | os.PathLike) -> dict:
@@ -222,6 +197,7 @@ def compare(
     prov = json.loads((dest / "provenance.json").read_text())
     made = json.loads((results / "tables/claim_effects.provenance.json").read_text())
     out = [config_line(prov, made, default_config), backend_line(prov, results)]
+    out.append(_machine_line(results, prov["machine"]))
     got = fingerprints(results)
     for kind in ("datasets", "weights"):
         ref, mine = prov[kind], got[kind]
@@ -238,6 +214,21 @@ def compare(
             f"claim {claim} effects: largest difference from the reference {diff:.2g} {unit}"
         )
     return out
+
+
+def _machine_line(results: Path, reference: Mapping) -> str:
+    """How the machine that trained the run (its models' records; this machine for a run made
+    before they recorded it) differs from the reference's: byte-identical weights are only to
+    be expected on the same CPU."""
+    records = sorted(Path(results).glob("models/*/provenance.json"))
+    recorded = [r["machine"] for p in records if "machine" in (r := read_json(p, "model record"))]
+    mine = recorded[0] if recorded else machine()
+    where = "trained on" if recorded else "this machine:"
+    differs = machine_differences(mine, reference)
+    if not differs:
+        return f"machine: {where} the reference's ({mine['cpu']})"
+    return (f"machine: {where} not the reference's; differs in " + "; ".join(differs)
+            + " (the reference's in parentheses)")  # fmt: skip
 
 
 # The unit of each claim's effect: a CKA difference, but claim (d) compares training steps and
