@@ -9,7 +9,9 @@ then one job of each kind as the workflow runs it, each in a fresh process whose
 memory is read at its end: the Gram job of a filter instance (the largest), the HSIC job of one
 test set and estimator (one shard: every block) and the interval job (1,000 resamples, 200
 permutations of the null; ``--jobs`` picks some). Each time is the job's work, its imports (about
-a second, once per job whatever its size) left out. Extraction and training are not part of it.
+a second, once per job whatever its size) left out, the least of ``--repeats`` runs (default 3:
+one run on a shared 2-core machine varies by a third, never downwards), each peak the largest.
+Extraction and training are not part of it.
 
     .venv/bin/python benchmarks/bench_scale.py                      # n = 250, 500, 1000
     .venv/bin/python benchmarks/bench_scale.py --n 1000 2000 4000 --batch 500   # minibatches
@@ -131,8 +133,14 @@ def run_job(kind: str, job: dict) -> int | None:
                           confidence=0.95, seed=0, null_permutations=200)  # fmt: skip
 
 
-def measure(kind: str, job: dict) -> tuple[float, float, int | None]:
-    """(seconds, peak resident bytes, rows written or None) of one job in a fresh process."""
+def measure(kind: str, job: dict, repeats: int = 1) -> tuple[float, float, int | None]:
+    """(seconds, peak resident bytes, rows written or None) of one job, each run in a fresh
+    process: the least time and the largest peak of ``repeats`` runs."""
+    runs = [_measure_once(kind, job) for _ in range(repeats)]
+    return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
+
+
+def _measure_once(kind: str, job: dict) -> tuple[float, float, int | None]:
     # VmHWM, not getrusage: a child's ru_maxrss starts from its parent's at the fork. Snakemake
     # imported as a workflow job's script preamble imports it.
     here = str(Path(__file__).parent)
@@ -191,11 +199,11 @@ def run_sizes(args, width: float | None) -> dict:
                 want = allcnn.predicted_allcnn(job)
             print(f"n = {n}: inputs made in {time.perf_counter() - start:.0f} s", flush=True)
             for kind in args.jobs:
-                seconds, peak, rows = measure(kind, job)
+                seconds, peak, rows = measure(kind, job, args.repeats)
                 floor = products = None
                 if width is not None and kind == "compute_grams":
                     floor = allcnn.gram_floor_seconds(job, rate)
-                    products = allcnn.products_seconds(job)
+                    products = min(allcnn.products_seconds(job) for _ in range(args.repeats))
                 results[n, kind] = (seconds, peak, want[kind], floor, rows, products)
                 print(f"  {kind}: {seconds:.2f} s, {peak / 1e6:.0f} MB "
                       f"(plan: {want[kind] / 1e6:.0f} MB)", flush=True)  # fmt: skip
@@ -238,6 +246,8 @@ def main() -> None:
         help="All-CNN-C's layers at these widths (1: 96 and 192 channels)",
     )
     parser.add_argument("--instances", type=int, default=2, help="seeds (--allcnn)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each job, the least time reported (default 3)")  # fmt: skip
     parser.add_argument("--tmp", default=None, help="folder for the inputs (default: $TMPDIR)")
     parser.add_argument("--jobs", nargs="+", choices=KINDS, default=list(KINDS),
                         help="the jobs to time (default: all three)")  # fmt: skip

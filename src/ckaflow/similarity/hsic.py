@@ -38,8 +38,8 @@ def packed_centred(k, *, debiased: bool = DEBIASED, centering: str = "unit", out
     """Centred Grams k (g, n, n), packed: (g, n(n+1)/2), into ``out`` when given. Centred is
     HKH (unit), U(K) (``debiased``: diagonal zeroed, means corrected) or K itself (``global``);
     packed is the upper triangle with off-diagonal entries times sqrt(2), so that for symmetric
-    A, B the packed inner product is <A, B>_F. Each row is centred as it is copied out of k: no
-    centred (g, n, n) copy. Any array API namespace; ``out`` in k's."""
+    A, B the packed inner product is <A, B>_F. Centred a block of rows at a time as they are
+    copied out of k: no centred (g, n, n) copy. Any array API namespace; ``out`` in k's."""
     xp = array_namespace(k)
     g, n, _ = k.shape
     on = device(k)
@@ -53,15 +53,27 @@ def packed_centred(k, *, debiased: bool = DEBIASED, centering: str = "unit", out
             row = xp.mean(k, axis=1)
             total = xp.mean(row, axis=1, keepdims=True)
     out = xp.empty((g, n * (n + 1) // 2), dtype=xp.float64, device=on) if out is None else out
+    zero_diagonal = debiased and centering != "global"
+    rows = max(1, min(n, _BLOCK_BYTES // max(1, 8 * g * n)))  # rows centred at once, in cache
     root2, offset = math.sqrt(2.0), 0
-    for i in range(n):  # row i's off-diagonal entries times sqrt(2) as they are made
-        seg = k[:, i, i:] - row[:, i : i + 1] - row[:, i:] + total
-        seg[:, 1:] *= root2
-        if debiased and centering != "global":
-            seg[:, 0] = 0.0
-        out[:, offset : offset + n - i] = seg
-        offset += n - i
+    for i0 in range(0, n, rows):  # a block of rows from its diagonal on, then row by row out
+        i1 = min(n, i0 + rows)
+        block = k[:, i0:i1, i0:] - row[:, i0:i1, None]  # (g, rows, n - i0)
+        block -= row[:, None, i0:]
+        block += total[:, :, None]
+        # the diagonal as it is (or 0), without the off-diagonal entries' sqrt(2)
+        diagonal = None if zero_diagonal else xp.linalg.diagonal(block[:, :, : i1 - i0]) * 1.0
+        block *= root2
+        for j in range(i1 - i0):
+            out[:, offset : offset + n - i0 - j] = block[:, j, j:]
+            out[:, offset] = 0.0 if diagonal is None else diagonal[:, j]
+            offset += n - i0 - j
     return out
+
+
+# Bytes of one block of rows being centred: small enough to stay in cache between its passes,
+# large enough that each pass is one call over many rows (a call per row costs as much again).
+_BLOCK_BYTES = 1 << 21
 
 
 @functools.cache
