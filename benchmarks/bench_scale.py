@@ -231,6 +231,13 @@ def report(args, results: dict, what: str) -> None:
             print(f"| {kind} | {np.polyfit(logn, t, 1)[0]:.2f} | {np.polyfit(logn, m, 1)[0]:.2f} |")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--repeats must be at least 1, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[250, 500, 1000])
@@ -246,7 +253,7 @@ def main() -> None:
         help="All-CNN-C's layers at these widths (1: 96 and 192 channels)",
     )
     parser.add_argument("--instances", type=int, default=2, help="seeds (--allcnn)")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=_positive, default=3,
                         help="runs of each job, the least time reported (default 3)")  # fmt: skip
     parser.add_argument("--tmp", default=None, help="folder for the inputs (default: $TMPDIR)")
     parser.add_argument("--jobs", nargs="+", choices=KINDS, default=list(KINDS),

@@ -8,6 +8,7 @@ import contextlib
 import copy
 import io
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -19,9 +20,9 @@ import yaml
 from conftest import ROOT
 from snakemake.utils import validate
 
-from ckaflow.machine import machine, machine_differences
+from ckaflow.machine import compare_machines, machine
 from ckaflow.provenance import config_sha256
-from ckaflow.study.reference import claims, compare, fill_markers, readme_blocks
+from ckaflow.study.reference import claims, compare, fill_markers, readme_blocks, run_machines
 
 README = (ROOT / "README.md").read_text()
 REFERENCE = ROOT / "docs" / "reference-run"
@@ -201,28 +202,45 @@ def test_claims_are_read_with_any_verdict_and_only_from_the_first_section():
 
 
 def test_a_run_names_how_its_machine_differs_from_the_references(tmp_path):
-    """Byte-identical weights are only to be expected on the same CPU: the line says which
-    recorded fields differ, those models recorded (trained on) before this machine's."""
+    """Byte-identical weights are only to be expected on the same CPU type: the line says
+    whether the machine that trained the run is the reference's, each field that differs, and
+    the fields only one record holds (never taken for a difference)."""
     ref = json.loads((REFERENCE / "provenance.json").read_text())["machine"]
-    assert machine_differences(ref, ref) == []
-    other = {**ref, "cpu": "Intel Xeon", "instruction_sets": ["avx", "avx2"], "family": "6"}
-    assert machine_differences(other, ref) == [
-        "cpu Intel Xeon (AMD EPYC)",
-        "instruction_sets -sse4_2 -fma -avx512f -avx512_vnni -avx512_bf16",
-        "recorded by one only: family",
-    ]
+    assert compare_machines(ref, ref) == (True, [], [], [])
+    newer = {**ref, "family": "26"}  # recorded since: the same type as far as both go
+    assert compare_machines(newer, ref) == (True, [], [], ["family"])
+    other = {**newer, "cpu": "Intel Xeon", "instruction_sets": ["avx", "avx2"], "cores": 8}
+    assert compare_machines(other, ref) == (
+        False,
+        ["cpu Intel Xeon (AMD EPYC)",
+         "instruction_sets -sse4_2 -fma -avx512f -avx512_vnni -avx512_bf16"],
+        ["cores 8 (2)"],
+        ["family"],
+    )  # fmt: skip
     here = machine()
     assert here["cpu"] and here["cores"] >= 1 and here["numpy"]
-    if sys.platform == "linux":  # what tells two CPUs of one name apart
+    if sys.platform == "linux" and platform.machine() == "x86_64":  # what tells CPUs apart
         assert {"vendor", "family", "model", "stepping", "vector_extensions"} <= set(here)
+
+    def line(run):
+        return next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
+
     run = _fake_run(tmp_path)
-    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
-    assert line.startswith("machine: this machine:")
-    model = run / "models" / "synth-1"
-    model.mkdir(parents=True)
-    (model / "provenance.json").write_text(json.dumps({"machine": ref}))
-    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
-    assert line == "machine: trained on the reference's (AMD EPYC)"
-    (model / "provenance.json").write_text(json.dumps({"machine": other}))
-    line = next(x for x in compare(run, REFERENCE) if x.startswith("machine: "))
-    assert line.startswith("machine: trained on not the reference's; differs in cpu Intel Xeon")
+    assert line(run).startswith("machine: this machine (the models record none) is ")
+    for name, record in (("synth-1", newer), ("synth-2", newer)):
+        (run / "models" / name).mkdir(parents=True)
+        (run / "models" / name / "provenance.json").write_text(json.dumps({"machine": record}))
+    assert run_machines(run) == [newer]
+    assert line(run) == (
+        "machine: the models trained on the reference's CPU type as far as "
+        "both records go (AMD EPYC); recorded by one of the two only: family"
+    )
+    (run / "models" / "synth-2" / "provenance.json").write_text(json.dumps({"machine": other}))
+    assert run_machines(run) == [newer, other]
+    assert line(run).endswith("; the models name 2 machines, the first compared")
+    (run / "models" / "synth-1" / "provenance.json").write_text(json.dumps({"machine": other}))
+    assert line(run) == (
+        "machine: the models trained on another CPU type than the reference's: cpu Intel Xeon "
+        "(AMD EPYC), instruction_sets -sse4_2 -fma -avx512f -avx512_vnni -avx512_bf16; also "
+        "cores 8 (2) (the reference's in parentheses); recorded by one of the two only: family"
+    )

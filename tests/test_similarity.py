@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -561,3 +562,40 @@ def test_float16_activations_that_vary_by_a_few_steps_are_resolved(shape, opts):
         warnings.simplefilter("error")  # no "does not vary" warning
         got = cka(x16, y, **opts)
     assert abs(got - ref.cka(x16.reshape(200, -1).astype(np.float64), y, **opts)) <= TOL
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 21])
+def test_packing_a_block_of_rows_at_a_time_is_the_whole_matrix_bit_for_bit(
+    dtype, block_bytes, monkeypatch
+):
+    """packed_centred centres a block of rows per pass; what it stores is, bit for bit, the
+    centred Gram made whole in the same order of operations ((K - r_i) - r_j) + t, off-diagonal
+    entries times sqrt(2), the upper triangle read row by row, for every estimator and for
+    any block size (the stored Grams of a study do not depend on it)."""
+    from array_api_compat import numpy as xp
+
+    from ckaflow.similarity import hsic
+
+    monkeypatch.setattr(hsic, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(int(block_bytes) % 97)
+    for g, n in ((3, 7), (2, 40), (1, 3)):
+        x = rng.standard_normal((g, n, 5))
+        k = (x @ x.transpose(0, 2, 1)).astype(dtype)
+        k[0, 0, 1] = k[0, 1, 0] = -0.0
+        for debiased, centering in ((True, "unit"), (False, "unit"), (False, "global")):
+            row, total = np.zeros((g, n)), np.zeros((g, 1))  # the means as the array API's
+            if centering != "global" and debiased:
+                row = (xp.sum(k, axis=1) - np.linalg.diagonal(k)) / (n - 2)
+                row = row - xp.sum(row, axis=1, keepdims=True) / (2 * (n - 1))
+            elif centering != "global":
+                row = xp.mean(k, axis=1)
+                total = xp.mean(row, axis=1, keepdims=True)
+            whole = k - row[:, :, None] - row[:, None, :] + total[:, :, None]
+            off = ~np.eye(n, dtype=bool)
+            whole[:, off] *= math.sqrt(2.0)  # a Python float: in the Grams' own precision
+            if debiased:
+                whole[:, ~off] = 0.0
+            want = whole[:, *np.triu_indices(n)].astype(np.float64)  # stored in float64
+            got = hsic.packed_centred(k, debiased=debiased, centering=centering)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (g, n, centering)

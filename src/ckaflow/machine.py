@@ -3,35 +3,46 @@
 TensorFlow's oneDNN kernels pick their code path (and so their summation order) from the CPU's
 instruction sets and cache sizes: two machines sold under one name ("AMD EPYC") have trained the
 default study to different weights. :func:`machine` records the CPU by vendor, family, model and
-stepping, its vector extensions and caches, beside the versions; :func:`machine_differences`
-names what differs between two such records.
+stepping (on ARM: implementer, architecture, part and revision), its vector extensions and
+caches, beside the versions; :func:`compare_machines` says whether two such records are one CPU
+type and names what differs.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from .io import package_versions
 
 # The instruction sets named in a record's short list (the README's "AVX-512" comes from it);
-# every vector extension the CPU reports is in ``vector_extensions``.
+# the CPU's SIMD extensions all in ``vector_extensions`` (flag prefixes, x86 and ARM).
 _ISA = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"]
-_VECTOR = ("sse", "ssse", "avx", "fma", "amx", "f16c")
-_CPU_ID = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "stepping": "stepping"}
+_VECTOR = ("sse", "ssse", "avx", "fma", "amx", "f16c", "gfni", "vaes", "vpclmul", "asimd", "sve",
+           "sme", "fphp", "bf16", "i8mm")  # fmt: skip
+# /proc/cpuinfo's fields that name the CPU type: x86's, then ARM's for the same four roles.
+_CPU_ID = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "stepping": "stepping",
+           "CPU implementer": "vendor", "CPU architecture": "family", "CPU part": "model",
+           "CPU revision": "stepping"}  # fmt: skip
+# The fields that decide whether two records are one CPU type; the others (cores, versions) are
+# named when they differ but do not make another type.
+CPU_TYPE = ("cpu", "vendor", "family", "model", "stepping", "instruction_sets",
+            "vector_extensions", "caches")  # fmt: skip
 
 
 def machine() -> dict:
     """The CPU (its name; vendor, family, model and stepping; logical cores; the short list of
-    instruction sets and every vector extension; cache sizes), the OS and the versions that
-    decide the numbers. Fields Linux does not report (no ``/proc/cpuinfo``) are left out."""
+    instruction sets and its SIMD extensions; cache sizes), the OS and the versions that decide
+    the numbers. Fields the OS does not report (no ``/proc/cpuinfo`` or sysfs) are left out."""
     versions = package_versions()
     info = _cpuinfo()
-    flags = set(info.get("flags", "").split())
+    flags = set((info.get("flags") or info.get("Features") or "").split())
     out = {
-        "cpu": info.get("model name") or platform.processor() or "unknown",
+        "cpu": info.get("model name") or platform.processor() or platform.machine() or "unknown",
         **{name: info[key] for key, name in _CPU_ID.items() if key in info},
         "cores": os.cpu_count(),
         "instruction_sets": [f for f in _ISA if f in flags],
@@ -42,31 +53,46 @@ def machine() -> dict:
     }
     if flags:
         out["vector_extensions"] = sorted(f for f in flags if f.startswith(_VECTOR))
-    caches = _caches()
-    if caches:
+    if caches := _caches():
         out["caches"] = caches
     return out
 
 
-def machine_differences(mine: Mapping, theirs: Mapping) -> list[str]:
-    """What differs between two :func:`machine` records, one phrase per field: ``theirs``'
-    value in parentheses, a list by what only one has (+ mine, - theirs); the fields only one
-    record has (made before they were recorded) named in one last phrase. The OS release is
-    left out (it does not enter the numbers)."""
-    out, missing = [], []
-    for key in sorted((set(mine) | set(theirs)) - {"os"}):
-        a, b = mine.get(key), theirs.get(key)
+class Comparison(NamedTuple):
+    """How one machine record compares with another (:func:`compare_machines`)."""
+
+    same_type: bool  # every CPU-type field both records hold is equal
+    cpu: list[str]  # the CPU-type fields that differ: "family 26 (25)", a list by +/- entries
+    other: list[str]  # the other fields that differ (cores, versions), the same way
+    unrecorded: list[str]  # the fields only one of the two records holds
+
+
+def compare_machines(mine: Mapping, theirs: Mapping) -> Comparison:
+    """Whether ``mine`` and ``theirs`` (:func:`machine` records) are one CPU type as far as both
+    record it, and what differs, each phrase ``theirs``' value in parentheses. A field only one
+    record holds (made before it was recorded) is named, never taken for a difference. The OS
+    release is left out (it does not enter the numbers)."""
+    cpu, other, unrecorded = [], [], []
+    keys = [*CPU_TYPE, *sorted((set(mine) | set(theirs)) - set(CPU_TYPE) - {"os"})]
+    for key in keys:
+        if key not in mine and key not in theirs:
+            continue
         if key not in mine or key not in theirs:
-            missing.append(key)
-        elif isinstance(a, list) and isinstance(b, list):
-            if set(a) != set(b):
-                out.append(f"{key} " + " ".join([f"+{f}" for f in a if f not in b]
-                                                 + [f"-{f}" for f in b if f not in a]))  # fmt: skip
-        elif a != b:
-            out.append(f"{key} {_show(a)} ({_show(b)})")
-    if missing:
-        out.append("recorded by one only: " + ", ".join(missing))
-    return out
+            unrecorded.append(key)
+        elif (phrase := _difference(key, mine[key], theirs[key])) is not None:
+            (cpu if key in CPU_TYPE else other).append(phrase)
+    return Comparison(not cpu, cpu, other, unrecorded)
+
+
+def _difference(key: str, a, b) -> str | None:
+    if isinstance(a, list) and isinstance(b, list):
+        if set(a) == set(b):
+            return None
+        return f"{key} " + " ".join([f"+{f}" for f in a if f not in b]
+                                    + [f"-{f}" for f in b if f not in a])  # fmt: skip
+    if a == b:
+        return None
+    return f"{key} {_show(a)} ({_show(b)})"
 
 
 def _show(value) -> str:
@@ -75,13 +101,16 @@ def _show(value) -> str:
     return str(value)
 
 
+@functools.cache
 def _cpuinfo() -> dict[str, str]:
-    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
-    path = Path("/proc/cpuinfo")
+    """The first processor's fields of /proc/cpuinfo (empty where there is none or it cannot be
+    read: a record is never worth a failed job)."""
     out: dict[str, str] = {}
-    if not path.exists():
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
         return out
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if not line.strip():
             if out:
                 break  # the first processor's block ends
@@ -91,6 +120,7 @@ def _cpuinfo() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def _caches() -> dict[str, str]:
     """{"L1d": "48K", "L2": "1024K", ...} of the first CPU, from sysfs (empty elsewhere)."""
     out = {}

@@ -55,7 +55,8 @@ def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
 
 def provenance(**fields) -> dict:
     """Provenance common to every model output: the given fields, code and package versions,
-    and the machine (trained weights' last bits depend on its CPU: :mod:`ckaflow.machine`)."""
+    and the machine that made the record (for trained weights the one that trained them, whose
+    CPU decides their last bits: :mod:`ckaflow.machine`; for imported ones the importer's)."""
     return {**fields, "code": code_version(), "packages": package_versions(), "machine": machine()}
 
 

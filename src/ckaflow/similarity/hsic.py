@@ -60,7 +60,10 @@ def packed_centred(k, *, debiased: bool = DEBIASED, centering: str = "unit", out
         i1 = min(n, i0 + rows)
         block = k[:, i0:i1, i0:] - row[:, i0:i1, None]  # (g, rows, n - i0)
         block -= row[:, None, i0:]
-        block += total[:, :, None]
+        if block.dtype == total.dtype:
+            block += total[:, :, None]
+        else:  # float32 Grams: the float64 total promotes, as a row at a time did before
+            block = block + total[:, :, None]
         # the diagonal as it is (or 0), without the off-diagonal entries' sqrt(2)
         diagonal = None if zero_diagonal else xp.linalg.diagonal(block[:, :, : i1 - i0]) * 1.0
         block *= root2

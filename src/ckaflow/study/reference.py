@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
-from ..machine import machine, machine_differences
+from ..machine import compare_machines, machine
 from .config_diff import backend_line, config_line, run_backend
 
 FILES = [
@@ -94,7 +94,7 @@ def snapshot(results: str | os.PathLike, dest: str | os.PathLike, seconds: float
         "config": made["config"],
         "backend": run_backend(results),
         "run_seconds": seconds,
-        "machine": machine(),
+        "machine": (run_machines(results) or [machine()])[0],  # the one that trained
         **fingerprints(results),
     }
     (dest / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
@@ -216,19 +216,39 @@ def compare(
     return out
 
 
+def run_machines(results: str | os.PathLike) -> list[dict]:
+    """The distinct machines a run's models record having been trained on, in model order
+    (empty for models made before they recorded it)."""
+    out = []
+    for path in sorted(Path(results).glob("models/*/provenance.json")):
+        record = read_json(path, "model record").get("machine")
+        if record is not None and record not in out:
+            out.append(record)
+    return out
+
+
 def _machine_line(results: Path, reference: Mapping) -> str:
-    """How the machine that trained the run (its models' records; this machine for a run made
-    before they recorded it) differs from the reference's: byte-identical weights are only to
-    be expected on the same CPU."""
-    records = sorted(Path(results).glob("models/*/provenance.json"))
-    recorded = [r["machine"] for p in records if "machine" in (r := read_json(p, "model record"))]
+    """Whether the machine that trained the run (its models' records; this machine for models
+    that record none) is the reference's CPU type: byte-identical weights are only to be
+    expected on it. Names every field that differs and the fields only one record holds."""
+    recorded = run_machines(results)
     mine = recorded[0] if recorded else machine()
-    where = "trained on" if recorded else "this machine:"
-    differs = machine_differences(mine, reference)
-    if not differs:
-        return f"machine: {where} the reference's ({mine['cpu']})"
-    return (f"machine: {where} not the reference's; differs in " + "; ".join(differs)
-            + " (the reference's in parentheses)")  # fmt: skip
+    c = compare_machines(mine, reference)
+    who = "the models trained on" if recorded else "this machine (the models record none) is"
+    if c.same_type:
+        partly = " as far as both records go" if c.unrecorded else ""
+        line = f"machine: {who} the reference's CPU type{partly} ({mine['cpu']})"
+    else:
+        line = f"machine: {who} another CPU type than the reference's: " + ", ".join(c.cpu)
+    if c.other:
+        line += "; also " + ", ".join(c.other)
+    if c.cpu or c.other:
+        line += " (the reference's in parentheses)"
+    if c.unrecorded:
+        line += "; recorded by one of the two only: " + ", ".join(c.unrecorded)
+    if len(recorded) > 1:
+        line += f"; the models name {len(recorded)} machines, the first compared"
+    return line
 
 
 # The unit of each claim's effect: a CKA difference, but claim (d) compares training steps and
