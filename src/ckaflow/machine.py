@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -20,10 +21,13 @@ from typing import NamedTuple
 from .io import package_versions
 
 # The instruction sets named in a record's short list (the README's "AVX-512" comes from it);
-# the CPU's SIMD extensions all in ``vector_extensions`` (flag prefixes, x86 and ARM).
+# the CPU's SIMD extensions all in ``vector_extensions`` (flag prefixes, x86's and ARM's; x86's
+# smep is no SIMD extension).
 _ISA = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"]
-_VECTOR = ("sse", "ssse", "avx", "fma", "amx", "f16c", "gfni", "vaes", "vpclmul", "asimd", "sve",
-           "sme", "fphp", "bf16", "i8mm")  # fmt: skip
+_VECTOR = re.compile(
+    r"(sse|ssse|avx|fma|amx|f16c|gfni|vaes|vpclmul"  # x86
+    r"|asimd|sve|sme(?!p)|fphp|bf16|i8mm)"  # ARM
+)
 # /proc/cpuinfo's fields that name the CPU type: x86's, then ARM's for the same four roles.
 _CPU_ID = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "stepping": "stepping",
            "CPU implementer": "vendor", "CPU architecture": "family", "CPU part": "model",
@@ -52,7 +56,7 @@ def machine() -> dict:
         "numpy": versions["numpy"],
     }
     if flags:
-        out["vector_extensions"] = sorted(f for f in flags if f.startswith(_VECTOR))
+        out["vector_extensions"] = sorted(f for f in flags if _VECTOR.match(f))
     if caches := _caches():
         out["caches"] = caches
     return out

@@ -133,9 +133,10 @@ def readme_blocks(dest: str | os.PathLike) -> dict[str, str]:
     sets = m["instruction_sets"]
     isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"))
                 if flag in sets), "no AVX")  # fmt: skip
+    kind = "".join(f"{k} {m[k]}, " for k in ("family", "model", "stepping") if k in m)
     run = (
         f"*From the committed reference run (`docs/reference-run/`): `make run` at commit "
-        f"`{prov['commit'][:10]}` on {m['cpu']} ({m['cores']} cores; {isa}), TensorFlow "
+        f"`{prov['commit'][:10]}` on {m['cpu']} ({kind}{m['cores']} cores; {isa}), TensorFlow "
         f"{m['tensorflow']}, {minutes}.*\n"
     )
     return {"run": run, "claims": _claims_table(dest, findings), "null": _null_table(findings)}
